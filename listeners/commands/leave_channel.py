@@ -1,0 +1,44 @@
+"""/leave-channel: parse the text, ack at once, leave after the ack, reply privately."""
+
+from __future__ import annotations
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+from services.command_text import LeaveKind, parse_leave_text
+from services.delivery import reply_privately
+from services.error_texts import VIEWS_OPEN_ERRORS, error_text
+from services.leave import leave_channels
+from services.ui import leave_pick_modal, leave_started_text, leave_summary_message, private_metadata, usage_message
+
+
+async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
+    user_id = command.get("user_id", "")
+    channel_id = command.get("channel_id")
+    response_url = command.get("response_url")
+    request = parse_leave_text(command.get("text"), current_channel=channel_id or "")
+
+    if request.kind is LeaveKind.HELP:
+        await ack(text=usage_message(request.not_understood), response_type="ephemeral")
+        return
+
+    if request.kind is LeaveKind.PICK:
+        await ack()
+        modal = leave_pick_modal(channel_id, private_metadata(response_url, channel_id, user_id))
+        _, error = await call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=modal))
+        if error is not None:
+            text = error_text(VIEWS_OPEN_ERRORS, error, action="open the form")
+            await reply_privately(client, user_id, response_url, {"text": text})
+        return
+
+    if not request.channel_ids or not request.channel_ids[0]:
+        await ack(text=usage_message(), response_type="ephemeral")
+        return
+    count = len(request.channel_ids)
+    if count > 1:
+        await ack(text=leave_started_text(count), response_type="ephemeral")
+    else:
+        await ack()
+    outcome = await leave_channels(client, request.channel_ids)
+    await reply_privately(client, user_id, response_url, leave_summary_message(outcome))

@@ -1,0 +1,49 @@
+"""The "pick channels" modal's submission: show progress in the modal, leave, then report."""
+
+from __future__ import annotations
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.command_text import channel_id_of
+from services.delivery import reply_privately
+from services.leave import leave_channels
+from services.progress import ModalProgress
+from services.ui import (
+    LEAVE_PICK_ACTION,
+    LEAVE_PICK_BLOCK,
+    leave_progress_modal,
+    leave_result_modal,
+    leave_summary_message,
+    read_private_metadata,
+)
+
+
+def selected_channels(view: dict) -> list[str]:
+    """The chosen conversation IDs, read defensively from the submitted state."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    block = values.get(LEAVE_PICK_BLOCK) if isinstance(values, dict) else None
+    element = block.get(LEAVE_PICK_ACTION) if isinstance(block, dict) else None
+    chosen = element.get("selected_conversations") if isinstance(element, dict) else None
+    ids: list[str] = []
+    for value in chosen if isinstance(chosen, list) else []:
+        channel_id = channel_id_of(value) if isinstance(value, str) else None
+        if channel_id and channel_id not in ids:
+            ids.append(channel_id)
+    return ids
+
+
+async def leave_pick_submission(ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient) -> None:
+    channel_ids = selected_channels(view)
+    if not channel_ids:
+        await ack(response_action="errors", errors={LEAVE_PICK_BLOCK: "Choose at least one channel."})
+        return
+    await ack(response_action="update", view=leave_progress_modal(0, len(channel_ids)))
+
+    metadata = read_private_metadata(view.get("private_metadata"))
+    user_id = (body.get("user") or {}).get("id") or metadata["user_id"] or ""
+    progress = ModalProgress(client, view.get("id"), leave_progress_modal)
+    outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
+    await progress.finish(leave_result_modal(outcome))
+    await reply_privately(client, user_id, metadata["response_url"], leave_summary_message(outcome))

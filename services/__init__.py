@@ -1,0 +1,1 @@
+"""Slack-facing operations and the app's rules. Nothing here imports Bolt."""

@@ -1,0 +1,57 @@
+"""Parsing slash-command text into what the user asked for."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+# With should_escape on, Slack sends channel references as <#C123|name>, <#C123|> or <#C123>.
+_CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]{2,40})(?:\|[^<>]*)?>")
+# A bare conversation ID as copied from Slack's "About" tab.
+_BARE_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{8,40}")
+_WORD_LIMIT = 40
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+class LeaveKind(Enum):
+    CURRENT = "current"
+    NAMED = "named"
+    PICK = "pick"
+    HELP = "help"
+
+
+@dataclass(frozen=True)
+class LeaveRequest:
+    kind: LeaveKind
+    channel_ids: tuple[str, ...] = ()
+    not_understood: str | None = field(default=None)
+
+
+def channel_id_of(word: str) -> str | None:
+    """The conversation ID in one word of command text, or None."""
+    match = _CHANNEL_MENTION.fullmatch(word)
+    if match:
+        return match.group(1)
+    if _BARE_CHANNEL_ID.fullmatch(word):
+        return word
+    return None
+
+
+def parse_leave_text(text: str | None, current_channel: str) -> LeaveRequest:
+    """`""` → this channel; channel references → those; `pick` → modal; `help` or anything else → usage."""
+    words = [w for w in _SEPARATORS.split(text or "") if w]
+    if not words:
+        return LeaveRequest(LeaveKind.CURRENT, (current_channel,))
+    if len(words) == 1 and words[0].lower() in ("pick", "choose", "modal"):
+        return LeaveRequest(LeaveKind.PICK)
+    if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "?"):
+        return LeaveRequest(LeaveKind.HELP)
+    ids: list[str] = []
+    for word in words:
+        channel_id = channel_id_of(word)
+        if channel_id is None:
+            return LeaveRequest(LeaveKind.HELP, not_understood=word[:_WORD_LIMIT])
+        if channel_id not in ids:
+            ids.append(channel_id)
+    return LeaveRequest(LeaveKind.NAMED, tuple(ids))

@@ -1,0 +1,83 @@
+"""Plain-language sentences for every error code Slack documents, keyed by code: data, not branches.
+
+Each sentence says what happened and what to do. Placeholders: {channel} (a `<#C…>` mention).
+"""
+
+from __future__ import annotations
+
+# Codes every Web API method can answer; the wording fits any action ({action}: "leave <#C1>").
+COMMON_ERRORS: dict[str, str] = {
+    "access_denied": "Slack denied access when I tried to {action}. A workspace admin may have restricted it; ask them to check the app's permissions.",
+    "accesslimited": "Slack limits this action on the current network, so I couldn't {action}. Try again from an allowed network or ask your Slack admin.",
+    "account_inactive": "I couldn't {action}: the app's token belongs to a deactivated user or workspace. Reinstall the app from an active account.",
+    "deprecated_endpoint": "I couldn't {action}: Slack says the method the app uses is deprecated. Please report this to the app's maintainers.",
+    "ekm_access_denied": "I couldn't {action}: your admins have suspended this through Enterprise Key Management. Ask your Slack admin.",
+    "enterprise_is_restricted": "I couldn't {action}: this method can't be used from an Enterprise organization-level install. Ask your Slack admin.",
+    "fatal_error": "Slack hit a serious error while I tried to {action}; part of it may have happened. Check the channel, then try again.",
+    "internal_error": "Slack had an internal error while I tried to {action}; part of it may have happened. Check the channel, then try again in a minute.",
+    "invalid_arg_name": "I couldn't {action}: Slack rejected an argument name in the app's request. Please report this to the app's maintainers.",
+    "invalid_arguments": "I couldn't {action}: Slack said the request's arguments were invalid. Please report this to the app's maintainers.",
+    "invalid_array_arg": "I couldn't {action}: Slack rejected a list argument in the app's request. Please report this to the app's maintainers.",
+    "invalid_auth": "I couldn't {action}: Slack didn't accept the app's token. Ask whoever installed the app to reinstall it.",
+    "invalid_charset": "I couldn't {action}: Slack rejected the request's character set. Please report this to the app's maintainers.",
+    "invalid_form_data": "I couldn't {action}: Slack couldn't read the request's form data. Please report this to the app's maintainers.",
+    "invalid_post_type": "I couldn't {action}: Slack rejected the request's content type. Please report this to the app's maintainers.",
+    "method_deprecated": "I couldn't {action}: Slack has deprecated the method the app uses. Please report this to the app's maintainers.",
+    "missing_post_type": "I couldn't {action}: the request reached Slack without a content type. Please report this to the app's maintainers.",
+    "missing_scope": "I couldn't {action}: the app is missing a permission it needs. Ask a workspace admin to reinstall the app with the scopes listed in its manifest.",
+    "no_permission": "I couldn't {action}: the app's token doesn't have permission for it. Ask a workspace admin to check the app's access and reinstall it.",
+    "not_allowed_token_type": "I couldn't {action}: Slack doesn't accept this kind of token for it. Please report this to the app's maintainers.",
+    "not_authed": "I couldn't {action}: the request reached Slack without a token. Check the app's token settings, then try again.",
+    "org_login_required": "I couldn't {action}: the workspace is being migrated into an Enterprise org. Try again once the migration is complete.",
+    "ratelimited": "Slack asked me to slow down, so I couldn't {action} this time. Try again in a minute.",
+    "request_timeout": "I couldn't {action}: Slack received the request cut short. Try again.",
+    "service_unavailable": "Slack is temporarily unavailable, so I couldn't {action}. Try again in a few minutes.",
+    "team_access_not_granted": "I couldn't {action}: the app hasn't been granted access to this workspace. Ask an org admin to add the app to it.",
+    "team_added_to_org": "I couldn't {action}: the workspace is joining an Enterprise org and Slack is briefly unavailable for it. Try again later.",
+    "token_expired": "I couldn't {action}: the app's token has expired. Ask whoever installed the app to reinstall it.",
+    "token_revoked": "I couldn't {action}: the app's token was revoked or the app was removed. Ask a workspace admin to reinstall the app.",
+    "two_factor_setup_required": "I couldn't {action}: Slack requires two-factor authentication for the account behind the app's token. Set it up, then try again.",
+    # Not Slack codes: what the client saw when no error code came back.
+    "slack_unreachable": "I couldn't reach Slack to {action}, even after retrying. Check Slack's status page, then try again.",
+    "slack_timeout": "Slack didn't answer in time when I tried to {action}; it may or may not have happened. Check the channel, then try again.",
+    "slack_server_error": "Slack answered with a server error when I tried to {action}, even after retrying. Try again in a few minutes.",
+    "unexpected_response": "Slack sent an answer I couldn't read when I tried to {action}. Try again in a few minutes.",
+}
+
+# conversations.leave: https://docs.slack.dev/reference/methods/conversations.leave
+LEAVE_ERRORS: dict[str, str] = {
+    **COMMON_ERRORS,
+    "cant_leave_general": "I can't leave {channel}: it's the workspace's general channel, and Slack keeps every member in it.",
+    "channel_not_found": "I can't see {channel}. It may be private with the app not in it, or it was deleted; nothing to leave.",
+    "is_archived": "{channel} is archived, so there's nothing to leave. Unarchive it first if you need the app out of it.",
+    "last_member": "I'm the last member of {channel}, and Slack won't let the last member leave. Someone else must join before I can leave.",
+    "method_not_supported_for_channel_type": "{channel} is a direct message or another kind of conversation that apps can't leave.",
+    "user_is_restricted": "I couldn't leave {channel}: the app's account is restricted, and restricted accounts can't leave channels. Ask a workspace admin.",
+    "user_is_ultra_restricted": "I couldn't leave {channel}: the app's account is a single-channel guest, which can't leave channels. Ask a workspace admin.",
+    "is_bot": "I couldn't leave {channel}: this is a legacy bot token, which can't leave channels. Reinstall the app to get a new bot token.",
+}
+
+# views.open: https://docs.slack.dev/reference/methods/views.open
+VIEWS_OPEN_ERRORS: dict[str, str] = {
+    **COMMON_ERRORS,
+    "expired_trigger_id": "The form took longer than Slack allows to open. Run the command again.",
+    "exchanged_trigger_id": "That command already opened a form. Run the command again for a new one.",
+    "invalid_trigger_id": "Slack didn't recognise the command's form request. Run the command again.",
+    "view_too_large": "The form was too large for Slack to show. Please report this to the app's maintainers.",
+}
+
+GENERIC_ERROR = "Slack answered `{code}` when I tried to {action}; nothing else is known about this error. Try again, and if it keeps happening, share the code with your Slack admin."
+
+
+def error_text(table: dict[str, str], code: str, **values: str) -> str:
+    """The sentence for `code`, with placeholders filled; an unknown code gets one that names it."""
+    template = table.get(code)
+    if template is None:
+        return GENERIC_ERROR.format(code=_safe_code(code), **values)
+    return template.format(**values)
+
+
+def _safe_code(code: str) -> str:
+    """An error code is Slack's word, but never let it carry markup into a message."""
+    cleaned = "".join(ch for ch in code if ch.isalnum() or ch in "_-.")
+    return cleaned[:60] or "unknown"

@@ -1,0 +1,53 @@
+"""Who the app is, checked once at start-up (auth.test), so no request waits for it before its ack."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+
+_REJECTED = {
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+}
+_UNREACHABLE = {"slack_unreachable", "slack_timeout", "slack_server_error", "unexpected_response"}
+
+
+class StartupError(Exception):
+    """The app cannot start; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    team_id: str | None
+    enterprise_id: str | None
+    user_id: str | None
+    bot_id: str | None
+
+
+async def identify_bot(client: AsyncWebClient, token: str, api_url: str) -> BotIdentity:
+    """auth.test with the bot token; https://docs.slack.dev/reference/methods/auth.test"""
+    body, error = await call_outcome(client.auth_test(token=token))
+    if error in _REJECTED:
+        raise StartupError(
+            f"SLACK_BOT_TOKEN was rejected by Slack ({error}): copy the current Bot User OAuth Token "
+            "from OAuth & Permissions in your app's settings (reinstall the app if it was removed)."
+        )
+    if error in _UNREACHABLE:
+        raise StartupError(
+            f"Could not reach the Slack Web API at {api_url} ({error}): check SLACK_API_URL and the network."
+        )
+    if error is not None:
+        raise StartupError(f"Slack refused the app's auth.test call ({error}): check SLACK_BOT_TOKEN.")
+    return BotIdentity(
+        team_id=body.get("team_id"),
+        enterprise_id=body.get("enterprise_id"),
+        user_id=body.get("user_id"),
+        bot_id=body.get("bot_id"),
+    )

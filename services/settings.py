@@ -1,0 +1,105 @@
+"""Settings from the environment and `.env` (the environment wins)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A required setting is missing or malformed; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str
+    signing_secret: str | None
+    app_token: str | None
+    api_url: str
+    port: int
+    log_level: str
+    api_timeout: float
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def secrets(self) -> list[str]:
+        """Every secret value, so logging can redact it wherever it appears."""
+        return [s for s in (self.bot_token, self.signing_secret, self.app_token) if s]
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+    """Read and check every setting; raise SettingsError naming the first bad one."""
+    values: dict[str, str | None] = dict(dotenv_values(env_file)) if env_file and os.path.exists(env_file) else {}
+    values.update(os.environ if environ is None else environ)
+
+    app_token = _clean(values.get("SLACK_APP_TOKEN"))
+    if app_token is not None and not app_token.startswith("xapp-"):
+        raise SettingsError(
+            "SLACK_APP_TOKEN must start with xapp-: create an app-level token with the connections:write scope "
+            "under Basic Information > App-Level Tokens in your app's settings (or unset it to run in HTTP mode)."
+        )
+
+    bot_token = _clean(values.get("SLACK_BOT_TOKEN"))
+    if bot_token is None:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set: install the app, then copy the Bot User OAuth Token (xoxb-…) "
+            "from OAuth & Permissions in your app's settings."
+        )
+    if not bot_token.startswith("xoxb-"):
+        raise SettingsError(
+            "SLACK_BOT_TOKEN must start with xoxb-: copy the Bot User OAuth Token (not the User OAuth Token) "
+            "from OAuth & Permissions in your app's settings."
+        )
+
+    signing_secret = _clean(values.get("SLACK_SIGNING_SECRET"))
+    if signing_secret is None and app_token is None:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is not set (HTTP mode needs it to verify requests): copy the Signing Secret "
+            "from Basic Information > App Credentials in your app's settings."
+        )
+
+    api_url = _clean(values.get("SLACK_API_URL")) or DEFAULT_API_URL
+    parsed = urlparse(api_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError("SLACK_API_URL must be an http(s) URL such as https://slack.com/api/.")
+    if not api_url.endswith("/"):
+        api_url += "/"
+
+    port_text = _clean(values.get("PORT")) or "3000"
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError("PORT must be a whole number from 1 to 65535.")
+
+    log_level = (_clean(values.get("LOG_LEVEL")) or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+
+    timeout_text = _clean(values.get("SLACK_API_TIMEOUT")) or "10"
+    try:
+        api_timeout = float(timeout_text)
+    except ValueError:
+        api_timeout = 0.0
+    if not 0 < api_timeout <= 120:
+        raise SettingsError("SLACK_API_TIMEOUT must be a number of seconds above 0 and at most 120.")
+
+    return Settings(
+        bot_token=bot_token,
+        signing_secret=signing_secret,
+        app_token=app_token,
+        api_url=api_url,
+        port=int(port_text),
+        log_level=log_level,
+        api_timeout=api_timeout,
+    )

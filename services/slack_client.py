@@ -1,0 +1,95 @@
+"""The Web API client: base URL, timeout, one shared HTTP session, and retries that honour Retry-After."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.pacing import Pacer, pace_key
+
+RATE_LIMIT_RETRIES = 5
+SERVER_ERROR_RETRIES = 2
+CONNECTION_RETRIES = 2
+
+
+def _retry_after(response: HttpResponse) -> float:
+    for name, values in response.headers.items():
+        if name.lower() == "retry-after":
+            value = values[0] if isinstance(values, list) else values
+            try:
+                return min(max(float(value), 0.0), 300.0)
+            except (TypeError, ValueError):
+                break
+    return 1.0  # Slack sometimes sends 429 without a usable Retry-After
+
+
+def _method_and_token(request: HttpRequest) -> tuple[str, str | None]:
+    method = request.url.rstrip("/").rsplit("/", 1)[-1]
+    token = None
+    for name, values in request.headers.items():
+        if name.lower() == "authorization":
+            value = values[0] if isinstance(values, list) else values
+            token = value.removeprefix("Bearer ")
+    return method, token
+
+
+class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, but the wait goes through the shared Pacer so every caller slows down."""
+
+    def __init__(self, pacer: Pacer, max_retry_count: int = RATE_LIMIT_RETRIES) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.pacer = pacer
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        method, token = _method_and_token(request)
+        key = pace_key(token, method)
+        self.pacer.rate_limited(key, _retry_after(response))
+        state.next_attempt_requested = True
+        await self.pacer.wait_turn(key)
+        state.increment_current_attempt()
+
+
+def retry_handlers(pacer: Pacer) -> list[AsyncRetryHandler]:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        PacedRateLimitRetryHandler(pacer),
+    ]
+
+
+def pacer_of(client: AsyncWebClient) -> Pacer:
+    """The Pacer behind a client's retry handlers (a fresh one for a client built elsewhere)."""
+    for handler in client.retry_handlers or []:
+        if isinstance(handler, PacedRateLimitRetryHandler):
+            return handler.pacer
+    return Pacer()
+
+
+def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pacer | None = None) -> AsyncWebClient:
+    """Must be called inside the running event loop: the client owns one aiohttp session for all calls."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url,
+        timeout=int(max(timeout, 1)),
+        session=session,
+        retry_handlers=retry_handlers(pacer or Pacer()),
+    )

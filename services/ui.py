@@ -1,0 +1,192 @@
+"""Every Block Kit view and message the app shows, built with slack_sdk.models in one place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    ConversationFilter,
+    ConversationMultiSelectElement,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from services.error_texts import LEAVE_ERRORS, error_text
+from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
+
+LEAVE_PICK_CALLBACK = "leave_pick"
+LEAVE_PICK_BLOCK = "leave_pick_channels"
+LEAVE_PICK_ACTION = "channels"
+LEAVE_PROGRESS_CALLBACK = "leave_progress"
+
+SECTION_TEXT_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 39000
+MAX_RESULT_BLOCKS = 40
+
+USAGE = "\n".join(
+    [
+        "*`/leave-channel` makes this app leave channels.*",
+        "• `/leave-channel` leaves the channel you type it in.",
+        "• `/leave-channel #one #two` leaves each channel you name (channel IDs such as `C0123ABCD` work too).",
+        "• `/leave-channel pick` opens a form where you choose channels.",
+        "• `/leave-channel help` shows this.",
+    ]
+)
+
+
+def escape_text(text: str) -> str:
+    """Escape user text for mrkdwn so it can never render as a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def usage_message(not_understood: str | None = None) -> str:
+    if not_understood is None:
+        return USAGE
+    return f"I didn't understand `{escape_text(not_understood)}`, so I haven't left anything.\n\n{USAGE}"
+
+
+def mention(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def _mentions(results: Sequence[LeaveResult]) -> str:
+    return ", ".join(mention(r.channel_id) for r in results)
+
+
+def _channels(n: int) -> str:
+    return "1 channel" if n == 1 else f"{n} channels"
+
+
+def leave_failure_text(result: LeaveResult) -> str:
+    code = result.error or "unexpected_response"
+    channel = mention(result.channel_id)
+    return error_text(LEAVE_ERRORS, code, channel=channel, action=f"leave {channel}") + f" (`{escape_text(code)}`)"
+
+
+def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
+    """What was left, what the app was not in, and what failed with its reason."""
+    left = outcome.with_status(LeaveStatus.LEFT)
+    not_in = outcome.with_status(LeaveStatus.NOT_IN_CHANNEL)
+    failed = outcome.with_status(LeaveStatus.FAILED)
+    lines: list[str] = []
+    if len(outcome.results) == 1:
+        only = outcome.results[0]
+        if left:
+            return [f"I left {mention(only.channel_id)}."]
+        if not_in:
+            return [f"I wasn't in {mention(only.channel_id)}, so there was nothing to leave."]
+        return [leave_failure_text(only)]
+    if left:
+        lines.append(f"Left {_channels(len(left))}: {_mentions(left)}.")
+    if not_in:
+        lines.append(f"I wasn't in {_channels(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
+    if failed:
+        lines.append(f"Couldn't leave {_channels(len(failed))}:")
+        lines.extend(f"• {leave_failure_text(r)}" for r in failed)
+    return lines
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def leave_summary_message(outcome: LeaveOutcome) -> dict:
+    """The ephemeral summary: plain mrkdwn text, which Slack lets run far longer than a block."""
+    return {"text": _truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)}
+
+
+def leave_started_text(count: int) -> str:
+    return f"Leaving {_channels(count)}… I'll post a summary here when I'm done."
+
+
+def leave_pick_modal(current_channel: str | None, metadata: str) -> View:
+    element = ConversationMultiSelectElement(
+        action_id=LEAVE_PICK_ACTION,
+        placeholder="Choose channels",
+        initial_conversations=[current_channel] if current_channel else None,
+        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+    )
+    return View(
+        type="modal",
+        callback_id=LEAVE_PICK_CALLBACK,
+        title="Leave channels",
+        submit="Leave",
+        close="Cancel",
+        private_metadata=metadata,
+        blocks=[
+            InputBlock(block_id=LEAVE_PICK_BLOCK, label="Channels for the app to leave", element=element),
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text="The app leaves each channel you choose. Channels it isn't in are reported, not changed."
+                    )
+                ]
+            ),
+        ],
+    )
+
+
+def leave_progress_modal(done: int, total: int) -> View:
+    return View(
+        type="modal",
+        callback_id=LEAVE_PROGRESS_CALLBACK,
+        title="Leave channels",
+        close="Close",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=f"*Leaving {done} of {total}…*")),
+            ContextBlock(
+                elements=[PlainTextObject(text="You can close this window: I'll send you a summary when I'm done.")]
+            ),
+        ],
+    )
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """Pack lines into sections under Block Kit's text and block limits."""
+    blocks: list[Block] = []
+    chunk = ""
+    for line in lines:
+        line = _truncate(line, SECTION_TEXT_LIMIT)
+        if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+    if len(blocks) > MAX_RESULT_BLOCKS:
+        blocks = blocks[: MAX_RESULT_BLOCKS - 1]
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text="…and more: the message I sent you has the full list."))
+        )
+    return blocks
+
+
+def leave_result_modal(outcome: LeaveOutcome) -> View:
+    return View(
+        type="modal",
+        callback_id=LEAVE_PROGRESS_CALLBACK,
+        title="Leave channels",
+        close="Done",
+        blocks=_sections(leave_summary_lines(outcome)),
+    )
+
+
+def private_metadata(response_url: str | None, channel_id: str | None, user_id: str | None) -> str:
+    """What a modal must carry from its command to its submission (never a token)."""
+    return json.dumps({"response_url": response_url, "channel_id": channel_id, "user_id": user_id})
+
+
+def read_private_metadata(text: str | None) -> dict[str, str | None]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    return {k: data.get(k) if isinstance(data.get(k), str) else None for k in ("response_url", "channel_id", "user_id")}

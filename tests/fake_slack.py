@@ -1,0 +1,365 @@
+"""A fake of the Slack Web API and of response URLs, over real HTTP on 127.0.0.1.
+
+It follows the reference pages in ../shared/seeds/: it keeps channels and the bot's membership, answers
+conversations.leave with every documented shape (both `not_in_channel` shapes included), records every
+call, and can be told to answer any error code, HTTP 429 with Retry-After, 5xx, non-JSON, or after a delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+import string
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+# Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
+LEAVE_ERROR_CODES = [
+    "cant_leave_general", "channel_not_found", "is_archived", "last_member",
+    "method_not_supported_for_channel_type", "missing_scope", "user_is_restricted", "access_denied",
+    "account_inactive", "deprecated_endpoint", "ekm_access_denied", "enterprise_is_restricted",
+    "invalid_auth", "is_bot", "user_is_ultra_restricted", "method_deprecated", "not_allowed_token_type",
+    "not_authed", "no_permission", "org_login_required", "token_expired", "token_revoked",
+    "two_factor_setup_required", "team_access_not_granted", "accesslimited", "fatal_error",
+    "internal_error", "invalid_arg_name", "invalid_arguments", "invalid_array_arg", "invalid_charset",
+    "invalid_form_data", "invalid_post_type", "missing_post_type", "ratelimited", "request_timeout",
+    "service_unavailable", "team_added_to_org",
+]  # fmt: skip
+
+TRIGGER_LIFETIME = 3.0
+RESPONSE_URL_USES = 5
+RESPONSE_URL_LIFETIME = 30 * 60.0
+
+
+def slack_id(prefix: str) -> str:
+    return prefix + "".join(random.choices(string.ascii_uppercase + string.digits, k=10))
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_private: bool = False
+    is_general: bool = False
+    is_archived: bool = False
+    is_im: bool = False
+    members: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+
+
+@dataclass
+class Scripted:
+    """One canned answer: a JSON body, or raw text, a status, headers, a delay, or a dropped connection."""
+
+    body: dict[str, Any] | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None
+    delay: float = 0.0
+    reset: bool = False
+
+
+@dataclass
+class ResponseUrl:
+    url: str
+    created: float
+    posts: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.team_id = slack_id("T")
+        self.enterprise_id: str | None = None
+        self.bot_user_id = slack_id("U")
+        self.bot_id = slack_id("B")
+        self.bot_token = "xoxb-fake-" + "".join(random.choices(string.ascii_lowercase, k=24))
+        self.tokens: dict[str, dict[str, Any]] = {
+            self.bot_token: {
+                "kind": "bot",
+                "user_id": self.bot_user_id,
+                "scopes": {"commands", "channels:manage", "groups:write", "chat:write"},
+            }
+        }
+        self.channels: dict[str, Channel] = {}
+        self.calls: list[Call] = []
+        self.scripts: dict[str, deque[Scripted]] = {}
+        self.delays: dict[str, float] = {}
+        self.limits: dict[str, tuple[int, float]] = {}
+        self._accepted: dict[str, deque[float]] = {}
+        self.rate_limited_count: dict[str, int] = {}
+        self.not_in_channel_ok = False  # the reference answers ok:false; other versions ok:true
+        self.triggers: dict[str, float] = {}
+        self.views: dict[str, dict[str, Any]] = {}
+        self.view_history: dict[str, list[dict[str, Any]]] = {}
+        self.response_urls: dict[str, ResponseUrl] = {}
+        self.messages: list[dict[str, Any]] = []
+        self._counter = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    # ---- set-up helpers ---------------------------------------------------------------------------
+    def add_channel(self, name: str, *, bot_member: bool = True, others: int = 2, **flags: bool) -> str:
+        prefix = "D" if flags.get("is_im") else ("G" if flags.get("is_private") else "C")
+        channel = Channel(id=slack_id(prefix), name=name, **flags)
+        if bot_member:
+            channel.members.add(self.bot_user_id)
+        channel.members.update(slack_id("U") for _ in range(others))
+        self.channels[channel.id] = channel
+        return channel.id
+
+    def is_member(self, channel_id: str) -> bool:
+        return self.bot_user_id in self.channels[channel_id].members
+
+    def script(self, method: str, *answers: Scripted) -> None:
+        """The next calls of `method` get these answers, in order, before normal behaviour resumes."""
+        self.scripts.setdefault(method, deque()).extend(answers)
+
+    def fail(self, method: str, error: str, times: int = 1, **extra: Any) -> None:
+        self.script(method, *[Scripted(body={"ok": False, "error": error, **extra}) for _ in range(times)])
+
+    def rate_limit(self, method: str, calls: int, per_seconds: float = 1.0) -> None:
+        self.limits[method] = (calls, per_seconds)
+
+    def new_trigger_id(self) -> str:
+        trigger_id = f"{next(self._counter)}.{random.randint(10**9, 10**10)}.{random.getrandbits(64):x}"
+        self.triggers[trigger_id] = time.monotonic()
+        return trigger_id
+
+    def new_response_url(self) -> str:
+        url = f"http://127.0.0.1:{self.port}/commands/{self.team_id}/{random.randint(10**12, 10**13)}/{random.getrandbits(96):x}"
+        self.response_urls[url] = ResponseUrl(url=url, created=time.monotonic())
+        return url
+
+    # ---- what tests read ------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [c.params for c in self.calls if c.method == method]
+
+    def posts_to(self, url: str) -> list[dict[str, Any]]:
+        return self.response_urls[url].posts
+
+    async def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition") -> Any:
+        """Poll until predicate() is truthy (bounded); returns its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            await asyncio.sleep(0.01)
+
+    async def next_post(self, url: str, timeout: float = 5.0, count: int = 1) -> dict[str, Any]:
+        posts = await self.wait_for(
+            lambda: len(self.posts_to(url)) >= count and self.posts_to(url), timeout, "a response URL post"
+        )
+        return posts[count - 1]
+
+    # ---- HTTP: Web API ----------------------------------------------------------------------------
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        params: dict[str, Any] = dict(request.query)
+        raw = await request.read()
+        if request.content_type == "application/json":
+            data = json.loads(raw or b"{}")
+            params.update(data if isinstance(data, dict) else {})
+        else:
+            params.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return params
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.pop("token", None)
+        params.pop("token", None)
+        self.calls.append(Call(method, params, token))
+
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
+        queue = self.scripts.get(method)
+        if queue:
+            return await self._scripted(request, queue.popleft())
+        limited = self._over_limit(method)
+        if limited is not None:
+            return limited
+
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        identity = self.tokens.get(token)
+        if identity is None:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(params, identity))
+
+    async def _scripted(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        if answer.reset:
+            request.transport.close()  # type: ignore[union-attr]
+            return web.Response(status=500)
+        if answer.text is not None:
+            return web.Response(
+                status=answer.status, text=answer.text, headers=answer.headers, content_type="text/html"
+            )
+        return web.json_response(answer.body or {}, status=answer.status, headers=answer.headers)
+
+    def _over_limit(self, method: str) -> web.Response | None:
+        if method not in self.limits:
+            return None
+        calls, window = self.limits[method]
+        now = time.monotonic()
+        accepted = self._accepted.setdefault(method, deque())
+        while accepted and accepted[0] <= now - window:
+            accepted.popleft()
+        if len(accepted) >= calls:
+            self.rate_limited_count[method] = self.rate_limited_count.get(method, 0) + 1
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(int(window))}
+            )
+        accepted.append(now)
+        return None
+
+    # ---- methods --------------------------------------------------------------------------------
+    def _m_auth_test(self, params: dict, identity: dict) -> dict:
+        body = {
+            "ok": True,
+            "url": "https://fake.slack.test/",
+            "team": "Fake Team",
+            "user": "leaver",
+            "team_id": self.team_id,
+            "user_id": identity["user_id"],
+            "is_enterprise_install": False,
+        }
+        if identity["kind"] == "bot":
+            body["bot_id"] = self.bot_id
+        if self.enterprise_id:
+            body["enterprise_id"] = self.enterprise_id
+        return body
+
+    def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
+        channel = self.channels.get(params.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_im:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        needed = "groups:write" if channel.is_private else "channels:manage"
+        if needed not in identity["scopes"]:
+            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(identity["scopes"])}
+        member = identity["user_id"] in channel.members
+        if channel.is_private and not member:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
+        if channel.is_general:
+            return {"ok": False, "error": "cant_leave_general"}
+        if not member:
+            return {"ok": self.not_in_channel_ok, "not_in_channel": True}
+        if channel.members == {identity["user_id"]}:
+            return {"ok": False, "error": "last_member"}
+        channel.members.discard(identity["user_id"])
+        return {"ok": True}
+
+    def _view_error(self, view: Any) -> str | None:
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return "invalid_arguments"
+        title = (view.get("title") or {}).get("text", "")
+        if not title or len(title) > 24 or len(view.get("blocks", [])) > 100:
+            return "invalid_arguments"
+        if len(view.get("private_metadata", "")) > 3000 or len(view.get("callback_id", "")) > 255:
+            return "invalid_arguments"
+        return None
+
+    def _store_view(self, view_id: str, view: dict) -> dict:
+        stored = {**view, "id": view_id, "hash": f"{time.time():.6f}.{random.getrandbits(32):x}"}
+        stored.setdefault("private_metadata", "")
+        stored.setdefault("callback_id", "")
+        self.views[view_id] = stored
+        self.view_history.setdefault(view_id, []).append(stored)
+        return stored
+
+    def _m_views_open(self, params: dict, identity: dict) -> dict:
+        trigger_id = params.get("trigger_id", "")
+        opened_at = self.triggers.pop(trigger_id, None)
+        if opened_at is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if time.monotonic() - opened_at > TRIGGER_LIFETIME:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        error = self._view_error(view)
+        if error:
+            return {"ok": False, "error": error}
+        return {"ok": True, "view": self._store_view(slack_id("V"), view)}
+
+    def _m_views_update(self, params: dict, identity: dict) -> dict:
+        view_id = params.get("view_id", "")
+        if view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        error = self._view_error(view)
+        if error:
+            return {"ok": False, "error": error}
+        return {"ok": True, "view": self._store_view(view_id, view)}
+
+    def record_view_ack(self, view_id: str, view: dict) -> None:
+        """A view_submission answered with response_action=update replaces the view, as Slack does."""
+        self._store_view(view_id, view)
+
+    def _m_chat_postMessage(self, params: dict, identity: dict) -> dict:
+        if "chat:write" not in identity["scopes"]:
+            return {"ok": False, "error": "missing_scope", "needed": "chat:write"}
+        channel = params.get("channel", "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        self.messages.append(params)
+        return {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"}
+
+    # ---- HTTP: response URLs ----------------------------------------------------------------------
+    async def _response_url(self, request: web.Request) -> web.Response:
+        url = f"http://127.0.0.1:{self.port}{request.path}"
+        entry = self.response_urls.get(url)
+        if entry is None:
+            return web.Response(status=404, text="no_service")
+        if entry.status != 200:
+            return web.Response(status=entry.status, text="no_service")
+        if len(entry.posts) >= RESPONSE_URL_USES or time.monotonic() - entry.created > RESPONSE_URL_LIFETIME:
+            return web.Response(status=404, text="expired_url")
+        entry.posts.append(json.loads(await request.read()))
+        return web.Response(text="ok")

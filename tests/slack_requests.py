@@ -1,0 +1,111 @@
+"""Requests as Slack sends them: form-encoded, signed with the signing secret, to the app's real endpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from tests.fake_slack import FakeSlack, slack_id
+
+SIGNING_SECRET = "test-signing-secret-" + "0123456789abcdef"
+
+
+def sign(body: bytes, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Reply:
+    status: int
+    text: str
+    elapsed: float
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class SlackSender:
+    def __init__(self, base_url: str, fake: FakeSlack, session: aiohttp.ClientSession) -> None:
+        self.base_url = base_url
+        self.fake = fake
+        self.session = session
+        self.user_id = slack_id("U")
+
+    async def post(
+        self, body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET, headers: dict | None = None
+    ) -> Reply:
+        ts = int(time.time()) if timestamp is None else timestamp
+        all_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(ts),
+            "X-Slack-Signature": sign(body, ts, secret),
+        }
+        if headers is not None:
+            all_headers = {k: v for k, v in {**all_headers, **headers}.items() if v is not None}
+        started = time.monotonic()
+        async with self.session.post(self.base_url + "/slack/events", data=body, headers=all_headers) as response:
+            text = await response.text()
+        return Reply(response.status, text, time.monotonic() - started)
+
+    def command_body(self, command: str, text: str = "", channel_id: str | None = None, **fields: str) -> dict:
+        """A slash command's fields, as Slack posts them (a fresh response_url and trigger_id each time)."""
+        return {
+            "token": "verification-token-unused",
+            "team_id": self.fake.team_id,
+            "team_domain": "fake",
+            "channel_id": channel_id or "",
+            "channel_name": "somewhere",
+            "user_id": self.user_id,
+            "user_name": "admin",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0FAKEAPP",
+            "is_enterprise_install": "false",
+            "response_url": self.fake.new_response_url(),
+            "trigger_id": self.fake.new_trigger_id(),
+            **fields,
+        }
+
+    async def command(
+        self, command: str, text: str = "", channel_id: str | None = None, **fields: str
+    ) -> tuple[Reply, dict]:
+        body = self.command_body(command, text, channel_id, **fields)
+        return await self.post(urlencode(body).encode()), body
+
+    async def submit_view(self, view_id: str, values: dict, user_id: str | None = None) -> Reply:
+        """The view_submission Slack sends when the user presses the modal's submit button."""
+        view = self.fake.views[view_id]
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.fake.team_id, "domain": "fake"},
+            "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "api_app_id": "A0FAKEAPP",
+            "token": "verification-token-unused",
+            "trigger_id": self.fake.new_trigger_id(),
+            "view": {
+                **view,
+                "team_id": self.fake.team_id,
+                "state": {"values": values},
+                "root_view_id": view_id,
+                "previous_view_id": None,
+                "app_id": "A0FAKEAPP",
+                "bot_id": self.fake.bot_id,
+            },
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+        if reply.status == 200 and reply.text.startswith("{"):
+            answer = reply.json()
+            if answer.get("response_action") == "update":
+                self.fake.record_view_ack(view_id, answer["view"])
+        return reply
