@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import Any
@@ -42,7 +41,7 @@ async def call_outcome(call: Awaitable[Any]) -> tuple[dict, str | None]:
         response = await call
     except SlackApiError as e:
         return error_of(e)
-    except (asyncio.TimeoutError, TimeoutError):
+    except TimeoutError:
         return {}, "slack_timeout"
     except aiohttp.ClientError as e:
         logger.warning("Web API call failed to connect: %s", type(e).__name__)
