@@ -1,0 +1,109 @@
+"""/leave-channel pick: the modal, its submission, live progress and the summary."""
+
+from __future__ import annotations
+
+import json
+
+from services.ui import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+from tests.fake_slack import FakeSlack, Scripted
+from tests.slack_requests import SlackSender
+
+
+def chosen(*channel_ids: str) -> dict:
+    return {
+        LEAVE_PICK_BLOCK: {
+            LEAVE_PICK_ACTION: {"type": "multi_conversations_select", "selected_conversations": list(channel_ids)}
+        }
+    }
+
+
+async def open_pick_modal(slack: SlackSender, fake: FakeSlack, channel: str) -> tuple[str, dict]:
+    reply, body = await slack.command("/leave-channel", "pick", channel_id=channel)
+    assert reply.status == 200
+    opened = await fake.wait_for(lambda: fake.calls_to("views.open"), what="views.open")
+    assert opened[0]["trigger_id"] == body["trigger_id"]
+    (view_id,) = fake.views
+    return view_id, body
+
+
+async def test_pick_opens_a_modal_prefilled_with_the_current_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("here")
+    view_id, body = await open_pick_modal(slack, fake_slack, channel)
+    view = fake_slack.views[view_id]
+    element = view["blocks"][0]["element"]
+    assert element["type"] == "multi_conversations_select"
+    assert element["initial_conversations"] == [channel]
+    metadata = json.loads(view["private_metadata"])
+    assert metadata["response_url"] == body["response_url"]
+    assert fake_slack.calls_to("conversations.leave") == []
+
+
+async def test_submitting_35_channels_shows_progress_then_the_result_and_a_summary(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(33)]
+    outside = fake_slack.add_channel("outside", bot_member=False)
+    general = fake_slack.add_channel("general", is_general=True)
+    fake_slack.delays["conversations.leave"] = 0.15
+    view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
+
+    reply = await slack.submit_view(view_id, chosen(*channels, outside, general))
+    assert reply.status == 200
+    assert reply.elapsed < 1.0
+    ack = reply.json()
+    assert ack["response_action"] == "update"
+    assert "Leaving 0 of 35…" in json.dumps(ack["view"], ensure_ascii=False)
+
+    summary = await fake_slack.next_post(body["response_url"], timeout=20)
+    lines = summary["text"].splitlines()
+    assert lines[0] == "Left 33 channels: " + ", ".join(f"<#{c}>" for c in channels) + "."
+    assert lines[1] == f"I wasn't in 1 channel, so there was nothing to leave: <#{outside}>."
+    assert lines[2] == "Couldn't leave 1 channel:"
+    assert lines[3].startswith(f"• I can't leave <#{general}>") and lines[3].endswith("(`cant_leave_general`)")
+    assert len(fake_slack.calls_to("conversations.leave")) == 35
+
+    texts = [json.dumps(v["blocks"], ensure_ascii=False) for v in fake_slack.view_history[view_id]]
+    progress = [t for t in texts if "Leaving " in t and "Leaving 0 of" not in t]
+    assert progress, "no live progress update reached the modal"
+    assert all(" of 35…" in t for t in progress)
+    assert "Left 33 channels" in texts[-1]
+
+
+async def test_submission_without_channels_is_refused_inline(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    view_id, _ = await open_pick_modal(slack, fake_slack, fake_slack.add_channel("here"))
+    reply = await slack.submit_view(view_id, chosen())
+    assert reply.json() == {"response_action": "errors", "errors": {LEAVE_PICK_BLOCK: "Choose at least one channel."}}
+    assert fake_slack.calls_to("conversations.leave") == []
+
+
+async def test_bulk_leave_survives_429s_and_loses_no_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channels = [fake_slack.add_channel(f"r{i}") for i in range(40)]
+    fake_slack.rate_limit("conversations.leave", calls=15, per_seconds=1.0)
+    view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
+    await slack.submit_view(view_id, chosen(*channels))
+    summary = await fake_slack.next_post(body["response_url"], timeout=30)
+    assert summary["text"] == "Left 40 channels: " + ", ".join(f"<#{c}>" for c in channels) + "."
+    assert not any(fake_slack.is_member(c) for c in channels)
+    # Paced after the first 429 rather than hammering: most calls were accepted the first time.
+    assert fake_slack.rate_limited_count["conversations.leave"] <= 8
+
+
+async def test_expired_trigger_tells_the_user_to_run_the_command_again(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.script("views.open", Scripted(body={"ok": False, "error": "expired_trigger_id"}))
+    _, body = await slack.command("/leave-channel", "pick", channel_id=fake_slack.add_channel("here"))
+    post = await fake_slack.next_post(body["response_url"])
+    assert post["text"] == "The form took longer than Slack allows to open. Run the command again."
+
+
+async def test_summary_falls_back_to_a_dm_when_the_modal_carried_no_response_url(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channel = fake_slack.add_channel("here")
+    view_id, _ = await open_pick_modal(slack, fake_slack, channel)
+    fake_slack.views[view_id]["private_metadata"] = ""
+    await slack.submit_view(view_id, chosen(channel))
+    message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], what="a DM")
+    assert message["channel"] == slack.user_id
+    assert message["text"] == f"I left <#{channel}>."

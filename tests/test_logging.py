@@ -1,0 +1,53 @@
+"""No token, signing secret or response URL in the logs, even at DEBUG."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from services.log_redaction import RedactingFilter, configure_logging
+from services.settings import Settings
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackSender
+from tests.test_leave_modal import chosen, open_pick_modal
+
+
+@pytest.fixture
+def debug_log(app_settings: Settings) -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("DEBUG", app_settings.secrets(), stream=stream)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+async def test_a_full_run_at_debug_leaks_nothing(
+    debug_log: io.StringIO, slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channel = fake_slack.add_channel("here")
+    _, command = await slack.command("/leave-channel", "", channel_id=channel)
+    await fake_slack.next_post(command["response_url"])
+    view_id, pick = await open_pick_modal(slack, fake_slack, channel)
+    await slack.submit_view(view_id, chosen(fake_slack.add_channel("other")))
+    await fake_slack.next_post(pick["response_url"])
+
+    log = debug_log.getvalue()
+    assert "conversations.leave" in log  # the capture really saw the DEBUG traffic
+    for secret in (fake_slack.bot_token, SIGNING_SECRET, command["response_url"], pick["response_url"]):
+        assert secret not in log
+    assert f"/commands/{fake_slack.team_id}/" not in log
+
+
+def test_redaction_patterns() -> None:
+    f = RedactingFilter(["s3cret"])
+    text = (
+        "xoxb-1-2-abc xoxp-9-zz xapp-1-A1-9 https://hooks.slack.com/commands/T1/2/abc "
+        "response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1%2F2%2Fabc&x=1 s3cret"
+    )
+    redacted = f.redact(text)
+    assert "xox" not in redacted and "xapp" not in redacted and "hooks" not in redacted and "s3cret" not in redacted

@@ -1,0 +1,46 @@
+"""manifest.json: valid against Slack's published schema, and declaring what the app uses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "manifest-schema" / "manifest.schema.1.0.0.json"
+
+
+def manifest() -> dict:
+    return json.loads((ROOT / "manifest.json").read_text())
+
+
+def test_manifest_validates_against_slacks_schema() -> None:
+    assert SCHEMA.exists(), f"Slack's manifest schema is expected beside the repo at {SCHEMA}"
+    jsonschema.validate(manifest(), json.loads(SCHEMA.read_text()))
+
+
+def test_manifest_rejects_an_unknown_key_so_the_check_is_real() -> None:
+    bad = {**manifest(), "not_a_manifest_key": True}
+    try:
+        jsonschema.validate(bad, json.loads(SCHEMA.read_text()))
+    except jsonschema.ValidationError:
+        return
+    raise AssertionError("an unknown top-level key passed Slack's schema")
+
+
+def test_manifest_declares_both_commands_escaped_with_hints() -> None:
+    commands = {c["command"]: c for c in manifest()["features"]["slash_commands"]}
+    assert set(commands) == {"/leave-channel", "/disconnect-shared"}
+    for command in commands.values():
+        assert command["should_escape"] is True
+        assert command["description"] and command["usage_hint"]
+
+
+def test_manifest_asks_for_the_least_scopes_the_features_need() -> None:
+    data = manifest()
+    scopes = data["oauth_config"]["scopes"]
+    assert sorted(scopes["bot"]) == sorted(["commands", "channels:manage", "groups:write", "chat:write"])
+    assert scopes["user"] == ["admin.conversations:write"]
+    assert data["settings"]["org_deploy_enabled"] is True
+    assert data["settings"]["interactivity"]["is_enabled"] is True
