@@ -77,22 +77,28 @@ async def start_http(app: AsyncApp | None, host: str, port: int) -> tuple[web.Ap
     return runner, bound
 
 
-async def serve_forever(app: AsyncApp, settings: Settings) -> None:
-    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz still on PORT)."""
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+async def connect_socket_mode(app: AsyncApp, app_token: str):
+    """Open Bolt's async Socket Mode connection (aiohttp); returns the handler, to close on shutdown."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()
+    return handler
+
+
+async def serve_forever(app: AsyncApp, settings: Settings) -> None:
+    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz still served on PORT)."""
+    if settings.app_token is not None:
         runner, port = await start_http(None, "0.0.0.0", settings.port)
-        logger.info("Socket Mode: connecting to Slack; health check on port %s", port)
-        handler = AsyncSocketModeHandler(app, settings.app_token)
-        try:
-            await handler.start_async()
-        finally:
-            await runner.cleanup()
-        return
-    runner, port = await start_http(app, "0.0.0.0", settings.port)
-    logger.info("HTTP mode: listening on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
+        handler = await connect_socket_mode(app, settings.app_token)
+        logger.info("Socket Mode: connected to Slack; health check on port %s", port)
+    else:
+        handler = None
+        runner, port = await start_http(app, "0.0.0.0", settings.port)
+        logger.info("HTTP mode: listening on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
     try:
         await asyncio.Event().wait()
     finally:
+        if handler is not None:
+            await handler.close_async()
         await runner.cleanup()

@@ -2,9 +2,10 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from listeners import commands, views
+from listeners import commands, errors, views
 
 
 def register_listeners(app: AsyncApp) -> None:
     commands.register(app)
     views.register(app)
+    errors.register(app)

@@ -110,7 +110,7 @@ def leave_pick_modal(current_channel: str | None, metadata: str) -> View:
         action_id=LEAVE_PICK_ACTION,
         placeholder="Choose channels",
         initial_conversations=[current_channel] if current_channel else None,
-        filter=ConversationFilter(include=["public", "private"], exclude_bot_users=True),
+        filter=ConversationFilter(include=["public", "private"]),
     )
     return View(
         type="modal",

@@ -94,6 +94,10 @@ class FakeSlack:
                 "scopes": {"commands", "channels:manage", "groups:write", "chat:write"},
             }
         }
+        self.app_token = "xapp-1-A0FAKEAPP-1-" + "".join(random.choices(string.hexdigits.lower(), k=32))
+        self.tokens[self.app_token] = {"kind": "app", "user_id": None, "scopes": {"connections:write"}}
+        self.sockets: list[web.WebSocketResponse] = []
+        self.socket_messages: list[dict[str, Any]] = []
         self.channels: dict[str, Channel] = {}
         self.calls: list[Call] = []
         self.scripts: dict[str, deque[Scripted]] = {}
@@ -116,6 +120,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -123,6 +128,8 @@ class FakeSlack:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        for socket in self.sockets:
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -220,6 +227,8 @@ class FakeSlack:
         identity = self.tokens.get(token)
         if identity is None:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if identity["kind"] == "app" and method != "apps.connections.open":
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -269,6 +278,11 @@ class FakeSlack:
         if self.enterprise_id:
             body["enterprise_id"] = self.enterprise_id
         return body
+
+    def _m_apps_connections_open(self, params: dict, identity: dict) -> dict:
+        if identity["kind"] != "app":
+            return {"ok": False, "error": "not_allowed_token_type"}
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
         channel = self.channels.get(params.get("channel", ""))
@@ -363,3 +377,14 @@ class FakeSlack:
             return web.Response(status=404, text="expired_url")
         entry.posts.append(json.loads(await request.read()))
         return web.Response(text="ok")
+
+    # ---- Socket Mode ----------------------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKEAPP"}})
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                self.socket_messages.append(json.loads(message.data))
+        return socket

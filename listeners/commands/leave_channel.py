@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.errors import answer_failures_after_ack
 from services.api_calls import call_outcome
 from services.command_text import LeaveKind, parse_leave_text
 from services.delivery import reply_privately
@@ -26,10 +27,11 @@ async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebCl
     if request.kind is LeaveKind.PICK:
         await ack()
         modal = leave_pick_modal(channel_id, private_metadata(response_url, channel_id, user_id))
-        _, error = await call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=modal))
-        if error is not None:
-            text = error_text(VIEWS_OPEN_ERRORS, error, action="open the form")
-            await reply_privately(client, user_id, response_url, {"text": text})
+        async with answer_failures_after_ack(client, user_id, response_url):
+            _, error = await call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=modal))
+            if error is not None:
+                text = error_text(VIEWS_OPEN_ERRORS, error, action="open the form")
+                await reply_privately(client, user_id, response_url, {"text": text})
         return
 
     if not request.channel_ids or not request.channel_ids[0]:
@@ -40,5 +42,6 @@ async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebCl
         await ack(text=leave_started_text(count), response_type="ephemeral")
     else:
         await ack()
-    outcome = await leave_channels(client, request.channel_ids)
-    await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
+    async with answer_failures_after_ack(client, user_id, response_url):
+        outcome = await leave_channels(client, request.channel_ids)
+        await reply_privately(client, user_id, response_url, leave_summary_message(outcome))

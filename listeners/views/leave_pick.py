@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.errors import answer_failures_after_ack
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
 from services.leave import leave_channels
@@ -42,8 +43,10 @@ async def leave_pick_submission(ack: AsyncAck, body: dict, view: dict, client: A
     await ack(response_action="update", view=leave_progress_modal(0, len(channel_ids)))
 
     metadata = read_private_metadata(view.get("private_metadata"))
-    user_id = (body.get("user") or {}).get("id") or metadata["user_id"] or ""
-    progress = ModalProgress(client, view.get("id"), leave_progress_modal)
-    outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
-    await progress.finish(leave_result_modal(outcome))
-    await reply_privately(client, user_id, metadata["response_url"], leave_summary_message(outcome))
+    user = body.get("user")
+    user_id = (user.get("id") if isinstance(user, dict) else None) or metadata["user_id"] or ""
+    async with answer_failures_after_ack(client, user_id, metadata["response_url"]):
+        progress = ModalProgress(client, view.get("id"), leave_progress_modal)
+        outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
+        await progress.finish(leave_result_modal(outcome))
+        await reply_privately(client, user_id, metadata["response_url"], leave_summary_message(outcome))

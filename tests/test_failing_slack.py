@@ -1,0 +1,73 @@
+"""When Slack (or the app) misbehaves, the user still gets an answer that says what happened."""
+
+from __future__ import annotations
+
+import pytest
+
+from listeners.errors import UNEXPECTED
+from services.error_texts import COMMON_ERRORS
+from services.settings import Settings
+from tests.conftest import settings_for
+from tests.fake_slack import FakeSlack, Scripted
+from tests.slack_requests import SlackSender
+
+
+@pytest.fixture
+def app_settings(fake_slack: FakeSlack) -> Settings:
+    return settings_for(fake_slack, api_timeout=0.5)
+
+
+def sentence(code: str, channel: str) -> str:
+    return COMMON_ERRORS[code].format(action=f"leave <#{channel}>") + f" (`{code}`)"
+
+
+async def test_non_json_answer(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("t")
+    fake_slack.script("conversations.leave", Scripted(text="<html>oops</html>"))
+    _, body = await slack.command("/leave-channel", "", channel_id=channel)
+    assert (await fake_slack.next_post(body["response_url"]))["text"] == sentence("unexpected_response", channel)
+
+
+async def test_connection_reset_is_retried(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("t")
+    fake_slack.script("conversations.leave", Scripted(reset=True))
+    _, body = await slack.command("/leave-channel", "", channel_id=channel)
+    assert (await fake_slack.next_post(body["response_url"], timeout=10))["text"] == f"I left <#{channel}>."
+    assert len(fake_slack.calls_to("conversations.leave")) == 2
+
+
+async def test_a_hang_past_the_client_timeout(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("t")
+    fake_slack.script("conversations.leave", Scripted(body={"ok": True}, delay=2.0))
+    reply, body = await slack.command("/leave-channel", "", channel_id=channel)
+    assert reply.elapsed < 0.5
+    assert (await fake_slack.next_post(body["response_url"], timeout=10))["text"] == sentence("slack_timeout", channel)
+
+
+async def test_500s_beyond_the_retries(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("t")
+    fake_slack.script("conversations.leave", *[Scripted(status=500, text="down") for _ in range(3)])
+    _, body = await slack.command("/leave-channel", "", channel_id=channel)
+    post = await fake_slack.next_post(body["response_url"], timeout=15)
+    assert post["text"] == sentence("slack_server_error", channel)
+    assert len(fake_slack.calls_to("conversations.leave")) == 3
+
+
+async def test_429_with_an_empty_body_and_no_retry_after(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("t")
+    fake_slack.script("conversations.leave", Scripted(status=429, text=""))
+    _, body = await slack.command("/leave-channel", "", channel_id=channel)
+    assert (await fake_slack.next_post(body["response_url"], timeout=10))["text"] == f"I left <#{channel}>."
+
+
+async def test_an_unexpected_error_in_the_app_still_answers(
+    slack: SlackSender, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr("listeners.commands.leave_channel.leave_channels", broken)
+    reply, body = await slack.command("/leave-channel", "", channel_id=fake_slack.add_channel("t"))
+    assert reply.status == 200
+    assert reply.elapsed < 1.0
+    assert (await fake_slack.next_post(body["response_url"]))["text"] == UNEXPECTED

@@ -1,0 +1,32 @@
+"""Socket Mode: with SLACK_APP_TOKEN set, commands arrive over Bolt's async WebSocket and are acked on it."""
+
+from __future__ import annotations
+
+from app import build_app
+from server import connect_socket_mode
+from tests.conftest import settings_for
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+
+async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeSlack) -> None:
+    settings = settings_for(fake_slack, app_token=fake_slack.app_token, signing_secret=None)
+    app = await build_app(settings)
+    handler = await connect_socket_mode(app, fake_slack.app_token)
+    try:
+        (socket,) = await fake_slack.wait_for(lambda: fake_slack.sockets, what="a Socket Mode connection")
+        channel = fake_slack.add_channel("over-socket")
+        command = SlackSender("unused", fake_slack, None).command_body("/leave-channel", "", channel)  # type: ignore[arg-type]
+        await socket.send_json(
+            {"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True, "payload": command}
+        )
+        acks = await fake_slack.wait_for(
+            lambda: [m for m in fake_slack.socket_messages if m.get("envelope_id") == "env-1"], what="the ack"
+        )
+        assert len(acks) == 1
+        post = await fake_slack.next_post(command["response_url"])
+        assert post["text"] == f"I left <#{channel}>."
+        assert fake_slack.calls_to("apps.connections.open") == [{}]
+    finally:
+        await handler.close_async()
+        await app.client.session.close()
