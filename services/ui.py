@@ -88,7 +88,12 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
         lines.append(f"I wasn't in {_channels(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
     if failed:
         lines.append(f"Couldn't leave {_channels(len(failed))}:")
-        lines.extend(f"• {leave_failure_text(r)}" for r in failed)
+        by_code: dict[str, list[LeaveResult]] = {}
+        for result in failed:
+            by_code.setdefault(result.error or "unexpected_response", []).append(result)
+        for first, *rest in by_code.values():
+            same = f" The same for {len(rest)} more: {_mentions(rest)}." if rest else ""
+            lines.append(f"• {leave_failure_text(first)}{same}")
     return lines
 
 
@@ -147,12 +152,22 @@ def leave_progress_modal(done: int, total: int) -> View:
     )
 
 
+def _pieces(line: str, limit: int) -> list[str]:
+    """Split an over-long line between list items (", ") so no channel is cut in half."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(", ", 0, limit)
+        cut = cut + 1 if cut > 0 else limit
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip()
+    return [*pieces, line]
+
+
 def _sections(lines: Sequence[str]) -> list[Block]:
     """Pack lines into sections under Block Kit's text and block limits."""
     blocks: list[Block] = []
     chunk = ""
-    for line in lines:
-        line = _truncate(line, SECTION_TEXT_LIMIT)
+    for line in (piece for whole in lines for piece in _pieces(whole, SECTION_TEXT_LIMIT)):
         if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
             blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
             chunk = ""

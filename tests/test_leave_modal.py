@@ -107,3 +107,20 @@ async def test_summary_falls_back_to_a_dm_when_the_modal_carried_no_response_url
     message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], what="a DM")
     assert message["channel"] == slack.user_id
     assert message["text"] == f"I left <#{channel}>."
+
+
+async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.tokens[fake_slack.bot_token]["scopes"].discard("channels:manage")
+    channels = [fake_slack.add_channel(f"m{i}") for i in range(300)]
+    view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
+    await slack.submit_view(view_id, chosen(*channels))
+    summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]
+    lines = summary.splitlines()
+    assert lines[0] == "Couldn't leave 300 channels:"
+    assert len(lines) == 2 and "(`missing_scope`)" in lines[1] and "The same for 299 more:" in lines[1]
+    assert all(f"<#{c}>" in summary for c in channels)
+    final = fake_slack.view_history[view_id][-1]
+    shown = json.dumps(final["blocks"])
+    assert all(f"<#{c}>" in shown for c in channels)
