@@ -57,6 +57,44 @@ LEAVE_ERRORS: dict[str, str] = {
     "is_bot": "I couldn't leave {channel}: this is a legacy bot token, which can't leave channels. Reinstall the app to get a new bot token.",
 }
 
+# admin.conversations.disconnectShared: https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared
+# Placeholders: {team} (the workspace's name), {channel}. Token problems are about the Org Admin's token.
+_ADMIN_TOKEN_FIX = (
+    "An Org Admin with the Channel Management role must install the app on the whole org with the "
+    "admin.conversations:write scope, and its User OAuth Token (xoxp-…) must go in SLACK_ADMIN_TOKEN."
+)
+DISCONNECT_ERRORS: dict[str, str] = {
+    **COMMON_ERRORS,
+    "cannot_kick_home_team": "{team} created {channel}, and the workspace that created a channel can't be removed from it.",
+    "cannot_kick_team": "Only the organization that created {channel} can remove other organizations from it, so {team} stays. Ask an admin of the originating org.",
+    "channel_not_found": "Slack couldn't find {channel} for the Org Admin's token. It may have been deleted, or it belongs to another org.",
+    "feature_not_enabled": "The Org Admin's token doesn't have access to disconnecting shared channels, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "leaving_team_not_in_channel": "{team} isn't connected to {channel} (any more), so there was nothing to disconnect.",
+    "leaving_team_required": "{channel} is shared by more than two workspaces, so Slack needs to be told which one leaves; none was named. Choose a workspace and try again.",
+    "no_teams_to_disconnect": "{channel} isn't shared, so there are no workspaces to disconnect from it.",
+    "not_an_admin": "The token in SLACK_ADMIN_TOKEN doesn't belong to an Org Admin or Owner, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "not_an_enterprise": "Disconnecting workspaces works only on Enterprise Grid orgs, and this workspace isn't part of one.",
+    "not_supported": "{channel} is a direct message or the general channel, and Slack can't disconnect workspaces from those.",
+    "restricted_action": "A workspace preference stops the Org Admin behind the app's token from disconnecting channels, so {team} is still connected. Ask an Org Owner to review the Channel Management settings.",
+    "team_not_found": "Slack doesn't know the workspace {team}. Pick it again from the list and retry.",
+    "invalid_auth": "Slack didn't accept the token in SLACK_ADMIN_TOKEN, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "not_authed": "The request reached Slack without the Org Admin's token, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "token_expired": "The token in SLACK_ADMIN_TOKEN has expired, so {team} is still connected. " + _ADMIN_TOKEN_FIX,
+    "token_revoked": "The token in SLACK_ADMIN_TOKEN was revoked, so {team} is still connected. " + _ADMIN_TOKEN_FIX,
+    "account_inactive": "The Org Admin behind SLACK_ADMIN_TOKEN has been deactivated, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "missing_scope": "The token in SLACK_ADMIN_TOKEN lacks the admin.conversations:write scope, so {team} is still connected. "
+    + _ADMIN_TOKEN_FIX,
+    "not_allowed_token_type": "SLACK_ADMIN_TOKEN must be an Org Admin's user token (xoxp-…); Slack refused the one configured. "
+    + _ADMIN_TOKEN_FIX,
+    "no_permission": "The Org Admin's token isn't permitted to disconnect {team} from {channel}. Check the admin's Channel Management role covers public and private channels.",
+    "team_access_not_granted": "The app hasn't been granted access to {team}'s workspace, so it stays connected. Ask an Org Admin to add the app to that workspace.",
+}
+
 # views.open: https://docs.slack.dev/reference/methods/views.open
 VIEWS_OPEN_ERRORS: dict[str, str] = {
     **COMMON_ERRORS,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
+
 DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
 
 
 class SettingsError(Exception):
@@ -25,6 +29,9 @@ class Settings:
     port: int
     log_level: str
     api_timeout: float
+    admin_token: str | None = None
+    admin_user_ids: frozenset[str] = frozenset()
+    database_url: str = DEFAULT_DATABASE_URL
 
     @property
     def socket_mode(self) -> bool:
@@ -32,7 +39,7 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact it wherever it appears."""
-        return [s for s in (self.bot_token, self.signing_secret, self.app_token) if s]
+        return [s for s in (self.bot_token, self.signing_secret, self.app_token, self.admin_token) if s]
 
 
 def _clean(value: str | None) -> str | None:
@@ -94,6 +101,23 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if not 0 < api_timeout <= 120:
         raise SettingsError("SLACK_API_TIMEOUT must be a number of seconds above 0 and at most 120.")
 
+    admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
+    if admin_token is not None and not admin_token.startswith("xoxp-"):
+        raise SettingsError(
+            "SLACK_ADMIN_TOKEN must start with xoxp-: after an Org Admin installs the app on the whole org, copy the "
+            "User OAuth Token from OAuth & Permissions in your app's settings (or unset it)."
+        )
+
+    admin_user_ids = frozenset(part.strip() for part in (values.get("ADMIN_USER_IDS") or "").split(",") if part.strip())
+    bad_ids = sorted(i for i in admin_user_ids if not _USER_ID.fullmatch(i))
+    if bad_ids:
+        raise SettingsError(
+            f"ADMIN_USER_IDS must be comma-separated Slack user IDs such as U0123ABCD; {bad_ids[0][:40]!r} is not one "
+            "(find an ID in the person's Slack profile: ⋮ > Copy member ID)."
+        )
+
+    database_url = async_database_url(_clean(values.get("DATABASE_URL")) or DEFAULT_DATABASE_URL)
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -102,4 +126,19 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         port=int(port_text),
         log_level=log_level,
         api_timeout=api_timeout,
+        admin_token=admin_token,
+        admin_user_ids=admin_user_ids,
+        database_url=database_url,
     )
+
+
+def async_database_url(url: str) -> str:
+    """SQLAlchemy URLs as people write them, with the asyncio driver this app uses."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+psycopg://"),
+        ("postgres://", "postgresql+psycopg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.ui import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
 from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
 

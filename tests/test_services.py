@@ -11,7 +11,7 @@ from services.command_text import LeaveKind, parse_leave_text
 from services.error_texts import COMMON_ERRORS, LEAVE_ERRORS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, result_from_response
 from services.pacing import Pacer
-from services.ui import leave_pick_modal, leave_progress_modal, leave_result_modal, private_metadata
+from services.ui.leave import leave_pick_modal, leave_progress_modal, leave_result_modal, private_metadata
 from tests.fake_slack import LEAVE_ERROR_CODES
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"

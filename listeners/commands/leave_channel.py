@@ -11,7 +11,13 @@ from services.command_text import LeaveKind, parse_leave_text
 from services.delivery import reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leave import leave_channels
-from services.ui import leave_pick_modal, leave_started_text, leave_summary_message, private_metadata, usage_message
+from services.ui.leave import (
+    leave_pick_modal,
+    leave_started_text,
+    leave_summary_message,
+    private_metadata,
+    usage_message,
+)
 
 
 async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:

@@ -10,7 +10,7 @@ from services.command_text import channel_id_of
 from services.delivery import reply_privately
 from services.leave import leave_channels
 from services.progress import ModalProgress
-from services.ui import (
+from services.ui.leave import (
     LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,
     leave_progress_modal,

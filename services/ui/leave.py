@@ -1,12 +1,10 @@
-"""Every Block Kit view and message the app shows, built with slack_sdk.models in one place."""
+"""/leave-channel's views and messages."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import (
-    Block,
     ContextBlock,
     ConversationFilter,
     ConversationMultiSelectElement,
@@ -19,15 +17,21 @@ from slack_sdk.models.views import View
 
 from services.error_texts import LEAVE_ERRORS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
+from services.ui import (
+    MESSAGE_TEXT_LIMIT,
+    decode_metadata,
+    encode_metadata,
+    escape_text,
+    mention,
+    sections,
+    text_field,
+    truncate,
+)
 
 LEAVE_PICK_CALLBACK = "leave_pick"
 LEAVE_PICK_BLOCK = "leave_pick_channels"
 LEAVE_PICK_ACTION = "channels"
 LEAVE_PROGRESS_CALLBACK = "leave_progress"
-
-SECTION_TEXT_LIMIT = 3000
-MESSAGE_TEXT_LIMIT = 39000
-MAX_RESULT_BLOCKS = 40
 
 USAGE = "\n".join(
     [
@@ -40,19 +44,10 @@ USAGE = "\n".join(
 )
 
 
-def escape_text(text: str) -> str:
-    """Escape user text for mrkdwn so it can never render as a mention or a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-
-
 def usage_message(not_understood: str | None = None) -> str:
     if not_understood is None:
         return USAGE
     return f"I didn't understand `{escape_text(not_understood)}`, so I haven't left anything.\n\n{USAGE}"
-
-
-def mention(channel_id: str) -> str:
-    return f"<#{channel_id}>"
 
 
 def _mentions(results: Sequence[LeaveResult]) -> str:
@@ -97,13 +92,9 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
     return lines
 
 
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def leave_summary_message(outcome: LeaveOutcome) -> dict:
     """The ephemeral summary: plain mrkdwn text, which Slack lets run far longer than a block."""
-    return {"text": _truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)}
+    return {"text": truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)}
 
 
 def leave_started_text(count: int) -> str:
@@ -152,56 +143,21 @@ def leave_progress_modal(done: int, total: int) -> View:
     )
 
 
-def _pieces(line: str, limit: int) -> list[str]:
-    """Split an over-long line between list items (", ") so no channel is cut in half."""
-    pieces: list[str] = []
-    while len(line) > limit:
-        cut = line.rfind(", ", 0, limit)
-        cut = cut + 1 if cut > 0 else limit
-        pieces.append(line[:cut])
-        line = line[cut:].lstrip()
-    return [*pieces, line]
-
-
-def _sections(lines: Sequence[str]) -> list[Block]:
-    """Pack lines into sections under Block Kit's text and block limits."""
-    blocks: list[Block] = []
-    chunk = ""
-    for line in (piece for whole in lines for piece in _pieces(whole, SECTION_TEXT_LIMIT)):
-        if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-            chunk = ""
-        chunk = f"{chunk}\n{line}" if chunk else line
-    if chunk:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
-    if len(blocks) > MAX_RESULT_BLOCKS:
-        blocks = blocks[: MAX_RESULT_BLOCKS - 1]
-        blocks.append(
-            SectionBlock(text=MarkdownTextObject(text="…and more: the message I sent you has the full list."))
-        )
-    return blocks
-
-
 def leave_result_modal(outcome: LeaveOutcome) -> View:
     return View(
         type="modal",
         callback_id=LEAVE_PROGRESS_CALLBACK,
         title="Leave channels",
         close="Done",
-        blocks=_sections(leave_summary_lines(outcome)),
+        blocks=sections(leave_summary_lines(outcome)),
     )
 
 
 def private_metadata(response_url: str | None, channel_id: str | None, user_id: str | None) -> str:
-    """What a modal must carry from its command to its submission (never a token)."""
-    return json.dumps({"response_url": response_url, "channel_id": channel_id, "user_id": user_id})
+    """What the pick modal carries from its command to its submission (never a token)."""
+    return encode_metadata({"response_url": response_url, "channel_id": channel_id, "user_id": user_id})
 
 
 def read_private_metadata(text: str | None) -> dict[str, str | None]:
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
-    return {k: data.get(k) if isinstance(data.get(k), str) else None for k in ("response_url", "channel_id", "user_id")}
+    data = decode_metadata(text)
+    return {k: text_field(data, k) for k in ("response_url", "channel_id", "user_id")}

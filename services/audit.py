@@ -1,0 +1,153 @@
+"""The audit log of /disconnect-shared: every attempt, in a database at DATABASE_URL.
+
+Read it with `python -m services.audit --last 20`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("team_id", String(32)),
+    Column("channel_id", String(32)),
+    Column("leaving_team_id", String(32)),
+    Column("outcome", String(80), nullable=False),
+)
+
+
+class AuditEvent(Enum):
+    REFUSED = "refused"
+    CONFIRMED = "confirmed"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    event: AuditEvent
+    user_id: str
+    outcome: str  # "ok", or the error code / reason
+    enterprise_id: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    leaving_team_id: str | None = None
+    action: str = "disconnect_shared"
+    at: datetime | None = None
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    return None if value is None else value[:size]
+
+
+class AuditLog:
+    """Append-only records; the database is created on first use."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._engine: AsyncEngine | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ready(self) -> AsyncEngine:
+        if self._engine is not None:
+            return self._engine
+        async with self._lock:
+            if self._engine is None:
+                url = make_url(self._url)
+                if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+                    os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+                engine = create_async_engine(self._url, pool_pre_ping=True)
+                async with engine.begin() as conn:
+                    await conn.run_sync(metadata.create_all, checkfirst=True)
+                self._engine = engine
+        return self._engine
+
+    async def record(self, entry: AuditEntry) -> None:
+        engine = await self._ready()
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(audit_log).values(
+                    at=entry.at or datetime.now(UTC),
+                    action=entry.action,
+                    event=entry.event.value,
+                    user_id=_clip(entry.user_id, 32) or "",
+                    enterprise_id=_clip(entry.enterprise_id, 32),
+                    team_id=_clip(entry.team_id, 32),
+                    channel_id=_clip(entry.channel_id, 32),
+                    leaving_team_id=_clip(entry.leaving_team_id, 32),
+                    outcome=_clip(entry.outcome, 80) or "",
+                )
+            )
+
+    async def latest(self, limit: int = 20) -> list[dict]:
+        """The newest entries first."""
+        engine = await self._ready()
+        async with engine.connect() as conn:
+            rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
+            return [dict(row._mapping) for row in rows]
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+def _format(row: dict) -> str:
+    at = row["at"]
+    when = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at.tzinfo else at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "  ".join(
+        [
+            when,
+            f"{row['event']:<9}",
+            f"user={row['user_id']}",
+            f"enterprise={row['enterprise_id'] or '-'}",
+            f"workspace={row['team_id'] or '-'}",
+            f"channel={row['channel_id'] or '-'}",
+            f"leaving={row['leaving_team_id'] or '-'}",
+            f"outcome={row['outcome']}",
+        ]
+    )
+
+
+async def _print_latest(database_url: str, last: int) -> None:
+    log = AuditLog(database_url)
+    try:
+        for row in reversed(await log.latest(last)):
+            print(_format(row))
+    finally:
+        await log.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from dotenv import dotenv_values
+
+    from services.settings import DEFAULT_DATABASE_URL, async_database_url
+
+    parser = argparse.ArgumentParser(prog="python -m services.audit", description="Print the newest audit entries.")
+    parser.add_argument("--last", type=int, default=20, help="how many entries (default 20)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")
+    args = parser.parse_args(argv)
+    url = args.database_url or os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL")
+    asyncio.run(_print_latest(async_database_url(url or DEFAULT_DATABASE_URL), max(args.last, 1)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Every Block Kit view and message the app shows, built with slack_sdk.models in this package."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+
+SECTION_TEXT_LIMIT = 3000
+MESSAGE_TEXT_LIMIT = 39000
+MAX_RESULT_BLOCKS = 40
+
+
+def escape_text(text: str) -> str:
+    """Escape user text for mrkdwn so it can never render as a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+
+
+def mention(channel_id: str) -> str:
+    return f"<#{channel_id}>"
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _pieces(line: str, limit: int) -> list[str]:
+    """Split an over-long line between list items (", ") so no channel is cut in half."""
+    pieces: list[str] = []
+    while len(line) > limit:
+        cut = line.rfind(", ", 0, limit)
+        cut = cut + 1 if cut > 0 else limit
+        pieces.append(line[:cut])
+        line = line[cut:].lstrip()
+    return [*pieces, line]
+
+
+def sections(lines: Sequence[str]) -> list[Block]:
+    """Pack lines into sections under Block Kit's text and block limits."""
+    blocks: list[Block] = []
+    chunk = ""
+    for line in (piece for whole in lines for piece in _pieces(whole, SECTION_TEXT_LIMIT)):
+        if chunk and len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=chunk)))
+    if len(blocks) > MAX_RESULT_BLOCKS:
+        blocks = blocks[: MAX_RESULT_BLOCKS - 1]
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text="…and more: the message I sent you has the full list."))
+        )
+    return blocks
+
+
+def encode_metadata(data: dict[str, Any]) -> str:
+    """A modal's private_metadata (never a token); compact JSON."""
+    return json.dumps(data, separators=(",", ":"))
+
+
+def decode_metadata(text: str | None) -> dict[str, Any]:
+    """private_metadata back to a dict; anything unreadable is an empty one."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def text_field(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
