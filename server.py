@@ -12,6 +12,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services.app_services import AppServices
 from services.identity import BotIdentity
 from services.settings import Settings
 
@@ -22,7 +23,9 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_bolt_app(settings: Settings, client: AsyncWebClient, identity: BotIdentity) -> AsyncApp:
+def create_bolt_app(
+    settings: Settings, client: AsyncWebClient, identity: BotIdentity, services: AppServices
+) -> AsyncApp:
     """An AsyncApp authorised by the bot token checked at start-up: no auth.test before any ack."""
 
     async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None, **_) -> AuthorizeResult:
@@ -35,13 +38,20 @@ def create_bolt_app(settings: Settings, client: AsyncWebClient, identity: BotIde
             bot_token=settings.bot_token,
         )
 
-    return AsyncApp(
+    app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret,
         authorize=authorize,
         request_verification_enabled=settings.signing_secret is not None,
         logger=logging.getLogger("slack_bolt.App"),
     )
+
+    @app.middleware
+    async def provide_services(context, next) -> None:
+        context[AppServices.CONTEXT_KEY] = services
+        await next()
+
+    return app
 
 
 async def _health(_: web.Request) -> web.Response:

@@ -2,10 +2,11 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from listeners import commands, errors, views
+from listeners import actions, commands, errors, views
 
 
 def register_listeners(app: AsyncApp) -> None:
     commands.register(app)
     views.register(app)
+    actions.register(app)
     errors.register(app)

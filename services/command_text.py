@@ -55,3 +55,33 @@ def parse_leave_text(text: str | None, current_channel: str) -> LeaveRequest:
         if channel_id not in ids:
             ids.append(channel_id)
     return LeaveRequest(LeaveKind.NAMED, tuple(ids))
+
+
+_TEAM_ID = re.compile(r"T[A-Z0-9]{2,40}")
+
+
+@dataclass(frozen=True)
+class DisconnectRequest:
+    channel_id: str | None = None
+    team_ids: tuple[str, ...] = ()
+    help: bool = False
+    not_understood: str | None = None
+
+
+def parse_disconnect_text(text: str | None, current_channel: str | None) -> DisconnectRequest:
+    """`[<#C…>|C…] [T…]…` prefills the modal; `help` or anything else → usage."""
+    words = [w for w in _SEPARATORS.split(text or "") if w]
+    if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "?"):
+        return DisconnectRequest(help=True)
+    channel_id: str | None = None
+    team_ids: list[str] = []
+    for word in words:
+        named_channel = channel_id_of(word)
+        if named_channel is not None and channel_id in (None, named_channel):
+            channel_id = named_channel
+        elif _TEAM_ID.fullmatch(word):
+            if word not in team_ids:
+                team_ids.append(word)
+        else:
+            return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
+    return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids))

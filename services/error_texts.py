@@ -95,6 +95,34 @@ DISCONNECT_ERRORS: dict[str, str] = {
     "team_access_not_granted": "The app hasn't been granted access to {team}'s workspace, so it stays connected. Ask an Org Admin to add the app to that workspace.",
 }
 
+# Why a chosen channel is refused in the /disconnect-shared form, before any admin call.
+CHANNEL_PROBLEMS: dict[str, str] = {
+    "not_shared": "This channel isn't shared with another workspace, so there's nothing to disconnect. Choose a shared channel.",
+    "general": "This is a workspace's general channel, and Slack can't disconnect workspaces from it.",
+    "dm": "This is a direct message; only shared channels can have workspaces disconnected.",
+    "channel_not_found": "I can't see this channel. If it's private, add the app to it first (/invite the app), then choose it again.",
+    "loading": "I'm still looking up the workspaces connected to this channel. Wait a moment, then submit again.",
+    "no_team_chosen": "Choose at least one workspace to disconnect.",
+    "team_not_connected": "A workspace you chose is no longer connected to this channel. Choose again.",
+}
+
+ADMIN_ONLY = (
+    "`/disconnect-shared` is for org admins: only Org Admins and Owners (and people the app's operators list in "
+    "ADMIN_USER_IDS) can disconnect workspaces from shared channels. Nothing was changed. If you need a workspace "
+    "disconnected, ask one of your org's admins."
+)
+ADMIN_CHECK_FAILED = (
+    "I couldn't confirm that you're an org admin (Slack answered `{code}` when I looked you up), so I stopped "
+    "before changing anything. Try again in a minute."
+)
+ADMIN_TOKEN_MISSING = (
+    "The app has no Org Admin token, so it can't disconnect workspaces yet. What's missing: SLACK_ADMIN_TOKEN. "
+    "To get it, an Org Admin or Owner with the Channel Management role (covering public and private channels) "
+    "installs the app on the whole org (an org-wide install, not a single workspace), granting the "
+    "admin.conversations:write user scope; then whoever runs the app copies the User OAuth Token (xoxp-…) from "
+    "OAuth & Permissions into SLACK_ADMIN_TOKEN and restarts it."
+)
+
 # views.open: https://docs.slack.dev/reference/methods/views.open
 VIEWS_OPEN_ERRORS: dict[str, str] = {
     **COMMON_ERRORS,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
@@ -21,7 +22,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 def settings_for(fake: FakeSlack, **overrides) -> Settings:
-    values = dict(
+    values: dict = dict(
         bot_token=fake.bot_token,
         signing_secret=SIGNING_SECRET,
         app_token=None,
@@ -35,16 +36,24 @@ def settings_for(fake: FakeSlack, **overrides) -> Settings:
 
 
 @pytest.fixture
-def app_settings(fake_slack: FakeSlack) -> Settings:
-    return settings_for(fake_slack)
+def app_settings(fake_slack: FakeSlack, tmp_path) -> Settings:
+    return settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db")
+
+
+@asynccontextmanager
+async def running_app(fake: FakeSlack, settings: Settings) -> AsyncIterator[SlackSender]:
+    """The app serving on a free port, and a sender that talks to it as Slack does."""
+    built = await build_app(settings)
+    runner, port = await start_http(built.bolt, "127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield SlackSender(f"http://127.0.0.1:{port}", fake, session, built)
+    finally:
+        await runner.cleanup()
+        await built.close()
 
 
 @pytest.fixture
 async def slack(fake_slack: FakeSlack, app_settings: Settings) -> AsyncIterator[SlackSender]:
-    """The app serving on a free port, and a sender that talks to it as Slack does."""
-    app = await build_app(app_settings)
-    runner, port = await start_http(app, "127.0.0.1", 0)
-    async with aiohttp.ClientSession() as session:
-        yield SlackSender(f"http://127.0.0.1:{port}", fake_slack, session)
-    await runner.cleanup()
-    await app.client.session.close()
+    async with running_app(fake_slack, app_settings) as sender:
+        yield sender

@@ -33,6 +33,19 @@ LEAVE_ERROR_CODES = [
     "service_unavailable", "team_added_to_org",
 ]  # fmt: skip
 
+# Every error code on the admin.conversations.disconnectShared reference page.
+DISCONNECT_ERROR_CODES = [
+    "access_denied", "accesslimited", "account_inactive", "cannot_kick_home_team", "cannot_kick_team",
+    "channel_not_found", "deprecated_endpoint", "ekm_access_denied", "enterprise_is_restricted", "fatal_error",
+    "feature_not_enabled", "internal_error", "invalid_arg_name", "invalid_arguments", "invalid_array_arg",
+    "invalid_auth", "invalid_charset", "invalid_form_data", "invalid_post_type", "leaving_team_not_in_channel",
+    "leaving_team_required", "method_deprecated", "missing_post_type", "missing_scope", "no_permission",
+    "no_teams_to_disconnect", "not_allowed_token_type", "not_an_admin", "not_an_enterprise", "not_authed",
+    "not_supported", "org_login_required", "ratelimited", "request_timeout", "restricted_action",
+    "service_unavailable", "team_access_not_granted", "team_added_to_org", "team_not_found", "token_expired",
+    "token_revoked", "two_factor_setup_required",
+]  # fmt: skip
+
 TRIGGER_LIFETIME = 3.0
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
@@ -51,6 +64,8 @@ class Channel:
     is_archived: bool = False
     is_im: bool = False
     members: set[str] = field(default_factory=set)
+    host_team: str | None = None
+    connected_teams: list[str] = field(default_factory=list)  # teams other than the host
 
 
 @dataclass
@@ -91,9 +106,14 @@ class FakeSlack:
             self.bot_token: {
                 "kind": "bot",
                 "user_id": self.bot_user_id,
-                "scopes": {"commands", "channels:manage", "groups:write", "chat:write"},
+                "scopes": {
+                    "commands", "channels:manage", "groups:write", "chat:write",
+                    "users:read", "channels:read", "groups:read", "team:read",
+                },
             }
-        }
+        }  # fmt: skip
+        self.teams: dict[str, dict[str, Any]] = {self.team_id: {"name": "Home Workspace", "enterprise_id": None}}
+        self.users: dict[str, dict[str, Any]] = {}
         self.app_token = "xapp-1-A0FAKEAPP-1-" + "".join(random.choices(string.hexdigits.lower(), k=32))
         self.tokens[self.app_token] = {"kind": "app", "user_id": None, "scopes": {"connections:write"}}
         self.sockets: list[web.WebSocketResponse] = []
@@ -108,6 +128,7 @@ class FakeSlack:
         self.not_in_channel_ok = False  # the reference answers ok:false; other versions ok:true
         self.triggers: dict[str, float] = {}
         self.views: dict[str, dict[str, Any]] = {}
+        self.external_ids: dict[str, str] = {}
         self.view_history: dict[str, list[dict[str, Any]]] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.messages: list[dict[str, Any]] = []
@@ -118,7 +139,7 @@ class FakeSlack:
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
+        app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -146,6 +167,51 @@ class FakeSlack:
         channel.members.update(slack_id("U") for _ in range(others))
         self.channels[channel.id] = channel
         return channel.id
+
+    def add_team(self, name: str, enterprise_id: str | None = None) -> str:
+        team_id = slack_id("T")
+        self.teams[team_id] = {"name": name, "enterprise_id": enterprise_id}
+        return team_id
+
+    def make_grid(self) -> str:
+        """Turn the home workspace into a workspace of an Enterprise Grid org; returns the org's ID."""
+        self.enterprise_id = slack_id("E")
+        self.teams[self.team_id]["enterprise_id"] = self.enterprise_id
+        return self.enterprise_id
+
+    def add_user(self, *, org_admin: bool = False, org_owner: bool = False, workspace_admin: bool = False,
+                 owner: bool = False, primary_owner: bool = False, deleted: bool = False) -> str:  # fmt: skip
+        user_id = slack_id("U")
+        user: dict[str, Any] = {
+            "id": user_id, "team_id": self.team_id, "name": f"user-{user_id.lower()}", "deleted": deleted,
+            "is_admin": workspace_admin, "is_owner": owner, "is_primary_owner": primary_owner, "is_bot": False,
+        }  # fmt: skip
+        if self.enterprise_id:
+            user["enterprise_user"] = {
+                "id": user_id, "enterprise_id": self.enterprise_id, "enterprise_name": "Fake Org",
+                "is_admin": org_admin, "is_owner": org_owner, "is_primary_owner": False, "teams": [self.team_id],
+            }  # fmt: skip
+        self.users[user_id] = user
+        return user_id
+
+    def add_admin_token(self, *, admin: bool = True, scopes: set[str] | None = None) -> str:
+        """An Org Admin's user token (xoxp-) from an org-wide install."""
+        user_id = self.add_user(org_admin=admin)
+        token = "xoxp-fake-" + "".join(random.choices(string.ascii_lowercase, k=24))
+        self.tokens[token] = {
+            "kind": "user",
+            "user_id": user_id,
+            "scopes": {"admin.conversations:write"} if scopes is None else scopes,
+        }
+        return token
+
+    def add_shared_channel(self, name: str, *, host: str | None = None, connected: list[str], **flags: Any) -> str:
+        """A channel created by `host` (the home workspace by default) and connected to other teams."""
+        channel_id = self.add_channel(name, **flags)
+        channel = self.channels[channel_id]
+        channel.host_team = host or self.team_id
+        channel.connected_teams = [t for t in connected if t != channel.host_team]
+        return channel_id
 
     def is_member(self, channel_id: str) -> bool:
         return self.bot_user_id in self.channels[channel_id].members
@@ -279,6 +345,93 @@ class FakeSlack:
             body["enterprise_id"] = self.enterprise_id
         return body
 
+    def _scope(self, identity: dict, *scopes: str) -> dict | None:
+        if any(scope in identity["scopes"] for scope in scopes):
+            return None
+        return {"ok": False, "error": "missing_scope", "needed": ",".join(scopes)}
+
+    def _m_users_info(self, params: dict, identity: dict) -> dict:
+        if missing := self._scope(identity, "users:read"):
+            return missing
+        user = self.users.get(params.get("user", ""))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _m_team_info(self, params: dict, identity: dict) -> dict:
+        if missing := self._scope(identity, "team:read"):
+            return missing
+        team_id = params.get("team") or self.team_id
+        team = self.teams.get(team_id)
+        if team is None:
+            return {"ok": False, "error": "team_not_found"}
+        body = {"id": team_id, "name": team["name"], "domain": team["name"].lower().replace(" ", "-")[:21]}
+        if team["enterprise_id"]:
+            body["enterprise_id"] = team["enterprise_id"]
+        return {"ok": True, "team": body}
+
+    def _m_conversations_info(self, params: dict, identity: dict) -> dict:
+        channel = self.channels.get(params.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if missing := self._scope(identity, "groups:read" if channel.is_private else "channels:read"):
+            return missing
+        if channel.is_private and identity["user_id"] not in channel.members:
+            return {"ok": False, "error": "channel_not_found"}
+        shared = bool(channel.connected_teams)
+        external = any(self.teams.get(t, {}).get("enterprise_id") != self.enterprise_id or not self.enterprise_id
+                       for t in channel.connected_teams)  # fmt: skip
+        body: dict[str, Any] = {
+            "id": channel.id, "name": channel.name, "is_channel": not channel.is_private and not channel.is_im,
+            "is_group": channel.is_private, "is_im": channel.is_im, "is_mpim": False, "is_private": channel.is_private,
+            "is_general": channel.is_general, "is_archived": channel.is_archived, "is_shared": shared,
+            "is_ext_shared": shared and external, "is_org_shared": shared and not external,
+            "context_team_id": self.team_id, "is_member": identity["user_id"] in channel.members,
+        }  # fmt: skip
+        if shared:
+            body["conversation_host_id"] = channel.host_team
+            body["shared_team_ids"] = [channel.host_team, *channel.connected_teams]
+            body["connected_team_ids"] = [channel.host_team, *channel.connected_teams]
+            body["internal_team_ids"] = []
+        return {"ok": True, "channel": body}
+
+    def _m_admin_conversations_disconnectShared(self, params: dict, identity: dict) -> dict:
+        """One team per call, as the reference page describes."""
+        if identity["kind"] != "user":
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if missing := self._scope(identity, "admin.conversations:write"):
+            return missing
+        if not self.enterprise_id:
+            return {"ok": False, "error": "not_an_enterprise"}
+        caller = self.users.get(identity["user_id"], {}).get("enterprise_user", {})
+        if not (caller.get("is_admin") or caller.get("is_owner")):
+            return {"ok": False, "error": "not_an_admin"}
+        channel = self.channels.get(params.get("channel_id", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_im or channel.is_general:
+            return {"ok": False, "error": "not_supported"}
+        if not channel.connected_teams:
+            return {"ok": False, "error": "no_teams_to_disconnect"}
+        leaving = [t for t in str(params.get("leaving_team_ids") or "").split(",") if t]
+        if len(leaving) > 1:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not leaving:
+            if len(channel.connected_teams) > 1:
+                return {"ok": False, "error": "leaving_team_required"}
+            leaving = list(channel.connected_teams)
+        (team_id,) = leaving
+        if team_id not in self.teams:
+            return {"ok": False, "error": "team_not_found"}
+        if team_id == channel.host_team:
+            return {"ok": False, "error": "cannot_kick_home_team"}
+        if team_id not in channel.connected_teams:
+            return {"ok": False, "error": "leaving_team_not_in_channel"}
+        if self.teams.get(channel.host_team or "", {}).get("enterprise_id") != self.enterprise_id:
+            return {"ok": False, "error": "cannot_kick_team"}
+        channel.connected_teams.remove(team_id)
+        return {"ok": True}
+
     def _m_apps_connections_open(self, params: dict, identity: dict) -> dict:
         if identity["kind"] != "app":
             return {"ok": False, "error": "not_allowed_token_type"}
@@ -323,6 +476,8 @@ class FakeSlack:
         stored = {**view, "id": view_id, "hash": f"{time.time():.6f}.{random.getrandbits(32):x}"}
         stored.setdefault("private_metadata", "")
         stored.setdefault("callback_id", "")
+        if view.get("external_id"):
+            self.external_ids[view["external_id"]] = view_id
         self.views[view_id] = stored
         self.view_history.setdefault(view_id, []).append(stored)
         return stored
@@ -342,9 +497,11 @@ class FakeSlack:
         return {"ok": True, "view": self._store_view(slack_id("V"), view)}
 
     def _m_views_update(self, params: dict, identity: dict) -> dict:
-        view_id = params.get("view_id", "")
+        view_id = params.get("view_id") or self.external_ids.get(params.get("external_id") or "", "")
         if view_id not in self.views:
             return {"ok": False, "error": "not_found"}
+        if params.get("hash") and params["hash"] != self.views[view_id]["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else view
         error = self._view_error(view)
@@ -355,6 +512,15 @@ class FakeSlack:
     def record_view_ack(self, view_id: str, view: dict) -> None:
         """A view_submission answered with response_action=update replaces the view, as Slack does."""
         self._store_view(view_id, view)
+
+    def record_view_push(self, view: dict) -> str:
+        """response_action=push puts a new view on the modal's stack."""
+        view_id = slack_id("V")
+        self._store_view(view_id, view)
+        return view_id
+
+    def views_with(self, callback_id: str) -> list[dict[str, Any]]:
+        return [v for v in self.views.values() if v.get("callback_id") == callback_id]
 
     def _m_chat_postMessage(self, params: dict, identity: dict) -> dict:
         if "chat:write" not in identity["scopes"]:

@@ -33,11 +33,13 @@ class Reply:
 
 
 class SlackSender:
-    def __init__(self, base_url: str, fake: FakeSlack, session: aiohttp.ClientSession) -> None:
+    def __init__(self, base_url: str, fake: FakeSlack, session: aiohttp.ClientSession, built: Any = None) -> None:
+        self.built = built  # the app under test (its audit log, for assertions)
         self.base_url = base_url
         self.fake = fake
         self.session = session
         self.user_id = slack_id("U")
+        self.pushed_view_id: str | None = None
 
     async def post(
         self, body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET, headers: dict | None = None
@@ -80,11 +82,10 @@ class SlackSender:
         body = self.command_body(command, text, channel_id, **fields)
         return await self.post(urlencode(body).encode()), body
 
-    async def submit_view(self, view_id: str, values: dict, user_id: str | None = None) -> Reply:
-        """The view_submission Slack sends when the user presses the modal's submit button."""
+    def _view_payload(self, kind: str, view_id: str, values: dict, user_id: str | None) -> dict:
         view = self.fake.views[view_id]
-        payload = {
-            "type": "view_submission",
+        return {
+            "type": kind,
             "team": {"id": self.fake.team_id, "domain": "fake"},
             "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
             "api_app_id": "A0FAKEAPP",
@@ -99,13 +100,28 @@ class SlackSender:
                 "app_id": "A0FAKEAPP",
                 "bot_id": self.fake.bot_id,
             },
-            "response_urls": [],
             "is_enterprise_install": False,
-            "enterprise": None,
+            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
         }
+
+    async def submit_view(self, view_id: str, values: dict, user_id: str | None = None) -> Reply:
+        """The view_submission Slack sends when the user presses the modal's submit button."""
+        payload = {**self._view_payload("view_submission", view_id, values, user_id), "response_urls": []}
         reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+        self.pushed_view_id = None
         if reply.status == 200 and reply.text.startswith("{"):
             answer = reply.json()
             if answer.get("response_action") == "update":
                 self.fake.record_view_ack(view_id, answer["view"])
+            if answer.get("response_action") == "push":
+                self.pushed_view_id = self.fake.record_view_push(answer["view"])
         return reply
+
+    async def block_action(self, view_id: str, values: dict, action: dict, user_id: str | None = None) -> Reply:
+        """The block_actions Slack sends when the user changes an element with dispatch_action on."""
+        payload = {
+            **self._view_payload("block_actions", view_id, values, user_id),
+            "container": {"type": "view", "view_id": view_id},
+            "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}).encode())

@@ -144,11 +144,3 @@ async def test_reply_falls_back_to_a_dm_when_the_response_url_is_unusable(
     message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], what="a DM")
     assert message["channel"] == slack.user_id
     assert message["text"] == f"I left <#{channel}>."
-
-
-async def test_disconnect_shared_answers_plainly_until_it_is_built(slack: SlackSender, fake_slack: FakeSlack) -> None:
-    calls = len(fake_slack.calls)
-    reply, _ = await slack.command("/disconnect-shared", "", channel_id=fake_slack.add_channel("x"))
-    assert reply.status == 200
-    assert "isn't available in this version" in reply.json()["text"]
-    assert len(fake_slack.calls) == calls

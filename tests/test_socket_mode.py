@@ -11,8 +11,8 @@ from tests.slack_requests import SlackSender
 
 async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeSlack) -> None:
     settings = settings_for(fake_slack, app_token=fake_slack.app_token, signing_secret=None)
-    app = await build_app(settings)
-    handler = await connect_socket_mode(app, fake_slack.app_token)
+    built = await build_app(settings)
+    handler = await connect_socket_mode(built.bolt, fake_slack.app_token)
     try:
         (socket,) = await fake_slack.wait_for(lambda: fake_slack.sockets, what="a Socket Mode connection")
         channel = fake_slack.add_channel("over-socket")
@@ -29,4 +29,4 @@ async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeS
         assert fake_slack.calls_to("apps.connections.open") == [{}]
     finally:
         await handler.close_async()
-        await app.client.session.close()
+        await built.close()

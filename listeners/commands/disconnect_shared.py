@@ -1,14 +1,52 @@
-"""/disconnect-shared: declared in the manifest; until it is built, say so instead of letting Slack time out."""
+"""/disconnect-shared: ack, open a light modal at once (the trigger lasts 3 s), check the user, then fill it in."""
 
 from __future__ import annotations
 
+import asyncio
+
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 
-NOT_YET = (
-    "`/disconnect-shared` isn't available in this version of the app yet. "
-    "Disconnect the workspace from the channel's settings in Slack's admin dashboard for now."
-)
+from listeners.errors import answer_failures_after_ack
+from services.api_calls import call_outcome
+from services.app_services import AppServices
+from services.command_text import parse_disconnect_text
+from services.delivery import reply_privately
+from services.disconnect_flow import Requester, refuse_unless_allowed, update_view
+from services.error_texts import VIEWS_OPEN_ERRORS, error_text
+from services.shared_channels import describe_shared_channel
+from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
 
 
-async def disconnect_shared_command(ack: AsyncAck) -> None:
-    await ack(text=NOT_YET, response_type="ephemeral")
+async def disconnect_shared_command(
+    ack: AsyncAck, command: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
+    if request.help:
+        await ack(text=usage_message(request.not_understood), response_type="ephemeral")
+        return
+    await ack()
+
+    services = AppServices.of(context)
+    requester = Requester(
+        command.get("user_id", ""), context.enterprise_id, context.team_id, command.get("response_url")
+    )
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        (opened, open_error), check = await asyncio.gather(
+            call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=checking_modal())),
+            services.admins.check(client, requester.user_id),
+        )
+        view = opened.get("view") if open_error is None else None
+        view_id = view.get("id") if isinstance(view, dict) else None
+        if await refuse_unless_allowed(
+            services, client, requester, request.channel_id, check, view_id=view_id, leaving_team_ids=request.team_ids
+        ):
+            return
+        if view_id is None:
+            text = error_text(VIEWS_OPEN_ERRORS, open_error or "unexpected_response", action="open the form")
+            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+            return
+        shared = await describe_shared_channel(client, request.channel_id) if request.channel_id else None
+        metadata = FormMetadata.for_channel(requester.response_url, shared).encode()
+        await update_view(client, form_modal(request.channel_id, shared, request.team_ids, metadata), view_id=view_id)

@@ -1,0 +1,29 @@
+"""In the /disconnect-shared form, choosing another channel reloads the workspaces to choose from."""
+
+from __future__ import annotations
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+from services.command_text import channel_id_of
+from services.shared_channels import describe_shared_channel
+from services.ui.disconnect import FormMetadata, form_modal
+
+
+async def disconnect_channel_chosen(ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient) -> None:
+    await ack()
+    view = body.get("view")
+    selected = action.get("selected_conversation")
+    if not isinstance(view, dict) or not isinstance(selected, str):
+        return
+    channel_id = channel_id_of(selected)
+    previous = FormMetadata.decode(view.get("private_metadata"))
+    shared = await describe_shared_channel(client, channel_id) if channel_id else None
+    metadata = FormMetadata.for_channel(previous.response_url, shared).encode()
+    # The hash makes Slack refuse this update if the form changed meanwhile (a newer choice wins).
+    await call_outcome(
+        client.views_update(
+            view_id=view.get("id"), hash=view.get("hash"), view=form_modal(channel_id, shared, (), metadata)
+        )
+    )

@@ -1,0 +1,128 @@
+"""/disconnect-shared's two submissions: the form (→ confirmation) and the confirmation (→ the admin calls)."""
+
+from __future__ import annotations
+
+import uuid
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from listeners.errors import answer_failures_after_ack
+from services.app_services import AppServices
+from services.command_text import channel_id_of
+from services.delivery import reply_privately
+from services.disconnect_flow import Requester, disconnect_in_order, refuse_unless_allowed, update_view
+from services.error_texts import CHANNEL_PROBLEMS
+from services.shared_channels import describe_shared_channel, team_names
+from services.ui.disconnect import (
+    CHANNEL_ACTION,
+    CHANNEL_BLOCK,
+    TEAMS_ACTION,
+    TEAMS_BLOCK_PREFIX,
+    ConfirmMetadata,
+    FormMetadata,
+    channel_problem_text,
+    checking_modal,
+    confirm_modal,
+    outcome_message,
+    status_modal,
+)
+
+
+def _values(view: dict) -> dict:
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    return values if isinstance(values, dict) else {}
+
+
+def chosen_channel(view: dict) -> str | None:
+    element = (_values(view).get(CHANNEL_BLOCK) or {}).get(CHANNEL_ACTION)
+    selected = element.get("selected_conversation") if isinstance(element, dict) else None
+    return channel_id_of(selected) if isinstance(selected, str) else None
+
+
+def chosen_teams(view: dict, channel_id: str) -> list[str]:
+    """Team IDs chosen in the workspaces block that belongs to this channel (a stale block is ignored)."""
+    element = (_values(view).get(TEAMS_BLOCK_PREFIX + channel_id) or {}).get(TEAMS_ACTION)
+    options = element.get("selected_options") if isinstance(element, dict) else None
+    teams: list[str] = []
+    for option in options if isinstance(options, list) else []:
+        value = option.get("value") if isinstance(option, dict) else None
+        if isinstance(value, str) and value not in teams:
+            teams.append(value)
+    return teams
+
+
+def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]) -> dict[str, str]:
+    """Inline errors from what the form already knows: no Web API call before the ack."""
+    if channel_id is None:
+        return {CHANNEL_BLOCK: "Choose a shared channel."}
+    if metadata.channel_id != channel_id:
+        return {CHANNEL_BLOCK: CHANNEL_PROBLEMS["loading"]}
+    if metadata.problem is not None:
+        return {CHANNEL_BLOCK: channel_problem_text(metadata.problem)}
+    if not teams:
+        return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["no_team_chosen"]}
+    if any(t not in metadata.team_ids for t in teams):
+        return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["team_not_connected"]}
+    return {}
+
+
+def _requester(body: dict, context: AsyncBoltContext, response_url: str | None) -> Requester:
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return Requester(user_id if isinstance(user_id, str) else "", context.enterprise_id, context.team_id, response_url)
+
+
+async def disconnect_form_submission(
+    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    metadata = FormMetadata.decode(view.get("private_metadata"))
+    channel_id = chosen_channel(view)
+    teams = chosen_teams(view, channel_id) if channel_id else []
+    errors = form_errors(metadata, channel_id, teams)
+    if errors or channel_id is None:
+        await ack(response_action="errors", errors=errors)
+        return
+    external_id = f"disconnect-confirm-{uuid.uuid4().hex}"
+    await ack(response_action="push", view=checking_modal(external_id))
+
+    services = AppServices.of(context)
+    requester = _requester(body, context, metadata.response_url)
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        if await refuse_unless_allowed(
+            services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
+        ):
+            return
+        shared = await describe_shared_channel(client, channel_id)  # fresh: names, and still connected?
+        still = [t for t in teams if t in shared.team_ids]
+        if shared.problem is not None or len(still) != len(teams):
+            text = channel_problem_text(shared.problem or "team_not_connected")
+            await update_view(client, status_modal(text), external_id=external_id)
+            return
+        confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still)).encode()
+        await update_view(client, confirm_modal(shared, still, confirm, external_id), external_id=external_id)
+
+
+async def disconnect_confirm_submission(
+    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    metadata = ConfirmMetadata.decode(view.get("private_metadata"))
+    channel_id = channel_id_of(metadata.channel_id or "")
+    teams = [t for t in metadata.team_ids if t]
+    if channel_id is None or not teams:
+        await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
+        return
+    await ack(response_action="clear")
+
+    services = AppServices.of(context)
+    requester = _requester(body, context, metadata.response_url)
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        if await refuse_unless_allowed(services, client, requester, channel_id, leaving_team_ids=teams):
+            return
+        names = await team_names(client, teams)
+        results = await disconnect_in_order(services, client, requester, channel_id, teams)
+        await reply_privately(
+            client, requester.user_id, requester.response_url, outcome_message(channel_id, results, names)
+        )

@@ -1,0 +1,118 @@
+"""The rules of /disconnect-shared that every step shares: who may go on, what they are told, what is audited."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.admins import AdminCheck
+from services.api_calls import call_outcome
+from services.app_services import AppServices
+from services.audit import AuditEntry, AuditEvent
+from services.delivery import reply_privately
+from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY, ADMIN_TOKEN_MISSING
+from services.shared_channels import DisconnectResult, disconnect_team
+from services.ui.disconnect import status_modal
+
+logger = logging.getLogger(__name__)
+
+_NOT_ADMIN_REASONS = {"not_admin", "no_user"}
+_PUSHED_VIEW_ATTEMPTS = 16
+_PUSHED_VIEW_RETRY_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked, from the request Slack signed (never from private_metadata)."""
+
+    user_id: str
+    enterprise_id: str | None
+    team_id: str | None
+    response_url: str | None
+
+    def entry(self, event: AuditEvent, outcome: str, channel_id: str | None, leaving_team_id: str | None = None):
+        return AuditEntry(
+            event=event,
+            user_id=self.user_id,
+            outcome=outcome,
+            enterprise_id=self.enterprise_id,
+            team_id=self.team_id,
+            channel_id=channel_id,
+            leaving_team_id=leaving_team_id,
+        )
+
+
+async def update_view(
+    client: AsyncWebClient, view: View, *, view_id: str | None = None, external_id: str | None = None
+) -> str | None:
+    """views.update by ID or external ID; returns the error code, if any (the user may have closed it).
+
+    A view pushed in an ack is known by its external ID only once Slack has applied the ack: a
+    `not_found` right after it is retried briefly.
+    """
+    for attempt in range(_PUSHED_VIEW_ATTEMPTS):
+        _, error = await call_outcome(client.views_update(view=view, view_id=view_id, external_id=external_id))
+        if error != "not_found" or external_id is None or attempt == _PUSHED_VIEW_ATTEMPTS - 1:
+            break
+        await asyncio.sleep(_PUSHED_VIEW_RETRY_SECONDS)
+    if error is not None:
+        logger.info("views.update failed: %s", error)
+    return error
+
+
+def refusal(check: AdminCheck, admin_token: str | None) -> tuple[str, str] | None:
+    """(audit outcome, what the user reads) when the request may not go on; None when it may."""
+    if not check.allowed:
+        if check.reason in _NOT_ADMIN_REASONS:
+            return "not_admin", ADMIN_ONLY
+        return f"admin_check_failed:{check.reason}", ADMIN_CHECK_FAILED.format(code=check.reason)
+    if admin_token is None:
+        return "admin_token_missing", ADMIN_TOKEN_MISSING
+    return None
+
+
+async def refuse_unless_allowed(
+    services: AppServices,
+    client: AsyncWebClient,
+    requester: Requester,
+    channel_id: str | None,
+    check: AdminCheck | None = None,
+    *,
+    view_id: str | None = None,
+    external_id: str | None = None,
+    leaving_team_ids: Sequence[str] = (),
+) -> bool:
+    """Check (again) that the requester may disconnect; if not: audit, say why in the modal and privately."""
+    check = check or await services.admins.check(client, requester.user_id)
+    refused = refusal(check, services.admin_token)
+    if refused is None:
+        return False
+    outcome, text = refused
+    for team_id in leaving_team_ids or [None]:
+        await services.audit.record(requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
+    if view_id or external_id:
+        await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
+    await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+    return True
+
+
+async def disconnect_in_order(
+    services: AppServices, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]
+) -> list[DisconnectResult]:
+    """One admin call per workspace, in order, each audited before and after."""
+    admin_token = services.admin_token
+    if admin_token is None:
+        raise RuntimeError("refuse_unless_allowed() must run before any admin call")
+    results: list[DisconnectResult] = []
+    for team_id in team_ids:
+        await services.audit.record(requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
+        result = await disconnect_team(client, admin_token, channel_id, team_id)
+        event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
+        await services.audit.record(requester.entry(event, result.error or "ok", channel_id, team_id))
+        results.append(result)
+    return results

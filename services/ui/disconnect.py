@@ -1,0 +1,269 @@
+"""/disconnect-shared's views and messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    ConversationFilter,
+    ConversationSelectElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticMultiSelectElement,
+)
+from slack_sdk.models.views import View
+
+from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, error_text
+from services.shared_channels import DisconnectResult, SharedChannel
+from services.ui import (
+    MESSAGE_TEXT_LIMIT,
+    decode_metadata,
+    encode_metadata,
+    escape_text,
+    mention,
+    sections,
+    text_field,
+    truncate,
+)
+
+FORM_CALLBACK = "disconnect_form"
+CONFIRM_CALLBACK = "disconnect_confirm"
+STATUS_CALLBACK = "disconnect_status"
+CHANNEL_BLOCK = "disconnect_channel"
+CHANNEL_ACTION = "disconnect_channel_chosen"
+TEAMS_BLOCK_PREFIX = "disconnect_teams_"  # + channel ID: choosing another channel starts a fresh selection
+TEAMS_ACTION = "teams"
+
+TITLE = "Disconnect workspace"
+OPTION_TEXT_LIMIT = 75
+NAME_LIMIT = 60
+
+USAGE = "\n".join(
+    [
+        "*`/disconnect-shared` disconnects workspaces from a shared channel* (Org Admins and Owners only).",
+        "• `/disconnect-shared` opens the form for the channel you're in.",
+        "• `/disconnect-shared #shared-channel` opens it for that channel.",
+        "• `/disconnect-shared #shared-channel T0123ABCD` also preselects that workspace (its team ID).",
+        "You choose the workspaces by name and confirm before anything changes; each attempt is audited.",
+    ]
+)
+
+
+def usage_message(not_understood: str | None = None) -> str:
+    if not_understood is None:
+        return USAGE
+    return f"I didn't understand `{escape_text(not_understood)}`, so I haven't opened the form.\n\n{USAGE}"
+
+
+def team_label(team_id: str, name: str | None) -> str:
+    """A workspace as people know it: its name, with the ID to tell look-alikes apart (mrkdwn-safe)."""
+    if not name:
+        return f"workspace `{team_id}`"
+    return f"*{escape_text(truncate(name, NAME_LIMIT))}* (`{team_id}`)"
+
+
+def _option(team_id: str, name: str | None) -> Option:
+    suffix = f" ({team_id})"
+    text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else team_id
+    return Option(value=team_id, text=PlainTextObject(text=text, emoji=False))
+
+
+def channel_problem_text(problem: str) -> str:
+    if problem in CHANNEL_PROBLEMS:
+        return CHANNEL_PROBLEMS[problem]
+    return error_text(COMMON_ERRORS, problem, action="look up this channel")
+
+
+def status_modal(text: str, callback_id: str = STATUS_CALLBACK, external_id: str | None = None) -> View:
+    """A modal with a message and no inputs: checking, refused, or done."""
+    return View(
+        type="modal",
+        callback_id=callback_id,
+        external_id=external_id,
+        title=TITLE,
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000)))],
+    )
+
+
+def checking_modal(external_id: str | None = None) -> View:
+    return status_modal("Checking your admin rights and the channel…", external_id=external_id)
+
+
+def form_modal(channel_id: str | None, shared: SharedChannel | None, preselected: Sequence[str], metadata: str) -> View:
+    """The form: a shared channel, then the workspaces connected to it, chosen by name."""
+    blocks: list = [
+        InputBlock(
+            block_id=CHANNEL_BLOCK,
+            label="Shared channel",
+            dispatch_action=True,
+            element=ConversationSelectElement(
+                action_id=CHANNEL_ACTION,
+                placeholder="Choose a shared channel",
+                initial_conversation=channel_id,
+                filter=ConversationFilter(include=["public", "private"]),
+            ),
+        )
+    ]
+    if channel_id is None:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="Choose the shared channel first.")))
+    elif shared is None or shared.channel_id != channel_id:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=CHANNEL_PROBLEMS["loading"])))
+    elif shared.problem is not None:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {channel_problem_text(shared.problem)}")))
+    else:
+        options = [_option(t, shared.team_name(t)) for t in shared.team_ids]
+        chosen = [o for o in options if o.value in preselected]
+        blocks.append(
+            InputBlock(
+                block_id=TEAMS_BLOCK_PREFIX + channel_id,
+                label="Workspaces to disconnect",
+                element=StaticMultiSelectElement(
+                    action_id=TEAMS_ACTION,
+                    placeholder="Choose workspaces",
+                    options=options,
+                    initial_options=chosen or None,
+                ),
+            )
+        )
+        host = shared.host_team_id
+        if host:
+            blocks.append(
+                ContextBlock(
+                    elements=[
+                        MarkdownTextObject(
+                            text=f"{team_label(host, shared.team_name(host))} created this channel and can't be removed."
+                        )
+                    ]
+                )
+            )
+    return View(
+        type="modal",
+        callback_id=FORM_CALLBACK,
+        title=TITLE,
+        submit="Review",
+        close="Cancel",
+        private_metadata=metadata,
+        blocks=blocks,
+    )
+
+
+def confirm_modal(shared: SharedChannel, team_ids: Sequence[str], metadata: str, external_id: str) -> View:
+    """Names the channel and every workspace, says what happens; only its submit calls the admin API."""
+    channel = mention(shared.channel_id)
+    count = "1 workspace" if len(team_ids) == 1 else f"{len(team_ids)} workspaces"
+    they = "this workspace" if len(team_ids) == 1 else "these workspaces"
+    host = shared.host_team_id
+    keeper = team_label(host, shared.team_name(host)) if host else "the host workspace"
+    lines = [
+        f"*Disconnect {count} from {channel}?*",
+        *(f"• {team_label(t, shared.team_name(t))}" for t in team_ids),
+        "",
+        f"*What happens:* people in {they} lose access to {channel} right away and it leaves their sidebars; "
+        f"the channel and its history stay with {keeper} and anyone still connected. "
+        "Getting them back means sharing the channel with them again.",
+        "Each workspace is disconnected separately, in this order, and every attempt is recorded in the audit log. "
+        "You'll get a message saying what happened to each.",
+    ]
+    return View(
+        type="modal",
+        callback_id=CONFIRM_CALLBACK,
+        external_id=external_id,
+        title="Confirm disconnect",
+        submit="Disconnect",
+        close="Back",
+        private_metadata=metadata,
+        blocks=sections(lines),
+    )
+
+
+def disconnect_failure_text(channel_id: str, result: DisconnectResult, names: dict[str, str]) -> str:
+    code = result.error or "unexpected_response"
+    team = team_label(result.team_id, names.get(result.team_id))
+    channel = mention(channel_id)
+    sentence = error_text(
+        DISCONNECT_ERRORS, code, team=team, channel=channel, action=f"disconnect {team} from {channel}"
+    )
+    return f"{sentence} (`{escape_text(code)}`)"
+
+
+def outcome_message(channel_id: str, results: Sequence[DisconnectResult], names: dict[str, str]) -> dict:
+    """Which workspaces were disconnected, which were not and why."""
+    channel = mention(channel_id)
+    done = [r for r in results if r.ok]
+    failed = [r for r in results if not r.ok]
+    lines: list[str] = []
+    if done:
+        teams = ", ".join(team_label(r.team_id, names.get(r.team_id)) for r in done)
+        lines.append(f"Disconnected from {channel}: {teams}.")
+    if failed:
+        lines.append(f"Not disconnected from {channel}:" if done else f"Nothing was disconnected from {channel}:")
+        lines.extend(f"• {disconnect_failure_text(channel_id, r, names)}" for r in failed)
+    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
+
+
+@dataclass(frozen=True)
+class FormMetadata:
+    """What the form carries between steps: the reply URL and what was learned about the chosen channel."""
+
+    response_url: str | None
+    channel_id: str | None = None
+    host_team_id: str | None = None
+    team_ids: tuple[str, ...] = ()
+    problem: str | None = None
+
+    @classmethod
+    def for_channel(cls, response_url: str | None, shared: SharedChannel | None) -> FormMetadata:
+        if shared is None:
+            return cls(response_url)
+        return cls(response_url, shared.channel_id, shared.host_team_id, shared.team_ids, shared.problem)
+
+    def encode(self) -> str:
+        return encode_metadata(
+            {
+                "r": self.response_url,
+                "c": self.channel_id,
+                "h": self.host_team_id,
+                "t": list(self.team_ids),
+                "p": self.problem,
+            }
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> FormMetadata:
+        data = decode_metadata(text)
+        teams = data.get("t")
+        return cls(
+            text_field(data, "r"),
+            text_field(data, "c"),
+            text_field(data, "h"),
+            tuple(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else (),
+            text_field(data, "p"),
+        )
+
+
+@dataclass(frozen=True)
+class ConfirmMetadata:
+    """What the confirmation carries: where to reply, the channel, and the workspaces in order."""
+
+    response_url: str | None
+    channel_id: str | None
+    team_ids: tuple[str, ...]
+
+    def encode(self) -> str:
+        return encode_metadata({"r": self.response_url, "c": self.channel_id, "t": list(self.team_ids)})
+
+    @classmethod
+    def decode(cls, text: str | None) -> ConfirmMetadata:
+        data = decode_metadata(text)
+        teams = data.get("t")
+        return cls(
+            text_field(data, "r"),
+            text_field(data, "c"),
+            tuple(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else (),
+        )

@@ -1,0 +1,404 @@
+"""/disconnect-shared end to end: command → form → confirmation → one admin call per workspace → outcome, audited."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from services.error_texts import ADMIN_ONLY, ADMIN_TOKEN_MISSING, CHANNEL_PROBLEMS, DISCONNECT_ERRORS, error_text
+from services.settings import Settings
+from services.ui.disconnect import (
+    CHANNEL_ACTION,
+    CHANNEL_BLOCK,
+    CONFIRM_CALLBACK,
+    FORM_CALLBACK,
+    TEAMS_ACTION,
+    TEAMS_BLOCK_PREFIX,
+    ConfirmMetadata,
+    team_label,
+)
+from tests.conftest import settings_for
+from tests.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
+from tests.slack_requests import SlackSender
+
+ADMIN_CALL = "admin.conversations.disconnectShared"
+
+
+@dataclass
+class Org:
+    admin: str  # a user who is an Org Admin
+    member: str  # a user who is not
+    admin_token: str  # the Org Admin's xoxp- token the app is configured with
+    alpha: str
+    beta: str
+
+
+@pytest.fixture
+def org(fake_slack: FakeSlack) -> Org:
+    fake_slack.make_grid()
+    return Org(
+        admin=fake_slack.add_user(org_admin=True),
+        member=fake_slack.add_user(workspace_admin=True),  # a workspace admin in a Grid is not an Org Admin
+        admin_token=fake_slack.add_admin_token(),
+        alpha=fake_slack.add_team("Alpha Partners"),
+        beta=fake_slack.add_team("Beta Vendors"),
+    )
+
+
+@pytest.fixture
+def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
+    return settings_for(
+        fake_slack, admin_token=org.admin_token, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db"
+    )
+
+
+def form_values(channel: str | None, teams: list[str] = ()) -> dict:  # type: ignore[assignment]
+    values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
+    if channel:
+        values[TEAMS_BLOCK_PREFIX + channel] = {
+            TEAMS_ACTION: {
+                "type": "multi_static_select",
+                "selected_options": [{"value": t, "text": {"type": "plain_text", "text": t}} for t in teams],
+            }
+        }
+    return values
+
+
+async def open_form(slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "") -> tuple[str, dict]:
+    """Run the command as `user`; wait for the form to be filled in; return its view ID and the command."""
+    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user)
+    assert reply.status == 200 and reply.text == ""
+    views = await fake.wait_for(lambda: fake.views_with(FORM_CALLBACK), what="the form")
+    return views[0]["id"], body
+
+
+async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
+    pushed = slack.pushed_view_id
+    assert pushed is not None, "the form's submission did not push a view"
+    return await fake.wait_for(
+        lambda: fake.views[pushed] if fake.views[pushed]["callback_id"] == CONFIRM_CALLBACK else None,
+        what="the confirmation",
+    )
+
+
+async def audit_rows(slack: SlackSender) -> list[dict]:
+    return list(reversed(await slack.built.services.audit.latest(100)))
+
+
+async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:
+    """The whole happy path as an admin; returns the outcome message."""
+    view_id, body = await open_form(slack, fake, org.admin, channel)
+    reply = await slack.submit_view(view_id, form_values(channel, teams), user_id=org.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm = await confirm_view(slack, fake)
+    text = json.dumps(confirm["blocks"], ensure_ascii=False)
+    assert f"<#{channel}>" in text
+    assert all(t in text for t in teams)
+    reply = await slack.submit_view(confirm["id"], {}, user_id=org.admin)
+    assert reply.json() == {"response_action": "clear"}
+    return await fake.next_post(body["response_url"])
+
+
+async def test_an_admin_disconnects_one_workspace(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
+    form = json.dumps(fake_slack.views[view_id]["blocks"], ensure_ascii=False)
+    assert "Alpha Partners" in form and "Home Workspace" in form and "can't be removed" in form
+
+    outcome = await disconnect_after_open(slack, fake_slack, org, channel, view_id, [org.alpha])
+    assert outcome["text"] == f"Disconnected from <#{channel}>: {team_label(org.alpha, 'Alpha Partners')}."
+    calls = [c for c in fake_slack.calls if c.method == ADMIN_CALL]
+    assert [(c.params["channel_id"], c.params["leaving_team_ids"], c.token) for c in calls] == [
+        (channel, org.alpha, org.admin_token)
+    ]
+    assert fake_slack.channels[channel].connected_teams == []
+    rows = await audit_rows(slack)
+    assert [(r["event"], r["leaving_team_id"], r["outcome"]) for r in rows] == [
+        ("confirmed", org.alpha, "pending"),
+        ("succeeded", org.alpha, "ok"),
+    ]
+    assert all(r["user_id"] == org.admin and r["channel_id"] == channel for r in rows)
+    assert all(r["team_id"] == fake_slack.team_id and r["enterprise_id"] == fake_slack.enterprise_id for r in rows)
+
+
+async def disconnect_after_open(
+    slack: SlackSender, fake: FakeSlack, org: Org, channel: str, view_id: str, teams: list[str]
+) -> dict:
+    body_url = json.loads(fake.views[view_id]["private_metadata"])["r"]
+    await slack.submit_view(view_id, form_values(channel, teams), user_id=org.admin)
+    confirm = await confirm_view(slack, fake)
+    await slack.submit_view(confirm["id"], {}, user_id=org.admin)
+    return await fake.next_post(body_url)
+
+
+async def test_an_admin_disconnects_two_workspaces_with_one_call_each_in_order(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha, org.beta])
+    outcome = await disconnect(slack, fake_slack, org, channel, [org.beta, org.alpha])
+    assert outcome["text"] == (
+        f"Disconnected from <#{channel}>: "
+        f"{team_label(org.beta, 'Beta Vendors')}, {team_label(org.alpha, 'Alpha Partners')}."
+    )
+    calls = fake_slack.calls_to(ADMIN_CALL)
+    assert [c["leaving_team_ids"] for c in calls] == [org.beta, org.alpha]
+    rows = await audit_rows(slack)
+    assert [(r["event"], r["leaving_team_id"]) for r in rows] == [
+        ("confirmed", org.beta),
+        ("succeeded", org.beta),
+        ("confirmed", org.alpha),
+        ("succeeded", org.alpha),
+    ]
+
+
+async def test_a_non_admin_is_refused_audited_and_shown_no_form(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+    post = await fake_slack.next_post(body["response_url"])
+    assert post == {"response_type": "ephemeral", "text": ADMIN_ONLY}
+    assert fake_slack.views_with(FORM_CALLBACK) == []
+    assert all(b["type"] != "input" for v in fake_slack.views.values() for b in v["blocks"])
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    rows = await audit_rows(slack)
+    assert [(r["event"], r["user_id"], r["channel_id"], r["outcome"]) for r in rows] == [
+        ("refused", org.member, channel, "not_admin")
+    ]
+
+
+async def test_a_forged_confirmation_for_a_non_admin_makes_no_admin_call(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    url = fake_slack.new_response_url()
+    forged = fake_slack.record_view_push(
+        {
+            "type": "modal",
+            "callback_id": CONFIRM_CALLBACK,
+            "title": {"type": "plain_text", "text": "Confirm disconnect"},
+            "blocks": [],
+            "private_metadata": ConfirmMetadata(url, channel, (org.alpha,)).encode(),
+        }
+    )
+    reply = await slack.submit_view(forged, {}, user_id=org.member)
+    assert reply.status == 200
+    assert (await fake_slack.next_post(url))["text"] == ADMIN_ONLY
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert [(r["event"], r["leaving_team_id"]) for r in await audit_rows(slack)] == [("refused", org.alpha)]
+
+
+async def test_a_forged_form_submission_for_a_non_admin_gets_no_confirmation(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    view_id, body = await open_form(slack, fake_slack, org.admin, channel)
+    await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.member)
+    assert (await fake_slack.next_post(body["response_url"]))["text"] == ADMIN_ONLY
+    assert fake_slack.views_with(CONFIRM_CALLBACK) == []
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_an_admin_demoted_before_confirming_is_refused(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    view_id, body = await open_form(slack, fake_slack, org.admin, channel)
+    await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.admin)
+    confirm = await confirm_view(slack, fake_slack)
+    fake_slack.users[org.admin]["enterprise_user"]["is_admin"] = False
+    await slack.submit_view(confirm["id"], {}, user_id=org.admin)
+    assert (await fake_slack.next_post(body["response_url"]))["text"] == ADMIN_ONLY
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_prefill_from_the_command_text(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha, org.beta])
+    elsewhere = fake_slack.add_channel("elsewhere")
+    view_id, _ = await open_form(slack, fake_slack, org.admin, elsewhere, text=f"<#{channel}|vendors> {org.beta}")
+    blocks = fake_slack.views[view_id]["blocks"]
+    assert blocks[0]["element"]["initial_conversation"] == channel
+    teams = next(b for b in blocks if b.get("block_id") == TEAMS_BLOCK_PREFIX + channel)
+    assert [o["value"] for o in teams["element"]["initial_options"]] == [org.beta]
+    assert [o["value"] for o in teams["element"]["options"]] == [org.alpha, org.beta]
+
+
+async def test_choosing_another_channel_reloads_the_workspaces(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    first = fake_slack.add_shared_channel("first", connected=[org.alpha])
+    second = fake_slack.add_shared_channel("second", connected=[org.beta])
+    view_id, _ = await open_form(slack, fake_slack, org.admin, first)
+    before = fake_slack.views[view_id]["hash"]
+    action = {"type": "conversations_select", "action_id": CHANNEL_ACTION, "block_id": CHANNEL_BLOCK,
+              "selected_conversation": second}  # fmt: skip
+    reply = await slack.block_action(view_id, form_values(second), action, user_id=org.admin)
+    assert reply.status == 200
+    await fake_slack.wait_for(lambda: fake_slack.views[view_id]["hash"] != before, what="the reloaded form")
+    teams = next(b for b in fake_slack.views[view_id]["blocks"] if b.get("block_id", "").startswith(TEAMS_BLOCK_PREFIX))
+    assert teams["block_id"] == TEAMS_BLOCK_PREFIX + second
+    assert [o["value"] for o in teams["element"]["options"]] == [org.beta]
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [("not_shared", "not_shared"), ("general", "general"), ("private_unseen", "channel_not_found")],
+)
+async def test_channel_choices_that_cannot_be_disconnected_are_refused_inline(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, kind: str, problem: str
+) -> None:
+    channel = {
+        "not_shared": lambda: fake_slack.add_channel("local"),
+        "general": lambda: fake_slack.add_shared_channel("general", connected=[org.alpha], is_general=True),
+        "private_unseen": lambda: fake_slack.add_channel("hidden", is_private=True, bot_member=False),
+    }[kind]()
+    view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
+    assert CHANNEL_PROBLEMS[problem] in json.dumps(fake_slack.views[view_id]["blocks"], ensure_ascii=False)
+    reply = await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.admin)
+    assert reply.json() == {"response_action": "errors", "errors": {CHANNEL_BLOCK: CHANNEL_PROBLEMS[problem]}}
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_a_dm_is_refused_inline(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    dm = fake_slack.add_channel("dm", is_im=True)
+    view_id, _ = await open_form(slack, fake_slack, org.admin, dm)
+    reply = await slack.submit_view(view_id, form_values(dm, [org.alpha]), user_id=org.admin)
+    assert reply.json()["errors"] == {CHANNEL_BLOCK: CHANNEL_PROBLEMS["dm"]}
+
+
+async def test_submitting_before_the_channel_is_looked_up_asks_to_wait(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    other = fake_slack.add_shared_channel("other", connected=[org.beta])
+    view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
+    reply = await slack.submit_view(view_id, form_values(other, [org.beta]), user_id=org.admin)
+    assert reply.json()["errors"] == {CHANNEL_BLOCK: CHANNEL_PROBLEMS["loading"]}
+
+
+async def test_no_workspace_chosen(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
+    reply = await slack.submit_view(view_id, form_values(channel, []), user_id=org.admin)
+    assert reply.json()["errors"] == {TEAMS_BLOCK_PREFIX + channel: CHANNEL_PROBLEMS["no_team_chosen"]}
+
+
+@pytest.mark.parametrize("code", DISCONNECT_ERROR_CODES)
+async def test_every_documented_error_code_has_its_sentence(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, code: str
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    fake_slack.fail(ADMIN_CALL, code, times=10)
+    outcome = await disconnect(slack, fake_slack, org, channel, [org.alpha])
+    team = team_label(org.alpha, "Alpha Partners")
+    mention = f"<#{channel}>"
+    sentence = error_text(
+        DISCONNECT_ERRORS, code, team=team, channel=mention, action=f"disconnect {team} from {mention}"
+    )
+    assert outcome["text"] == f"Nothing was disconnected from {mention}:\n• {sentence} (`{code}`)"
+    rows = await audit_rows(slack)
+    assert (rows[-1]["event"], rows[-1]["outcome"]) == ("failed", code)
+
+
+async def test_the_host_workspace_cannot_be_kicked(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    """Even a confirmation naming the host (not offered by the form) is answered with Slack's real refusal."""
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    url = fake_slack.new_response_url()
+    confirm = fake_slack.record_view_push(
+        {
+            "type": "modal",
+            "callback_id": CONFIRM_CALLBACK,
+            "title": {"type": "plain_text", "text": "Confirm disconnect"},
+            "blocks": [],
+            "private_metadata": ConfirmMetadata(url, channel, (fake_slack.team_id,)).encode(),
+        }
+    )
+    await slack.submit_view(confirm, {}, user_id=org.admin)
+    outcome = await fake_slack.next_post(url)
+    assert "(`cannot_kick_home_team`)" in outcome["text"]
+    assert "created" in outcome["text"] and "can't be removed" in outcome["text"]
+
+
+async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    from tests.conftest import running_app
+
+    settings = settings_for(
+        fake_slack,
+        admin_token=org.admin_token,
+        admin_user_ids=frozenset({org.member}),
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db",
+    )
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as slack:
+        view_id, body = await open_form(slack, fake_slack, org.member, channel)
+        await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.member)
+        confirm = await confirm_view(slack, fake_slack)
+        await slack.submit_view(confirm["id"], {}, user_id=org.member)
+        outcome = await fake_slack.next_post(body["response_url"])
+    assert outcome["text"].startswith("Disconnected from")
+    assert "users.info" not in [c.method for c in fake_slack.calls]
+
+
+async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
+    fake_slack: FakeSlack, org: Org, tmp_path
+) -> None:
+    from tests.conftest import running_app
+
+    settings = settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db")
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as slack:
+        _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.admin)
+        post = await fake_slack.next_post(body["response_url"])
+        rows = await audit_rows(slack)
+    assert post["text"] == ADMIN_TOKEN_MISSING
+    assert "SLACK_ADMIN_TOKEN" in post["text"] and "admin.conversations:write" in post["text"]
+    assert "org-wide install" in post["text"] and "Channel Management" in post["text"]
+    assert fake_slack.views_with(FORM_CALLBACK) == []
+    assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "admin_token_missing")]
+
+
+async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    reply, _ = await slack.command("/disconnect-shared", "please <!here>", channel_id="C0123ABCDE", user_id=org.admin)
+    text = reply.json()["text"]
+    assert "/disconnect-shared #shared-channel T0123ABCD" in text
+    assert "<!here>" not in text
+    assert fake_slack.views == {}
+
+
+async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    from services.audit import AuditLog
+    from tests.conftest import running_app
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/audit.db"
+    settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=url)
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as slack:
+        _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+        await fake_slack.next_post(body["response_url"])
+    reopened = AuditLog(url)
+    rows = await reopened.latest(5)
+    await reopened.close()
+    assert [(r["event"], r["user_id"]) for r in rows] == [("refused", org.member)]
+
+
+def test_fake_follows_the_seed_for_more_than_two_teams_and_token_kinds() -> None:
+    """The fake's own semantics, as the reference page states them (the app never omits leaving_team_ids)."""
+    fake = FakeSlack()
+    fake.make_grid()
+    alpha, beta = fake.add_team("A"), fake.add_team("B")
+    token = fake.add_admin_token()
+    admin = fake.tokens[token]
+    channel = fake.add_shared_channel("c", connected=[alpha, beta])
+    call = fake._m_admin_conversations_disconnectShared
+    assert call({"channel_id": channel}, admin)["error"] == "leaving_team_required"
+    assert call({"channel_id": channel, "leaving_team_ids": f"{alpha},{beta}"}, admin)["error"] == "invalid_arguments"
+    assert call({"channel_id": channel, "leaving_team_ids": fake.team_id}, admin)["error"] == "cannot_kick_home_team"
+    assert call({"channel_id": channel, "leaving_team_ids": alpha}, fake.tokens[fake.bot_token])["error"] == (
+        "not_allowed_token_type"
+    )
+    assert call({"channel_id": channel, "leaving_team_ids": alpha}, admin) == {"ok": True}
+    assert call({"channel_id": channel, "leaving_team_ids": alpha}, admin)["error"] == "leaving_team_not_in_channel"
+    assert call({"channel_id": channel}, admin) == {"ok": True}  # two teams left: the other one goes
+    assert call({"channel_id": channel}, admin)["error"] == "no_teams_to_disconnect"
