@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from services.command_text import LeaveKind, parse_leave_text
-from services.error_texts import COMMON_ERRORS, LEAVE_ERRORS, error_text
+from services.admins import is_admin_profile
+from services.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
+from services.error_texts import COMMON_ERRORS, DISCONNECT_ERRORS, LEAVE_ERRORS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, result_from_response
 from services.pacing import Pacer
+from services.shared_channels import DisconnectResult, SharedChannel
+from services.ui.disconnect import (
+    ConfirmMetadata,
+    FormMetadata,
+    checking_modal,
+    confirm_modal,
+    form_modal,
+    outcome_message,
+)
 from services.ui.leave import leave_pick_modal, leave_progress_modal, leave_result_modal, private_metadata
-from tests.fake_slack import LEAVE_ERROR_CODES
+from tests.fake_slack import DISCONNECT_ERROR_CODES, LEAVE_ERROR_CODES
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
@@ -28,6 +40,16 @@ def seed_error_codes(name: str) -> list[str]:
 
 def test_the_fake_knows_every_code_on_the_reference_page() -> None:
     assert sorted(seed_error_codes("conversations.leave.txt")) == sorted(LEAVE_ERROR_CODES)
+
+
+def test_the_fake_knows_every_disconnect_code_on_the_reference_page() -> None:
+    assert sorted(seed_error_codes("admin.conversations.disconnectShared.txt")) == sorted(DISCONNECT_ERROR_CODES)
+
+
+def test_every_documented_disconnect_code_has_its_own_sentence() -> None:
+    values = {"team": "*A* (`T1`)", "channel": "<#C1>", "action": "disconnect *A* (`T1`) from <#C1>"}
+    sentences = {code: error_text(DISCONNECT_ERRORS, code, **values) for code in DISCONNECT_ERROR_CODES}
+    assert len(set(sentences.values())) == len(sentences)
 
 
 def test_every_documented_leave_code_has_its_own_sentence() -> None:
@@ -105,3 +127,92 @@ async def test_pacer_learns_the_accepted_rate_from_a_429() -> None:
     assert 1 / 20 < pacer.interval("k") < 1 / 15
     pacer.rate_limited("k", retry_after=1.0)  # the rest of the same burst does not compound
     assert pacer.interval("k") < 1 / 15
+
+
+def long_shared_channel(n: int) -> SharedChannel:
+    teams = tuple(f"T{i:010d}" for i in range(n))
+    names = {t: "Ünïcode Workspace <with> *markup* & a very long name " * 6 for t in (*teams, "THOST00000")}
+    return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names)
+
+
+@pytest.mark.parametrize("n", [1, 3, 100])
+def test_disconnect_views_hold_block_kit_limits_with_long_names(n: int) -> None:
+    shared = long_shared_channel(n)
+    metadata = FormMetadata.for_channel("https://hooks.slack.com/commands/T1/2/3", shared).encode()
+    assert len(metadata) <= 3000
+    confirm_metadata = ConfirmMetadata("https://hooks.slack.com/commands/T1/2/3", "C0123ABCDE", shared.team_ids)
+    for view in (
+        checking_modal("disconnect-confirm-" + "f" * 32),
+        form_modal("C0123ABCDE", shared, shared.team_ids[:2], metadata),
+        form_modal("C0123ABCDE", None, (), metadata),
+        confirm_modal(shared, shared.team_ids, confirm_metadata.encode(), "ext"),
+    ):
+        data = view.to_dict()  # slack_sdk.models validates Block Kit's limits here
+        assert len(data["blocks"]) <= 100
+        for block in data["blocks"]:
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            for option in block.get("element", {}).get("options", []):
+                assert len(option["text"]["text"]) <= 75
+    assert "<with>" not in json.dumps(confirm_modal(shared, shared.team_ids, "{}", "ext").to_dict())
+
+
+def test_outcome_message_escapes_team_names() -> None:
+    results = [DisconnectResult("T1", None), DisconnectResult("T2", "restricted_action")]
+    text = outcome_message("C1", results, {"T1": "<!channel> Evil", "T2": "Fine & Co"})["text"]
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; Evil" in text and "Fine &amp; Co" in text
+    assert text.splitlines()[0].startswith("Disconnected from <#C1>:")
+    assert text.splitlines()[1] == "Not disconnected from <#C1>:"
+
+
+@pytest.mark.parametrize(
+    ("text", "channel", "teams", "help_"),
+    [
+        ("", "CHERE", (), False),
+        ("<#C0123ABCDE|shared> T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False),
+        ("C0123ABCDE T0123ABCDE T0123ABCDE TABCDEFGHI", "C0123ABCDE", ("T0123ABCDE", "TABCDEFGHI"), False),
+        ("T0123ABCDE", "CHERE", ("T0123ABCDE",), False),
+        ("<#C0123ABCDE> <#C0123ABCDF>", None, (), True),
+        ("help", None, (), True),
+        ("remove acme", None, (), True),
+    ],
+)
+def test_parse_disconnect_text(text: str, channel: str | None, teams: tuple, help_: bool) -> None:
+    request = parse_disconnect_text(text, "CHERE")
+    assert request.help is help_
+    if not help_:
+        assert (request.channel_id, request.team_ids) == (channel, teams)
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ({"is_admin": True, "enterprise_user": {"is_admin": False, "is_owner": False}}, False),
+        ({"enterprise_user": {"is_admin": True}}, True),
+        ({"enterprise_user": {"is_owner": True}}, True),
+        ({"enterprise_user": {"is_primary_owner": True}}, True),
+        ({"is_admin": True}, True),
+        ({"is_owner": True}, True),
+        ({"is_primary_owner": True}, True),
+        ({"is_admin": False, "is_restricted": True}, False),
+        ({"is_admin": "true"}, False),
+    ],
+)
+def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
+    assert is_admin_profile(user)[0] is allowed
+
+
+async def test_audit_log_records_and_the_command_prints(tmp_path, capsys) -> None:
+    from services.audit import AuditEntry, AuditEvent, AuditLog, main
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
+    log = AuditLog(url)
+    await asyncio.gather(
+        *(log.record(AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin", channel_id="C1")) for i in range(30))
+    )
+    assert len(await log.latest(100)) == 30
+    await log.close()
+    await asyncio.to_thread(main, ["--last", "3", "--database-url", url])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all("refused" in line and "outcome=not_admin" in line and "UTC" in line for line in lines)
