@@ -1,4 +1,4 @@
-"""Composition only: settings → clients → app → listeners → start."""
+"""Composition only: settings → storage → clients → app → listeners → start."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import sys
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from listeners import register_listeners
-from server import create_bolt_app, serve_forever
+from runtime.oauth import oauth_metadatas, oauth_settings
+from runtime.server import create_bolt_app, serve_forever
+from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
 from services.app_services import AppServices
 from services.audit import AuditLog
@@ -18,34 +21,45 @@ from services.log_redaction import configure_logging
 from services.pacing import Pacer
 from services.settings import Settings, SettingsError, load_settings
 from services.slack_client import build_web_client
+from services.storage import create_engine_for, create_schema
 
 
 @dataclass
 class BuiltApp:
     bolt: AsyncApp
     services: AppServices
+    engine: AsyncEngine
 
     async def close(self) -> None:
-        await self.services.audit.close()
         await self.bolt.client.session.close()
+        await self.engine.dispose()
 
 
 async def build_app(settings: Settings) -> BuiltApp:
-    """Build the app inside the running loop; checks the bot token with Slack once."""
+    """Build the app inside the running loop: the database schema, and the bot token checked with Slack once."""
+    engine = create_engine_for(settings.database_url)
     client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
     try:
-        identity = await identify_bot(client, settings.bot_token, settings.api_url)
-    except StartupError:
+        oauth = None
+        identity = None
+        if settings.oauth:
+            oauth = oauth_settings(settings.client_id, settings.client_secret, engine, settings.api_url)  # type: ignore[arg-type]
+            await create_schema(engine, AuditLog.metadata, *oauth_metadatas(oauth))
+        else:
+            await create_schema(engine, AuditLog.metadata)
+            identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]
+    except BaseException:
         await client.session.close()
+        await engine.dispose()
         raise
     services = AppServices(
         admins=AdminPolicy(settings.admin_user_ids),
-        audit=AuditLog(settings.database_url),
-        admin_token=settings.admin_token,
+        audit=AuditLog(engine),
+        admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None),
     )
-    app = create_bolt_app(settings, client, identity, services)
+    app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
-    return BuiltApp(app, services)
+    return BuiltApp(app, services, engine)
 
 
 async def run(settings: Settings) -> None:

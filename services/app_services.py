@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
 from services.audit import AuditLog
 
@@ -13,7 +14,7 @@ from services.audit import AuditLog
 class AppServices:
     admins: AdminPolicy
     audit: AuditLog
-    admin_token: str | None  # the Org Admin's user token (xoxp-); never the bot's
+    admin_tokens: AdminTokenSource  # the Org Admin's user token (xoxp-); never the bot's
 
     CONTEXT_KEY = "app_services"
 

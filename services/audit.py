@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.storage import create_engine_for, create_schema
 
 metadata = MetaData()
 
@@ -60,30 +61,15 @@ def _clip(value: str | None, size: int) -> str | None:
 
 
 class AuditLog:
-    """Append-only records; the database is created on first use."""
+    """Append-only records in the `audit_log` table (see create_schema for creating it)."""
 
-    def __init__(self, database_url: str) -> None:
-        self._url = database_url
-        self._engine: AsyncEngine | None = None
-        self._lock = asyncio.Lock()
+    metadata = metadata
 
-    async def _ready(self) -> AsyncEngine:
-        if self._engine is not None:
-            return self._engine
-        async with self._lock:
-            if self._engine is None:
-                url = make_url(self._url)
-                if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-                    os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
-                engine = create_async_engine(self._url, pool_pre_ping=True)
-                async with engine.begin() as conn:
-                    await conn.run_sync(metadata.create_all, checkfirst=True)
-                self._engine = engine
-        return self._engine
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     async def record(self, entry: AuditEntry) -> None:
-        engine = await self._ready()
-        async with engine.begin() as conn:
+        async with self._engine.begin() as conn:
             await conn.execute(
                 insert(audit_log).values(
                     at=entry.at or datetime.now(UTC),
@@ -100,14 +86,9 @@ class AuditLog:
 
     async def latest(self, limit: int = 20) -> list[dict]:
         """The newest entries first."""
-        engine = await self._ready()
-        async with engine.connect() as conn:
+        async with self._engine.connect() as conn:
             rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
             return [dict(row._mapping) for row in rows]
-
-    async def close(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
 
 
 def _format(row: dict) -> str:
@@ -128,12 +109,13 @@ def _format(row: dict) -> str:
 
 
 async def _print_latest(database_url: str, last: int) -> None:
-    log = AuditLog(database_url)
+    engine = create_engine_for(database_url)
     try:
-        for row in reversed(await log.latest(last)):
+        await create_schema(engine, metadata)
+        for row in reversed(await AuditLog(engine).latest(last)):
             print(_format(row))
     finally:
-        await log.close()
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:

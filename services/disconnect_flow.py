@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services.admin_token import AdminToken
 from services.admins import AdminCheck
 from services.api_calls import call_outcome
 from services.app_services import AppServices
@@ -65,18 +66,19 @@ async def update_view(
     return error
 
 
-def refusal(check: AdminCheck, admin_token: str | None) -> tuple[str, str] | None:
+def refusal(check: AdminCheck, admin_token: AdminToken | None) -> tuple[str, str] | None:
     """(audit outcome, what the user reads) when the request may not go on; None when it may."""
     if not check.allowed:
         if check.reason in _NOT_ADMIN_REASONS:
             return "not_admin", ADMIN_ONLY
         return f"admin_check_failed:{check.reason}", ADMIN_CHECK_FAILED.format(code=check.reason)
-    if admin_token is None:
-        return "admin_token_missing", ADMIN_TOKEN_MISSING
+    if admin_token is None or admin_token.token is None:
+        problem = admin_token.problem if admin_token else None
+        return problem or "admin_token_missing", (admin_token.text if admin_token else None) or ADMIN_TOKEN_MISSING
     return None
 
 
-async def refuse_unless_allowed(
+async def allowed_admin_token(
     services: AppServices,
     client: AsyncWebClient,
     requester: Requester,
@@ -86,28 +88,34 @@ async def refuse_unless_allowed(
     view_id: str | None = None,
     external_id: str | None = None,
     leaving_team_ids: Sequence[str] = (),
-) -> bool:
-    """Check (again) that the requester may disconnect; if not: audit, say why in the modal and privately."""
+) -> str | None:
+    """Check (again) that the requester may disconnect and that an admin token exists; return that token.
+
+    If not: audit, say why in the modal and privately, and return None.
+    """
     check = check or await services.admins.check(client, requester.user_id)
-    refused = refusal(check, services.admin_token)
-    if refused is None:
-        return False
-    outcome, text = refused
+    admin_token = await services.admin_tokens.lookup(requester.enterprise_id) if check.allowed else None
+    refused = refusal(check, admin_token)
+    if refused is None and admin_token is not None and admin_token.token is not None:
+        return admin_token.token
+    outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
     for team_id in leaving_team_ids or [None]:
         await services.audit.record(requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
     if view_id or external_id:
         await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
     await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
-    return True
+    return None
 
 
 async def disconnect_in_order(
-    services: AppServices, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]
+    services: AppServices,
+    client: AsyncWebClient,
+    requester: Requester,
+    admin_token: str,
+    channel_id: str,
+    team_ids: Sequence[str],
 ) -> list[DisconnectResult]:
     """One admin call per workspace, in order, each audited before and after."""
-    admin_token = services.admin_token
-    if admin_token is None:
-        raise RuntimeError("refuse_unless_allowed() must run before any admin call")
     results: list[DisconnectResult] = []
     for team_id in team_ids:
         await services.audit.record(requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))

@@ -123,6 +123,22 @@ ADMIN_TOKEN_MISSING = (
     "OAuth & Permissions into SLACK_ADMIN_TOKEN and restarts it."
 )
 
+ORG_INSTALL_MISSING = (
+    "The app isn't installed on the whole org, so it has no Org Admin token to disconnect workspaces with. "
+    "An Org Admin or Owner with the Channel Management role (covering public and private channels) must install the "
+    "app on the whole org, not a single workspace, granting the admin.conversations:write user scope "
+    "(the app's /slack/install page)."
+)
+ORG_INSTALL_WITHOUT_ADMIN_SCOPE = (
+    "The app's org-wide installation (by <@{installer}>) doesn't carry the admin.conversations:write user scope, so it "
+    "can't disconnect workspaces. An Org Admin or Owner with the Channel Management role must reinstall the app on the "
+    "whole org and grant admin.conversations:write (the app's /slack/install page)."
+)
+NOT_ON_GRID = (
+    "Disconnecting workspaces from shared channels works only in an Enterprise Grid org, and this workspace isn't "
+    "part of one. Nothing was changed."
+)
+
 # views.open: https://docs.slack.dev/reference/methods/views.open
 VIEWS_OPEN_ERRORS: dict[str, str] = {
     **COMMON_ERRORS,

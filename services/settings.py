@@ -22,7 +22,7 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    bot_token: str
+    bot_token: str | None
     signing_secret: str | None
     app_token: str | None
     api_url: str
@@ -32,14 +32,22 @@ class Settings:
     admin_token: str | None = None
     admin_user_ids: frozenset[str] = frozenset()
     database_url: str = DEFAULT_DATABASE_URL
+    client_id: str | None = None
+    client_secret: str | None = None
 
     @property
     def socket_mode(self) -> bool:
         return self.app_token is not None
 
+    @property
+    def oauth(self) -> bool:
+        """Installations come through OAuth (/slack/install) instead of one pasted bot token."""
+        return self.bot_token is None and self.client_id is not None and self.client_secret is not None
+
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact it wherever it appears."""
-        return [s for s in (self.bot_token, self.signing_secret, self.app_token, self.admin_token) if s]
+        candidates = (self.bot_token, self.signing_secret, self.app_token, self.admin_token, self.client_secret)
+        return [s for s in candidates if s]
 
 
 def _clean(value: str | None) -> str | None:
@@ -59,13 +67,23 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "under Basic Information > App-Level Tokens in your app's settings (or unset it to run in HTTP mode)."
         )
 
+    client_id = _clean(values.get("SLACK_CLIENT_ID"))
+    client_secret = _clean(values.get("SLACK_CLIENT_SECRET"))
+    if (client_id is None) != (client_secret is None):
+        missing = "SLACK_CLIENT_SECRET" if client_secret is None else "SLACK_CLIENT_ID"
+        raise SettingsError(
+            f"{missing} is not set: OAuth installs need both the Client ID and the Client Secret, from "
+            "Basic Information > App Credentials in your app's settings."
+        )
+
     bot_token = _clean(values.get("SLACK_BOT_TOKEN"))
-    if bot_token is None:
+    if bot_token is None and client_id is None:
         raise SettingsError(
             "SLACK_BOT_TOKEN is not set: install the app, then copy the Bot User OAuth Token (xoxb-…) "
-            "from OAuth & Permissions in your app's settings."
+            "from OAuth & Permissions in your app's settings (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "to install through OAuth)."
         )
-    if not bot_token.startswith("xoxb-"):
+    if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise SettingsError(
             "SLACK_BOT_TOKEN must start with xoxb-: copy the Bot User OAuth Token (not the User OAuth Token) "
             "from OAuth & Permissions in your app's settings."
@@ -129,6 +147,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         admin_token=admin_token,
         admin_user_ids=admin_user_ids,
         database_url=database_url,
+        client_id=client_id,
+        client_secret=client_secret,
     )
 
 

@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 
 from app import build_app
-from server import start_http
+from runtime.server import start_http
 from services.settings import Settings
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackSender

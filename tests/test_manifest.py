@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
+from services.scopes import BOT_SCOPES, USER_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "manifest-schema" / "manifest.schema.1.0.0.json"
 
@@ -40,18 +42,7 @@ def test_manifest_declares_both_commands_escaped_with_hints() -> None:
 def test_manifest_asks_for_the_least_scopes_the_features_need() -> None:
     data = manifest()
     scopes = data["oauth_config"]["scopes"]
-    assert sorted(scopes["bot"]) == sorted(
-        [
-            "commands",  # the two slash commands
-            "channels:manage",  # leave public channels
-            "groups:write",  # leave private channels
-            "chat:write",  # the DM fallback for replies
-            "users:read",  # who is an admin
-            "channels:read",  # a public shared channel's connected teams
-            "groups:read",  # a private shared channel's connected teams
-            "team:read",  # workspace names
-        ]
-    )
-    assert scopes["user"] == ["admin.conversations:write"]
+    assert sorted(scopes["bot"]) == sorted(BOT_SCOPES)
+    assert scopes["user"] == USER_SCOPES == ["admin.conversations:write"]
     assert data["settings"]["org_deploy_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True

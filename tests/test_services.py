@@ -204,14 +204,17 @@ def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
 
 async def test_audit_log_records_and_the_command_prints(tmp_path, capsys) -> None:
     from services.audit import AuditEntry, AuditEvent, AuditLog, main
+    from services.storage import create_engine_for, create_schema
 
     url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
-    log = AuditLog(url)
+    engine = create_engine_for(url)
+    await create_schema(engine, AuditLog.metadata)
+    log = AuditLog(engine)
     await asyncio.gather(
         *(log.record(AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin", channel_id="C1")) for i in range(30))
     )
     assert len(await log.latest(100)) == 30
-    await log.close()
+    await engine.dispose()
     await asyncio.to_thread(main, ["--last", "3", "--database-url", url])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app import build_app
-from server import connect_socket_mode
+from runtime.server import connect_socket_mode
 from tests.conftest import settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender

@@ -13,7 +13,7 @@ from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import parse_disconnect_text
 from services.delivery import reply_privately
-from services.disconnect_flow import Requester, refuse_unless_allowed, update_view
+from services.disconnect_flow import Requester, allowed_admin_token, update_view
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.shared_channels import describe_shared_channel
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
@@ -39,9 +39,10 @@ async def disconnect_shared_command(
         )
         view = opened.get("view") if open_error is None else None
         view_id = view.get("id") if isinstance(view, dict) else None
-        if await refuse_unless_allowed(
+        admin_token = await allowed_admin_token(
             services, client, requester, request.channel_id, check, view_id=view_id, leaving_team_ids=request.team_ids
-        ):
+        )
+        if admin_token is None:
             return
         if view_id is None:
             text = error_text(VIEWS_OPEN_ERRORS, open_error or "unexpected_response", action="open the form")

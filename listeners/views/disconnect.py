@@ -12,7 +12,7 @@ from listeners.errors import answer_failures_after_ack
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
-from services.disconnect_flow import Requester, disconnect_in_order, refuse_unless_allowed, update_view
+from services.disconnect_flow import Requester, allowed_admin_token, disconnect_in_order, update_view
 from services.error_texts import CHANNEL_PROBLEMS
 from services.shared_channels import describe_shared_channel, team_names
 from services.ui.disconnect import (
@@ -91,7 +91,7 @@ async def disconnect_form_submission(
     services = AppServices.of(context)
     requester = _requester(body, context, metadata.response_url)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
-        if await refuse_unless_allowed(
+        if not await allowed_admin_token(
             services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
         ):
             return
@@ -119,10 +119,11 @@ async def disconnect_confirm_submission(
     services = AppServices.of(context)
     requester = _requester(body, context, metadata.response_url)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
-        if await refuse_unless_allowed(services, client, requester, channel_id, leaving_team_ids=teams):
+        admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
+        if admin_token is None:
             return
         names = await team_names(client, teams)
-        results = await disconnect_in_order(services, client, requester, channel_id, teams)
+        results = await disconnect_in_order(services, client, requester, admin_token, channel_id, teams)
         await reply_privately(
             client, requester.user_id, requester.response_url, outcome_message(channel_id, results, names)
         )

@@ -8,10 +8,12 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
 from services.app_services import AppServices
 from services.identity import BotIdentity
 from services.settings import Settings
@@ -24,27 +26,30 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_bolt_app(
-    settings: Settings, client: AsyncWebClient, identity: BotIdentity, services: AppServices
+    settings: Settings,
+    client: AsyncWebClient,
+    services: AppServices,
+    *,
+    identity: BotIdentity | None = None,
+    oauth_settings: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
-    """An AsyncApp authorised by the bot token checked at start-up: no auth.test before any ack."""
-
-    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None, **_) -> AuthorizeResult:
-        return AuthorizeResult(
-            enterprise_id=enterprise_id or identity.enterprise_id,
-            team_id=team_id or identity.team_id,
-            user_id=user_id,
-            bot_user_id=identity.user_id,
-            bot_id=identity.bot_id,
-            bot_token=settings.bot_token,
-        )
-
+    """The AsyncApp: one pasted bot token (checked at start-up), or OAuth installs from the database."""
+    if oauth_settings is not None:
+        authorize: AsyncAuthorize = StoredInstallationAuthorize(oauth_settings.installation_store)
+    elif settings.bot_token is not None and identity is not None:
+        authorize = StaticTokenAuthorize(settings.bot_token, identity)
+    else:
+        raise ValueError("either OAuth settings or a checked bot token is needed")
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret,
         authorize=authorize,
+        oauth_settings=oauth_settings,
         request_verification_enabled=settings.signing_secret is not None,
         logger=logging.getLogger("slack_bolt.App"),
     )
+    if oauth_settings is not None:
+        app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked delete the stored install
 
     @app.middleware
     async def provide_services(context, next) -> None:
@@ -58,28 +63,51 @@ async def _health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-def build_web_app(app: AsyncApp | None) -> web.Application:
-    """POST /slack/events (when an app is given) and GET /healthz."""
+async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    raw = await request.read()
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return web.Response(status=400, text="The request body is not UTF-8.")
+    return AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+
+
+def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
+    """GET /healthz; POST /slack/events (not in Socket Mode); the OAuth pages when installs come through OAuth."""
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_get(HEALTH_PATH, _health)
-    if app is not None:
+    flow = app.oauth_flow
+    if flow is not None:
+
+        async def install(request: web.Request) -> web.Response:
+            bolt_request = await _to_bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+
+        async def oauth_redirect(request: web.Request) -> web.Response:
+            bolt_request = await _to_bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
+            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
+        web_app.router.add_get(flow.install_path, install)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
+    if events:
 
         async def events(request: web.Request) -> web.Response:
-            raw = await request.read()
-            try:
-                body = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                return web.Response(status=400, text="The request body is not UTF-8.")
-            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+            bolt_request = await _to_bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
             return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
         web_app.router.add_post(EVENTS_PATH, events)
     return web_app
 
 
-async def start_http(app: AsyncApp | None, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_http(app: AsyncApp, host: str, port: int, events: bool = True) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for a free port); returns the runner and the bound port."""
-    runner = web.AppRunner(build_web_app(app), access_log=None)
+    runner = web.AppRunner(build_web_app(app, events), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -99,7 +127,7 @@ async def connect_socket_mode(app: AsyncApp, app_token: str):
 async def serve_forever(app: AsyncApp, settings: Settings) -> None:
     """HTTP mode, or Socket Mode when an app-level token is set (with /healthz still served on PORT)."""
     if settings.app_token is not None:
-        runner, port = await start_http(None, "0.0.0.0", settings.port)
+        runner, port = await start_http(app, "0.0.0.0", settings.port, events=False)
         handler = await connect_socket_mode(app, settings.app_token)
         logger.info("Socket Mode: connected to Slack; health check on port %s", port)
     else:

@@ -1,0 +1,1 @@
+"""Bolt and aiohttp: the AsyncApp, its authorization, OAuth, and serving over HTTP or Socket Mode."""
