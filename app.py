@@ -6,12 +6,13 @@ import asyncio
 import sys
 from dataclasses import dataclass
 
+from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from listeners import register_listeners
 from runtime.oauth import oauth_metadatas, oauth_settings
-from runtime.server import create_bolt_app, serve_forever
+from runtime.server import build_web_app, create_bolt_app, serve_forever
 from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
 from services.app_services import AppServices
@@ -70,12 +71,35 @@ async def run(settings: Settings) -> None:
         await built.close()
 
 
-def main() -> None:
+def _settings_or_exit() -> Settings:
     try:
         settings = load_settings()
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets())
+    return settings
+
+
+async def web_app() -> web.Application:
+    """For a process manager in HTTP mode: gunicorn 'app:web_app' --worker-class aiohttp.GunicornWebWorker."""
+    settings = _settings_or_exit()
+    if settings.socket_mode:
+        sys.exit("Configuration error: SLACK_APP_TOKEN is set, but Socket Mode runs as one process: use python app.py.")
+    try:
+        built = await build_app(settings)
+    except StartupError as e:
+        sys.exit(f"Start-up error: {e}")
+    application = build_web_app(built.bolt)
+
+    async def close(_: web.Application) -> None:
+        await built.close()
+
+    application.on_cleanup.append(close)
+    return application
+
+
+def main() -> None:
+    settings = _settings_or_exit()
     try:
         asyncio.run(run(settings))
     except StartupError as e:

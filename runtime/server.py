@@ -20,6 +20,10 @@ from services.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+NOT_INSTALLED = (
+    "This app isn't installed for this workspace any more (or its installation was removed), so it can't act here. "
+    "Ask a Slack admin to install it again from the app's install page."
+)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,6 +49,7 @@ def create_bolt_app(
         signing_secret=settings.signing_secret,
         authorize=authorize,
         oauth_settings=oauth_settings,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         request_verification_enabled=settings.signing_secret is not None,
         logger=logging.getLogger("slack_bolt.App"),
     )

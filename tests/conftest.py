@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
+from sqlalchemy import MetaData
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import build_app
 from runtime.server import start_http
@@ -35,9 +39,55 @@ def settings_for(fake: FakeSlack, **overrides) -> Settings:
     return Settings(**values)
 
 
+# .ci/run starts a PostgreSQL server and points this at it; elsewhere the PostgreSQL half of the storage tests skips.
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://channel_admin:channel_admin@127.0.0.1:5432/channel_admin_test"
+)
+# Set (to a PostgreSQL URL) to run the whole suite against that database instead of a SQLite file per test.
+SUITE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+async def reset_database(url: str) -> str | None:
+    """Drop every table in the database; returns why the server can't be used, or None."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def drop_all(sync_conn) -> None:
+                existing = MetaData()
+                existing.reflect(sync_conn)
+                existing.drop_all(sync_conn)
+
+            await conn.run_sync(drop_all)
+    except (OSError, SQLAlchemyError) as e:
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    finally:
+        await engine.dispose()
+    return None
+
+
+async def suite_database(tmp_path) -> str:
+    if SUITE_DATABASE_URL:
+        reason = await reset_database(SUITE_DATABASE_URL)
+        assert reason is None, f"TEST_DATABASE_URL is set but unusable: {reason}"
+        return SUITE_DATABASE_URL
+    return f"sqlite+aiosqlite:///{tmp_path}/app.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """For storage tests: a fresh SQLite file, and a real PostgreSQL server (skipped with the reason if none)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    reason = await reset_database(POSTGRES_URL)
+    if reason is not None:
+        pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
+    return POSTGRES_URL
+
+
 @pytest.fixture
-def app_settings(fake_slack: FakeSlack, tmp_path) -> Settings:
-    return settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db")
+async def app_settings(fake_slack: FakeSlack, tmp_path) -> Settings:
+    return settings_for(fake_slack, database_url=await suite_database(tmp_path))
 
 
 @asynccontextmanager

@@ -119,6 +119,9 @@ class FakeSlack:
         self.sockets: list[web.WebSocketResponse] = []
         self.socket_messages: list[dict[str, Any]] = []
         self.channels: dict[str, Channel] = {}
+        self.client_id = "1234567890.0987654321"
+        self.client_secret = "fake-client-secret-" + "".join(random.choices(string.hexdigits.lower(), k=24))
+        self.oauth_codes: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.scripts: dict[str, deque[Scripted]] = {}
         self.delays: dict[str, float] = {}
@@ -213,6 +216,46 @@ class FakeSlack:
         channel.connected_teams = [t for t in connected if t != channel.host_team]
         return channel_id
 
+    def prepare_install(
+        self, *, org_wide: bool = False, installer: str | None = None, user_scopes: str = "admin.conversations:write"
+    ) -> str:
+        """A code that oauth.v2.access exchanges for a new install (its tokens work from then on)."""
+        code = f"code-{random.getrandbits(64):x}"
+        self.oauth_codes[code] = {"org_wide": org_wide, "installer": installer, "user_scopes": user_scopes}
+        return code
+
+    def _oauth_v2_access(self, params: dict, authorization: str) -> dict:
+        import base64
+
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return {"ok": False, "error": "invalid_client_id" if client_id != self.client_id else "bad_client_secret"}
+        grant = self.oauth_codes.pop(params.get("code", ""), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        installer = grant["installer"] or self.add_user(org_admin=grant["org_wide"])
+        bot_token = "xoxb-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
+        user_token = "xoxp-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
+        scopes = set(self.tokens[self.bot_token]["scopes"])
+        self.tokens[bot_token] = {"kind": "bot", "user_id": self.bot_user_id, "scopes": scopes}
+        self.tokens[user_token] = {"kind": "user", "user_id": installer, "scopes": set(grant["user_scopes"].split(","))}
+        body: dict[str, Any] = {
+            "ok": True, "app_id": "A0FAKEAPP", "access_token": bot_token, "token_type": "bot",
+            "scope": ",".join(sorted(scopes)), "bot_user_id": self.bot_user_id,
+            "authed_user": {"id": installer, "scope": grant["user_scopes"], "access_token": user_token,
+                            "token_type": "user"},
+            "is_enterprise_install": grant["org_wide"],
+        }  # fmt: skip
+        if grant["org_wide"]:
+            body["team"] = None
+            body["enterprise"] = {"id": self.enterprise_id, "name": "Fake Org"}
+        else:
+            body["team"] = {"id": self.team_id, "name": "Home Workspace"}
+            body["enterprise"] = {"id": self.enterprise_id, "name": "Fake Org"} if self.enterprise_id else None
+        return body
+
     def is_member(self, channel_id: str) -> bool:
         return self.bot_user_id in self.channels[channel_id].members
 
@@ -288,6 +331,8 @@ class FakeSlack:
         if limited is not None:
             return limited
 
+        if method == "oauth.v2.access":
+            return web.json_response(self._oauth_v2_access(params, request.headers.get("Authorization", "")))
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
         identity = self.tokens.get(token)

@@ -40,6 +40,7 @@ class SlackSender:
         self.session = session
         self.user_id = slack_id("U")
         self.pushed_view_id: str | None = None
+        self.org_wide = False  # requests as from an org-wide install (is_enterprise_install)
 
     async def post(
         self, body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET, headers: dict | None = None
@@ -57,6 +58,30 @@ class SlackSender:
             text = await response.text()
         return Reply(response.status, text, time.monotonic() - started)
 
+    async def event(self, event: dict, *, enterprise_id: str | None = None, org_wide: bool = False) -> Reply:
+        """An Events API callback, signed, as JSON."""
+        payload = {
+            "token": "verification-token-unused",
+            "team_id": None if org_wide else self.fake.team_id,
+            "enterprise_id": enterprise_id,
+            "api_app_id": "A0FAKEAPP",
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{int(time.time() * 1000)}",
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": enterprise_id,
+                    "team_id": None if org_wide else self.fake.team_id,
+                    "user_id": self.fake.bot_user_id,
+                    "is_bot": True,
+                    "is_enterprise_install": org_wide,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return await self.post(json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
+
     def command_body(self, command: str, text: str = "", channel_id: str | None = None, **fields: str) -> dict:
         """A slash command's fields, as Slack posts them (a fresh response_url and trigger_id each time)."""
         return {
@@ -70,7 +95,8 @@ class SlackSender:
             "command": command,
             "text": text,
             "api_app_id": "A0FAKEAPP",
-            "is_enterprise_install": "false",
+            "enterprise_id": self.fake.enterprise_id or "",
+            "is_enterprise_install": "true" if self.org_wide else "false",
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
             **fields,
@@ -100,7 +126,7 @@ class SlackSender:
                 "app_id": "A0FAKEAPP",
                 "bot_id": self.fake.bot_id,
             },
-            "is_enterprise_install": False,
+            "is_enterprise_install": self.org_wide,
             "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
         }
 

@@ -19,7 +19,7 @@ from services.ui.disconnect import (
     ConfirmMetadata,
     team_label,
 )
-from tests.conftest import settings_for
+from tests.conftest import settings_for, suite_database
 from tests.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
 from tests.slack_requests import SlackSender
 
@@ -48,10 +48,8 @@ def org(fake_slack: FakeSlack) -> Org:
 
 
 @pytest.fixture
-def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
-    return settings_for(
-        fake_slack, admin_token=org.admin_token, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db"
-    )
+async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
+    return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
 
 
 def form_values(channel: str | None, teams: list[str] = ()) -> dict:  # type: ignore[assignment]
@@ -66,9 +64,11 @@ def form_values(channel: str | None, teams: list[str] = ()) -> dict:  # type: ig
     return values
 
 
-async def open_form(slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "") -> tuple[str, dict]:
+async def open_form(
+    slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "", **fields: str
+) -> tuple[str, dict]:
     """Run the command as `user`; wait for the form to be filled in; return its view ID and the command."""
-    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user)
+    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user, **fields)
     assert reply.status == 200 and reply.text == ""
     views = await fake.wait_for(lambda: fake.views_with(FORM_CALLBACK), what="the form")
     return views[0]["id"], body
@@ -328,7 +328,7 @@ async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org
         fake_slack,
         admin_token=org.admin_token,
         admin_user_ids=frozenset({org.member}),
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db",
+        database_url=await suite_database(tmp_path),
     )
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
     async with running_app(fake_slack, settings) as slack:
@@ -346,7 +346,7 @@ async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
 ) -> None:
     from tests.conftest import running_app
 
-    settings = settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{tmp_path}/audit.db")
+    settings = settings_for(fake_slack, database_url=await suite_database(tmp_path))
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
     async with running_app(fake_slack, settings) as slack:
         _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.admin)
@@ -367,12 +367,12 @@ async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack
     assert fake_slack.views == {}
 
 
-async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, database_url: str) -> None:
     from services.audit import AuditLog
     from services.storage import create_engine_for
     from tests.conftest import running_app
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/audit.db"
+    url = database_url
     settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=url)
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
     async with running_app(fake_slack, settings) as slack:

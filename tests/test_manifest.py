@@ -46,3 +46,7 @@ def test_manifest_asks_for_the_least_scopes_the_features_need() -> None:
     assert scopes["user"] == USER_SCOPES == ["admin.conversations:write"]
     assert data["settings"]["org_deploy_enabled"] is True
     assert data["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_manifest_subscribes_to_uninstall_events() -> None:
+    assert sorted(manifest()["settings"]["event_subscriptions"]["bot_events"]) == ["app_uninstalled", "tokens_revoked"]

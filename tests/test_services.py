@@ -202,11 +202,22 @@ def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
     assert is_admin_profile(user)[0] is allowed
 
 
-async def test_audit_log_records_and_the_command_prints(tmp_path, capsys) -> None:
+async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
+    from services.audit import AuditLog
+    from services.storage import create_engine_for, create_schema
+
+    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db")
+    await create_schema(engine, AuditLog.metadata)
+    await create_schema(engine, AuditLog.metadata)  # idempotent
+    await engine.dispose()
+    assert (tmp_path / "nested" / "dir" / "audit.db").exists()
+
+
+async def test_audit_log_records_concurrently_and_the_command_prints(database_url: str, capsys) -> None:
     from services.audit import AuditEntry, AuditEvent, AuditLog, main
     from services.storage import create_engine_for, create_schema
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
+    url = database_url
     engine = create_engine_for(url)
     await create_schema(engine, AuditLog.metadata)
     log = AuditLog(engine)

@@ -1,0 +1,171 @@
+"""OAuth installs end to end (workspace and org-wide), kept in SQLite and in PostgreSQL; two instances, one database."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+
+from services.audit import AuditEntry, AuditEvent, AuditLog
+from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
+from services.settings import Settings
+from services.storage import create_engine_for, create_schema
+from tests.conftest import running_app, settings_for
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values, open_form
+
+
+def oauth_settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
+    return settings_for(
+        fake,
+        bot_token=None,
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        database_url=database_url,
+        **overrides,
+    )
+
+
+@pytest.fixture
+async def oauth_app(fake_slack: FakeSlack, database_url: str) -> AsyncIterator[SlackSender]:
+    async with running_app(fake_slack, oauth_settings_for(fake_slack, database_url)) as sender:
+        yield sender
+
+
+async def install(sender: SlackSender, fake: FakeSlack, code: str) -> str:
+    """Open /slack/install, follow Slack's redirect back with the code; returns the page the admin ends on."""
+    async with sender.session.get(sender.base_url + "/slack/install", allow_redirects=False) as page:
+        assert page.status == 200
+        html = await page.text()
+        cookie = page.headers["Set-Cookie"].split(";")[0]
+    authorize = re.search(r'href="(http[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert authorize.startswith(f"http://127.0.0.1:{fake.port}/oauth/v2/authorize?")
+    assert "admin.conversations%3Awrite" in authorize or "admin.conversations:write" in authorize
+    state = re.search(r"state=([^&]+)", authorize).group(1)
+    async with sender.session.get(
+        sender.base_url + f"/slack/oauth_redirect?code={code}&state={state}", headers={"Cookie": cookie}
+    ) as done:
+        assert done.status == 200, await done.text()
+        return await done.text()
+
+
+async def leave_as(sender: SlackSender, fake: FakeSlack, **fields: str) -> dict:
+    channel = fake.add_channel("target")
+    _, body = await sender.command("/leave-channel", "", channel_id=channel, **fields)
+    return await fake.next_post(body["response_url"])
+
+
+def leave_tokens(fake: FakeSlack) -> list[str | None]:
+    return [c.token for c in fake.calls if c.method == "conversations.leave"]
+
+
+async def test_a_workspace_install_then_a_command_authorised_from_it(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    page = await install(oauth_app, fake_slack, fake_slack.prepare_install())
+    assert "Thank you!" in page or "success" in page.lower()
+    assert (await leave_as(oauth_app, fake_slack))["text"].startswith("I left")
+    (token,) = leave_tokens(fake_slack)
+    assert token and token.startswith("xoxb-installed-")
+
+
+async def test_an_org_wide_install_serves_every_workspace_and_gives_the_admin_token(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin))
+    oauth_app.org_wide = True
+    assert (await leave_as(oauth_app, fake_slack))["text"].startswith("I left")
+
+    partner = fake_slack.add_team("Partner Org Workspace")
+    channel = fake_slack.add_shared_channel("shared", connected=[partner])
+    view_id, body = await open_form(oauth_app, fake_slack, admin, channel)
+    await oauth_app.submit_view(view_id, form_values(channel, [partner]), user_id=admin)
+    confirm = await confirm_view(oauth_app, fake_slack)
+    await oauth_app.submit_view(confirm["id"], {}, user_id=admin)
+    assert (await fake_slack.next_post(body["response_url"]))["text"].startswith("Disconnected from")
+    (call,) = [c for c in fake_slack.calls if c.method == ADMIN_CALL]
+    assert call.token.startswith("xoxp-installed-")
+    assert fake_slack.tokens[call.token]["user_id"] == admin
+
+
+async def test_an_org_install_without_the_admin_scope_says_who_must_reinstall(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes=""))
+    channel = fake_slack.add_shared_channel("shared", connected=[fake_slack.add_team("P")])
+    oauth_app.org_wide = True
+    _, body = await oauth_app.command("/disconnect-shared", "", channel_id=channel, user_id=admin)
+    text = (await fake_slack.next_post(body["response_url"]))["text"]
+    assert text == ORG_INSTALL_WITHOUT_ADMIN_SCOPE.format(installer=admin)
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_only_a_workspace_install_means_no_admin_token(oauth_app: SlackSender, fake_slack: FakeSlack) -> None:
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(installer=admin))
+    channel = fake_slack.add_shared_channel("shared", connected=[fake_slack.add_team("P")])
+    _, body = await oauth_app.command("/disconnect-shared", "", channel_id=channel, user_id=admin)
+    assert (await fake_slack.next_post(body["response_url"]))["text"] == ORG_INSTALL_MISSING
+    rows = await oauth_app.built.services.audit.latest(5)
+    assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "org_install_missing")]
+
+
+async def test_uninstall_deletes_the_installation(oauth_app: SlackSender, fake_slack: FakeSlack) -> None:
+    await install(oauth_app, fake_slack, fake_slack.prepare_install())
+    store = oauth_app.built.bolt.installation_store
+    assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is not None
+    reply = await oauth_app.event({"type": "app_uninstalled"})
+    assert reply.status == 200
+    for _ in range(200):  # the event is acked first; the deletion follows
+        if await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None:
+            break
+        await asyncio.sleep(0.01)
+    assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None
+    assert await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None
+    before = len(leave_tokens(fake_slack))
+    channel = fake_slack.add_channel("after")
+    _, body = await oauth_app.command("/leave-channel", "", channel_id=channel)
+    assert "install" in (await fake_slack.next_post(body["response_url"]))["text"].lower()
+    assert len(leave_tokens(fake_slack)) == before
+
+
+async def test_two_instances_share_one_database(fake_slack: FakeSlack, database_url: str) -> None:
+    settings = oauth_settings_for(fake_slack, database_url)
+    async with AsyncExitStack() as stack:
+        first = await stack.enter_async_context(running_app(fake_slack, settings))
+        second = await stack.enter_async_context(running_app(fake_slack, settings))
+        await install(first, fake_slack, fake_slack.prepare_install())
+        assert (await leave_as(second, fake_slack))["text"].startswith("I left")
+
+        entries = [AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin") for i in range(60)]
+        await asyncio.gather(
+            *(first.built.services.audit.record(e) for e in entries[:30]),
+            *(second.built.services.audit.record(e) for e in entries[30:]),
+        )
+        rows = await second.built.services.audit.latest(1000)
+        assert sorted(r["user_id"] for r in rows) == sorted(e.user_id for e in entries)
+
+
+async def test_schema_creation_is_safe_when_instances_start_at_once(database_url: str) -> None:
+    from runtime.oauth import oauth_metadatas, oauth_settings
+
+    engines = [create_engine_for(database_url) for _ in range(4)]
+    try:
+        metadatas = [
+            [AuditLog.metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
+            for engine in engines
+        ]
+        await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))
+        await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))
+    finally:
+        for engine in engines:
+            await engine.dispose()
