@@ -8,10 +8,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from listeners import register_listeners
-from runtime.oauth import oauth_metadatas, oauth_settings
 from runtime.server import build_web_app, create_bolt_app, serve_forever
 from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
@@ -22,45 +20,51 @@ from services.log_redaction import configure_logging
 from services.pacing import Pacer
 from services.settings import Settings, SettingsError, load_settings
 from services.slack_client import build_web_client
-from services.storage import create_engine_for, create_schema
+from services.storage import Database
 
 
 @dataclass
 class BuiltApp:
     bolt: AsyncApp
     services: AppServices
-    engine: AsyncEngine
+    database: Database
 
     async def close(self) -> None:
         await self.bolt.client.session.close()
-        await self.engine.dispose()
+        await self.database.close()
 
 
 async def build_app(settings: Settings) -> BuiltApp:
-    """Build the app inside the running loop: the database schema, and the bot token checked with Slack once."""
-    engine = create_engine_for(settings.database_url)
+    """Build the app inside the running loop; the bot token is checked with Slack once.
+
+    With OAuth, the database (installations, OAuth state, audit log) is opened at start-up; with a pasted bot
+    token, on the first audit entry.
+    """
+    database = Database(settings.database_url)
     client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
     try:
         oauth = None
         identity = None
         if settings.oauth:
-            oauth = oauth_settings(settings.client_id, settings.client_secret, engine, settings.api_url)  # type: ignore[arg-type]
-            await create_schema(engine, AuditLog.metadata, *oauth_metadatas(oauth))
+            from runtime.oauth import oauth_metadatas, oauth_settings
+
+            oauth = oauth_settings(settings.client_id, settings.client_secret, database.raw_engine(), settings.api_url)  # type: ignore[arg-type]
+            database.add_tables(*oauth_metadatas(oauth))
+            await database.engine()
         else:
-            await create_schema(engine, AuditLog.metadata)
             identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]
     except BaseException:
         await client.session.close()
-        await engine.dispose()
+        await database.close()
         raise
     services = AppServices(
         admins=AdminPolicy(settings.admin_user_ids),
-        audit=AuditLog(engine),
+        audit=AuditLog(database),
         admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None),
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
-    return BuiltApp(app, services, engine)
+    return BuiltApp(app, services, database)
 
 
 async def run(settings: Settings) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.scopes import BOT_SCOPES, USER_SCOPES
@@ -32,6 +33,6 @@ def oauth_settings(client_id: str, client_secret: str, engine: AsyncEngine, api_
     )
 
 
-def oauth_metadatas(settings: AsyncOAuthSettings) -> list:
+def oauth_metadatas(settings: AsyncOAuthSettings) -> list[MetaData]:
     """The tables the two stores need, for create_schema()."""
     return [settings.installation_store.metadata, settings.state_store.metadata]  # type: ignore[union-attr]

@@ -13,27 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.storage import create_engine_for, create_schema
-
-metadata = MetaData()
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
-    Column("action", String(40), nullable=False),
-    Column("event", String(20), nullable=False),
-    Column("user_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("team_id", String(32)),
-    Column("channel_id", String(32)),
-    Column("leaving_team_id", String(32)),
-    Column("outcome", String(80), nullable=False),
-)
+from services.storage import Database
 
 
 class AuditEvent(Enum):
@@ -61,15 +41,18 @@ def _clip(value: str | None, size: int) -> str | None:
 
 
 class AuditLog:
-    """Append-only records in the `audit_log` table (see create_schema for creating it)."""
+    """Append-only records in the `audit_log` table of the app's database."""
 
-    metadata = metadata
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def record(self, entry: AuditEntry) -> None:
-        async with self._engine.begin() as conn:
+        from sqlalchemy import insert
+
+        from services.audit_table import audit_log
+
+        engine = await self._database.engine()
+        async with engine.begin() as conn:
             await conn.execute(
                 insert(audit_log).values(
                     at=entry.at or datetime.now(UTC),
@@ -86,7 +69,12 @@ class AuditLog:
 
     async def latest(self, limit: int = 20) -> list[dict]:
         """The newest entries first."""
-        async with self._engine.connect() as conn:
+        from sqlalchemy import select
+
+        from services.audit_table import audit_log
+
+        engine = await self._database.engine()
+        async with engine.connect() as conn:
             rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
             return [dict(row._mapping) for row in rows]
 
@@ -109,13 +97,12 @@ def _format(row: dict) -> str:
 
 
 async def _print_latest(database_url: str, last: int) -> None:
-    engine = create_engine_for(database_url)
+    database = Database(database_url)
     try:
-        await create_schema(engine, metadata)
-        for row in reversed(await AuditLog(engine).latest(last)):
+        for row in reversed(await AuditLog(database).latest(last)):
             print(_format(row))
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,14 +6,16 @@ import asyncio
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 # A bulk job runs at most this many calls at once per workspace token and method.
 BULK_CONCURRENCY = 4
-# Spacing learned from a 429 is kept this much above the rate Slack accepted before it.
-SAFETY_MARGIN = 1.15
+# Spacing learned from a 429 keeps the rate this much below what Slack accepted before it.
+SAFETY_MARGIN = 1.05
+# A further 429 while already paced slows down by this factor on top of the new estimate.
+BACKOFF = 1.1
 # After this long without a 429, the learned spacing is forgotten.
 FORGET_AFTER_SECONDS = 60.0
 # Retry-After is a whole number of seconds; wait a little past it so the window has really moved.
@@ -31,15 +33,18 @@ class _Pace:
     interval: float = 0.0  # minimum seconds between call starts; 0 = not paced
     next_start: float = 0.0
     resume_at: float = 0.0
+    paused_at: float | None = None  # a 429 burst whose rate is still to be learned
+    window: float = 1.0
     last_limited: float = float("-inf")
-    starts: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    starts: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    limited: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(BULK_CONCURRENCY))
 
 
 class Pacer:
     """Per (token, method) pacing shared by the retry handler and bulk jobs."""
 
-    def __init__(self, clock=time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._paces: dict[str, _Pace] = {}
 
@@ -52,6 +57,17 @@ class Pacer:
     def interval(self, key: str) -> float:
         return self._pace(key).interval
 
+    def _learn(self, pace: _Pace) -> None:
+        """Once the burst that hit the limit has come back: the rate Slack accepted in the window before it."""
+        end = pace.paused_at or 0.0
+        begin = end - pace.window
+        started = sum(1 for t in pace.starts if begin < t <= end)
+        refused = sum(1 for t in pace.limited if begin < t <= end + pace.window)
+        accepted = max(started - refused, 1)
+        learned = pace.window / accepted * SAFETY_MARGIN
+        pace.interval = max(learned, pace.interval * BACKOFF) if pace.interval else learned
+        pace.paused_at = None
+
     async def wait_turn(self, key: str) -> None:
         """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval."""
         pace = self._pace(key)
@@ -61,6 +77,11 @@ class Pacer:
                 pace.interval = 0.0
             start = max(pace.next_start, pace.resume_at, now)
             if start <= now:
+                if pace.paused_at is not None:
+                    self._learn(pace)
+                    if pace.interval and pace.next_start < now:
+                        pace.next_start = now
+                    continue
                 pace.next_start = now + pace.interval
                 pace.starts.append(now)
                 return
@@ -75,15 +96,12 @@ class Pacer:
             yield
 
     def rate_limited(self, key: str, retry_after: float) -> None:
-        """Slack answered 429: pause everyone for Retry-After and stay below the rate it accepted."""
+        """Slack answered 429: everyone pauses for Retry-After; the allowed rate is learned when it ends."""
         pace = self._pace(key)
         now = self._clock()
-        already_paused = now < pace.resume_at
-        pace.resume_at = max(pace.resume_at, now + retry_after + RESUME_SLACK_SECONDS)
+        pace.limited.append(now)
         pace.last_limited = now
-        if already_paused:
-            return  # the other calls of the same burst: one adjustment per pause
-        window = max(retry_after, 1.0)
-        accepted = sum(1 for t in pace.starts if t > now - window)
-        learned = window / max(accepted, 1) * SAFETY_MARGIN
-        pace.interval = max(learned, pace.interval * 1.5)
+        if now >= pace.resume_at:
+            pace.paused_at = now  # the first 429 of a burst
+            pace.window = max(retry_after, 1.0)
+        pace.resume_at = max(pace.resume_at, now + retry_after + RESUME_SLACK_SECONDS)

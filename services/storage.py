@@ -1,15 +1,18 @@
-"""One database for everything the app keeps: installations, OAuth state, the audit log."""
+"""One database for everything the app keeps: installations, OAuth state, the audit log.
+
+SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import MetaData, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +23,9 @@ _SCHEMA_ATTEMPTS = 5
 
 def create_engine_for(url: str) -> AsyncEngine:
     """An asyncio engine; a SQLite file's folder is created on first use."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
@@ -28,6 +34,9 @@ def create_engine_for(url: str) -> AsyncEngine:
 
 async def create_schema(engine: AsyncEngine, *metadatas: MetaData) -> None:
     """Create missing tables; idempotent, and safe when several instances start at once."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
     for attempt in range(1, _SCHEMA_ATTEMPTS + 1):
         try:
             async with engine.begin() as conn:
@@ -38,9 +47,44 @@ async def create_schema(engine: AsyncEngine, *metadatas: MetaData) -> None:
             return
         except DBAPIError as e:
             # Another process created a table between our check and our CREATE (SQLite has no advisory lock).
-            if attempt == _SCHEMA_ATTEMPTS or (
-                "already exists" not in str(e.orig).lower() and "locked" not in str(e.orig).lower()
-            ):
+            reason = str(e.orig).lower()
+            if attempt == _SCHEMA_ATTEMPTS or ("already exists" not in reason and "locked" not in reason):
                 raise
             logger.info("Schema creation raced another instance; retrying")
             await asyncio.sleep(0.05 * attempt)
+
+
+class Database:
+    """The engine at DATABASE_URL, created with its tables on first use (or at start-up with OAuth)."""
+
+    def __init__(self, url: str, extra_metadata: tuple[Any, ...] = ()) -> None:
+        self.url = url
+        self._extra = extra_metadata
+        self._engine: AsyncEngine | None = None
+        self._ready = False
+        self._lock = asyncio.Lock()
+
+    def add_tables(self, *metadatas: Any) -> None:
+        """More tables to create with the audit log's (the OAuth stores')."""
+        self._extra = (*self._extra, *metadatas)
+
+    def raw_engine(self) -> AsyncEngine:
+        """The engine without creating tables (the OAuth stores need it before start-up finishes)."""
+        if self._engine is None:
+            self._engine = create_engine_for(self.url)
+        return self._engine
+
+    async def engine(self) -> AsyncEngine:
+        if self._ready:
+            return self._engine  # type: ignore[return-value]
+        async with self._lock:
+            if not self._ready:
+                from services.audit_table import metadata as audit_metadata
+
+                await create_schema(self.raw_engine(), audit_metadata, *self._extra)
+                self._ready = True
+        return self._engine  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()

@@ -125,6 +125,8 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.scripts: dict[str, deque[Scripted]] = {}
         self.delays: dict[str, float] = {}
+        self.default_delay = 0.0  # every method, unless delays names it
+        self.open_response_urls = False  # accept any response URL on this host (a load driver in another process)
         self.limits: dict[str, tuple[int, float]] = {}
         self._accepted: dict[str, deque[float]] = {}
         self.rate_limited_count: dict[str, int] = {}
@@ -140,14 +142,14 @@ class FakeSlack:
         self.port = 0
 
     # ---- lifecycle ------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -322,8 +324,9 @@ class FakeSlack:
         params.pop("token", None)
         self.calls.append(Call(method, params, token))
 
-        if self.delays.get(method):
-            await asyncio.sleep(self.delays[method])
+        delay = self.delays.get(method, self.default_delay)
+        if delay:
+            await asyncio.sleep(delay)
         queue = self.scripts.get(method)
         if queue:
             return await self._scripted(request, queue.popleft())
@@ -580,6 +583,8 @@ class FakeSlack:
     async def _response_url(self, request: web.Request) -> web.Response:
         url = f"http://127.0.0.1:{self.port}{request.path}"
         entry = self.response_urls.get(url)
+        if entry is None and self.open_response_urls:
+            entry = self.response_urls[url] = ResponseUrl(url=url, created=time.monotonic())
         if entry is None:
             return web.Response(status=404, text="no_service")
         if entry.status != 200:

@@ -369,7 +369,7 @@ async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack
 
 async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, database_url: str) -> None:
     from services.audit import AuditLog
-    from services.storage import create_engine_for
+    from services.storage import Database
     from tests.conftest import running_app
 
     url = database_url
@@ -378,9 +378,9 @@ async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org,
     async with running_app(fake_slack, settings) as slack:
         _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
         await fake_slack.next_post(body["response_url"])
-    engine = create_engine_for(url)
-    rows = await AuditLog(engine).latest(5)
-    await engine.dispose()
+    database = Database(url)
+    rows = await AuditLog(database).latest(5)
+    await database.close()
     assert [(r["event"], r["user_id"]) for r in rows] == [("refused", org.member)]
 
 

@@ -9,7 +9,8 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from services.audit import AuditEntry, AuditEvent, AuditLog
+from services.audit import AuditEntry, AuditEvent
+from services.audit_table import metadata as audit_metadata
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
 from services.settings import Settings
 from services.storage import create_engine_for, create_schema
@@ -161,7 +162,7 @@ async def test_schema_creation_is_safe_when_instances_start_at_once(database_url
     engines = [create_engine_for(database_url) for _ in range(4)]
     try:
         metadatas = [
-            [AuditLog.metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
+            [audit_metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
             for engine in engines
         ]
         await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))

@@ -118,15 +118,23 @@ def test_views_hold_block_kit_limits(n: int) -> None:
         assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in data["blocks"])
 
 
-async def test_pacer_learns_the_accepted_rate_from_a_429() -> None:
+async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
     now = [100.0]
     pacer = Pacer(clock=lambda: now[0])
-    for _ in range(20):
+    for _ in range(24):  # 20 accepted, then 4 in flight that all come back 429
         await pacer.wait_turn("k")
-    pacer.rate_limited("k", retry_after=1.0)
-    assert 1 / 20 < pacer.interval("k") < 1 / 15
-    pacer.rate_limited("k", retry_after=1.0)  # the rest of the same burst does not compound
-    assert pacer.interval("k") < 1 / 15
+    for _ in range(4):
+        pacer.rate_limited("k", retry_after=1.0)
+    now[0] += 1.1  # the pause is over
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == pytest.approx(1 / 20 * 1.05)
+    pacer.rate_limited("k", retry_after=1.0)  # limited again while paced: a little slower, never faster
+    now[0] += 1.1
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") >= 1 / 20 * 1.05 * 1.1 - 1e-9
+    now[0] += 61  # a quiet minute forgets it
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == 0
 
 
 def long_shared_channel(n: int) -> SharedChannel:
@@ -203,29 +211,28 @@ def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
 
 
 async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
-    from services.audit import AuditLog
+    from services.audit_table import metadata
     from services.storage import create_engine_for, create_schema
 
     engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db")
-    await create_schema(engine, AuditLog.metadata)
-    await create_schema(engine, AuditLog.metadata)  # idempotent
+    await create_schema(engine, metadata)
+    await create_schema(engine, metadata)  # idempotent
     await engine.dispose()
     assert (tmp_path / "nested" / "dir" / "audit.db").exists()
 
 
 async def test_audit_log_records_concurrently_and_the_command_prints(database_url: str, capsys) -> None:
     from services.audit import AuditEntry, AuditEvent, AuditLog, main
-    from services.storage import create_engine_for, create_schema
+    from services.storage import Database
 
     url = database_url
-    engine = create_engine_for(url)
-    await create_schema(engine, AuditLog.metadata)
-    log = AuditLog(engine)
+    database = Database(url)
+    log = AuditLog(database)
     await asyncio.gather(
         *(log.record(AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin", channel_id="C1")) for i in range(30))
     )
     assert len(await log.latest(100)) == 30
-    await engine.dispose()
+    await database.close()
     await asyncio.to_thread(main, ["--last", "3", "--database-url", url])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
