@@ -45,10 +45,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Bolt warns about SLACK_BOT_TOKEN in the environment when the app passes its own client, as this one does on purpose.
+_NOISE = ("As you gave `client` as well, `token` will be unused.",)
+
+
+class DropKnownNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(_NOISE))
+
+
 def configure_logging(level: str, secrets: Iterable[str] = (), stream=None) -> logging.Handler:
     """One stderr handler on the root logger, with redaction; returns the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(DropKnownNoise())
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
