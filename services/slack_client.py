@@ -19,6 +19,8 @@ from services.pacing import Pacer, pace_key
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2
 CONNECTION_RETRIES = 2
+# Open connections to the Web API at once (aiohttp defaults to 100, which queues work under a slow API).
+MAX_CONNECTIONS = 1000
 
 
 def _retry_after(response: HttpResponse) -> float:
@@ -85,7 +87,9 @@ def pacer_of(client: AsyncWebClient) -> Pacer:
 
 def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pacer | None = None) -> AsyncWebClient:
     """Must be called inside the running event loop: the client owns one aiohttp session for all calls."""
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout))
+    session = aiohttp.ClientSession(
+        timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+    )
     return AsyncWebClient(
         token=token,
         base_url=api_url,
