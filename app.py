@@ -72,7 +72,7 @@ def tune_garbage_collector() -> None:
     """Under load, full collections over the long-lived start-up objects stall the loop: freeze those, collect less often."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    gc.set_threshold(100_000, 50, 100)
 
 
 async def run(settings: Settings) -> None:
