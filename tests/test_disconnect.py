@@ -83,6 +83,19 @@ async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
     )
 
 
+def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams: str) -> str:
+    """A confirmation view the form never showed, as a forged or replayed submission would carry it."""
+    return fake.record_view_push(
+        {
+            "type": "modal",
+            "callback_id": CONFIRM_CALLBACK,
+            "title": {"type": "plain_text", "text": "Confirm disconnect"},
+            "blocks": [],
+            "private_metadata": ConfirmMetadata(response_url, channel, teams).encode(),
+        }
+    )
+
+
 async def audit_rows(slack: SlackSender) -> list[dict]:
     return list(reversed(await slack.built.services.audit.latest(100)))
 
@@ -174,15 +187,7 @@ async def test_a_forged_confirmation_for_a_non_admin_makes_no_admin_call(
 ) -> None:
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
     url = fake_slack.new_response_url()
-    forged = fake_slack.record_view_push(
-        {
-            "type": "modal",
-            "callback_id": CONFIRM_CALLBACK,
-            "title": {"type": "plain_text", "text": "Confirm disconnect"},
-            "blocks": [],
-            "private_metadata": ConfirmMetadata(url, channel, (org.alpha,)).encode(),
-        }
-    )
+    forged = forge_confirmation(fake_slack, url, channel, org.alpha)
     reply = await slack.submit_view(forged, {}, user_id=org.member)
     assert reply.status == 200
     assert (await fake_slack.next_post(url))["text"] == ADMIN_ONLY
@@ -306,15 +311,7 @@ async def test_the_host_workspace_cannot_be_kicked(slack: SlackSender, fake_slac
     """Even a confirmation naming the host (not offered by the form) is answered with Slack's real refusal."""
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
     url = fake_slack.new_response_url()
-    confirm = fake_slack.record_view_push(
-        {
-            "type": "modal",
-            "callback_id": CONFIRM_CALLBACK,
-            "title": {"type": "plain_text", "text": "Confirm disconnect"},
-            "blocks": [],
-            "private_metadata": ConfirmMetadata(url, channel, (fake_slack.team_id,)).encode(),
-        }
-    )
+    confirm = forge_confirmation(fake_slack, url, channel, fake_slack.team_id)
     await slack.submit_view(confirm, {}, user_id=org.admin)
     outcome = await fake_slack.next_post(url)
     assert "(`cannot_kick_home_team`)" in outcome["text"]

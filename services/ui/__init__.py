@@ -73,3 +73,15 @@ def decode_metadata(text: str | None) -> dict[str, Any]:
 def text_field(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return value if isinstance(value, str) and value else None
+
+
+def text_list(data: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    return tuple(v for v in value if isinstance(v, str) and v) if isinstance(value, list) else ()
+
+
+def usage_reply(usage: str, not_understood: str | None, nothing_done: str) -> str:
+    """The usage text, led by what could not be read (escaped, so it can never render as a mention)."""
+    if not_understood is None:
+        return usage
+    return f"I didn't understand `{escape_text(not_understood)}`, so {nothing_done}.\n\n{usage}"

@@ -28,7 +28,9 @@ from services.ui import (
     mention,
     sections,
     text_field,
+    text_list,
     truncate,
+    usage_reply,
 )
 
 FORM_CALLBACK = "disconnect_form"
@@ -55,9 +57,7 @@ USAGE = "\n".join(
 
 
 def usage_message(not_understood: str | None = None) -> str:
-    if not_understood is None:
-        return USAGE
-    return f"I didn't understand `{escape_text(not_understood)}`, so I haven't opened the form.\n\n{USAGE}"
+    return usage_reply(USAGE, not_understood, "I haven't opened the form")
 
 
 def team_label(team_id: str, name: str | None) -> str:
@@ -237,12 +237,11 @@ class FormMetadata:
     @classmethod
     def decode(cls, text: str | None) -> FormMetadata:
         data = decode_metadata(text)
-        teams = data.get("t")
         return cls(
             text_field(data, "r"),
             text_field(data, "c"),
             text_field(data, "h"),
-            tuple(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else (),
+            text_list(data, "t"),
             text_field(data, "p"),
         )
 
@@ -261,9 +260,4 @@ class ConfirmMetadata:
     @classmethod
     def decode(cls, text: str | None) -> ConfirmMetadata:
         data = decode_metadata(text)
-        teams = data.get("t")
-        return cls(
-            text_field(data, "r"),
-            text_field(data, "c"),
-            tuple(t for t in teams if isinstance(t, str)) if isinstance(teams, list) else (),
-        )
+        return cls(text_field(data, "r"), text_field(data, "c"), text_list(data, "t"))

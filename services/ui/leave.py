@@ -26,6 +26,7 @@ from services.ui import (
     sections,
     text_field,
     truncate,
+    usage_reply,
 )
 
 LEAVE_PICK_CALLBACK = "leave_pick"
@@ -45,9 +46,7 @@ USAGE = "\n".join(
 
 
 def usage_message(not_understood: str | None = None) -> str:
-    if not_understood is None:
-        return USAGE
-    return f"I didn't understand `{escape_text(not_understood)}`, so I haven't left anything.\n\n{USAGE}"
+    return usage_reply(USAGE, not_understood, "I haven't left anything")
 
 
 def _mentions(results: Sequence[LeaveResult]) -> str:
