@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -68,13 +70,33 @@ async def _health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _well_formed(body: str, content_type: str) -> bool:
+    """Slack's bodies are a JSON object, or a form whose `payload` (if any) is a JSON object with a `type`."""
+    try:
+        if content_type == "application/json":
+            return isinstance(json.loads(body), dict)
+        payload = parse_qs(body).get("payload")
+        if payload is None:
+            return True
+        data = json.loads(payload[0])
+    except ValueError:
+        return False
+    return isinstance(data, dict) and isinstance(data.get("type"), str)
+
+
 async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    """A 400 for anything that isn't a well-formed Slack request; Bolt then verifies the signature first thing."""
     raw = await request.read()
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return web.Response(status=400, text="The request body is not UTF-8.")
-    return AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    if not _well_formed(body, request.content_type):
+        return web.Response(status=400, text="The request body is not a Slack request.")
+    try:
+        return AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return web.Response(status=400, text="The request body is not a Slack request.")
 
 
 def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
@@ -104,7 +126,12 @@ def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
             bolt_request = await _to_bolt_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
-            return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+            try:
+                response = await app.async_dispatch(bolt_request)
+            except Exception as e:  # noqa: BLE001 - a payload Bolt cannot read is the sender's fault: 400, not 500
+                logger.warning("Could not handle a request (%s): answered 400", type(e).__name__)
+                return web.Response(status=400, text="The request could not be handled.")
+            return await to_aiohttp_response(response)
 
         web_app.router.add_post(EVENTS_PATH, events)
     return web_app

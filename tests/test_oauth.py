@@ -170,3 +170,15 @@ async def test_schema_creation_is_safe_when_instances_start_at_once(database_url
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_revoked_tokens_are_deleted(oauth_app: SlackSender, fake_slack: FakeSlack) -> None:
+    await install(oauth_app, fake_slack, fake_slack.prepare_install())
+    store = oauth_app.built.bolt.installation_store
+    reply = await oauth_app.event({"type": "tokens_revoked", "tokens": {"bot": [fake_slack.bot_user_id]}})
+    assert reply.status == 200
+    for _ in range(200):  # the event is acked first; the deletion follows
+        if await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None:
+            break
+        await asyncio.sleep(0.01)
+    assert await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None

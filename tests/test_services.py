@@ -237,3 +237,8 @@ async def test_audit_log_records_concurrently_and_the_command_prints(database_ur
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 3
     assert all("refused" in line and "outcome=not_admin" in line and "UTC" in line for line in lines)
+
+
+def test_an_unknown_disconnect_code_gets_a_sentence_that_names_it() -> None:
+    text = outcome_message("C1", [DisconnectResult("T1", "brand_new_code")], {"T1": "Acme"})["text"]
+    assert "`brand_new_code`" in text and "*Acme* (`T1`)" in text and "<#C1>" in text
