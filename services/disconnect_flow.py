@@ -16,8 +16,9 @@ from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.audit import AuditEntry, AuditEvent
 from services.delivery import reply_privately
-from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY, ADMIN_TOKEN_MISSING
+from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY, ADMIN_TOKEN_MISSING, FORM_NOT_SHOWN
 from services.shared_channels import DisconnectResult, disconnect_team
+from services.ui import escape_text
 from services.ui.disconnect import status_modal
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,21 @@ class Requester:
             channel_id=channel_id,
             leaving_team_id=leaving_team_id,
         )
+
+
+async def show_or_tell(
+    client: AsyncWebClient,
+    requester: Requester,
+    view: View,
+    *,
+    view_id: str | None = None,
+    external_id: str | None = None,
+) -> None:
+    """Update the modal; if Slack won't, say so privately so the admin isn't left looking at "Checking…"."""
+    error = await update_view(client, view, view_id=view_id, external_id=external_id)
+    if error is not None:
+        text = FORM_NOT_SHOWN.format(code=escape_text(error))
+        await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
 
 
 async def update_view(

@@ -115,6 +115,10 @@ ADMIN_CHECK_FAILED = (
     "I couldn't confirm that you're an org admin (Slack answered `{code}` when I looked you up), so I stopped "
     "before changing anything. Try again in a minute."
 )
+FORM_NOT_SHOWN = (
+    "I couldn't show the next step of the form (Slack answered `{code}`), so nothing was changed. "
+    "Close the form and run /disconnect-shared again."
+)
 ADMIN_TOKEN_MISSING = (
     "The app has no Org Admin token, so it can't disconnect workspaces yet. What's missing: SLACK_ADMIN_TOKEN. "
     "To get it, an Org Admin or Owner with the Channel Management role (covering public and private channels) "

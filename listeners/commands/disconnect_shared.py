@@ -13,7 +13,7 @@ from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import parse_disconnect_text
 from services.delivery import reply_privately
-from services.disconnect_flow import Requester, allowed_admin_token, update_view
+from services.disconnect_flow import Requester, allowed_admin_token, show_or_tell
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.shared_channels import describe_shared_channel
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
@@ -50,4 +50,5 @@ async def disconnect_shared_command(
             return
         shared = await describe_shared_channel(client, request.channel_id) if request.channel_id else None
         metadata = FormMetadata.for_channel(requester.response_url, shared).encode()
-        await update_view(client, form_modal(request.channel_id, shared, request.team_ids, metadata), view_id=view_id)
+        form = form_modal(request.channel_id, shared, request.team_ids, metadata)
+        await show_or_tell(client, requester, form, view_id=view_id)

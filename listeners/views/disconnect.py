@@ -12,7 +12,7 @@ from listeners.errors import answer_failures_after_ack
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
-from services.disconnect_flow import Requester, allowed_admin_token, disconnect_in_order, update_view
+from services.disconnect_flow import Requester, allowed_admin_token, disconnect_in_order, show_or_tell
 from services.error_texts import CHANNEL_PROBLEMS
 from services.shared_channels import describe_shared_channel, team_names
 from services.ui.disconnect import (
@@ -99,10 +99,12 @@ async def disconnect_form_submission(
         still = [t for t in teams if t in shared.team_ids]
         if shared.problem is not None or len(still) != len(teams):
             text = channel_problem_text(shared.problem or "team_not_connected")
-            await update_view(client, status_modal(text), external_id=external_id)
+            await show_or_tell(client, requester, status_modal(text), external_id=external_id)
             return
         confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still)).encode()
-        await update_view(client, confirm_modal(shared, still, confirm, external_id), external_id=external_id)
+        await show_or_tell(
+            client, requester, confirm_modal(shared, still, confirm, external_id), external_id=external_id
+        )
 
 
 async def disconnect_confirm_submission(
