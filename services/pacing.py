@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 BULK_CONCURRENCY = 4
 # Spacing learned from a 429 keeps the rate this much below what Slack accepted before it.
 SAFETY_MARGIN = 1.05
-# A further 429 while already paced slows down by this factor on top of the new estimate.
-BACKOFF = 1.1
 # After this long without a 429, the learned spacing is forgotten.
 FORGET_AFTER_SECONDS = 60.0
+# Fewer accepted calls than this before a 429 say nothing about the rate (another caller used the quota, or the
+# 429 was not about rate at all): honour Retry-After, but learn no pace from it.
+MIN_SAMPLE = 5
 # Retry-After is a whole number of seconds; wait a little past it so the window has really moved.
 RESUME_SLACK_SECONDS = 0.05
 
@@ -36,8 +37,7 @@ class _Pace:
     paused_at: float | None = None  # a 429 burst whose rate is still to be learned
     window: float = 1.0
     last_limited: float = float("-inf")
-    starts: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
-    limited: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    accepted: deque[float] = field(default_factory=lambda: deque(maxlen=5000))  # answers other than 429
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(BULK_CONCURRENCY))
 
 
@@ -57,16 +57,24 @@ class Pacer:
     def interval(self, key: str) -> float:
         return self._pace(key).interval
 
+    def answered(self, key: str, limited: bool) -> None:
+        """Every answer of the method (paced or not, from any caller in this process) counts towards the rate."""
+        if not limited:
+            self._pace(key).accepted.append(self._clock())
+
     def _learn(self, pace: _Pace) -> None:
         """Once the burst that hit the limit has come back: the rate Slack accepted in the window before it."""
         end = pace.paused_at or 0.0
-        begin = end - pace.window
-        started = sum(1 for t in pace.starts if begin < t <= end)
-        refused = sum(1 for t in pace.limited if begin < t <= end + pace.window)
-        accepted = max(started - refused, 1)
-        learned = pace.window / accepted * SAFETY_MARGIN
-        pace.interval = max(learned, pace.interval * BACKOFF) if pace.interval else learned
+        accepted = sum(1 for t in pace.accepted if end - pace.window < t <= end)
         pace.paused_at = None
+        if accepted < MIN_SAMPLE:
+            return
+        if pace.interval:
+            # Already paced and limited again: never faster, and slower only if Slack accepted less than our pace.
+            # (Compounding on every 429 would crawl to a halt when 429s come for reasons other than our rate.)
+            pace.interval = max(pace.interval, pace.window / accepted)
+        else:
+            pace.interval = pace.window / accepted * SAFETY_MARGIN
 
     async def wait_turn(self, key: str) -> None:
         """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval."""
@@ -83,7 +91,6 @@ class Pacer:
                         pace.next_start = now
                     continue
                 pace.next_start = now + pace.interval
-                pace.starts.append(now)
                 return
             await asyncio.sleep(start - now)
 
@@ -99,7 +106,6 @@ class Pacer:
         """Slack answered 429: everyone pauses for Retry-After; the allowed rate is learned when it ends."""
         pace = self._pace(key)
         now = self._clock()
-        pace.limited.append(now)
         pace.last_limited = now
         if now >= pace.resume_at:
             pace.paused_at = now  # the first 429 of a burst

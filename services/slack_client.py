@@ -51,6 +51,20 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         super().__init__(max_retry_count=max_retry_count)
         self.pacer = pacer
 
+    async def can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # slack_sdk asks this of every answer: the pacer counts what Slack accepted, whoever made the call.
+        if response is not None:
+            method, token = _method_and_token(request)
+            self.pacer.answered(pace_key(token, method), response.status_code == 429)
+        return await super().can_retry_async(state=state, request=request, response=response, error=error)
+
     async def prepare_for_next_attempt_async(
         self,
         *,

@@ -73,6 +73,7 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -85,6 +86,18 @@ class Scripted:
     text: str | None = None
     delay: float = 0.0
     reset: bool = False
+
+
+# A soak's random faults. Its 429s ask for no wait (Retry-After: 0): random 429s that each paused every caller for a
+# second would measure the pause, not the app; the one-second shapes are in test_failing_slack_matrix.
+CHAOS = [
+    Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}),
+    Scripted(status=500, text="oops"),
+    Scripted(status=503, text="busy"),
+    Scripted(text="<html>maintenance</html>"),
+    Scripted(reset=True),
+    Scripted(body={"ok": False, "error": "internal_error"}),
+]
 
 
 @dataclass
@@ -126,6 +139,9 @@ class FakeSlack:
         self.scripts: dict[str, deque[Scripted]] = {}
         self.delays: dict[str, float] = {}
         self.default_delay = 0.0  # every method, unless delays names it
+        self.chaos_rate = 0.0  # share of Web API calls answered with a random fault (a soak test's faults)
+        self.chaos = random.Random(7)
+        self.chaos_count = 0
         self.open_response_urls = False  # accept any response URL on this host (a load driver in another process)
         self.limits: dict[str, tuple[int, float]] = {}
         self._accepted: dict[str, deque[float]] = {}
@@ -330,6 +346,9 @@ class FakeSlack:
         queue = self.scripts.get(method)
         if queue:
             return await self._scripted(request, queue.popleft())
+        if self.chaos_rate and method != "auth.test" and self.chaos.random() < self.chaos_rate:
+            self.chaos_count += 1
+            return await self._scripted(request, self.chaos.choice(CHAOS))
         limited = self._over_limit(method)
         if limited is not None:
             return limited

@@ -121,17 +121,28 @@ def test_views_hold_block_kit_limits(n: int) -> None:
 async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
     now = [100.0]
     pacer = Pacer(clock=lambda: now[0])
-    for _ in range(24):  # 20 accepted, then 4 in flight that all come back 429
+    for _ in range(20):  # 20 answers accepted, then 4 calls in flight come back 429
         await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
     for _ in range(4):
+        pacer.answered("k", limited=True)
         pacer.rate_limited("k", retry_after=1.0)
     now[0] += 1.1  # the pause is over
     await pacer.wait_turn("k")
-    assert pacer.interval("k") == pytest.approx(1 / 20 * 1.05)
-    pacer.rate_limited("k", retry_after=1.0)  # limited again while paced: a little slower, never faster
+    learned = pacer.interval("k")
+    assert learned == pytest.approx(1 / 20 * 1.05)
+    pacer.rate_limited("k", retry_after=1.0)  # almost nothing accepted in the window: no rate to learn, pace stays
     now[0] += 1.1
     await pacer.wait_turn("k")
-    assert pacer.interval("k") >= 1 / 20 * 1.05 * 1.1 - 1e-9
+    assert pacer.interval("k") == learned
+    for _ in range(12):  # Slack now accepts fewer than our pace: slower to match, never faster
+        now[0] += learned
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    pacer.rate_limited("k", retry_after=1.0)
+    now[0] += 1.1
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") > learned
     now[0] += 61  # a quiet minute forgets it
     await pacer.wait_turn("k")
     assert pacer.interval("k") == 0

@@ -1,0 +1,109 @@
+"""Soak: 2,000 mixed commands and submissions with 5% of Web API calls failing; nothing lost, nothing leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SlackSender
+from tests.test_leave_modal import chosen
+
+OPERATIONS = int(__import__("os").environ.get("SOAK_OPERATIONS", "2000"))
+AT_ONCE = 50
+
+
+def open_connections(slack: SlackSender) -> int:
+    connector = slack.built.bolt.client.session.connector
+    return len(connector._acquired)  # connections in use right now
+
+
+async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    fake_slack.make_grid()
+    member = fake_slack.add_user()
+    channels = [fake_slack.add_channel(f"soak{i}") for i in range(60)]
+    rng = random.Random(2026)
+    acks: list[float] = []
+    lost: list[str] = []
+    tasks_before = len(work_tasks())
+    fake_slack.chaos_rate = 0.05
+    limit = asyncio.Semaphore(AT_ONCE)
+
+    async def replied(url: str, what: str) -> None:
+        try:
+            await fake_slack.next_post(url, timeout=30)
+        except AssertionError:
+            lost.append(f"{what}: {[(c.method, c.params.get('channel')) for c in fake_slack.calls[-3:]]}")
+
+    async def operation(n: int) -> None:
+        kind = rng.random()
+        async with limit:
+            if kind < 0.55:
+                reply, body = await slack.command("/leave-channel", "", channel_id=rng.choice(channels))
+                acks.append(reply.elapsed)
+                await replied(body["response_url"], "leave")
+            elif kind < 0.70:
+                named = " ".join(f"<#{c}>" for c in rng.sample(channels, 3))
+                reply, body = await slack.command("/leave-channel", named, channel_id=channels[0])
+                acks.append(reply.elapsed)
+                await replied(body["response_url"], "bulk leave")
+            elif kind < 0.80:
+                reply, _ = await slack.command("/leave-channel", "help", channel_id=channels[0])
+                acks.append(reply.elapsed)
+                if "/leave-channel pick" not in reply.text:
+                    lost.append("help")
+            elif kind < 0.95:
+                reply, body = await slack.command("/leave-channel", "pick", channel_id=channels[0])
+                acks.append(reply.elapsed)
+                url = body["response_url"]
+                await fake_slack.wait_for(
+                    lambda url=url: _view_for(fake_slack, url) or fake_slack.posts_to(url), 30, "a modal or a reply"
+                )
+                view_id = _view_for(fake_slack, url)
+                if view_id is not None:
+                    submitted = await slack.submit_view(view_id, chosen(*rng.sample(channels, 2)))
+                    acks.append(submitted.elapsed)
+                    await replied(url, "pick")
+            else:
+                reply, body = await slack.command("/disconnect-shared", "", channel_id=channels[0], user_id=member)
+                acks.append(reply.elapsed)
+                await replied(body["response_url"], "refusal")
+                posts = fake_slack.posts_to(body["response_url"])
+                if posts and not _is_refusal(posts):
+                    lost.append(f"refusal text: {posts[0]['text'][:80]}")
+
+    started = time.monotonic()
+    await asyncio.gather(*(operation(n) for n in range(OPERATIONS)))
+    elapsed = time.monotonic() - started
+
+    assert lost == []
+    assert fake_slack.chaos_count > OPERATIONS * 0.02, "the faults were really injected"
+    assert len(acks) >= OPERATIONS
+    assert max(acks) < 3.0, f"slowest ack {max(acks):.2f}s"
+    assert elapsed < 60, f"took {elapsed:.1f}s"
+    await fake_slack.wait_for(lambda: open_connections(slack) == 0, timeout=10, what="connections to be released")
+    # What the app started for each request has finished: only idle keep-alive connection handlers remain,
+    # and there are no more of those than the two connection pools (the harness's and the app's) can hold.
+    await fake_slack.wait_for(lambda: len(work_tasks()) <= tasks_before, timeout=10, what="background tasks to finish")
+    idle_pool = sum(len(conns) for conns in slack.built.bolt.client.session.connector._conns.values())
+    assert len(asyncio.all_tasks()) - len(work_tasks()) <= slack.session.connector.limit + idle_pool
+    refusals = [r for r in await slack.built.services.audit.latest(10_000) if r["event"] == "refused"]
+    assert len(refusals) == sum(1 for url in fake_slack.response_urls.values() if _is_refusal(url.posts))
+
+
+def work_tasks() -> list[asyncio.Task]:
+    """Running tasks other than aiohttp's handlers of idle keep-alive connections."""
+    return [t for t in asyncio.all_tasks() if "RequestHandler.start" not in repr(t.get_coro())]
+
+
+def _is_refusal(posts: list[dict]) -> bool:
+    return bool(posts) and (posts[0]["text"] == ADMIN_ONLY or posts[0]["text"].startswith(ADMIN_CHECK_FAILED[:30]))
+
+
+def _view_for(fake: FakeSlack, response_url: str) -> str | None:
+    for view_id, view in fake.views.items():
+        if response_url in view.get("private_metadata", ""):
+            return view_id
+    return None
