@@ -204,6 +204,9 @@ async def test_a_forged_form_submission_for_a_non_admin_gets_no_confirmation(
     assert (await fake_slack.next_post(body["response_url"]))["text"] == ADMIN_ONLY
     assert fake_slack.views_with(CONFIRM_CALLBACK) == []
     assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert [(r["event"], r["user_id"], r["outcome"]) for r in await audit_rows(slack)] == [
+        ("refused", org.member, "not_admin")
+    ]
 
 
 async def test_an_admin_demoted_before_confirming_is_refused(

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from services.settings import Settings
-from tests.conftest import settings_for, suite_database
+from tests.conftest import running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
 from tests.test_disconnect import ADMIN_CALL, Org, confirm_view, form_values
@@ -136,3 +136,60 @@ async def test_the_admin_call(slack: SlackSender, fake_slack: FakeSlack, org: Or
     rows = list(reversed(await slack.built.services.audit.latest(10)))
     assert rows[0]["event"] == "confirmed"
     assert rows[-1]["event"] == ("succeeded" if text.startswith("Disconnected") else "failed")
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_auth_test_at_start_up_ends_in_one_line_or_a_running_app(
+    fake_slack: FakeSlack, fault: str, tmp_path
+) -> None:
+    from app import build_app
+    from services.identity import StartupError
+
+    fail(fake_slack, "auth.test", fault)
+    settings = settings_for(fake_slack, api_timeout=0.5, database_url=await suite_database(tmp_path))
+    try:
+        built = await build_app(settings)
+    except StartupError as e:
+        assert ("\n" not in str(e) and "SLACK_API_URL" in str(e)) or "SLACK_BOT_TOKEN" in str(e)
+    else:
+        await built.close()
+        assert fault.startswith("429") or fault in ("connection reset",)
+
+
+@pytest.mark.parametrize("fault", [f for f in FAULTS if f.startswith("429")] + ["hang past the timeout"])
+async def test_the_dm_fallback_recovers_from_transient_faults(
+    slack: SlackSender, fake_slack: FakeSlack, fault: str
+) -> None:
+    """chat.postMessage is the last way to reach the user; with the response URL gone too, a lasting failure can
+    only be logged (see delivery.reply_privately). Transient ones still reach the user."""
+    from urllib.parse import urlencode
+
+    channel = fake_slack.add_channel("gone")
+    body = slack.command_body("/leave-channel", "", channel)
+    fake_slack.response_urls[body["response_url"]].status = 404
+    fail(fake_slack, "chat.postMessage", fault)
+    await slack.post(urlencode(body).encode())
+    if fault == "hang past the timeout":
+        await fake_slack.wait_for(lambda: len(fake_slack.calls_to("chat.postMessage")) == 1, ANSWER_TIMEOUT)
+        return  # a hang is not retried: it may or may not have been delivered, and the app does not post twice
+    message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], ANSWER_TIMEOUT)
+    assert message["text"] == f"I left <#{channel}>."
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_oauth_v2_access_failures_end_on_slacks_failure_page(fake_slack: FakeSlack, fault: str, tmp_path) -> None:
+    from tests.test_oauth import oauth_settings_for
+
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), api_timeout=0.5)
+    async with running_app(fake_slack, settings) as sender:
+        async with sender.session.get(sender.base_url + "/slack/install") as page:
+            html = await page.text()
+            cookie = page.headers["Set-Cookie"].split(";")[0]
+        state = re.search(r"state=([^&\"]+)", html).group(1)
+        code = fake_slack.prepare_install()
+        fail(fake_slack, "oauth.v2.access", fault)
+        async with sender.session.get(
+            sender.base_url + f"/slack/oauth_redirect?code={code}&state={state}", headers={"Cookie": cookie}
+        ) as done:
+            assert done.status in (200, 400, 401)  # Bolt's success or failure page
+            assert "<html" in (await done.text()).lower()

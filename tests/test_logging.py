@@ -51,3 +51,37 @@ def test_redaction_patterns() -> None:
     )
     redacted = f.redact(text)
     assert "xox" not in redacted and "xapp" not in redacted and "hooks" not in redacted and "s3cret" not in redacted
+
+
+async def test_an_oauth_install_and_an_admin_disconnect_at_debug_leak_nothing(fake_slack: FakeSlack, tmp_path) -> None:
+    from tests.conftest import running_app, suite_database
+    from tests.test_disconnect import confirm_view, form_values, open_form
+    from tests.test_oauth import install, oauth_settings_for
+
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_logging("DEBUG", settings.secrets(), stream=stream)
+    try:
+        async with running_app(fake_slack, settings) as slack:
+            await install(slack, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin))
+            slack.org_wide = True
+            partner = fake_slack.add_team("Partner")
+            channel = fake_slack.add_shared_channel("shared", connected=[partner])
+            view_id, body = await open_form(slack, fake_slack, admin, channel)
+            await slack.submit_view(view_id, form_values(channel, [partner]), user_id=admin)
+            confirm = await confirm_view(slack, fake_slack)
+            await slack.submit_view(confirm["id"], {}, user_id=admin)
+            await fake_slack.next_post(body["response_url"])
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    log = stream.getvalue()
+    assert "oauth.v2.access" in log and "admin.conversations.disconnectShared" in log
+    installed = [t for t in fake_slack.tokens if "installed" in t]
+    assert len(installed) == 2
+    for secret in (fake_slack.client_secret, SIGNING_SECRET, *installed, *fake_slack.response_urls):
+        assert secret not in log

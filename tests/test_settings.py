@@ -131,3 +131,14 @@ async def test_python_app_py_serves_health_and_events(tmp_path: Path, fake_slack
     finally:
         process.terminate()
         await process.wait()
+
+
+def test_admin_user_ids_tolerate_spaces_and_empty_items() -> None:
+    settings = load_settings({**GOOD, "ADMIN_USER_IDS": " U0123ABCD , ,U0456DEFG,, "}, env_file=None)
+    assert settings.admin_user_ids == frozenset({"U0123ABCD", "U0456DEFG"})
+    assert load_settings({**GOOD, "ADMIN_USER_IDS": " , "}, env_file=None).admin_user_ids == frozenset()
+
+
+def test_admin_user_ids_refuse_what_is_not_a_user_id() -> None:
+    with pytest.raises(SettingsError, match="ADMIN_USER_IDS"):
+        load_settings({**GOOD, "ADMIN_USER_IDS": "U0123ABCD, @alice"}, env_file=None)
