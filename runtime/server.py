@@ -26,6 +26,11 @@ NOT_INSTALLED = (
     "This app isn't installed for this workspace any more (or its installation was removed), so it can't act here. "
     "Ask a Slack admin to install it again from the app's install page."
 )
+INSTALL_FAILED_PAGE = (
+    "<html><body><h1>The installation didn't finish</h1>"
+    "<p>Slack couldn't be reached to complete it, so nothing was installed. Go back to the install page and try "
+    "again in a minute.</p></body></html>"
+)
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
@@ -116,7 +121,11 @@ def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
             bolt_request = await _to_bolt_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
-            return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+            try:
+                return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+            except Exception as e:  # noqa: BLE001 - Slack unreachable mid-install: a page that says so, not a 500
+                logger.warning("Finishing an installation failed: %s", type(e).__name__)
+                return web.Response(status=502, text=INSTALL_FAILED_PAGE, content_type="text/html")
 
         web_app.router.add_get(flow.install_path, install)
         web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)

@@ -191,5 +191,5 @@ async def test_oauth_v2_access_failures_end_on_slacks_failure_page(fake_slack: F
         async with sender.session.get(
             sender.base_url + f"/slack/oauth_redirect?code={code}&state={state}", headers={"Cookie": cookie}
         ) as done:
-            assert done.status in (200, 400, 401)  # Bolt's success or failure page
+            assert done.status in (200, 400, 401, 502)  # Bolt's success or failure page, or ours
             assert "<html" in (await done.text()).lower()
