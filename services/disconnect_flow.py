@@ -37,7 +37,9 @@ class Requester:
     team_id: str | None
     response_url: str | None
 
-    def entry(self, event: AuditEvent, outcome: str, channel_id: str | None, leaving_team_id: str | None = None):
+    def entry(
+        self, event: AuditEvent, outcome: str, channel_id: str | None, leaving_team_id: str | None = None
+    ) -> AuditEntry:
         return AuditEntry(
             event=event,
             user_id=self.user_id,
