@@ -13,11 +13,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
+from services.api_calls import error_of
 from services.app_services import AppServices
-from services.identity import BotIdentity
+from services.identity import BotIdentity, StartupError
 from services.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -161,7 +163,18 @@ async def connect_socket_mode(app: AsyncApp, app_token: str):
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()
+    try:
+        await handler.connect_async()
+    except Exception as e:  # noqa: BLE001 - any failure to connect ends start-up with one line
+        await handler.close_async()
+        if isinstance(e, SlackApiError):
+            _, code = error_of(e)
+        else:
+            code = "slack_timeout" if isinstance(e, TimeoutError) else "slack_unreachable"
+        raise StartupError(
+            f"Could not open a Socket Mode connection ({code}): check SLACK_APP_TOKEN (an app-level token with "
+            "connections:write, from Basic Information > App-Level Tokens) and that Socket Mode is on."
+        ) from None
     return handler
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app import build_app
 from runtime.server import connect_socket_mode
+from services.identity import StartupError
 from tests.conftest import settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
+from tests.test_failing_slack_matrix import FAULTS
 
 
 async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeSlack) -> None:
@@ -29,4 +33,22 @@ async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeS
         assert fake_slack.calls_to("apps.connections.open") == [{}]
     finally:
         await handler.close_async()
+        await built.close()
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_apps_connections_open_under_faults(fake_slack: FakeSlack, fault: str) -> None:
+    """Recovers from what retries can fix; otherwise start-up ends with one line naming what to check."""
+    settings = settings_for(fake_slack, app_token=fake_slack.app_token, signing_secret=None, api_timeout=0.5)
+    built = await build_app(settings)
+    fake_slack.script("apps.connections.open", *FAULTS[fault]())
+    try:
+        handler = await connect_socket_mode(built.bolt, fake_slack.app_token)
+    except StartupError as e:
+        assert "\n" not in str(e) and "SLACK_APP_TOKEN" in str(e)
+        assert not fault.startswith("429")
+    else:
+        await fake_slack.wait_for(lambda: fake_slack.sockets, what="a Socket Mode connection")
+        await handler.close_async()
+    finally:
         await built.close()
