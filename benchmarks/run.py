@@ -311,48 +311,43 @@ async def main() -> int:
 
 
 async def report_acks(args, tmp: str) -> bool:
-    if True:
-        acks = await acks_under_slow_api(args, tmp)
-        ours, bare = acks["ours"], acks["bare AsyncApp"]
-        print(f"\n1. Acks, every Web API call 1 s, {args.concurrency} concurrent commands for {args.seconds:.0f} s")
-        for name, load in acks.items():
-            print(f"   {name:<22} acks {len(load.latencies):>6}  over 3 s/failed {load.over_3s:>5}  "
-                  f"p50 {load.p(0.5) * 1000:7.1f} ms  p99 {load.p(0.99) * 1000:7.1f} ms  "
-                  f"{load.throughput:7.1f} acks/s")  # fmt: skip
-        p99_ratio = ours.p(0.99) / bare.p(0.99)
-        tput_ratio = ours.throughput / bare.throughput
-        ok1 = ours.over_3s == 0 and p99_ratio <= 1.1 and tput_ratio >= 0.9
-        print(f"   ours/bare: p99 {p99_ratio:.2f}x (target <= 1.1), throughput {tput_ratio:.2f}x (target >= 0.9), "
-              f"acks over 3 s {ours.over_3s} (target 0)  {verdict(ok1)}")  # fmt: skip
+    acks = await acks_under_slow_api(args, tmp)
+    ours, bare = acks["ours"], acks["bare AsyncApp"]
+    print(f"\n1. Acks, every Web API call 1 s, {args.concurrency} concurrent commands for {args.seconds:.0f} s")
+    for name, load in acks.items():
+        print(f"   {name:<22} acks {len(load.latencies):>6}  over 3 s/failed {load.over_3s:>5}  "
+              f"p50 {load.p(0.5) * 1000:7.1f} ms  p99 {load.p(0.99) * 1000:7.1f} ms  "
+              f"{load.throughput:7.1f} acks/s")  # fmt: skip
+    p99_ratio = ours.p(0.99) / bare.p(0.99)
+    tput_ratio = ours.throughput / bare.throughput
+    ok1 = ours.over_3s == 0 and p99_ratio <= 1.1 and tput_ratio >= 0.9
+    print(f"   ours/bare: p99 {p99_ratio:.2f}x (target <= 1.1), throughput {tput_ratio:.2f}x (target >= 0.9), "
+          f"acks over 3 s {ours.over_3s} (target 0)  {verdict(ok1)}")  # fmt: skip
     return ok1
 
 
 async def report_bulk(args, tmp: str) -> bool:
-    if True:
-        bulk = await bulk_at_rate_limit(args, tmp)
-        ratio = bulk["seconds"] / bulk["ideal"]
-        share = bulk["429s"] / max(bulk["calls"], 1)
-        ok2 = ratio <= 1.1 and bulk["left"] == args.channels and bulk["all_reported"] and share < 0.05
-        print(f"\n2. Bulk leave of {args.channels} channels, conversations.leave limited to 20/s")
-        print(f"   summary after {bulk['seconds']:.2f} s = {ratio:.2f}x the {bulk['ideal']:.0f} s the limit allows "
-              f"(target <= 1.1); left {bulk['left']}/{args.channels}; {bulk['429s']} of {bulk['calls']} calls "
-              f"answered 429 = {share:.1%} (target < 5%); {bulk['progress_updates']} progress updates  "
-              f"{verdict(ok2)}")  # fmt: skip
+    bulk = await bulk_at_rate_limit(args, tmp)
+    ratio = bulk["seconds"] / bulk["ideal"]
+    share = bulk["429s"] / max(bulk["calls"], 1)
+    ok2 = ratio <= 1.1 and bulk["left"] == args.channels and bulk["all_reported"] and share < 0.05
+    print(f"\n2. Bulk leave of {args.channels} channels, conversations.leave limited to 20/s")
+    print(f"   summary after {bulk['seconds']:.2f} s = {ratio:.2f}x the {bulk['ideal']:.0f} s the limit allows "
+          f"(target <= 1.1); left {bulk['left']}/{args.channels}; {bulk['429s']} of {bulk['calls']} calls "
+          f"answered 429 = {share:.1%} (target < 5%); {bulk['progress_updates']} progress updates  "
+          f"{verdict(ok2)}")  # fmt: skip
     return ok2
 
 
 async def report_footprint(args, tmp: str) -> bool:
-    if True:
-        feet = await footprint(args, tmp)
-        start_ratio = feet["ours"]["startup"] / feet["bare AsyncApp"]["startup"]
-        rss_ratio = feet["ours"]["rss"] / feet["bare AsyncApp"]["rss"]
-        ok3 = start_ratio <= 1.5 and rss_ratio <= 1.5
-        print(f"\n3. Footprint (start-up median of {args.startups}; memory after {args.commands} commands)")
-        for name, values in feet.items():
-            print(
-                f"   {name:<22} start-up to /healthz {values['startup'] * 1000:6.0f} ms   RSS {values['rss']:6.1f} MiB"
-            )
-        print(f"   ours/bare: start-up {start_ratio:.2f}x, RSS {rss_ratio:.2f}x (targets <= 1.5)  {verdict(ok3)}")
+    feet = await footprint(args, tmp)
+    start_ratio = feet["ours"]["startup"] / feet["bare AsyncApp"]["startup"]
+    rss_ratio = feet["ours"]["rss"] / feet["bare AsyncApp"]["rss"]
+    ok3 = start_ratio <= 1.5 and rss_ratio <= 1.5
+    print(f"\n3. Footprint (start-up median of {args.startups}; memory after {args.commands} commands)")
+    for name, values in feet.items():
+        print(f"   {name:<22} start-up to /healthz {values['startup'] * 1000:6.0f} ms   RSS {values['rss']:6.1f} MiB")
+    print(f"   ours/bare: start-up {start_ratio:.2f}x, RSS {rss_ratio:.2f}x (targets <= 1.5)  {verdict(ok3)}")
     return ok3
 
 

@@ -73,7 +73,6 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
-    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,15 +16,24 @@ from tests.slack_requests import SIGNING_SECRET, SlackSender
 from tests.test_leave_modal import chosen, open_pick_modal
 
 
-@pytest.fixture
-def debug_log(app_settings: Settings) -> Iterator[io.StringIO]:
+@contextmanager
+def debug_capture(secrets: list[str]) -> Iterator[io.StringIO]:
+    """Everything logged at DEBUG through the app's own (redacting) handler."""
     stream = io.StringIO()
     root = logging.getLogger()
     level = root.level
-    handler = configure_logging("DEBUG", app_settings.secrets(), stream=stream)
-    yield stream
-    root.removeHandler(handler)
-    root.setLevel(level)
+    handler = configure_logging("DEBUG", secrets, stream=stream)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@pytest.fixture
+def debug_log(app_settings: Settings) -> Iterator[io.StringIO]:
+    with debug_capture(app_settings.secrets()) as stream:
+        yield stream
 
 
 async def test_a_full_run_at_debug_leaks_nothing(
@@ -61,11 +71,7 @@ async def test_an_oauth_install_and_an_admin_disconnect_at_debug_leak_nothing(fa
     fake_slack.make_grid()
     admin = fake_slack.add_user(org_admin=True)
     settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
-    stream = io.StringIO()
-    root = logging.getLogger()
-    level = root.level
-    handler = configure_logging("DEBUG", settings.secrets(), stream=stream)
-    try:
+    with debug_capture(settings.secrets()) as stream:
         async with running_app(fake_slack, settings) as slack:
             await install(slack, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin))
             slack.org_wide = True
@@ -76,9 +82,6 @@ async def test_an_oauth_install_and_an_admin_disconnect_at_debug_leak_nothing(fa
             confirm = await confirm_view(slack, fake_slack)
             await slack.submit_view(confirm["id"], {}, user_id=admin)
             await fake_slack.next_post(body["response_url"])
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
     log = stream.getvalue()
     assert "oauth.v2.access" in log and "admin.conversations.disconnectShared" in log
     installed = [t for t in fake_slack.tokens if "installed" in t]

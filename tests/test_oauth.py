@@ -60,6 +60,15 @@ async def leave_as(sender: SlackSender, fake: FakeSlack, **fields: str) -> dict:
     return await fake.next_post(body["response_url"])
 
 
+async def until_gone(lookup, attempts: int = 200) -> None:
+    """The event is acked first and the deletion follows: poll the store (bounded) until the lookup finds nothing."""
+    for _ in range(attempts):
+        if await lookup() is None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the installation store still holds it")
+
+
 def leave_tokens(fake: FakeSlack) -> list[str | None]:
     return [c.token for c in fake.calls if c.method == "conversations.leave"]
 
@@ -126,11 +135,7 @@ async def test_uninstall_deletes_the_installation(oauth_app: SlackSender, fake_s
     assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is not None
     reply = await oauth_app.event({"type": "app_uninstalled"})
     assert reply.status == 200
-    for _ in range(200):  # the event is acked first; the deletion follows
-        if await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None:
-            break
-        await asyncio.sleep(0.01)
-    assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None
+    await until_gone(lambda: store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id))
     assert await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None
     before = len(leave_tokens(fake_slack))
     channel = fake_slack.add_channel("after")
@@ -177,8 +182,4 @@ async def test_revoked_tokens_are_deleted(oauth_app: SlackSender, fake_slack: Fa
     store = oauth_app.built.bolt.installation_store
     reply = await oauth_app.event({"type": "tokens_revoked", "tokens": {"bot": [fake_slack.bot_user_id]}})
     assert reply.status == 200
-    for _ in range(200):  # the event is acked first; the deletion follows
-        if await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None:
-            break
-        await asyncio.sleep(0.01)
-    assert await store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id) is None
+    await until_gone(lambda: store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id))
