@@ -21,6 +21,11 @@ class AuditEvent(Enum):
     CONFIRMED = "confirmed"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    DRY_RUN = "dry_run"  # the whole flow walked, no admin call made
+
+
+DISCONNECT_ACTION = "disconnect_shared"
+DRY_RUN_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class AuditEntry:
     team_id: str | None = None
     channel_id: str | None = None
     leaving_team_id: str | None = None
-    action: str = "disconnect_shared"
+    action: str = DISCONNECT_ACTION
     at: datetime | None = None
 
 

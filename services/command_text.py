@@ -66,16 +66,25 @@ class DisconnectRequest:
     team_ids: tuple[str, ...] = ()
     help: bool = False
     not_understood: str | None = None
+    dry_run: bool = False
+
+
+# `--dry-run`, also as typed on clients that turn "--" into an em or en dash (U+2014, U+2013).
+_DRY_RUN = re.compile(r"(?:--|[\u2014\u2013-])?dry-?run", re.IGNORECASE)
 
 
 def parse_disconnect_text(text: str | None, current_channel: str | None) -> DisconnectRequest:
-    """`[<#C…>|C…] [T…]…` prefills the modal; `help` or anything else → usage."""
+    """`[<#C…>|C…] [T…]… [--dry-run]` prefills the modal; `help` or anything else → usage."""
     words = [w for w in _SEPARATORS.split(text or "") if w]
     if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "?"):
         return DisconnectRequest(help=True)
     channel_id: str | None = None
     team_ids: list[str] = []
+    dry_run = False
     for word in words:
+        if _DRY_RUN.fullmatch(word):
+            dry_run = True
+            continue
         named_channel = channel_id_of(word)
         if named_channel is not None and channel_id in (None, named_channel):
             channel_id = named_channel
@@ -84,4 +93,4 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
                 team_ids.append(word)
         else:
             return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
-    return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids))
+    return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids), dry_run=dry_run)

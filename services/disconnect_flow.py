@@ -14,7 +14,7 @@ from services.admin_token import AdminToken
 from services.admins import AdminCheck
 from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.audit import AuditEntry, AuditEvent
+from services.audit import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
 from services.delivery import reply_privately
 from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY, ADMIN_TOKEN_MISSING, FORM_NOT_SHOWN
 from services.shared_channels import DisconnectResult, disconnect_team
@@ -36,6 +36,7 @@ class Requester:
     enterprise_id: str | None
     team_id: str | None
     response_url: str | None
+    dry_run: bool = False
 
     def entry(
         self, event: AuditEvent, outcome: str, channel_id: str | None, leaving_team_id: str | None = None
@@ -48,6 +49,7 @@ class Requester:
             team_id=self.team_id,
             channel_id=channel_id,
             leaving_team_id=leaving_team_id,
+            action=DRY_RUN_ACTION if self.dry_run else DISCONNECT_ACTION,
         )
 
 
@@ -142,3 +144,11 @@ async def disconnect_in_order(
         await services.audit.record(requester.entry(event, result.error or "ok", channel_id, team_id))
         results.append(result)
     return results
+
+
+async def dry_run_in_order(
+    services: AppServices, requester: Requester, channel_id: str, team_ids: Sequence[str]
+) -> None:
+    """A dry run's record: one entry per workspace that a real run would disconnect, and no admin call."""
+    for team_id in team_ids:
+        await services.audit.record(requester.entry(AuditEvent.DRY_RUN, "would_disconnect", channel_id, team_id))

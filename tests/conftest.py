@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -107,3 +108,26 @@ async def running_app(fake: FakeSlack, settings: Settings) -> AsyncIterator[Slac
 async def slack(fake_slack: FakeSlack, app_settings: Settings) -> AsyncIterator[SlackSender]:
     async with running_app(fake_slack, app_settings) as sender:
         yield sender
+
+
+@dataclass
+class Org:
+    """An Enterprise Grid org in the fake: the home workspace, two partner workspaces, an admin token."""
+
+    admin: str  # a user who is an Org Admin
+    member: str  # a user who is not
+    admin_token: str  # the Org Admin's xoxp- token the app is configured with
+    alpha: str
+    beta: str
+
+
+@pytest.fixture
+def org(fake_slack: FakeSlack) -> Org:
+    fake_slack.make_grid()
+    return Org(
+        admin=fake_slack.add_user(org_admin=True),
+        member=fake_slack.add_user(workspace_admin=True),  # a workspace admin in a Grid is not an Org Admin
+        admin_token=fake_slack.add_admin_token(),
+        alpha=fake_slack.add_team("Alpha Partners"),
+        beta=fake_slack.add_team("Beta Vendors"),
+    )

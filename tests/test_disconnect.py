@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pytest
 
@@ -13,38 +12,20 @@ from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
     CONFIRM_CALLBACK,
+    DRY_RUN_ACTION,
+    DRY_RUN_BLOCK,
+    DRY_RUN_VALUE,
     FORM_CALLBACK,
     TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
     ConfirmMetadata,
     team_label,
 )
-from tests.conftest import settings_for, suite_database
+from tests.conftest import Org, settings_for, suite_database
 from tests.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
 from tests.slack_requests import SlackSender
 
 ADMIN_CALL = "admin.conversations.disconnectShared"
-
-
-@dataclass
-class Org:
-    admin: str  # a user who is an Org Admin
-    member: str  # a user who is not
-    admin_token: str  # the Org Admin's xoxp- token the app is configured with
-    alpha: str
-    beta: str
-
-
-@pytest.fixture
-def org(fake_slack: FakeSlack) -> Org:
-    fake_slack.make_grid()
-    return Org(
-        admin=fake_slack.add_user(org_admin=True),
-        member=fake_slack.add_user(workspace_admin=True),  # a workspace admin in a Grid is not an Org Admin
-        admin_token=fake_slack.add_admin_token(),
-        alpha=fake_slack.add_team("Alpha Partners"),
-        beta=fake_slack.add_team("Beta Vendors"),
-    )
 
 
 @pytest.fixture
@@ -52,8 +33,10 @@ async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
     return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
 
 
-def form_values(channel: str | None, teams: list[str] = ()) -> dict:  # type: ignore[assignment]
+def form_values(channel: str | None, teams: list[str] = (), dry_run: bool = False) -> dict:  # type: ignore[assignment]
     values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
+    chosen = [{"value": DRY_RUN_VALUE, "text": {"type": "plain_text", "text": "Dry run"}}] if dry_run else []
+    values[DRY_RUN_BLOCK] = {DRY_RUN_ACTION: {"type": "checkboxes", "selected_options": chosen}}
     if channel:
         values[TEAMS_BLOCK_PREFIX + channel] = {
             TEAMS_ACTION: {

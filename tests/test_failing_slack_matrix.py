@@ -13,10 +13,10 @@ import re
 import pytest
 
 from services.settings import Settings
-from tests.conftest import running_app, settings_for, suite_database
+from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, Org, confirm_view, form_values
+from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values
 from tests.test_leave_modal import chosen, open_pick_modal
 
 FAULTS = {
@@ -30,18 +30,6 @@ FAULTS = {
     "hang past the timeout": lambda: [Scripted(body={"ok": True}, delay=1.2)],
 }  # fmt: skip
 ANSWER_TIMEOUT = 20
-
-
-@pytest.fixture
-def org(fake_slack: FakeSlack) -> Org:
-    fake_slack.make_grid()
-    return Org(
-        admin=fake_slack.add_user(org_admin=True),
-        member=fake_slack.add_user(),
-        admin_token=fake_slack.add_admin_token(),
-        alpha=fake_slack.add_team("Alpha Partners"),
-        beta=fake_slack.add_team("Beta Vendors"),
-    )
 
 
 @pytest.fixture

@@ -185,22 +185,26 @@ def test_outcome_message_escapes_team_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "channel", "teams", "help_"),
+    ("text", "channel", "teams", "help_", "dry_run"),
     [
-        ("", "CHERE", (), False),
-        ("<#C0123ABCDE|shared> T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False),
-        ("C0123ABCDE T0123ABCDE T0123ABCDE TABCDEFGHI", "C0123ABCDE", ("T0123ABCDE", "TABCDEFGHI"), False),
-        ("T0123ABCDE", "CHERE", ("T0123ABCDE",), False),
-        ("<#C0123ABCDE> <#C0123ABCDF>", None, (), True),
-        ("help", None, (), True),
-        ("remove acme", None, (), True),
+        ("", "CHERE", (), False, False),
+        ("--dry-run", "CHERE", (), False, True),
+        ("<#C0123ABCDE> \u2014dry-run T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False, True),
+        ("T0123ABCDE DRY-RUN", "CHERE", ("T0123ABCDE",), False, True),
+        ("--dry-runs", None, (), True, False),
+        ("<#C0123ABCDE|shared> T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False, False),
+        ("C0123ABCDE T0123ABCDE T0123ABCDE TABCDEFGHI", "C0123ABCDE", ("T0123ABCDE", "TABCDEFGHI"), False, False),
+        ("T0123ABCDE", "CHERE", ("T0123ABCDE",), False, False),
+        ("<#C0123ABCDE> <#C0123ABCDF>", None, (), True, False),
+        ("help", None, (), True, False),
+        ("remove acme", None, (), True, False),
     ],
 )
-def test_parse_disconnect_text(text: str, channel: str | None, teams: tuple, help_: bool) -> None:
+def test_parse_disconnect_text(text: str, channel: str | None, teams: tuple, help_: bool, dry_run: bool) -> None:
     request = parse_disconnect_text(text, "CHERE")
     assert request.help is help_
     if not help_:
-        assert (request.channel_id, request.team_ids) == (channel, teams)
+        assert (request.channel_id, request.team_ids, request.dry_run) == (channel, teams, dry_run)
 
 
 @pytest.mark.parametrize(

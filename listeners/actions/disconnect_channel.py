@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.api_calls import call_outcome
 from services.command_text import channel_id_of
 from services.shared_channels import describe_shared_channel
-from services.ui.disconnect import FormMetadata, form_modal
+from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
 
 
 async def disconnect_channel_chosen(ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient) -> None:
@@ -24,6 +24,8 @@ async def disconnect_channel_chosen(ack: AsyncAck, body: dict, action: dict, cli
     # The hash makes Slack refuse this update if the form changed meanwhile (a newer choice wins).
     await call_outcome(
         client.views_update(
-            view_id=view.get("id"), hash=view.get("hash"), view=form_modal(channel_id, shared, (), metadata)
+            view_id=view.get("id"),
+            hash=view.get("hash"),
+            view=form_modal(channel_id, shared, (), metadata, dry_run=dry_run_chosen(view)),
         )
     )

@@ -30,7 +30,11 @@ async def disconnect_shared_command(
 
     services = AppServices.of(context)
     requester = Requester(
-        command.get("user_id", ""), context.enterprise_id, context.team_id, command.get("response_url")
+        command.get("user_id", ""),
+        context.enterprise_id,
+        context.team_id,
+        command.get("response_url"),
+        dry_run=request.dry_run,
     )
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         (opened, open_error), check = await asyncio.gather(
@@ -50,5 +54,5 @@ async def disconnect_shared_command(
             return
         shared = await describe_shared_channel(client, request.channel_id) if request.channel_id else None
         metadata = FormMetadata.for_channel(requester.response_url, shared).encode()
-        form = form_modal(request.channel_id, shared, request.team_ids, metadata)
+        form = form_modal(request.channel_id, shared, request.team_ids, metadata, dry_run=request.dry_run)
         await show_or_tell(client, requester, form, view_id=view_id)

@@ -12,7 +12,13 @@ from listeners.errors import answer_failures_after_ack
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
-from services.disconnect_flow import Requester, allowed_admin_token, disconnect_in_order, show_or_tell
+from services.disconnect_flow import (
+    Requester,
+    allowed_admin_token,
+    disconnect_in_order,
+    dry_run_in_order,
+    show_or_tell,
+)
 from services.error_texts import CHANNEL_PROBLEMS
 from services.shared_channels import describe_shared_channel, team_names
 from services.ui.disconnect import (
@@ -25,26 +31,23 @@ from services.ui.disconnect import (
     channel_problem_text,
     checking_modal,
     confirm_modal,
+    dry_run_chosen,
+    dry_run_message,
     outcome_message,
     status_modal,
+    view_values,
 )
 
 
-def _values(view: dict) -> dict:
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    return values if isinstance(values, dict) else {}
-
-
 def chosen_channel(view: dict) -> str | None:
-    element = (_values(view).get(CHANNEL_BLOCK) or {}).get(CHANNEL_ACTION)
+    element = (view_values(view).get(CHANNEL_BLOCK) or {}).get(CHANNEL_ACTION)
     selected = element.get("selected_conversation") if isinstance(element, dict) else None
     return channel_id_of(selected) if isinstance(selected, str) else None
 
 
 def chosen_teams(view: dict, channel_id: str) -> list[str]:
     """Team IDs chosen in the workspaces block that belongs to this channel (a stale block is ignored)."""
-    element = (_values(view).get(TEAMS_BLOCK_PREFIX + channel_id) or {}).get(TEAMS_ACTION)
+    element = (view_values(view).get(TEAMS_BLOCK_PREFIX + channel_id) or {}).get(TEAMS_ACTION)
     options = element.get("selected_options") if isinstance(element, dict) else None
     teams: list[str] = []
     for option in options if isinstance(options, list) else []:
@@ -69,10 +72,11 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
     return {}
 
 
-def _requester(body: dict, context: AsyncBoltContext, response_url: str | None) -> Requester:
+def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
     user = body.get("user")
     user_id = user.get("id") if isinstance(user, dict) else None
-    return Requester(user_id if isinstance(user_id, str) else "", context.enterprise_id, context.team_id, response_url)
+    user_id = user_id if isinstance(user_id, str) else ""
+    return Requester(user_id, context.enterprise_id, context.team_id, response_url, dry_run=dry_run)
 
 
 async def disconnect_form_submission(
@@ -89,7 +93,8 @@ async def disconnect_form_submission(
     await ack(response_action="push", view=checking_modal(external_id))
 
     services = AppServices.of(context)
-    requester = _requester(body, context, metadata.response_url)
+    dry_run = dry_run_chosen(view)
+    requester = _requester(body, context, metadata.response_url, dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         if not await allowed_admin_token(
             services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
@@ -101,10 +106,9 @@ async def disconnect_form_submission(
             text = channel_problem_text(shared.problem or "team_not_connected")
             await show_or_tell(client, requester, status_modal(text), external_id=external_id)
             return
-        confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still)).encode()
-        await show_or_tell(
-            client, requester, confirm_modal(shared, still, confirm, external_id), external_id=external_id
-        )
+        confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still), dry_run).encode()
+        view = confirm_modal(shared, still, confirm, external_id, dry_run=dry_run)
+        await show_or_tell(client, requester, view, external_id=external_id)
 
 
 async def disconnect_confirm_submission(
@@ -119,12 +123,17 @@ async def disconnect_confirm_submission(
     await ack(response_action="clear")
 
     services = AppServices.of(context)
-    requester = _requester(body, context, metadata.response_url)
+    requester = _requester(body, context, metadata.response_url, metadata.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
         if admin_token is None:
             return
         names = await team_names(client, teams)
+        if requester.dry_run:
+            await dry_run_in_order(services, requester, channel_id, teams)
+            message = dry_run_message(channel_id, teams, names)
+            await reply_privately(client, requester.user_id, requester.response_url, message)
+            return
         results = await disconnect_in_order(services, client, requester, admin_token, channel_id, teams)
         await reply_privately(
             client, requester.user_id, requester.response_url, outcome_message(channel_id, results, names)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     ContextBlock,
     ConversationFilter,
     ConversationSelectElement,
@@ -40,6 +41,9 @@ CHANNEL_BLOCK = "disconnect_channel"
 CHANNEL_ACTION = "disconnect_channel_chosen"
 TEAMS_BLOCK_PREFIX = "disconnect_teams_"  # + channel ID: choosing another channel starts a fresh selection
 TEAMS_ACTION = "teams"
+DRY_RUN_BLOCK = "disconnect_dry_run"
+DRY_RUN_ACTION = "dry_run"
+DRY_RUN_VALUE = "dry_run"
 
 TITLE = "Disconnect workspace"
 OPTION_TEXT_LIMIT = 75
@@ -51,6 +55,7 @@ USAGE = "\n".join(
         "• `/disconnect-shared` opens the form for the channel you're in.",
         "• `/disconnect-shared #shared-channel` opens it for that channel.",
         "• `/disconnect-shared #shared-channel T0123ABCD` also preselects that workspace (its team ID).",
+        "• Add `--dry-run` to walk through every step and see what would be disconnected, without changing anything.",
         "You choose the workspaces by name and confirm before anything changes; each attempt is audited.",
     ]
 )
@@ -71,6 +76,20 @@ def _option(team_id: str, name: str | None) -> Option:
     suffix = f" ({team_id})"
     text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else team_id
     return Option(value=team_id, text=PlainTextObject(text=text, emoji=False))
+
+
+def view_values(view: dict) -> dict:
+    """A submitted view's state values, read defensively."""
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    return values if isinstance(values, dict) else {}
+
+
+def dry_run_chosen(view: dict) -> bool:
+    """Whether the form's dry-run box is ticked."""
+    element = (view_values(view).get(DRY_RUN_BLOCK) or {}).get(DRY_RUN_ACTION)
+    options = element.get("selected_options") if isinstance(element, dict) else None
+    return any(isinstance(o, dict) and o.get("value") == DRY_RUN_VALUE for o in options or [])
 
 
 def channel_problem_text(problem: str) -> str:
@@ -95,8 +114,30 @@ def checking_modal(external_id: str | None = None) -> View:
     return status_modal("Checking your admin rights and the channel…", external_id=external_id)
 
 
-def form_modal(channel_id: str | None, shared: SharedChannel | None, preselected: Sequence[str], metadata: str) -> View:
-    """The form: a shared channel, then the workspaces connected to it, chosen by name."""
+def _dry_run_block(dry_run: bool) -> InputBlock:
+    option = Option(
+        value=DRY_RUN_VALUE,
+        text=PlainTextObject(text="Dry run: show what would be disconnected, change nothing"),
+        description=PlainTextObject(text="Every check runs and the attempt is audited as a dry run."),
+    )
+    return InputBlock(
+        block_id=DRY_RUN_BLOCK,
+        label="Dry run",
+        optional=True,
+        element=CheckboxesElement(
+            action_id=DRY_RUN_ACTION, options=[option], initial_options=[option] if dry_run else None
+        ),
+    )
+
+
+def form_modal(
+    channel_id: str | None,
+    shared: SharedChannel | None,
+    preselected: Sequence[str],
+    metadata: str,
+    dry_run: bool = False,
+) -> View:
+    """The form: a shared channel, then the workspaces connected to it, chosen by name, and the dry-run box."""
     blocks: list = [
         InputBlock(
             block_id=CHANNEL_BLOCK,
@@ -142,6 +183,7 @@ def form_modal(channel_id: str | None, shared: SharedChannel | None, preselected
                     ]
                 )
             )
+    blocks.append(_dry_run_block(dry_run))
     return View(
         type="modal",
         callback_id=FORM_CALLBACK,
@@ -153,13 +195,33 @@ def form_modal(channel_id: str | None, shared: SharedChannel | None, preselected
     )
 
 
-def confirm_modal(shared: SharedChannel, team_ids: Sequence[str], metadata: str, external_id: str) -> View:
+def confirm_modal(
+    shared: SharedChannel, team_ids: Sequence[str], metadata: str, external_id: str, dry_run: bool = False
+) -> View:
     """Names the channel and every workspace, says what happens; only its submit calls the admin API."""
     channel = mention(shared.channel_id)
     count = "1 workspace" if len(team_ids) == 1 else f"{len(team_ids)} workspaces"
     they = "this workspace" if len(team_ids) == 1 else "these workspaces"
     host = shared.host_team_id
     keeper = team_label(host, shared.team_name(host)) if host else "the host workspace"
+    if dry_run:
+        lines = [
+            f"*Dry run: disconnect {count} from {channel}?*",
+            *(f"• {team_label(t, shared.team_name(t))}" for t in team_ids),
+            "",
+            "*Nothing will change.* I'll check your admin rights and the admin token again, record a dry run in the "
+            f"audit log, and tell you what a real run would disconnect. {channel} stays shared with {they}.",
+        ]
+        return View(
+            type="modal",
+            callback_id=CONFIRM_CALLBACK,
+            external_id=external_id,
+            title="Confirm dry run",
+            submit="Dry run",
+            close="Back",
+            private_metadata=metadata,
+            blocks=sections(lines),
+        )
     lines = [
         f"*Disconnect {count} from {channel}?*",
         *(f"• {team_label(t, shared.team_name(t))}" for t in team_ids),
@@ -204,6 +266,18 @@ def outcome_message(channel_id: str, results: Sequence[DisconnectResult], names:
     if failed:
         lines.append(f"Not disconnected from {channel}:" if done else f"Nothing was disconnected from {channel}:")
         lines.extend(f"• {disconnect_failure_text(channel_id, r, names)}" for r in failed)
+    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
+
+
+def dry_run_message(channel_id: str, team_ids: Sequence[str], names: dict[str, str]) -> dict:
+    """What a real run would have done, and that nothing changed."""
+    channel = mention(channel_id)
+    teams = ", ".join(team_label(t, names.get(t)) for t in team_ids)
+    lines = [
+        f"*Dry run: nothing was changed.* A real run would disconnect from {channel}: {teams}.",
+        "Your admin rights, the admin token and each workspace's connection were all checked, and the dry run is "
+        "in the audit log. Slack makes its own last checks only when the disconnect runs for real.",
+    ]
     return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
 
 
@@ -253,11 +327,13 @@ class ConfirmMetadata:
     response_url: str | None
     channel_id: str | None
     team_ids: tuple[str, ...]
+    dry_run: bool = False
 
     def encode(self) -> str:
-        return encode_metadata({"r": self.response_url, "c": self.channel_id, "t": list(self.team_ids)})
+        data = {"r": self.response_url, "c": self.channel_id, "t": list(self.team_ids)}
+        return encode_metadata({**data, "d": True} if self.dry_run else data)
 
     @classmethod
     def decode(cls, text: str | None) -> ConfirmMetadata:
         data = decode_metadata(text)
-        return cls(text_field(data, "r"), text_field(data, "c"), text_list(data, "t"))
+        return cls(text_field(data, "r"), text_field(data, "c"), text_list(data, "t"), data.get("d") is True)
