@@ -16,8 +16,10 @@ from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
 from services.app_services import AppServices
 from services.audit import AuditLog
+from services.audit_channel import AuditChannel
 from services.identity import StartupError, identify_bot
 from services.log_redaction import configure_logging
+from services.names import NameBook
 from services.pacing import Pacer
 from services.settings import Settings, SettingsError, load_settings
 from services.slack_client import build_web_client
@@ -31,6 +33,7 @@ class BuiltApp:
     database: Database
 
     async def close(self) -> None:
+        await self.services.audit_channel.drain()
         await self.bolt.client.session.close()
         await self.database.close()
 
@@ -58,10 +61,13 @@ async def build_app(settings: Settings) -> BuiltApp:
         await client.session.close()
         await database.close()
         raise
+    names = NameBook()
     services = AppServices(
         admins=AdminPolicy(settings.admin_user_ids),
         audit=AuditLog(database),
         admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None),
+        audit_channel=AuditChannel(settings.audit_channel_id, names),
+        names=names,
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)

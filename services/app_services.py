@@ -1,13 +1,17 @@
-"""What the listeners need beyond the Web API client: the admin rule, the audit log, the admin token."""
+"""What the listeners need beyond the Web API client: the admin rule, the audit log and channel, the admin token."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
-from services.audit import AuditLog
+from services.audit import AuditEntry, AuditLog
+from services.audit_channel import AuditChannel
+from services.names import NameBook
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,8 @@ class AppServices:
     admins: AdminPolicy
     audit: AuditLog
     admin_tokens: AdminTokenSource  # the Org Admin's user token (xoxp-); never the bot's
+    audit_channel: AuditChannel
+    names: NameBook
 
     CONTEXT_KEY = "app_services"
 
@@ -22,3 +28,8 @@ class AppServices:
     def of(cls, context: Any) -> AppServices:
         """The services a middleware placed in a Bolt context."""
         return context[cls.CONTEXT_KEY]
+
+    async def record(self, client: AsyncWebClient, entry: AuditEntry) -> None:
+        """Into the audit log first (it must stand whatever happens next), then to the audit channel."""
+        await self.audit.record(entry)
+        self.audit_channel.announce(client, entry)

@@ -120,7 +120,7 @@ async def allowed_admin_token(
         return admin_token.token
     outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
     for team_id in leaving_team_ids or [None]:
-        await services.audit.record(requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
+        await services.record(client, requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
     if view_id or external_id:
         await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
     await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
@@ -138,17 +138,17 @@ async def disconnect_in_order(
     """One admin call per workspace, in order, each audited before and after."""
     results: list[DisconnectResult] = []
     for team_id in team_ids:
-        await services.audit.record(requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
+        await services.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
         result = await disconnect_team(client, admin_token, channel_id, team_id)
         event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
-        await services.audit.record(requester.entry(event, result.error or "ok", channel_id, team_id))
+        await services.record(client, requester.entry(event, result.error or "ok", channel_id, team_id))
         results.append(result)
     return results
 
 
 async def dry_run_in_order(
-    services: AppServices, requester: Requester, channel_id: str, team_ids: Sequence[str]
+    services: AppServices, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]
 ) -> None:
     """A dry run's record: one entry per workspace that a real run would disconnect, and no admin call."""
     for team_id in team_ids:
-        await services.audit.record(requester.entry(AuditEvent.DRY_RUN, "would_disconnect", channel_id, team_id))
+        await services.record(client, requester.entry(AuditEvent.DRY_RUN, "would_disconnect", channel_id, team_id))

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
@@ -34,6 +35,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     client_id: str | None = None
     client_secret: str | None = None
+    audit_channel_id: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -134,6 +136,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "(find an ID in the person's Slack profile: ⋮ > Copy member ID)."
         )
 
+    audit_channel_id = _clean(values.get("AUDIT_CHANNEL_ID"))
+    if audit_channel_id is not None and not _CHANNEL_ID.fullmatch(audit_channel_id):
+        raise SettingsError(
+            "AUDIT_CHANNEL_ID must be a channel ID such as C0123ABCD, not a name: open the channel's details in Slack "
+            "and copy the ID at the bottom of the About tab (or unset it)."
+        )
+
     database_url = async_database_url(_clean(values.get("DATABASE_URL")) or DEFAULT_DATABASE_URL)
 
     return Settings(
@@ -149,6 +158,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         database_url=database_url,
         client_id=client_id,
         client_secret=client_secret,
+        audit_channel_id=audit_channel_id,
     )
 
 

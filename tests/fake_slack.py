@@ -200,10 +200,13 @@ class FakeSlack:
         return self.enterprise_id
 
     def add_user(self, *, org_admin: bool = False, org_owner: bool = False, workspace_admin: bool = False,
-                 owner: bool = False, primary_owner: bool = False, deleted: bool = False) -> str:  # fmt: skip
+                 owner: bool = False, primary_owner: bool = False, deleted: bool = False,
+                 real_name: str | None = None) -> str:  # fmt: skip
         user_id = slack_id("U")
+        real_name = real_name or f"Person {user_id[-4:]}"
         user: dict[str, Any] = {
             "id": user_id, "team_id": self.team_id, "name": f"user-{user_id.lower()}", "deleted": deleted,
+            "real_name": real_name, "profile": {"real_name": real_name, "display_name": ""},
             "is_admin": workspace_admin, "is_owner": owner, "is_primary_owner": primary_owner, "is_bot": False,
         }  # fmt: skip
         if self.enterprise_id:
@@ -585,6 +588,9 @@ class FakeSlack:
         self._store_view(view_id, view)
         return view_id
 
+    def messages_to(self, channel: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m.get("channel") == channel]
+
     def views_with(self, callback_id: str) -> list[dict[str, Any]]:
         return [v for v in self.views.values() if v.get("callback_id") == callback_id]
 
@@ -594,6 +600,15 @@ class FakeSlack:
         channel = params.get("channel", "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        if channel[0] in "CG":  # a channel, not a DM to a user ID
+            if channel not in self.channels or (
+                self.channels[channel].is_private and identity["user_id"] not in self.channels[channel].members
+            ):
+                return {"ok": False, "error": "channel_not_found"}
+            if self.channels[channel].is_archived:
+                return {"ok": False, "error": "is_archived"}
+            if identity["user_id"] not in self.channels[channel].members:
+                return {"ok": False, "error": "not_in_channel"}
         self.messages.append(params)
         return {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"}
 

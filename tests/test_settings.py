@@ -142,3 +142,10 @@ def test_admin_user_ids_tolerate_spaces_and_empty_items() -> None:
 def test_admin_user_ids_refuse_what_is_not_a_user_id() -> None:
     with pytest.raises(SettingsError, match="ADMIN_USER_IDS"):
         load_settings({**GOOD, "ADMIN_USER_IDS": "U0123ABCD, @alice"}, env_file=None)
+
+
+def test_audit_channel_id_is_optional_and_must_be_a_channel_id() -> None:
+    assert load_settings(GOOD, env_file=None).audit_channel_id is None
+    assert load_settings({**GOOD, "AUDIT_CHANNEL_ID": " C0123ABCD "}, env_file=None).audit_channel_id == "C0123ABCD"
+    with pytest.raises(SettingsError, match=r"^AUDIT_CHANNEL_ID must be a channel ID"):
+        load_settings({**GOOD, "AUDIT_CHANNEL_ID": "#admin-audit"}, env_file=None)

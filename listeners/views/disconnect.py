@@ -130,7 +130,7 @@ async def disconnect_confirm_submission(
             return
         names = await team_names(client, teams)
         if requester.dry_run:
-            await dry_run_in_order(services, requester, channel_id, teams)
+            await dry_run_in_order(services, client, requester, channel_id, teams)
             message = dry_run_message(channel_id, teams, names)
             await reply_privately(client, requester.user_id, requester.response_url, message)
             return

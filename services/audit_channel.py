@@ -1,0 +1,80 @@
+"""AUDIT_CHANNEL_ID: every /disconnect-shared attempt also posted to a channel, as one line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.names import NameBook
+from services.ui.audit import audit_channel_line, channel_label, person, team_text
+
+logger = logging.getLogger(__name__)
+
+_POSTED_EVENTS = {AuditEvent.REFUSED, AuditEvent.SUCCEEDED, AuditEvent.FAILED, AuditEvent.DRY_RUN}
+_HINTS = {
+    "not_in_channel": " Invite the app to that channel (/invite @Channel Admin).",
+    "channel_not_found": " Check AUDIT_CHANNEL_ID, and invite the app if the channel is private.",
+    "is_archived": " The channel is archived: unarchive it or set AUDIT_CHANNEL_ID to another one.",
+}
+
+
+class AuditChannel:
+    """Posts in the background, in the order entries were recorded, so the admin's reply never waits on it.
+
+    A failed post is logged once (one warning, no retry loop); the database entry is already saved.
+    """
+
+    def __init__(self, channel_id: str | None, names: NameBook) -> None:
+        self.channel_id = channel_id
+        self._names = names
+        self._in_order = asyncio.Lock()  # asyncio locks are fair: posts go out in the order they were announced
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def announce(self, client: AsyncWebClient, entry: AuditEntry) -> None:
+        if self.channel_id is None or entry.event not in _POSTED_EVENTS:
+            return
+        task = asyncio.create_task(self._post(client, self.channel_id, entry))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _post(self, client: AsyncWebClient, channel_id: str, entry: AuditEntry) -> None:
+        async with self._in_order:
+            try:
+                text = await self._line(client, entry)
+                _, error = await call_outcome(
+                    client.chat_postMessage(channel=channel_id, text=text, unfurl_links=False, unfurl_media=False)
+                )
+            except Exception as e:  # noqa: BLE001 - nothing here may break the flow that recorded the entry
+                error = type(e).__name__
+            if error is not None:
+                logger.warning(
+                    "Couldn't post a /disconnect-shared audit line to the audit channel %s (%s); the audit log "
+                    "entry is saved.%s",
+                    channel_id,
+                    error,
+                    _HINTS.get(error, ""),
+                )
+
+    async def _line(self, client: AsyncWebClient, entry: AuditEntry) -> str:
+        users, channels, teams = await asyncio.gather(
+            self._names.users(client, [entry.user_id]),
+            self._names.channels(client, [entry.channel_id] if entry.channel_id else []),
+            self._names.teams(client, [entry.leaving_team_id] if entry.leaving_team_id else []),
+        )
+        return audit_channel_line(
+            entry.event.value,
+            entry.outcome,
+            person(entry.user_id, users.get(entry.user_id)),
+            channel_label(entry.channel_id, channels.get(entry.channel_id or "")),
+            team_text(entry.leaving_team_id, teams.get(entry.leaving_team_id or "")),
+            dry_run=entry.action == DRY_RUN_ACTION,
+        )
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Let posts in flight finish (at shutdown)."""
+        if self._pending:
+            await asyncio.wait(set(self._pending), timeout=timeout)

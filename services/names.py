@@ -1,0 +1,105 @@
+"""Names for the IDs in the audit log (people, channels, workspaces), looked up once and remembered for a while."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+from services.shared_channels import team_names
+
+NAME_TTL_SECONDS = 600.0
+_MAX_REMEMBERED = 5000
+_LOOKUPS_AT_ONCE = 5
+
+
+def user_name(user: dict) -> str | None:
+    """What people call someone in Slack: the full name, else the display name, else the handle."""
+    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    for value in (profile.get("real_name"), user.get("real_name"), profile.get("display_name"), user.get("name")):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+class NameBook:
+    """Successful look-ups are kept for NAME_TTL_SECONDS; failures are asked again next time."""
+
+    def __init__(self, ttl: float = NAME_TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._known: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+
+    def _remembered(self, kind: str, ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        now = self._clock()
+        for id_ in dict.fromkeys(i for i in ids if i):
+            entry = self._known.get((kind, id_))
+            if entry is not None and now - entry[0] < self._ttl:
+                found[id_] = entry[1]
+            else:
+                missing.append(id_)
+        return found, missing
+
+    def _remember(self, kind: str, names: dict[str, str]) -> None:
+        now = self._clock()
+        for id_, name in names.items():
+            self._known[(kind, id_)] = (now, name)
+            self._known.move_to_end((kind, id_))
+        while len(self._known) > _MAX_REMEMBERED:
+            self._known.popitem(last=False)
+
+    async def _names(
+        self, kind: str, ids: Iterable[str], look_up: Callable[[list[str]], Awaitable[dict[str, str]]]
+    ) -> dict[str, str]:
+        found, missing = self._remembered(kind, ids)
+        if missing:
+            fresh = await look_up(missing)
+            self._remember(kind, fresh)
+            found.update(fresh)
+        return found
+
+    async def users(self, client: AsyncWebClient, user_ids: Iterable[str]) -> dict[str, str]:
+        async def look_up(ids: list[str]) -> dict[str, str]:
+            return await _each(ids, lambda i: _user(client, i))
+
+        return await self._names("user", user_ids, look_up)
+
+    async def channels(self, client: AsyncWebClient, channel_ids: Iterable[str]) -> dict[str, str]:
+        """Channel names without the #; a private channel the app isn't in stays unnamed."""
+
+        async def look_up(ids: list[str]) -> dict[str, str]:
+            return await _each(ids, lambda i: _channel(client, i))
+
+        return await self._names("channel", channel_ids, look_up)
+
+    async def teams(self, client: AsyncWebClient, team_ids: Iterable[str]) -> dict[str, str]:
+        return await self._names("team", team_ids, lambda ids: team_names(client, ids))
+
+
+async def _each(ids: list[str], one: Callable[[str], Awaitable[str | None]]) -> dict[str, str]:
+    limit = asyncio.Semaphore(_LOOKUPS_AT_ONCE)
+
+    async def limited(id_: str) -> tuple[str, str | None]:
+        async with limit:
+            return id_, await one(id_)
+
+    return {id_: name for id_, name in await asyncio.gather(*(limited(i) for i in ids)) if name}
+
+
+async def _user(client: AsyncWebClient, user_id: str) -> str | None:
+    body, error = await call_outcome(client.users_info(user=user_id))
+    user = body.get("user") if error is None else None
+    return user_name(user) if isinstance(user, dict) else None
+
+
+async def _channel(client: AsyncWebClient, channel_id: str) -> str | None:
+    body, error = await call_outcome(client.conversations_info(channel=channel_id))
+    channel = body.get("channel") if error is None else None
+    name = channel.get("name") if isinstance(channel, dict) else None
+    return name if isinstance(name, str) and name else None

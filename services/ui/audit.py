@@ -1,0 +1,73 @@
+"""How an audit entry reads: one line in the audit channel, one entry in the App Home audit view."""
+
+from __future__ import annotations
+
+from services.audit import AuditEvent
+from services.ui import escape_text, mention, truncate
+from services.ui.disconnect import team_label
+
+# Why /disconnect-shared refused someone, as the audit log records it (the `outcome` of a refused entry).
+REFUSAL_REASONS: dict[str, str] = {
+    "not_admin": "not an Org Admin or Owner",
+    "admin_token_missing": "no admin token is set up",
+    "org_install_missing": "the app isn't installed on the whole org",
+    "admin_scope_missing": "the org-wide install lacks admin.conversations:write",
+    "not_an_enterprise": "this workspace isn't part of an Enterprise Grid org",
+}
+_CHECK_FAILED = "admin_check_failed:"
+
+
+def refusal_reason(outcome: str) -> str:
+    if outcome.startswith(_CHECK_FAILED):
+        return f"couldn't check their admin rights (`{escape_text(outcome[len(_CHECK_FAILED) :])}`)"
+    return REFUSAL_REASONS.get(outcome, f"`{escape_text(outcome)}`")
+
+
+def outcome_text(event: str, outcome: str) -> str:
+    """The outcome column: what happened, in a few words with an emoji that scans."""
+    if event == AuditEvent.SUCCEEDED.value:
+        return ":white_check_mark: Disconnected"
+    if event == AuditEvent.FAILED.value:
+        return f":x: Failed (`{escape_text(outcome)}`)"
+    if event == AuditEvent.REFUSED.value:
+        return f":no_entry: Refused: {refusal_reason(outcome)}"
+    if event == AuditEvent.DRY_RUN.value:
+        return ":test_tube: Dry run: would disconnect, nothing changed"
+    if event == AuditEvent.CONFIRMED.value:
+        return ":hourglass: Confirmed; no result recorded yet"
+    return f"`{escape_text(event)}` (`{escape_text(outcome)}`)"
+
+
+def person(user_id: str, name: str | None) -> str:
+    """Someone by name with their ID (names change; IDs don't). Never a mention, which would notify them."""
+    return f"*{escape_text(truncate(name, 60))}* (`{user_id}`)" if name else f"`{user_id}`"
+
+
+def channel_label(channel_id: str | None, name: str | None) -> str:
+    if not channel_id:
+        return "no channel"
+    return f"#{escape_text(truncate(name, 80))} (`{channel_id}`)" if name else mention(channel_id)
+
+
+def audit_channel_line(
+    event: str,
+    outcome: str,
+    user: str,
+    channel: str,
+    team: str | None,
+    dry_run: bool,
+) -> str:
+    """One line per attempt; `user`, `channel` and `team` are already labels."""
+    workspace = team or "a workspace"
+    if event == AuditEvent.SUCCEEDED.value:
+        return f":white_check_mark: {user} disconnected {workspace} from {channel}."
+    if event == AuditEvent.FAILED.value:
+        return f":x: {user} tried to disconnect {workspace} from {channel}; Slack answered `{escape_text(outcome)}`."
+    if event == AuditEvent.DRY_RUN.value:
+        return f":test_tube: Dry run by {user}: would disconnect {workspace} from {channel}; nothing changed."
+    attempt = "a dry run to disconnect" if dry_run else "disconnecting"
+    return f":no_entry: {user} was refused {attempt} {workspace} from {channel}: {refusal_reason(outcome)}."
+
+
+def team_text(team_id: str | None, name: str | None) -> str | None:
+    return team_label(team_id, name) if team_id else None
