@@ -21,6 +21,7 @@ from services.identity import StartupError, identify_bot
 from services.log_redaction import configure_logging
 from services.names import NameBook
 from services.pacing import Pacer
+from services.rejoin import RejoinOffers
 from services.settings import Settings, SettingsError, load_settings
 from services.slack_client import build_web_client
 from services.storage import Database
@@ -68,6 +69,7 @@ async def build_app(settings: Settings) -> BuiltApp:
         admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None),
         audit_channel=AuditChannel(settings.audit_channel_id, names),
         names=names,
+        rejoins=RejoinOffers(database),
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)

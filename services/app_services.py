@@ -12,6 +12,7 @@ from services.admins import AdminPolicy
 from services.audit import AuditEntry, AuditLog
 from services.audit_channel import AuditChannel
 from services.names import NameBook
+from services.rejoin import RejoinOffers
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class AppServices:
     admin_tokens: AdminTokenSource  # the Org Admin's user token (xoxp-); never the bot's
     audit_channel: AuditChannel
     names: NameBook
+    rejoins: RejoinOffers
 
     CONTEXT_KEY = "app_services"
 

@@ -54,7 +54,7 @@ class AuditLog:
     async def record(self, entry: AuditEntry) -> None:
         from sqlalchemy import insert
 
-        from services.audit_table import audit_log
+        from services.tables import audit_log
 
         engine = await self._database.engine()
         async with engine.begin() as conn:
@@ -76,7 +76,7 @@ class AuditLog:
         """The newest entries first."""
         from sqlalchemy import select
 
-        from services.audit_table import audit_log
+        from services.tables import audit_log
 
         engine = await self._database.engine()
         async with engine.connect() as conn:

@@ -42,10 +42,14 @@ async def post_to_response_url(client: AsyncWebClient, response_url: str, messag
 async def reply_privately(
     client: AsyncWebClient, user_id: str, response_url: str | None, message: dict[str, Any]
 ) -> Delivered:
-    """Ephemeral reply through the response_url; otherwise a DM from the app (chat.postMessage to the user)."""
+    """Ephemeral reply through the response_url; otherwise a DM from the app (chat.postMessage to the user).
+
+    With `replace_original` in the message, the response_url replaces the message a button was pressed in.
+    """
     if response_url and await post_to_response_url(client, response_url, message):
         return Delivered.RESPONSE_URL
-    _, error = await call_outcome(client.chat_postMessage(channel=user_id, **message))
+    direct = {k: v for k, v in message.items() if k != "replace_original"}
+    _, error = await call_outcome(client.chat_postMessage(channel=user_id, **direct))
     if error is None:
         return Delivered.DIRECT_MESSAGE
     logger.error("Could not reach user %s by response URL or DM: %s", user_id, error)

@@ -57,6 +57,18 @@ LEAVE_ERRORS: dict[str, str] = {
     "is_bot": "I couldn't leave {channel}: this is a legacy bot token, which can't leave channels. Reinstall the app to get a new bot token.",
 }
 
+# conversations.join (the Rejoin button): https://docs.slack.dev/reference/methods/conversations.join
+JOIN_ERRORS: dict[str, str] = {
+    **COMMON_ERRORS,
+    "missing_scope": "I couldn't rejoin {channel}: rejoining needs the `channels:join` permission, which this install doesn't have yet. Ask a workspace admin to reinstall the app from its current manifest; meanwhile anyone in the channel can bring me back with `/invite`.",
+    "channel_not_found": "I can't find {channel} any more: it was deleted, or it's private (then someone in it can bring me back with `/invite`).",
+    "method_not_supported_for_channel_type": "I can't rejoin {channel} by myself: it's a kind of conversation apps can't join. Someone in it can bring me back with `/invite`.",
+    "channel_is_limited_access": "I can't rejoin {channel}: it's a limited-access channel. Someone in it can bring me back with `/invite`.",
+    "too_many_members": "I can't rejoin {channel}: it has reached Slack's member limit.",
+    "user_is_restricted": "I couldn't rejoin {channel}: the app's account is restricted from joining channels. Ask a workspace admin.",
+    "is_bot": "I couldn't rejoin {channel}: this is a legacy bot token, which can't join channels. Reinstall the app to get a new bot token.",
+}
+
 # admin.conversations.disconnectShared: https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared
 # Placeholders: {team} (the workspace's name), {channel}. Token problems are about the Org Admin's token.
 _ADMIN_TOKEN_FIX = (

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.api_calls import call_outcome
-from services.pacing import pace_key
-from services.slack_client import pacer_of
+from services.bulk import ProgressCallback, each_paced
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int], Awaitable[None]]
+# users.conversations pages to read when learning which channels are private (1,000 channels a page).
+_PRIVATE_LIST_PAGES = 5
 
 
 class LeaveStatus(Enum):
@@ -37,6 +36,7 @@ class LeaveOutcome:
     """Every channel asked for, each exactly once, in the order asked."""
 
     results: tuple[LeaveResult, ...]
+    private_ids: frozenset[str] = frozenset()  # channels known to be private (the app can't rejoin those alone)
 
     def with_status(self, status: LeaveStatus) -> list[LeaveResult]:
         return [r for r in self.results if r.status is status]
@@ -66,18 +66,33 @@ async def leave_channels(
     channel_ids: Sequence[str],
     on_progress: ProgressCallback | None = None,
 ) -> LeaveOutcome:
-    """Leave many channels after the ack: bounded concurrency, paced by what Slack accepts."""
-    if len(channel_ids) == 1:
-        return LeaveOutcome((await leave_channel(client, channel_ids[0]),))
-    pacer = pacer_of(client)
-    key = pace_key(client.token, "conversations.leave")
-    results: dict[str, LeaveResult] = {}
+    """Leave channels after the ack, many at once but paced; first learn which of them are private."""
+    private = await private_channel_ids(client)
+    results = await each_paced(
+        client, "conversations.leave", channel_ids, lambda c: leave_channel(client, c), on_progress
+    )
+    return LeaveOutcome(tuple(results), frozenset(c for c in channel_ids if c in private))
 
-    async def leave_one(channel_id: str) -> None:
-        async with pacer.slot(key):
-            results[channel_id] = await leave_channel(client, channel_id)
-        if on_progress is not None:
-            await on_progress(len(results), len(channel_ids))
 
-    await asyncio.gather(*(leave_one(c) for c in channel_ids))
-    return LeaveOutcome(tuple(results[c] for c in channel_ids))
+async def private_channel_ids(client: AsyncWebClient) -> frozenset[str]:
+    """The private channels the app is in (users.conversations), known before it leaves any.
+
+    Private channel IDs may start with C like public ones, and once the app has left one it can no longer see it;
+    this is what lets the Rejoin button tell the two apart. Any failure means "not known": the join says the rest.
+    """
+    found: set[str] = set()
+    cursor = None
+    for _ in range(_PRIVATE_LIST_PAGES):
+        body, error = await call_outcome(
+            client.users_conversations(types="private_channel", exclude_archived=True, limit=1000, cursor=cursor)
+        )
+        if error is not None:
+            logger.info("users.conversations: %s", error)
+            break
+        found.update(
+            c["id"] for c in body.get("channels") or [] if isinstance(c, dict) and isinstance(c.get("id"), str)
+        )
+        cursor = (body.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return frozenset(found)

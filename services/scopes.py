@@ -5,11 +5,12 @@ ADMIN_SCOPE = "admin.conversations:write"
 BOT_SCOPES = [
     "commands",  # the two slash commands
     "channels:manage",  # leave public channels
+    "channels:join",  # the Rejoin button: back into public channels it just left
     "groups:write",  # leave private channels
-    "chat:write",  # the DM fallback for replies
+    "chat:write",  # the DM fallback for replies, and the audit channel
     "users:read",  # who is an admin
     "channels:read",  # a public shared channel's connected teams
-    "groups:read",  # a private shared channel's connected teams
+    "groups:read",  # a private shared channel's connected teams; which channels left were private
     "team:read",  # workspace names
 ]
 

@@ -79,9 +79,9 @@ class Database:
             return self._engine  # type: ignore[return-value]
         async with self._lock:
             if not self._ready:
-                from services.audit_table import metadata as audit_metadata
+                from services.tables import metadata as app_metadata
 
-                await create_schema(self.raw_engine(), audit_metadata, *self._extra)
+                await create_schema(self.raw_engine(), app_metadata, *self._extra)
                 self._ready = True
         return self._engine  # type: ignore[return-value]
 

@@ -119,7 +119,7 @@ class FakeSlack:
                 "kind": "bot",
                 "user_id": self.bot_user_id,
                 "scopes": {
-                    "commands", "channels:manage", "groups:write", "chat:write",
+                    "commands", "channels:manage", "channels:join", "groups:write", "chat:write",
                     "users:read", "channels:read", "groups:read", "team:read",
                 },
             }
@@ -528,6 +528,48 @@ class FakeSlack:
             return {"ok": False, "error": "last_member"}
         channel.members.discard(identity["user_id"])
         return {"ok": True}
+
+    def _m_conversations_join(self, params: dict, identity: dict) -> dict:
+        """Public channels only: a private one the app isn't in is invisible to it."""
+        channel = self.channels.get(params.get("channel", ""))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if missing := self._scope(identity, "channels:join"):
+            return missing
+        if channel.is_im:
+            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+        member = identity["user_id"] in channel.members
+        if channel.is_private and not member:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
+        body = {"id": channel.id, "name": channel.name, "is_channel": True, "is_member": True}
+        if member:
+            warning = "already_in_channel"
+            return {"ok": True, "channel": body, "warning": warning, "response_metadata": {"warnings": [warning]}}
+        channel.members.add(identity["user_id"])
+        return {"ok": True, "channel": body}
+
+    def _m_users_conversations(self, params: dict, identity: dict) -> dict:
+        """The conversations the token's user is in, filtered by `types`, paged by `limit` and `cursor`."""
+        types = set(str(params.get("types") or "public_channel").split(","))
+        for kind, scope in (("public_channel", "channels:read"), ("private_channel", "groups:read")):
+            if kind in types and (missing := self._scope(identity, scope)):
+                return missing
+        exclude_archived = str(params.get("exclude_archived", "")).lower() in ("true", "1")
+        found = [
+            {"id": c.id, "name": c.name, "is_private": c.is_private, "is_archived": c.is_archived}
+            for c in self.channels.values()
+            if identity["user_id"] in c.members
+            and not c.is_im
+            and ("private_channel" if c.is_private else "public_channel") in types
+            and not (exclude_archived and c.is_archived)
+        ]
+        start = int(params.get("cursor") or 0)
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        page = found[start : start + limit]
+        next_cursor = str(start + limit) if start + limit < len(found) else ""
+        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
 
     def _view_error(self, view: Any) -> str | None:
         if isinstance(view, str):

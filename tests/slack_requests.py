@@ -151,3 +151,35 @@ class SlackSender:
             "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
         }
         return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+
+    async def press_button(
+        self, message: dict, action_id: str, *, channel_id: str = "", user_id: str | None = None
+    ) -> tuple[Reply, str]:
+        """The block_actions Slack sends when the user presses a button in an (ephemeral) message the app sent.
+
+        Returns the reply and the fresh response_url the press carries.
+        """
+        button = next(
+            (e for b in message.get("blocks", []) if b.get("type") == "actions" for e in b["elements"]
+             if e.get("action_id") == action_id),
+            None,
+        )  # fmt: skip
+        assert button is not None, f"no {action_id} button in the message"
+        response_url = self.fake.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.fake.team_id, "domain": "fake"},
+            "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "api_app_id": "A0FAKEAPP",
+            "token": "verification-token-unused",
+            "container": {"type": "message", "message_ts": f"{time.time():.6f}", "channel_id": channel_id,
+                          "is_ephemeral": True},
+            "trigger_id": self.fake.new_trigger_id(),
+            "channel": {"id": channel_id, "name": "somewhere"},
+            "response_url": response_url,
+            "is_enterprise_install": self.org_wide,
+            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
+            "actions": [{**button, "block_id": "rejoin", "action_ts": f"{time.time():.6f}"}],
+        }  # fmt: skip
+        reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+        return reply, response_url

@@ -48,5 +48,8 @@ def test_manifest_asks_for_the_least_scopes_the_features_need() -> None:
     assert data["settings"]["interactivity"]["is_enabled"] is True
 
 
-def test_manifest_subscribes_to_uninstall_events() -> None:
-    assert sorted(manifest()["settings"]["event_subscriptions"]["bot_events"]) == ["app_uninstalled", "tokens_revoked"]
+def test_manifest_subscribes_to_the_events_the_app_handles_and_shows_the_home_tab() -> None:
+    data = manifest()
+    events = data["settings"]["event_subscriptions"]["bot_events"]
+    assert sorted(events) == ["app_home_opened", "app_uninstalled", "tokens_revoked"]
+    assert data["features"]["app_home"]["home_tab_enabled"] is True

@@ -10,10 +10,10 @@ from contextlib import AsyncExitStack
 import pytest
 
 from services.audit import AuditEntry, AuditEvent
-from services.audit_table import metadata as audit_metadata
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
 from services.settings import Settings
 from services.storage import create_engine_for, create_schema
+from services.tables import metadata as app_metadata
 from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
@@ -167,7 +167,7 @@ async def test_schema_creation_is_safe_when_instances_start_at_once(database_url
     engines = [create_engine_for(database_url) for _ in range(4)]
     try:
         metadatas = [
-            [audit_metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
+            [app_metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
             for engine in engines
         ]
         await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))

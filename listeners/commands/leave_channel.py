@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from services.api_calls import call_outcome
+from services.app_services import AppServices
 from services.command_text import LeaveKind, parse_leave_text
 from services.delivery import reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leave import leave_channels
+from services.leave_report import report_leave
 from services.ui.leave import (
     leave_pick_modal,
     leave_started_text,
-    leave_summary_message,
     private_metadata,
     usage_message,
 )
 
 
-async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
+async def leave_channel_command(
+    ack: AsyncAck, command: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
     response_url = command.get("response_url")
@@ -50,4 +54,5 @@ async def leave_channel_command(ack: AsyncAck, command: dict, client: AsyncWebCl
         await ack()
     async with answer_failures_after_ack(client, user_id, response_url):
         outcome = await leave_channels(client, request.channel_ids)
-        await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
+        services = AppServices.of(context)
+        await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, response_url)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from services.app_services import AppServices
 from services.command_text import channel_id_of
-from services.delivery import reply_privately
 from services.leave import leave_channels
+from services.leave_report import report_leave
 from services.progress import ModalProgress
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,
     leave_progress_modal,
     leave_result_modal,
-    leave_summary_message,
     read_private_metadata,
 )
 
@@ -35,7 +36,9 @@ def selected_channels(view: dict) -> list[str]:
     return ids
 
 
-async def leave_pick_submission(ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient) -> None:
+async def leave_pick_submission(
+    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     channel_ids = selected_channels(view)
     if not channel_ids:
         await ack(response_action="errors", errors={LEAVE_PICK_BLOCK: "Choose at least one channel."})
@@ -49,4 +52,6 @@ async def leave_pick_submission(ack: AsyncAck, body: dict, view: dict, client: A
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
         await progress.finish(leave_result_modal(outcome))
-        await reply_privately(client, user_id, metadata["response_url"], leave_summary_message(outcome))
+        services = AppServices.of(context)
+        url = metadata["response_url"]
+        await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, url)

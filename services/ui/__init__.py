@@ -22,6 +22,14 @@ def mention(channel_id: str) -> str:
     return f"<#{channel_id}>"
 
 
+def channels_count(n: int) -> str:
+    return "1 channel" if n == 1 else f"{n} channels"
+
+
+def mentions(channel_ids: Sequence[str]) -> str:
+    return ", ".join(mention(c) for c in channel_ids)
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -19,15 +19,18 @@ from services.error_texts import LEAVE_ERRORS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
+    channels_count,
     decode_metadata,
     encode_metadata,
     escape_text,
     mention,
+    mentions,
     sections,
     text_field,
     truncate,
     usage_reply,
 )
+from services.ui.rejoin import rejoin_offer_message
 
 LEAVE_PICK_CALLBACK = "leave_pick"
 LEAVE_PICK_BLOCK = "leave_pick_channels"
@@ -50,11 +53,7 @@ def usage_message(not_understood: str | None = None) -> str:
 
 
 def _mentions(results: Sequence[LeaveResult]) -> str:
-    return ", ".join(mention(r.channel_id) for r in results)
-
-
-def _channels(n: int) -> str:
-    return "1 channel" if n == 1 else f"{n} channels"
+    return mentions([r.channel_id for r in results])
 
 
 def leave_failure_text(result: LeaveResult) -> str:
@@ -77,11 +76,11 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
             return [f"I wasn't in {mention(only.channel_id)}, so there was nothing to leave."]
         return [leave_failure_text(only)]
     if left:
-        lines.append(f"Left {_channels(len(left))}: {_mentions(left)}.")
+        lines.append(f"Left {channels_count(len(left))}: {_mentions(left)}.")
     if not_in:
-        lines.append(f"I wasn't in {_channels(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
+        lines.append(f"I wasn't in {channels_count(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
     if failed:
-        lines.append(f"Couldn't leave {_channels(len(failed))}:")
+        lines.append(f"Couldn't leave {channels_count(len(failed))}:")
         by_code: dict[str, list[LeaveResult]] = {}
         for result in failed:
             by_code.setdefault(result.error or "unexpected_response", []).append(result)
@@ -91,13 +90,16 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
     return lines
 
 
-def leave_summary_message(outcome: LeaveOutcome) -> dict:
-    """The ephemeral summary: plain mrkdwn text, which Slack lets run far longer than a block."""
-    return {"text": truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)}
+def leave_summary_message(outcome: LeaveOutcome, rejoin_offer_id: str | None = None) -> dict:
+    """The ephemeral summary; with a Rejoin button when something was left and the offer could be kept."""
+    text = truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
+    if rejoin_offer_id is None:
+        return {"text": text}
+    return rejoin_offer_message(text, rejoin_offer_id)
 
 
 def leave_started_text(count: int) -> str:
-    return f"Leaving {_channels(count)}… I'll post a summary here when I'm done."
+    return f"Leaving {channels_count(count)}… I'll post a summary here when I'm done."
 
 
 def leave_pick_modal(current_channel: str | None, metadata: str) -> View:
@@ -148,8 +150,15 @@ def leave_result_modal(outcome: LeaveOutcome) -> View:
         callback_id=LEAVE_PROGRESS_CALLBACK,
         title="Leave channels",
         close="Done",
-        blocks=sections(leave_summary_lines(outcome)),
+        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(outcome)],
     )
+
+
+def _rejoin_hint(outcome: LeaveOutcome) -> list[ContextBlock]:
+    if not outcome.with_status(LeaveStatus.LEFT):
+        return []
+    text = "Changed your mind? The summary I sent you has a *Rejoin* button (it works for 24 hours)."
+    return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
 
 
 def private_metadata(response_url: str | None, channel_id: str | None, user_id: str | None) -> str:

@@ -1,0 +1,36 @@
+"""The app's own tables (SQLAlchemy Core), imported only once the database is first used."""
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+# Every /disconnect-shared attempt; append-only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("action", String(40), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("team_id", String(32)),
+    Column("channel_id", String(32)),
+    Column("leaving_team_id", String(32)),
+    Column("outcome", String(80), nullable=False),
+)
+
+# What a leave's "Rejoin" button undoes: the channels just left, for 24 hours.
+rejoin_offer = Table(
+    "rejoin_offer",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random; the button's value
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("team_id", String(32)),
+    Column("public_ids", Text, nullable=False),  # comma-separated channel IDs the app can rejoin by itself
+    Column("private_ids", Text, nullable=False),  # private channels: someone inside must /invite the app
+    Column("summary", Text, nullable=False),  # the leave summary, kept when the message is replaced
+    Column("claimed_at", DateTime(timezone=True)),  # a rejoin in progress (a double press waits for it)
+)

@@ -1,0 +1,122 @@
+"""The Rejoin button on a leave summary, and what the message says once it is pressed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
+
+from services.error_texts import JOIN_ERRORS, error_text
+from services.rejoin import JoinResult, JoinStatus
+from services.ui import MESSAGE_TEXT_LIMIT, channels_count, escape_text, mention, mentions, sections, truncate
+
+REJOIN_BLOCK = "rejoin"
+REJOIN_ACTION = "rejoin_channels"
+
+REJOIN_UNKNOWN = (
+    "I have no record of that leave any more, so this Rejoin button can't bring me back. "
+    "Anyone in a channel can still invite me back with `/invite`."
+)
+REJOIN_BUSY = "I'm already rejoining those channels; the summary above will say how it went."
+REJOIN_NOT_YOURS = "Only the person who asked me to leave can use this Rejoin button."
+
+
+def _invite(bot_user_id: str | None) -> str:
+    return f"/invite <@{bot_user_id}>" if bot_user_id else "`/invite` and the app's name"
+
+
+def _message(summary: str, extra: Sequence[str], offer_id: str | None = None, note: str | None = None) -> dict:
+    """The summary message, rebuilt: the leave, what happened since, and the button while it is still useful."""
+    lines = [*summary.split("\n"), *(["", *extra] if extra else [])]
+    blocks: list = sections(lines)
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    if offer_id is not None:
+        button = ButtonElement(text="Rejoin", action_id=REJOIN_ACTION, value=offer_id)
+        blocks.append(ActionsBlock(block_id=REJOIN_BLOCK, elements=[button]))
+    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+
+
+def rejoin_offer_message(summary: str, offer_id: str) -> dict:
+    note = "Changed your mind? *Rejoin* brings me back into the channels I just left. It works for 24 hours."
+    return _message(summary, [], offer_id, note)
+
+
+def rejoin_running_message(summary: str, count: int) -> dict:
+    return {
+        **_message(summary, [f":hourglass_flowing_sand: Rejoining {channels_count(count)}…"]),
+        "replace_original": True,
+    }
+
+
+def rejoin_expired_message(summary: str, bot_user_id: str | None) -> dict:
+    line = (
+        "This Rejoin button has expired: it works for 24 hours after the leave. "
+        f"Anyone in a channel can still bring me back by typing {_invite(bot_user_id)} there."
+    )
+    return {**_message(summary, [line]), "replace_original": True}
+
+
+def _listed(channel_ids: Sequence[str]) -> str:
+    if len(channel_ids) == 1:
+        return mention(channel_ids[0])
+    return f"{channels_count(len(channel_ids))}: {mentions(channel_ids)}"
+
+
+def _join_failure(result: JoinResult) -> str:
+    code = result.error or "unexpected_response"
+    channel = mention(result.channel_id)
+    return error_text(JOIN_ERRORS, code, channel=channel, action=f"rejoin {channel}") + f" (`{escape_text(code)}`)"
+
+
+def rejoin_result_lines(
+    results: Sequence[JoinResult], private_ids: Sequence[str], bot_user_id: str | None
+) -> list[str]:
+    """What the press did, channel by channel, every channel named once."""
+
+    def ids(status: JoinStatus) -> list[str]:
+        return [r.channel_id for r in results if r.status is status]
+
+    lines = ["*Rejoin:*"]
+    if rejoined := ids(JoinStatus.REJOINED):
+        lines.append(f"I'm back in {_listed(rejoined)}.")
+    if already := ids(JoinStatus.ALREADY_IN):
+        lines.append(f"I was already back in {_listed(already)}.")
+    if archived := ids(JoinStatus.ARCHIVED):
+        were = f"{mention(archived[0])} was" if len(archived) == 1 else f"{len(archived)} channels were"
+        them = "it" if len(archived) == 1 else f"them: {mentions(archived)}"
+        lines.append(
+            f"{were} archived after I left, so I didn't rejoin {them}. Unarchive a channel first if you need me in it."
+        )
+    failed = [r for r in results if r.status is JoinStatus.FAILED]
+    if failed:
+        lines.append(f"Couldn't rejoin {channels_count(len(failed))}:")
+        by_code: dict[str, list[JoinResult]] = {}
+        for result in failed:
+            by_code.setdefault(result.error or "unexpected_response", []).append(result)
+        for first, *rest in by_code.values():
+            same = f" The same for {len(rest)} more: {mentions([r.channel_id for r in rest])}." if rest else ""
+            lines.append(f"• {_join_failure(first)}{same}")
+    if private_ids:
+        lines.append(
+            f"Slack doesn't let an app rejoin private channels by itself: {mentions(private_ids)}. "
+            f"Someone in each can bring me back by typing {_invite(bot_user_id)} there."
+        )
+    if any(r.retryable for r in results):
+        lines.append("Press *Rejoin* again to retry the ones that failed.")
+    return lines
+
+
+def rejoin_done_message(
+    summary: str,
+    results: Sequence[JoinResult],
+    private_ids: Sequence[str],
+    bot_user_id: str | None,
+    offer_id: str,
+) -> dict:
+    """The button stays only while a retry could still help."""
+    retry = offer_id if any(r.retryable for r in results) else None
+    return {
+        **_message(summary, rejoin_result_lines(results, private_ids, bot_user_id), retry),
+        "replace_original": True,
+    }

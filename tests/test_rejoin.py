@@ -1,0 +1,191 @@
+"""The Rejoin button on a leave summary, end to end: leave, press, and what the message then says."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+
+from services.tables import rejoin_offer
+from services.ui.rejoin import REJOIN_ACTION, REJOIN_BUSY
+from tests.conftest import running_app, settings_for
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+
+def has_button(message: dict) -> bool:
+    return any(
+        e.get("action_id") == REJOIN_ACTION
+        for b in message.get("blocks", [])
+        if b.get("type") == "actions"
+        for e in b["elements"]
+    )
+
+
+async def leave(slack: SlackSender, fake: FakeSlack, *channels: str) -> dict:
+    """/leave-channel for these channels; returns the summary message."""
+    text = " ".join(f"<#{c}>" for c in channels)
+    _, body = await slack.command("/leave-channel", text, channel_id=channels[0])
+    return await fake.next_post(body["response_url"])
+
+
+async def press(slack: SlackSender, fake: FakeSlack, summary: dict, posts: int = 2) -> list[dict]:
+    """Press Rejoin; wait for that many posts to the press's response URL (the last one is the result)."""
+    reply, url = await slack.press_button(summary, REJOIN_ACTION)
+    assert reply.status == 200 and reply.text == ""
+    await fake.next_post(url, count=posts)
+    return fake.posts_to(url)
+
+
+async def test_rejoin_brings_the_app_back_into_a_public_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    assert summary["text"] == f"I left <#{channel}>."
+    assert has_button(summary)
+    assert "It works for 24 hours" in str(summary["blocks"])
+    assert not fake_slack.is_member(channel)
+
+    running, done = await press(slack, fake_slack, summary)
+    assert running["replace_original"] is True and "Rejoining 1 channel…" in running["text"]
+    assert done["replace_original"] is True and done["response_type"] == "ephemeral"
+    assert done["text"] == f"I left <#{channel}>.\n\n*Rejoin:*\nI'm back in <#{channel}>."
+    assert not has_button(done)
+    assert fake_slack.is_member(channel)
+    assert [c["channel"] for c in fake_slack.calls_to("conversations.join")] == [channel]
+
+
+async def test_private_channels_are_explained_not_joined(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    public = fake_slack.add_channel("announcements")
+    private = fake_slack.add_channel("secret-plans", is_private=True)
+    summary = await leave(slack, fake_slack, public, private)
+    assert summary["text"] == f"Left 2 channels: <#{public}>, <#{private}>."
+
+    *_, done = await press(slack, fake_slack, summary)
+    assert f"I'm back in <#{public}>." in done["text"]
+    assert (
+        f"Slack doesn't let an app rejoin private channels by itself: <#{private}>. "
+        f"Someone in each can bring me back by typing /invite <@{fake_slack.bot_user_id}> there."
+    ) in done["text"]
+    assert [c["channel"] for c in fake_slack.calls_to("conversations.join")] == [public]
+    assert not fake_slack.is_member(private)
+
+
+async def test_only_private_channels_left_still_get_the_invite_instructions(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    private = fake_slack.add_channel("hr", is_private=True)
+    summary = await leave(slack, fake_slack, private)
+    (done,) = await press(slack, fake_slack, summary, posts=1)
+    assert f"/invite <@{fake_slack.bot_user_id}>" in done["text"]
+    assert fake_slack.calls_to("conversations.join") == []
+
+
+async def test_pressing_twice_does_no_harm(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    await press(slack, fake_slack, summary)
+    *_, again = await press(slack, fake_slack, summary)
+    assert again["text"].endswith(f"*Rejoin:*\nI was already back in <#{channel}>.")
+    assert fake_slack.is_member(channel)
+    assert sum(1 for c in fake_slack.channels.values() if fake_slack.bot_user_id in c.members) == 1
+
+
+async def test_two_presses_at_once_rejoin_once(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(3)]
+    summary = await leave(slack, fake_slack, *channels)
+    fake_slack.delays["conversations.join"] = 0.3
+    (first, url1), (second, url2) = await asyncio.gather(
+        slack.press_button(summary, REJOIN_ACTION), slack.press_button(summary, REJOIN_ACTION)
+    )
+    assert first.status == second.status == 200
+    posts = await fake_slack.wait_for(
+        lambda: (
+            (fake_slack.posts_to(url1) + fake_slack.posts_to(url2))
+            if len(fake_slack.posts_to(url1) + fake_slack.posts_to(url2)) >= 3
+            else None
+        ),
+        what="both presses answered",
+    )
+    busy = [p for p in posts if p["text"] == REJOIN_BUSY]
+    assert len(busy) == 1 and busy[0]["replace_original"] is False
+    assert sorted(c["channel"] for c in fake_slack.calls_to("conversations.join")) == sorted(channels)
+
+
+async def test_a_channel_archived_meanwhile_is_reported_and_not_retried(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    kept, archived = fake_slack.add_channel("kept"), fake_slack.add_channel("old-project")
+    summary = await leave(slack, fake_slack, kept, archived)
+    fake_slack.channels[archived].is_archived = True
+    *_, done = await press(slack, fake_slack, summary)
+    assert f"I'm back in <#{kept}>." in done["text"]
+    assert f"<#{archived}> was archived after I left, so I didn't rejoin it." in done["text"]
+    assert not has_button(done)  # nothing a retry could change
+    assert [c["channel"] for c in fake_slack.calls_to("conversations.join")].count(archived) == 1
+
+
+async def test_a_transient_failure_keeps_the_button_for_a_retry(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    fake_slack.fail("conversations.join", "internal_error")
+    *_, done = await press(slack, fake_slack, summary)
+    assert "Couldn't rejoin 1 channel:" in done["text"] and "(`internal_error`)" in done["text"]
+    assert "Press *Rejoin* again" in done["text"] and has_button(done)
+    *_, retried = await press(slack, fake_slack, done)
+    assert retried["text"].endswith(f"I'm back in <#{channel}>.")
+
+
+async def test_an_install_without_channels_join_is_told_how_to_fix_it(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.tokens[fake_slack.bot_token]["scopes"].discard("channels:join")
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    *_, done = await press(slack, fake_slack, summary)
+    assert "needs the `channels:join` permission" in done["text"] and "(`missing_scope`)" in done["text"]
+
+
+async def test_the_button_expires_after_24_hours(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    engine = await slack.built.database.engine()
+    async with engine.begin() as conn:  # a day passes
+        await conn.execute(update(rejoin_offer).values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1)))
+    (expired,) = await press(slack, fake_slack, summary, posts=1)
+    assert "This Rejoin button has expired: it works for 24 hours after the leave." in expired["text"]
+    assert expired["replace_original"] is True and not has_button(expired)
+    assert fake_slack.calls_to("conversations.join") == []
+
+
+async def test_nothing_left_means_no_button(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("elsewhere", bot_member=False)
+    summary = await leave(slack, fake_slack, channel)
+    assert summary == {
+        "response_type": "ephemeral",
+        "text": f"I wasn't in <#{channel}>, so there was nothing to leave.",
+    }
+
+
+async def test_a_database_that_fails_costs_the_button_not_the_summary(fake_slack: FakeSlack, tmp_path) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the database folder should be")
+    settings = settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{blocked}/app.db")
+    channel = fake_slack.add_channel("random")
+    async with running_app(fake_slack, settings) as slack:
+        summary = await leave(slack, fake_slack, channel)
+    assert summary == {"response_type": "ephemeral", "text": f"I left <#{channel}>."}
+
+
+async def test_a_leave_from_the_pick_modal_can_be_undone_too(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    from tests.test_leave_modal import chosen, open_pick_modal
+
+    a, b = fake_slack.add_channel("one"), fake_slack.add_channel("two")
+    view_id, body = await open_pick_modal(slack, fake_slack, a)
+    await slack.submit_view(view_id, chosen(a, b))
+    summary = await fake_slack.next_post(body["response_url"])
+    assert has_button(summary)
+    history = fake_slack.view_history[view_id]  # the result view came before the summary
+    assert "The summary I sent you has a *Rejoin* button" in str([v["blocks"] for v in history])
+    *_, done = await press(slack, fake_slack, summary)
+    assert f"I'm back in 2 channels: <#{a}>, <#{b}>." in done["text"]
