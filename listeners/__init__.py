@@ -2,11 +2,12 @@
 
 from slack_bolt.async_app import AsyncApp
 
-from listeners import actions, commands, errors, views
+from listeners import actions, commands, errors, events, views
 
 
 def register_listeners(app: AsyncApp) -> None:
     commands.register(app)
     views.register(app)
     actions.register(app)
+    events.register(app)
     errors.register(app)

@@ -17,6 +17,11 @@ class AdminCheck:
     allowed: bool
     reason: str  # "allow_list", "org_admin", "workspace_admin", "not_admin", or the error code of users.info
 
+    @property
+    def undecided(self) -> bool:
+        """Refused because Slack couldn't say (users.info failed), not because the user isn't an admin."""
+        return not self.allowed and self.reason not in ("not_admin", "no_user")
+
 
 def is_admin_profile(user: dict) -> tuple[bool, str]:
     """Grid: enterprise_user's admin/owner flags; outside a Grid: the workspace's."""

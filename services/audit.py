@@ -64,8 +64,8 @@ class AuditLog:
                     action=entry.action,
                     event=entry.event.value,
                     user_id=_clip(entry.user_id, 32) or "",
-                    enterprise_id=_clip(entry.enterprise_id, 32),
-                    team_id=_clip(entry.team_id, 32),
+                    enterprise_id=_clip(entry.enterprise_id or None, 32),  # "" outside a Grid, in some payloads
+                    team_id=_clip(entry.team_id or None, 32),
                     channel_id=_clip(entry.channel_id, 32),
                     leaving_team_id=_clip(entry.leaving_team_id, 32),
                     outcome=_clip(entry.outcome, 80) or "",
@@ -82,6 +82,31 @@ class AuditLog:
         async with engine.connect() as conn:
             rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
             return [dict(row._mapping) for row in rows]
+
+    async def page(
+        self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
+    ) -> tuple[list[dict], bool]:
+        """One org's (else one workspace's) entries, newest first, older than `before_id`; and whether more exist.
+
+        An admin sees their own org or workspace only: installs of other orgs share this database.
+        """
+        from sqlalchemy import select
+
+        from services.tables import audit_log
+
+        query = select(audit_log)
+        if enterprise_id:
+            query = query.where(audit_log.c.enterprise_id == enterprise_id)
+        else:
+            query = query.where(audit_log.c.enterprise_id.is_(None), audit_log.c.team_id == team_id)
+        if before_id is not None:
+            query = query.where(audit_log.c.id < before_id)
+        engine = await self._database.engine()
+        async with engine.connect() as conn:
+            rows = [
+                dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit + 1))
+            ]
+        return rows[:limit], len(rows) > limit
 
 
 def _format(row: dict) -> str:

@@ -23,7 +23,6 @@ from services.ui.disconnect import status_modal
 
 logger = logging.getLogger(__name__)
 
-_NOT_ADMIN_REASONS = {"not_admin", "no_user"}
 _PUSHED_VIEW_ATTEMPTS = 16
 _PUSHED_VIEW_RETRY_SECONDS = 0.1
 
@@ -89,7 +88,7 @@ async def update_view(
 def refusal(check: AdminCheck, admin_token: AdminToken | None) -> tuple[str, str] | None:
     """(audit outcome, what the user reads) when the request may not go on; None when it may."""
     if not check.allowed:
-        if check.reason in _NOT_ADMIN_REASONS:
+        if not check.undecided:
             return "not_admin", ADMIN_ONLY
         return f"admin_check_failed:{check.reason}", ADMIN_CHECK_FAILED.format(code=check.reason)
     if admin_token is None or admin_token.token is None:

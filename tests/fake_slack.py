@@ -149,6 +149,7 @@ class FakeSlack:
         self.triggers: dict[str, float] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.external_ids: dict[str, str] = {}
+        self.home_view_ids: dict[str, str] = {}
         self.view_history: dict[str, list[dict[str, Any]]] = {}
         self.response_urls: dict[str, ResponseUrl] = {}
         self.messages: list[dict[str, Any]] = []
@@ -619,6 +620,22 @@ class FakeSlack:
         if error:
             return {"ok": False, "error": error}
         return {"ok": True, "view": self._store_view(view_id, view)}
+
+    def _m_views_publish(self, params: dict, identity: dict) -> dict:
+        """A user's Home tab: at most 100 blocks; the newest publish replaces the last."""
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        user_id = params.get("user_id", "")
+        if not isinstance(view, dict) or view.get("type") != "home" or len(view.get("blocks", [])) > 100:
+            return {"ok": False, "error": "invalid_arguments"}
+        if user_id not in self.users:
+            return {"ok": False, "error": "not_found"}
+        stored = self._store_view(self.home_view_ids.setdefault(user_id, slack_id("V")), view)
+        return {"ok": True, "view": stored}
+
+    def home_of(self, user_id: str) -> dict[str, Any] | None:
+        view_id = self.home_view_ids.get(user_id)
+        return self.views.get(view_id) if view_id else None
 
     def record_view_ack(self, view_id: str, view: dict) -> None:
         """A view_submission answered with response_action=update replaces the view, as Slack does."""

@@ -183,3 +183,36 @@ class SlackSender:
         }  # fmt: skip
         reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
         return reply, response_url
+
+    async def home_opened(self, user_id: str, tab: str = "home") -> Reply:
+        """The app_home_opened event Slack sends each time the user opens the app's Home (or Messages) tab."""
+        event = {"type": "app_home_opened", "user": user_id, "channel": "D0HOME", "tab": tab,
+                 "event_ts": f"{time.time():.6f}"}  # fmt: skip
+        if self.fake.home_of(user_id) is not None:
+            event["view"] = self.fake.home_of(user_id)
+        return await self.event(event, enterprise_id=self.fake.enterprise_id)
+
+    async def home_button(self, user_id: str, action_id: str) -> Reply:
+        """A button pressed in the user's Home tab (block_actions from a view of type home)."""
+        view = self.fake.home_of(user_id)
+        assert view is not None, "no Home tab published for this user"
+        button = next(
+            (e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
+             if e.get("action_id") == action_id),
+            None,
+        )  # fmt: skip
+        assert button is not None, f"no {action_id} button in the Home tab"
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.fake.team_id, "domain": "fake"},
+            "user": {"id": user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "api_app_id": "A0FAKEAPP",
+            "token": "verification-token-unused",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": self.fake.new_trigger_id(),
+            "view": {**view, "team_id": self.fake.team_id, "app_id": "A0FAKEAPP", "bot_id": self.fake.bot_id},
+            "is_enterprise_install": self.org_wide,
+            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
+            "actions": [{**button, "block_id": "audit_paging", "action_ts": f"{time.time():.6f}"}],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}).encode())

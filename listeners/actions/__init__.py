@@ -1,11 +1,15 @@
 from slack_bolt.async_app import AsyncApp
 
 from listeners.actions.disconnect_channel import disconnect_channel_chosen
+from listeners.actions.home_paging import audit_page_requested
 from listeners.actions.rejoin import rejoin_pressed
 from services.ui.disconnect import CHANNEL_ACTION
+from services.ui.home import NEWEST_ACTION, OLDER_ACTION
 from services.ui.rejoin import REJOIN_ACTION
 
 
 def register(app: AsyncApp) -> None:
     app.action(CHANNEL_ACTION)(disconnect_channel_chosen)
     app.action(REJOIN_ACTION)(rejoin_pressed)
+    app.action(OLDER_ACTION)(audit_page_requested)
+    app.action(NEWEST_ACTION)(audit_page_requested)

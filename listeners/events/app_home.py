@@ -1,0 +1,24 @@
+"""The Home tab: published each time someone opens it (Bolt acks events before this runs)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.app_services import AppServices
+from services.home import home_view, publish_home
+
+logger = logging.getLogger(__name__)
+
+
+async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+    user_id = event.get("user")
+    if event.get("tab") != "home" or not isinstance(user_id, str) or not user_id:
+        return  # the Messages tab, or nobody to show it to
+    services = AppServices.of(context)
+    view = await home_view(services, client, user_id, context.enterprise_id, context.team_id)
+    error = await publish_home(client, user_id, view)
+    if error is not None:
+        logger.warning("views.publish for the Home tab failed: %s", error)

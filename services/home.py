@@ -1,0 +1,39 @@
+"""The App Home tab's content for one user: the audit log for admins (same rule as /disconnect-shared)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_sdk.models.views import View
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.api_calls import call_outcome
+from services.app_services import AppServices
+from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
+
+
+async def home_view(
+    services: AppServices,
+    client: AsyncWebClient,
+    user_id: str,
+    enterprise_id: str | None,
+    team_id: str | None,
+    before_id: int | None = None,
+) -> View:
+    """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
+    check = await services.admins.check(client, user_id)
+    if not check.allowed:
+        return member_home(admin_check_failed_note(check.reason) if check.undecided else None)
+    rows, more = await services.audit.page(enterprise_id or None, team_id, before_id, HOME_PAGE_SIZE)
+    users, channels, teams = await asyncio.gather(
+        services.names.users(client, [r["user_id"] for r in rows]),
+        services.names.channels(client, [r["channel_id"] for r in rows if r["channel_id"]]),
+        services.names.teams(client, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
+    )
+    return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
+
+
+async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> str | None:
+    """views.publish; returns the error code, if any."""
+    _, error = await call_outcome(client.views_publish(user_id=user_id, view=view))
+    return error
