@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -64,11 +66,33 @@ class RejoinOffer:
         return now - self.created_at > REJOIN_WINDOW
 
 
+def _quietly(task: asyncio.Task) -> None:
+    """A failed warm-up is reported when the record is written (offer_for), not here."""
+    if not task.cancelled():
+        task.exception()
+
+
 class RejoinOffers:
     """Rows of `rejoin_offer`: what each Rejoin button would undo, and whether a rejoin is running."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._warming: asyncio.Task | None = None
+
+    def warm_up(self) -> None:
+        """Open the database while the channels are being left, so the summary never waits for it.
+
+        The first leave after start-up would otherwise pay for loading SQLAlchemy and creating the tables.
+        """
+        if self._warming is None:
+            self._warming = asyncio.create_task(self._warm())
+            self._warming.add_done_callback(_quietly)
+
+    async def _warm(self) -> None:
+        # Loading SQLAlchemy is ~0.2 s of CPU: in a thread, the event loop keeps serving while it happens.
+        await asyncio.to_thread(importlib.import_module, "sqlalchemy.ext.asyncio")
+        await asyncio.to_thread(importlib.import_module, "services.tables")
+        await self._database.engine()
 
     async def create(
         self,

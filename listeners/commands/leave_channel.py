@@ -52,7 +52,8 @@ async def leave_channel_command(
         await ack(text=leave_started_text(count), response_type="ephemeral")
     else:
         await ack()
+    services = AppServices.of(context)
+    services.rejoins.warm_up()
     async with answer_failures_after_ack(client, user_id, response_url):
         outcome = await leave_channels(client, request.channel_ids)
-        services = AppServices.of(context)
         await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, response_url)

@@ -48,10 +48,11 @@ async def leave_pick_submission(
     metadata = read_private_metadata(view.get("private_metadata"))
     user = body.get("user")
     user_id = (user.get("id") if isinstance(user, dict) else None) or metadata["user_id"] or ""
+    services = AppServices.of(context)
+    services.rejoins.warm_up()
     async with answer_failures_after_ack(client, user_id, metadata["response_url"]):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
         await progress.finish(leave_result_modal(outcome))
-        services = AppServices.of(context)
         url = metadata["response_url"]
         await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, url)
