@@ -21,7 +21,7 @@ from services.identity import StartupError, identify_bot
 from services.log_redaction import configure_logging
 from services.names import NameBook
 from services.pacing import Pacer
-from services.rejoin import RejoinOffers
+from services.rejoin_offers import RejoinOffers
 from services.settings import Settings, SettingsError, load_settings
 from services.slack_client import build_web_client
 from services.storage import Database

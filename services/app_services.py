@@ -12,7 +12,7 @@ from services.admins import AdminPolicy
 from services.audit import AuditEntry, AuditLog
 from services.audit_channel import AuditChannel
 from services.names import NameBook
-from services.rejoin import RejoinOffers
+from services.rejoin_offers import RejoinOffers
 
 
 @dataclass(frozen=True)

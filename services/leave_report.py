@@ -15,10 +15,8 @@ async def report_leave(
     client: AsyncWebClient,
     outcome: LeaveOutcome,
     user_id: str,
-    enterprise_id: str | None,
-    team_id: str | None,
     response_url: str | None,
 ) -> None:
     summary = leave_summary_message(outcome)["text"]
-    offer_id = await services.rejoins.offer_for(outcome, user_id, enterprise_id, team_id, summary)
-    await reply_privately(client, user_id, response_url, leave_summary_message(outcome, offer_id))
+    offer = await services.rejoins.offer_for(outcome, user_id, summary)
+    await reply_privately(client, user_id, response_url, leave_summary_message(outcome, offer))

@@ -64,6 +64,11 @@ class Database:
         self._ready = False
         self._lock = asyncio.Lock()
 
+    @property
+    def opened(self) -> bool:
+        """Whether anything has used the database yet (a leave-only workload never does)."""
+        return self._engine is not None
+
     def add_tables(self, *metadatas: Any) -> None:
         """More tables to create with the audit log's (the OAuth stores')."""
         self._extra = (*self._extra, *metadatas)

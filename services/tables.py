@@ -20,15 +20,13 @@ audit_log = Table(
     Column("outcome", String(80), nullable=False),
 )
 
-# What a leave's "Rejoin" button undoes: the channels just left, for 24 hours.
+# What a Rejoin button undoes when the channels left are too many for the button to carry (services.rejoin_offers).
 rejoin_offer = Table(
     "rejoin_offer",
     metadata,
     Column("id", String(32), primary_key=True),  # random; the button's value
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("user_id", String(32), nullable=False),
-    Column("enterprise_id", String(32)),
-    Column("team_id", String(32)),
     Column("public_ids", Text, nullable=False),  # comma-separated channel IDs the app can rejoin by itself
     Column("private_ids", Text, nullable=False),  # private channels: someone inside must /invite the app
     Column("summary", Text, nullable=False),  # the leave summary, kept when the message is replaced

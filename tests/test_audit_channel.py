@@ -9,7 +9,7 @@ import pytest
 from services.error_texts import ADMIN_ONLY
 from services.settings import Settings
 from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
 from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
 
@@ -120,3 +120,18 @@ async def test_without_an_audit_channel_nothing_is_posted(fake_slack: FakeSlack,
     async with running_app(fake_slack, settings) as slack:
         await disconnect(slack, fake_slack, org, channel, [org.alpha])
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_rate_limited_post_is_retried_not_lost(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, audit_channel: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    fake_slack.script(
+        "chat.postMessage",
+        Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}),
+    )
+    with caplog.at_level(logging.WARNING, logger="services.audit_channel"):
+        await disconnect(slack, fake_slack, org, channel, [org.alpha])
+        (line,) = await lines(fake_slack, audit_channel, 1)
+    assert line.startswith(":white_check_mark:")
+    assert [r for r in caplog.records if r.name == "services.audit_channel"] == []

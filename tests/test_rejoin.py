@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
 from services.tables import rejoin_offer
-from services.ui.rejoin import REJOIN_ACTION, REJOIN_BUSY
+from services.ui.rejoin import REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
 from tests.conftest import running_app, settings_for
-from tests.fake_slack import FakeSlack
+from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
 
 
@@ -21,6 +22,11 @@ def has_button(message: dict) -> bool:
         if b.get("type") == "actions"
         for e in b["elements"]
     )
+
+
+def summary_button_value(message: dict) -> str:
+    (value,) = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return value
 
 
 async def leave(slack: SlackSender, fake: FakeSlack, *channels: str) -> dict:
@@ -146,14 +152,20 @@ async def test_an_install_without_channels_join_is_told_how_to_fix_it(
     assert "needs the `channels:join` permission" in done["text"] and "(`missing_scope`)" in done["text"]
 
 
+def a_day_ago(summary: dict) -> dict:
+    """The same summary as if it had been posted 24 hours and a minute ago (the button's value carries the time)."""
+    value = summary_button_value(summary)
+    kind, posted, rest = value.split("|", 2)
+    older = f"{kind}|{int(posted) - 24 * 3600 - 60}|{rest}"
+    return json.loads(json.dumps(summary).replace(value, older))
+
+
 async def test_the_button_expires_after_24_hours(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channel = fake_slack.add_channel("random")
     summary = await leave(slack, fake_slack, channel)
-    engine = await slack.built.database.engine()
-    async with engine.begin() as conn:  # a day passes
-        await conn.execute(update(rejoin_offer).values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1)))
-    (expired,) = await press(slack, fake_slack, summary, posts=1)
+    (expired,) = await press(slack, fake_slack, a_day_ago(summary), posts=1)
     assert "This Rejoin button has expired: it works for 24 hours after the leave." in expired["text"]
+    assert expired["text"].startswith(f"I left <#{channel}>.")
     assert expired["replace_original"] is True and not has_button(expired)
     assert fake_slack.calls_to("conversations.join") == []
 
@@ -167,14 +179,52 @@ async def test_nothing_left_means_no_button(slack: SlackSender, fake_slack: Fake
     }
 
 
+async def test_a_leave_that_fits_a_button_never_opens_the_database(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(20)]
+    summary = await leave(slack, fake_slack, *channels)
+    await press(slack, fake_slack, summary)
+    assert all(fake_slack.is_member(c) for c in channels)
+    assert not slack.built.database.opened
+
+
+MANY = 170  # more channels than a button's 2,000-character value can carry
+
+
+async def test_more_channels_than_a_button_holds_are_kept_in_the_database(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(MANY)]
+    summary = await leave(slack, fake_slack, *channels)
+    assert summary_button_value(summary).startswith("r1db|") and slack.built.database.opened
+    fake_slack.delays["conversations.join"] = 0.02
+    (first, url1), (second, url2) = await asyncio.gather(
+        slack.press_button(summary, REJOIN_ACTION), slack.press_button(summary, REJOIN_ACTION)
+    )
+    assert first.status == second.status == 200
+    await fake_slack.wait_for(lambda: len(fake_slack.posts_to(url1) + fake_slack.posts_to(url2)) >= 3, what="answers")
+    posts = fake_slack.posts_to(url1) + fake_slack.posts_to(url2)
+    assert [p["text"] for p in posts].count(REJOIN_BUSY) == 1  # the claim is in the database: any instance sees it
+    done = posts[-1] if posts[-1]["text"] != REJOIN_BUSY else posts[-2]
+    assert done["text"].startswith(summary["text"])  # the whole summary is kept, not rebuilt
+    assert f"I'm back in {MANY} channels:" in done["text"]
+    assert sorted(c["channel"] for c in fake_slack.calls_to("conversations.join")) == sorted(channels)
+
+    engine = await slack.built.database.engine()
+    async with engine.begin() as conn:  # a day passes
+        await conn.execute(update(rejoin_offer).values(created_at=datetime.now(UTC) - timedelta(hours=24, minutes=1)))
+    (expired,) = await press(slack, fake_slack, summary, posts=1)
+    assert "This Rejoin button has expired" in expired["text"]
+
+
 async def test_a_database_that_fails_costs_the_button_not_the_summary(fake_slack: FakeSlack, tmp_path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the database folder should be")
     settings = settings_for(fake_slack, database_url=f"sqlite+aiosqlite:///{blocked}/app.db")
-    channel = fake_slack.add_channel("random")
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(MANY)]
     async with running_app(fake_slack, settings) as slack:
-        summary = await leave(slack, fake_slack, channel)
-    assert summary == {"response_type": "ephemeral", "text": f"I left <#{channel}>."}
+        summary = await leave(slack, fake_slack, *channels)
+    assert summary["text"].startswith(f"Left {MANY} channels: ") and "blocks" not in summary
+    assert not any(fake_slack.is_member(c) for c in channels)
 
 
 async def test_a_leave_from_the_pick_modal_can_be_undone_too(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -189,3 +239,43 @@ async def test_a_leave_from_the_pick_modal_can_be_undone_too(slack: SlackSender,
     assert "The summary I sent you has a *Rejoin* button" in str([v["blocks"] for v in history])
     *_, done = await press(slack, fake_slack, summary)
     assert f"I'm back in 2 channels: <#{a}>, <#{b}>." in done["text"]
+
+
+async def test_a_button_someone_else_presses_or_a_forged_value_does_nothing(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    reply, url = await slack.press_button(summary, REJOIN_ACTION, user_id="U0SOMEONE1")
+    assert reply.status == 200
+    assert (await fake_slack.next_post(url))["text"] == REJOIN_NOT_YOURS
+
+    forged = json.loads(json.dumps(summary).replace(summary_button_value(summary), "0" * 32))
+    _, url = await slack.press_button(forged, REJOIN_ACTION)
+    assert (await fake_slack.next_post(url))["text"] == REJOIN_UNKNOWN
+    assert fake_slack.calls_to("conversations.join") == []
+    assert not fake_slack.is_member(channel)
+
+
+async def test_when_slack_wont_list_private_channels_the_rejoin_still_explains(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    public, private = fake_slack.add_channel("news"), fake_slack.add_channel("board", is_private=True)
+    fake_slack.fail("users.conversations", "internal_error")
+    summary = await leave(slack, fake_slack, public, private)
+    assert summary["text"] == f"Left 2 channels: <#{public}>, <#{private}>."  # leaving didn't depend on the list
+    *_, done = await press(slack, fake_slack, summary)
+    assert f"I'm back in <#{public}>." in done["text"]
+    assert f"I can't find <#{private}> any more: it was deleted, or it's private" in done["text"]
+
+
+async def test_a_rate_limited_rejoin_is_retried_after_retry_after(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("random")
+    summary = await leave(slack, fake_slack, channel)
+    fake_slack.script(
+        "conversations.join",
+        Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}),
+    )
+    *_, done = await press(slack, fake_slack, summary)
+    assert done["text"].endswith(f"I'm back in <#{channel}>.")
+    assert len(fake_slack.calls_to("conversations.join")) == 2

@@ -16,6 +16,7 @@ from services.ui.rejoin import (
     REJOIN_BUSY,
     REJOIN_NOT_YOURS,
     REJOIN_UNKNOWN,
+    offer_summary,
     rejoin_done_message,
     rejoin_expired_message,
     rejoin_running_message,
@@ -30,30 +31,29 @@ async def rejoin_pressed(
     user_id = user.get("id") if isinstance(user, dict) else None
     user_id = user_id if isinstance(user_id, str) else ""
     response_url = body.get("response_url") if isinstance(body.get("response_url"), str) else None
-    offer_id = action.get("value")
+    value = action.get("value")
     services = AppServices.of(context)
     async with answer_failures_after_ack(client, user_id, response_url):
-        offer = await services.rejoins.find(offer_id) if isinstance(offer_id, str) and offer_id else None
+        offer = await services.rejoins.find(value) if isinstance(value, str) and value else None
         if offer is None:
             await reply_privately(client, user_id, response_url, {"text": REJOIN_UNKNOWN, "replace_original": False})
             return
         if offer.user_id != user_id:
             await reply_privately(client, user_id, response_url, {"text": REJOIN_NOT_YOURS, "replace_original": False})
             return
+        summary = offer_summary(offer)
         if offer.expired(datetime.now(UTC)):
-            await reply_privately(
-                client, user_id, response_url, rejoin_expired_message(offer.summary, context.bot_user_id)
-            )
+            await reply_privately(client, user_id, response_url, rejoin_expired_message(summary, context.bot_user_id))
             return
-        if not await services.rejoins.claim(offer.id):
+        if not await services.rejoins.claim(offer):
             await reply_privately(client, user_id, response_url, {"text": REJOIN_BUSY, "replace_original": False})
             return
         try:
             if offer.public_ids:
-                running = rejoin_running_message(offer.summary, len(offer.public_ids))
+                running = rejoin_running_message(summary, len(offer.public_ids))
                 await reply_privately(client, user_id, response_url, running)
             results = await join_channels(client, offer.public_ids)
         finally:
-            await services.rejoins.release(offer.id)
-        done = rejoin_done_message(offer.summary, results, offer.private_ids, context.bot_user_id, offer.id)
+            await services.rejoins.release(offer)
+        done = rejoin_done_message(summary, results, offer.private_in_order, context.bot_user_id, value)
         await reply_privately(client, user_id, response_url, done)

@@ -53,7 +53,7 @@ async def leave_channel_command(
     else:
         await ack()
     services = AppServices.of(context)
-    services.rejoins.warm_up()
+    services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
         outcome = await leave_channels(client, request.channel_ids)
-        await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, response_url)
+        await report_leave(services, client, outcome, user_id, response_url)

@@ -49,10 +49,9 @@ async def leave_pick_submission(
     user = body.get("user")
     user_id = (user.get("id") if isinstance(user, dict) else None) or metadata["user_id"] or ""
     services = AppServices.of(context)
-    services.rejoins.warm_up()
+    services.rejoins.warm_up(len(channel_ids))
     async with answer_failures_after_ack(client, user_id, metadata["response_url"]):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
         await progress.finish(leave_result_modal(outcome))
-        url = metadata["response_url"]
-        await report_leave(services, client, outcome, user_id, context.enterprise_id, context.team_id, url)
+        await report_leave(services, client, outcome, user_id, metadata["response_url"])

@@ -90,12 +90,12 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
     return lines
 
 
-def leave_summary_message(outcome: LeaveOutcome, rejoin_offer_id: str | None = None) -> dict:
+def leave_summary_message(outcome: LeaveOutcome, rejoin_value: str | None = None) -> dict:
     """The ephemeral summary; with a Rejoin button when something was left and the offer could be kept."""
     text = truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
-    if rejoin_offer_id is None:
+    if rejoin_value is None:
         return {"text": text}
-    return rejoin_offer_message(text, rejoin_offer_id)
+    return rejoin_offer_message(text, rejoin_value)
 
 
 def leave_started_text(count: int) -> str:

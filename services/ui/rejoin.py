@@ -8,6 +8,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, M
 
 from services.error_texts import JOIN_ERRORS, error_text
 from services.rejoin import JoinResult, JoinStatus
+from services.rejoin_offers import RejoinOffer
 from services.ui import MESSAGE_TEXT_LIMIT, channels_count, escape_text, mention, mentions, sections, truncate
 
 REJOIN_BLOCK = "rejoin"
@@ -25,21 +26,30 @@ def _invite(bot_user_id: str | None) -> str:
     return f"/invite <@{bot_user_id}>" if bot_user_id else "`/invite` and the app's name"
 
 
-def _message(summary: str, extra: Sequence[str], offer_id: str | None = None, note: str | None = None) -> dict:
+def _message(summary: str, extra: Sequence[str], button_value: str | None = None, note: str | None = None) -> dict:
     """The summary message, rebuilt: the leave, what happened since, and the button while it is still useful."""
     lines = [*summary.split("\n"), *(["", *extra] if extra else [])]
     blocks: list = sections(lines)
     if note:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
-    if offer_id is not None:
-        button = ButtonElement(text="Rejoin", action_id=REJOIN_ACTION, value=offer_id)
+    if button_value is not None:
+        button = ButtonElement(text="Rejoin", action_id=REJOIN_ACTION, value=button_value)
         blocks.append(ActionsBlock(block_id=REJOIN_BLOCK, elements=[button]))
     return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
 
 
-def rejoin_offer_message(summary: str, offer_id: str) -> dict:
+def offer_summary(offer: RejoinOffer) -> str:
+    """The leave summary the button sat under: kept whole when stored, else rebuilt from the channels left."""
+    if offer.summary:
+        return offer.summary
+    if len(offer.left_ids) == 1:
+        return f"I left {mention(offer.left_ids[0])}."
+    return f"Left {_listed(offer.left_ids)}."
+
+
+def rejoin_offer_message(summary: str, button_value: str) -> dict:
     note = "Changed your mind? *Rejoin* brings me back into the channels I just left. It works for 24 hours."
-    return _message(summary, [], offer_id, note)
+    return _message(summary, [], button_value, note)
 
 
 def rejoin_running_message(summary: str, count: int) -> dict:
@@ -112,10 +122,10 @@ def rejoin_done_message(
     results: Sequence[JoinResult],
     private_ids: Sequence[str],
     bot_user_id: str | None,
-    offer_id: str,
+    button_value: str,
 ) -> dict:
     """The button stays only while a retry could still help."""
-    retry = offer_id if any(r.retryable for r in results) else None
+    retry = button_value if any(r.retryable for r in results) else None
     return {
         **_message(summary, rejoin_result_lines(results, private_ids, bot_user_id), retry),
         "replace_original": True,

@@ -1,0 +1,196 @@
+"""What a Rejoin button undoes, for 24 hours: carried in the button itself, or kept in the database when too long.
+
+A button's value comes back exactly as the app posted it (Slack signs every request and users can't edit a
+message's blocks), so an inline value is as trustworthy as a stored row. Most leaves fit: the leave path then needs no
+database at all. Only a leave of more channels than a button can carry opens the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.leave import LeaveOutcome, LeaveStatus
+from services.storage import Database
+
+logger = logging.getLogger(__name__)
+
+REJOIN_WINDOW = timedelta(hours=24)
+BUTTON_VALUE_LIMIT = 2000  # Block Kit's limit for a button's value
+# Leaves of more channels than this open the database while the channels are being left (they may not fit a button).
+WARM_UP_ABOVE = 100
+# A rejoin that has been "in progress" this long was cut off (a restart): another press may take over.
+_CLAIM_STALE_AFTER = timedelta(minutes=10)
+# Stored records are kept a while past the window so an old button still gets "expired", not "unknown".
+_KEEP_FOR = timedelta(days=7)
+_INLINE = "r1"
+_STORED = "r1db"
+_PRIVATE_MARK = "*"
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; everything here is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RejoinOffer:
+    key: str  # the button's value (inline) or the stored row's ID
+    stored: bool
+    created_at: datetime
+    user_id: str
+    left_ids: tuple[str, ...]  # every channel left, in the summary's order
+    private_ids: frozenset[str]
+    summary: str | None = None  # the whole leave summary (stored offers only)
+
+    @property
+    def public_ids(self) -> tuple[str, ...]:
+        return tuple(c for c in self.left_ids if c not in self.private_ids)
+
+    @property
+    def private_in_order(self) -> tuple[str, ...]:
+        return tuple(c for c in self.left_ids if c in self.private_ids)
+
+    def expired(self, now: datetime) -> bool:
+        return now - self.created_at > REJOIN_WINDOW
+
+
+def inline_value(created_at: datetime, user_id: str, left_ids: Sequence[str], private_ids: frozenset[str]) -> str:
+    channels = ",".join(_PRIVATE_MARK + c if c in private_ids else c for c in left_ids)
+    return "|".join([_INLINE, str(int(created_at.timestamp())), user_id, channels])
+
+
+def parse_inline(value: str) -> RejoinOffer | None:
+    parts = value.split("|")
+    if len(parts) != 4 or parts[0] != _INLINE or not parts[1].isdigit() or not parts[2]:
+        return None
+    marked = [c for c in parts[3].split(",") if c.lstrip(_PRIVATE_MARK)]
+    left = tuple(c.lstrip(_PRIVATE_MARK) for c in marked)
+    private = frozenset(c.lstrip(_PRIVATE_MARK) for c in marked if c.startswith(_PRIVATE_MARK))
+    created = datetime.fromtimestamp(int(parts[1]), UTC)
+    return RejoinOffer(value, False, created, parts[2], left, private)
+
+
+def _quietly(task: asyncio.Task) -> None:
+    """A failed warm-up is reported when the record is written (offer_for), not here."""
+    if not task.cancelled():
+        task.exception()
+
+
+class RejoinOffers:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._warming: asyncio.Task | None = None
+        self._running: set[str] = set()  # inline offers being rejoined in this process
+
+    def warm_up(self, channel_count: int) -> None:
+        """Before a big leave, open the database in the background, so the summary never waits for it."""
+        if channel_count > WARM_UP_ABOVE and self._warming is None:
+            self._warming = asyncio.create_task(self._warm())
+            self._warming.add_done_callback(_quietly)
+
+    async def _warm(self) -> None:
+        # Loading SQLAlchemy is ~0.2 s of CPU: in a thread, the event loop keeps serving while it happens.
+        await asyncio.to_thread(importlib.import_module, "sqlalchemy.ext.asyncio")
+        await asyncio.to_thread(importlib.import_module, "services.tables")
+        await self._database.engine()
+
+    async def offer_for(self, outcome: LeaveOutcome, user_id: str, summary: str) -> str | None:
+        """The Rejoin button's value when something was left; None when nothing was, or the offer can't be kept."""
+        left = [r.channel_id for r in outcome.with_status(LeaveStatus.LEFT)]
+        if not left:
+            return None
+        now = datetime.now(UTC)
+        value = inline_value(now, user_id, left, outcome.private_ids)
+        if len(value) <= BUTTON_VALUE_LIMIT:
+            return value
+        try:
+            return f"{_STORED}|{await self._store(now, user_id, left, outcome.private_ids, summary)}"
+        except Exception as e:  # noqa: BLE001 - the summary matters more than the button
+            logger.warning(
+                "Couldn't keep the Rejoin record (%s); the summary goes out without the button", type(e).__name__
+            )
+            return None
+
+    async def _store(
+        self, now: datetime, user_id: str, left: Sequence[str], private: frozenset[str], summary: str
+    ) -> str:
+        from sqlalchemy import delete, insert
+
+        from services.tables import rejoin_offer
+
+        offer_id = uuid.uuid4().hex
+        engine = await self._database.engine()
+        async with engine.begin() as conn:
+            await conn.execute(delete(rejoin_offer).where(rejoin_offer.c.created_at < now - _KEEP_FOR))
+            await conn.execute(
+                insert(rejoin_offer).values(
+                    id=offer_id,
+                    created_at=now,
+                    user_id=user_id,
+                    public_ids=",".join(c for c in left if c not in private),
+                    private_ids=",".join(c for c in left if c in private),
+                    summary=summary,
+                    claimed_at=None,
+                )
+            )
+        return offer_id
+
+    async def find(self, value: str) -> RejoinOffer | None:
+        """The offer behind a button's value; None for a value this app never made or a record that's gone."""
+        kind, _, offer_id = value.partition("|")
+        if kind != _STORED:
+            return parse_inline(value)
+        from sqlalchemy import select
+
+        from services.tables import rejoin_offer
+
+        engine = await self._database.engine()
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(rejoin_offer).where(rejoin_offer.c.id == offer_id))).first()
+        if row is None:
+            return None
+        r = row._mapping
+        public = tuple(c for c in r["public_ids"].split(",") if c)
+        private = tuple(c for c in r["private_ids"].split(",") if c)
+        created = _aware(r["created_at"])
+        return RejoinOffer(r["id"], True, created, r["user_id"], public + private, frozenset(private), r["summary"])
+
+    async def claim(self, offer: RejoinOffer) -> bool:
+        """Mark a rejoin as running; False when another press is already at it (stored: on any instance)."""
+        if not offer.stored:
+            if offer.key in self._running:
+                return False
+            self._running.add(offer.key)
+            return True
+        from sqlalchemy import or_, update
+
+        from services.tables import rejoin_offer
+
+        now = datetime.now(UTC)
+        engine = await self._database.engine()
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                update(rejoin_offer)
+                .where(rejoin_offer.c.id == offer.key)
+                .where(or_(rejoin_offer.c.claimed_at.is_(None), rejoin_offer.c.claimed_at < now - _CLAIM_STALE_AFTER))
+                .values(claimed_at=now)
+            )
+        return result.rowcount == 1
+
+    async def release(self, offer: RejoinOffer) -> None:
+        if not offer.stored:
+            self._running.discard(offer.key)
+            return
+        from sqlalchemy import update
+
+        from services.tables import rejoin_offer
+
+        engine = await self._database.engine()
+        async with engine.begin() as conn:
+            await conn.execute(update(rejoin_offer).where(rejoin_offer.c.id == offer.key).values(claimed_at=None))
