@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 
 REJOIN_WINDOW = timedelta(hours=24)
 BUTTON_VALUE_LIMIT = 2000  # Block Kit's limit for a button's value
-# Leaves of more channels than this open the database while the channels are being left (they may not fit a button).
-WARM_UP_ABOVE = 100
+# About what a button's value holds (12 or 13 characters a channel): bigger leaves open the database while the channels
+# are being left, in case their offer has to be stored.
+WARM_UP_ABOVE = 150
 # A rejoin that has been "in progress" this long was cut off (a restart): another press may take over.
 _CLAIM_STALE_AFTER = timedelta(minutes=10)
 # Stored records are kept a while past the window so an old button still gets "expired", not "unknown".
