@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.payload import user_id_of
 from services.delivery import reply_privately
 
 logger = logging.getLogger(__name__)
@@ -40,10 +41,9 @@ async def unexpected_error(error: Exception, body: dict, client: AsyncWebClient)
     logger.error("Unexpected error in a listener", exc_info=error)
     if not isinstance(body, dict):
         return
-    user = body.get("user")
-    user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
+    user_id = user_id_of(body)
     response_url = body.get("response_url")
-    if isinstance(user_id, str) and user_id:
+    if user_id:
         url = response_url if isinstance(response_url, str) else None
         await reply_privately(client, user_id, url, {"text": UNEXPECTED})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
@@ -10,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
+
+logger = logging.getLogger(__name__)
 
 
 async def home_view(
@@ -33,7 +36,8 @@ async def home_view(
     return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
 
 
-async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> str | None:
-    """views.publish; returns the error code, if any."""
+async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> None:
+    """views.publish; a failure is logged (the user just opens the tab again)."""
     _, error = await call_outcome(client.views_publish(user_id=user_id, view=view))
-    return error
+    if error is not None:
+        logger.warning("views.publish for the Home tab failed: %s", error)

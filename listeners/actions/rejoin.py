@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.payload import user_id_of
 from services.app_services import AppServices
 from services.delivery import reply_privately
 from services.rejoin import join_channels
@@ -27,9 +28,7 @@ async def rejoin_pressed(
     ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
-    user = body.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    user_id = user_id if isinstance(user_id, str) else ""
+    user_id = user_id_of(body)
     response_url = body.get("response_url") if isinstance(body.get("response_url"), str) else None
     value = action.get("value")
     services = AppServices.of(context)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.app_services import AppServices
 from services.home import home_view, publish_home
-
-logger = logging.getLogger(__name__)
 
 
 async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -19,6 +15,4 @@ async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBol
         return  # the Messages tab, or nobody to show it to
     services = AppServices.of(context)
     view = await home_view(services, client, user_id, context.enterprise_id, context.team_id)
-    error = await publish_home(client, user_id, view)
-    if error is not None:
-        logger.warning("views.publish for the Home tab failed: %s", error)
+    await publish_home(client, user_id, view)

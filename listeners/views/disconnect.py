@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.payload import user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
@@ -73,10 +74,7 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
 
 
 def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
-    user = body.get("user")
-    user_id = user.get("id") if isinstance(user, dict) else None
-    user_id = user_id if isinstance(user_id, str) else ""
-    return Requester(user_id, context.enterprise_id, context.team_id, response_url, dry_run=dry_run)
+    return Requester(user_id_of(body), context.enterprise_id, context.team_id, response_url, dry_run=dry_run)
 
 
 async def disconnect_form_submission(

@@ -7,6 +7,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.payload import user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.leave import leave_channels
@@ -46,8 +47,7 @@ async def leave_pick_submission(
     await ack(response_action="update", view=leave_progress_modal(0, len(channel_ids)))
 
     metadata = read_private_metadata(view.get("private_metadata"))
-    user = body.get("user")
-    user_id = (user.get("id") if isinstance(user, dict) else None) or metadata["user_id"] or ""
+    user_id = user_id_of(body) or metadata["user_id"] or ""
     services = AppServices.of(context)
     services.rejoins.warm_up(len(channel_ids))
     async with answer_failures_after_ack(client, user_id, metadata["response_url"]):

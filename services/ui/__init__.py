@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
 
@@ -28,6 +28,32 @@ def channels_count(n: int) -> str:
 
 def mentions(channel_ids: Sequence[str]) -> str:
     return ", ".join(mention(c) for c in channel_ids)
+
+
+class ChannelFailure(Protocol):
+    @property
+    def channel_id(self) -> str: ...
+
+    @property
+    def error(self) -> str | None: ...
+
+
+Failure = TypeVar("Failure", bound=ChannelFailure)
+
+
+def failures_by_code(heading: str, failed: Sequence[Failure], sentence: Callable[[Failure], str]) -> list[str]:
+    """The heading, then one line per error code: the first channel's sentence and the others with that code.
+
+    Grouping keeps a summary of hundreds of channels short while naming every channel once.
+    """
+    by_code: dict[str, list[Failure]] = {}
+    for result in failed:
+        by_code.setdefault(result.error or "unexpected_response", []).append(result)
+    lines = [heading]
+    for first, *rest in by_code.values():
+        same = f" The same for {len(rest)} more: {mentions([r.channel_id for r in rest])}." if rest else ""
+        lines.append(f"• {sentence(first)}{same}")
+    return lines
 
 
 def truncate(text: str, limit: int) -> str:

@@ -204,43 +204,31 @@ def confirm_modal(
     they = "this workspace" if len(team_ids) == 1 else "these workspaces"
     host = shared.host_team_id
     keeper = team_label(host, shared.team_name(host)) if host else "the host workspace"
+    teams = [f"• {team_label(t, shared.team_name(t))}" for t in team_ids]
     if dry_run:
-        lines = [
-            f"*Dry run: disconnect {count} from {channel}?*",
-            *(f"• {team_label(t, shared.team_name(t))}" for t in team_ids),
-            "",
+        question = f"*Dry run: disconnect {count} from {channel}?*"
+        what_happens = [
             "*Nothing will change.* I'll check your admin rights and the admin token again, record a dry run in the "
-            f"audit log, and tell you what a real run would disconnect. {channel} stays shared with {they}.",
+            f"audit log, and tell you what a real run would disconnect. {channel} stays shared with {they}."
         ]
-        return View(
-            type="modal",
-            callback_id=CONFIRM_CALLBACK,
-            external_id=external_id,
-            title="Confirm dry run",
-            submit="Dry run",
-            close="Back",
-            private_metadata=metadata,
-            blocks=sections(lines),
-        )
-    lines = [
-        f"*Disconnect {count} from {channel}?*",
-        *(f"• {team_label(t, shared.team_name(t))}" for t in team_ids),
-        "",
-        f"*What happens:* people in {they} lose access to {channel} right away and it leaves their sidebars; "
-        f"the channel and its history stay with {keeper} and anyone still connected. "
-        "Getting them back means sharing the channel with them again.",
-        "Each workspace is disconnected separately, in this order, and every attempt is recorded in the audit log. "
-        "You'll get a message saying what happened to each.",
-    ]
+    else:
+        question = f"*Disconnect {count} from {channel}?*"
+        what_happens = [
+            f"*What happens:* people in {they} lose access to {channel} right away and it leaves their sidebars; "
+            f"the channel and its history stay with {keeper} and anyone still connected. "
+            "Getting them back means sharing the channel with them again.",
+            "Each workspace is disconnected separately, in this order, and every attempt is recorded in the audit "
+            "log. You'll get a message saying what happened to each.",
+        ]
     return View(
         type="modal",
         callback_id=CONFIRM_CALLBACK,
         external_id=external_id,
-        title="Confirm disconnect",
-        submit="Disconnect",
+        title="Confirm dry run" if dry_run else "Confirm disconnect",
+        submit="Dry run" if dry_run else "Disconnect",
         close="Back",
         private_metadata=metadata,
-        blocks=sections(lines),
+        blocks=sections([question, *teams, "", *what_happens]),
     )
 
 

@@ -23,6 +23,7 @@ from services.ui import (
     decode_metadata,
     encode_metadata,
     escape_text,
+    failures_by_code,
     mention,
     mentions,
     sections,
@@ -80,13 +81,7 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
     if not_in:
         lines.append(f"I wasn't in {channels_count(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
     if failed:
-        lines.append(f"Couldn't leave {channels_count(len(failed))}:")
-        by_code: dict[str, list[LeaveResult]] = {}
-        for result in failed:
-            by_code.setdefault(result.error or "unexpected_response", []).append(result)
-        for first, *rest in by_code.values():
-            same = f" The same for {len(rest)} more: {_mentions(rest)}." if rest else ""
-            lines.append(f"• {leave_failure_text(first)}{same}")
+        lines.extend(failures_by_code(f"Couldn't leave {channels_count(len(failed))}:", failed, leave_failure_text))
     return lines
 
 

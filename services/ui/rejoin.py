@@ -9,7 +9,16 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, M
 from services.error_texts import JOIN_ERRORS, error_text
 from services.rejoin import JoinResult, JoinStatus
 from services.rejoin_offers import RejoinOffer
-from services.ui import MESSAGE_TEXT_LIMIT, channels_count, escape_text, mention, mentions, sections, truncate
+from services.ui import (
+    MESSAGE_TEXT_LIMIT,
+    channels_count,
+    escape_text,
+    failures_by_code,
+    mention,
+    mentions,
+    sections,
+    truncate,
+)
 
 REJOIN_BLOCK = "rejoin"
 REJOIN_ACTION = "rejoin_channels"
@@ -100,13 +109,7 @@ def rejoin_result_lines(
         )
     failed = [r for r in results if r.status is JoinStatus.FAILED]
     if failed:
-        lines.append(f"Couldn't rejoin {channels_count(len(failed))}:")
-        by_code: dict[str, list[JoinResult]] = {}
-        for result in failed:
-            by_code.setdefault(result.error or "unexpected_response", []).append(result)
-        for first, *rest in by_code.values():
-            same = f" The same for {len(rest)} more: {mentions([r.channel_id for r in rest])}." if rest else ""
-            lines.append(f"• {_join_failure(first)}{same}")
+        lines.extend(failures_by_code(f"Couldn't rejoin {channels_count(len(failed))}:", failed, _join_failure))
     if private_ids:
         lines.append(
             f"Slack doesn't let an app rejoin private channels by itself: {mentions(private_ids)}. "
