@@ -116,6 +116,7 @@ def _format(row: dict) -> str:
         [
             when,
             f"{row['event']:<9}",
+            "dry-run" if row["action"] == DRY_RUN_ACTION else "real   ",
             f"user={row['user_id']}",
             f"enterprise={row['enterprise_id'] or '-'}",
             f"workspace={row['team_id'] or '-'}",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import pytest
+
+from services.audit import main as audit_cli
 from services.error_texts import ADMIN_ONLY
 from services.ui.disconnect import CONFIRM_CALLBACK, DRY_RUN_BLOCK, team_label
 from tests.conftest import Org
@@ -85,3 +89,17 @@ async def test_a_non_admins_dry_run_is_refused_and_audited_as_a_dry_run(
     assert [(r["action"], r["event"], r["outcome"]) for r in rows] == [
         ("disconnect_shared_dry_run", "refused", "not_admin")
     ]
+
+
+async def test_the_audit_cli_marks_dry_runs(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, capsys: pytest.CaptureFixture[str]
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    view_id, body = await open_form(slack, fake_slack, org.admin, channel, "--dry-run")
+    await slack.submit_view(view_id, form_values(channel, [org.alpha], dry_run=True), user_id=org.admin)
+    await slack.submit_view((await confirm_view(slack, fake_slack))["id"], {}, user_id=org.admin)
+    await fake_slack.next_post(body["response_url"])
+
+    await asyncio.to_thread(audit_cli, ["--last", "5", "--database-url", slack.built.database.url])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "  dry_run    dry-run  " in line and f"channel={channel}" in line and "outcome=would_disconnect" in line
