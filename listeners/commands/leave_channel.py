@@ -13,7 +13,7 @@ from services.command_text import LeaveKind, parse_leave_text
 from services.delivery import reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leave import leave_channels
-from services.leave_report import report_leave
+from services.leave_report import leave_summary_with_rejoin
 from services.ui.leave import (
     leave_pick_modal,
     leave_started_text,
@@ -56,4 +56,5 @@ async def leave_channel_command(
     services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
         outcome = await leave_channels(client, request.channel_ids)
-        await report_leave(services, client, outcome, user_id, response_url)
+        message = await leave_summary_with_rejoin(services, outcome, user_id)
+        await reply_privately(client, user_id, response_url, message)

@@ -10,8 +10,9 @@ from listeners.errors import answer_failures_after_ack
 from listeners.payload import user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
+from services.delivery import reply_privately
 from services.leave import leave_channels
-from services.leave_report import report_leave
+from services.leave_report import leave_summary_with_rejoin
 from services.progress import ModalProgress
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
@@ -53,5 +54,6 @@ async def leave_pick_submission(
     async with answer_failures_after_ack(client, user_id, metadata["response_url"]):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
-        await progress.finish(leave_result_modal(outcome))
-        await report_leave(services, client, outcome, user_id, metadata["response_url"])
+        message = await leave_summary_with_rejoin(services, outcome, user_id)
+        await progress.finish(leave_result_modal(outcome, rejoin_offered="blocks" in message))
+        await reply_privately(client, user_id, metadata["response_url"], message)

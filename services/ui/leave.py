@@ -139,18 +139,18 @@ def leave_progress_modal(done: int, total: int) -> View:
     )
 
 
-def leave_result_modal(outcome: LeaveOutcome) -> View:
+def leave_result_modal(outcome: LeaveOutcome, rejoin_offered: bool = False) -> View:
     return View(
         type="modal",
         callback_id=LEAVE_PROGRESS_CALLBACK,
         title="Leave channels",
         close="Done",
-        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(outcome)],
+        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(rejoin_offered)],
     )
 
 
-def _rejoin_hint(outcome: LeaveOutcome) -> list[ContextBlock]:
-    if not outcome.with_status(LeaveStatus.LEFT):
+def _rejoin_hint(rejoin_offered: bool) -> list[ContextBlock]:
+    if not rejoin_offered:
         return []
     text = "Changed your mind? The summary I sent you has a *Rejoin* button (it works for 24 hours)."
     return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
