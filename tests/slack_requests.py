@@ -32,6 +32,17 @@ class Reply:
         return json.loads(self.text)
 
 
+def buttons_in(blocks: list[dict]) -> list[dict]:
+    """Every button in a message's or view's actions blocks, each with the block_id Slack reports it under."""
+    return [
+        {**element, "block_id": block.get("block_id", "")}
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("type") == "button"
+    ]
+
+
 class SlackSender:
     def __init__(self, base_url: str, fake: FakeSlack, session: aiohttp.ClientSession, built: Any = None) -> None:
         self.built = built  # the app under test (its audit log, for assertions)
@@ -152,36 +163,36 @@ class SlackSender:
         }
         return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
 
-    async def press_button(
-        self, message: dict, action_id: str, *, channel_id: str = "", user_id: str | None = None
-    ) -> tuple[Reply, str]:
-        """The block_actions Slack sends when the user presses a button in an (ephemeral) message the app sent.
-
-        Returns the reply and the fresh response_url the press carries.
-        """
-        button = next(
-            (e for b in message.get("blocks", []) if b.get("type") == "actions" for e in b["elements"]
-             if e.get("action_id") == action_id),
-            None,
-        )  # fmt: skip
-        assert button is not None, f"no {action_id} button in the message"
-        response_url = self.fake.new_response_url()
+    async def _press(self, blocks: list[dict], action_id: str, user_id: str, where: dict) -> Reply:
+        """The block_actions Slack sends when a user presses a button; `where` says what it was pressed in."""
+        button = next((b for b in buttons_in(blocks) if b.get("action_id") == action_id), None)
+        assert button is not None, f"no {action_id} button there"
         payload = {
             "type": "block_actions",
             "team": {"id": self.fake.team_id, "domain": "fake"},
-            "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "user": {"id": user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
             "api_app_id": "A0FAKEAPP",
             "token": "verification-token-unused",
-            "container": {"type": "message", "message_ts": f"{time.time():.6f}", "channel_id": channel_id,
-                          "is_ephemeral": True},
             "trigger_id": self.fake.new_trigger_id(),
-            "channel": {"id": channel_id, "name": "somewhere"},
-            "response_url": response_url,
             "is_enterprise_install": self.org_wide,
             "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
-            "actions": [{**button, "block_id": "rejoin", "action_ts": f"{time.time():.6f}"}],
+            **where,
+            "actions": [{**button, "action_ts": f"{time.time():.6f}"}],
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+
+    async def press_button(
+        self, message: dict, action_id: str, *, channel_id: str = "", user_id: str | None = None
+    ) -> tuple[Reply, str]:
+        """A button pressed in an (ephemeral) message the app sent; returns the reply and the press's response_url."""
+        response_url = self.fake.new_response_url()
+        where = {
+            "container": {"type": "message", "message_ts": f"{time.time():.6f}", "channel_id": channel_id,
+                          "is_ephemeral": True},
+            "channel": {"id": channel_id, "name": "somewhere"},
+            "response_url": response_url,
         }  # fmt: skip
-        reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+        reply = await self._press(message.get("blocks", []), action_id, user_id or self.user_id, where)
         return reply, response_url
 
     async def home_opened(self, user_id: str, tab: str = "home") -> Reply:
@@ -196,23 +207,8 @@ class SlackSender:
         """A button pressed in the user's Home tab (block_actions from a view of type home)."""
         view = self.fake.home_of(user_id)
         assert view is not None, "no Home tab published for this user"
-        button = next(
-            (e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
-             if e.get("action_id") == action_id),
-            None,
-        )  # fmt: skip
-        assert button is not None, f"no {action_id} button in the Home tab"
-        payload = {
-            "type": "block_actions",
-            "team": {"id": self.fake.team_id, "domain": "fake"},
-            "user": {"id": user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
-            "api_app_id": "A0FAKEAPP",
-            "token": "verification-token-unused",
+        where = {
             "container": {"type": "view", "view_id": view["id"]},
-            "trigger_id": self.fake.new_trigger_id(),
             "view": {**view, "team_id": self.fake.team_id, "app_id": "A0FAKEAPP", "bot_id": self.fake.bot_id},
-            "is_enterprise_install": self.org_wide,
-            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
-            "actions": [{**button, "block_id": "audit_paging", "action_ts": f"{time.time():.6f}"}],
         }
-        return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
+        return await self._press(view["blocks"], action_id, user_id, where)

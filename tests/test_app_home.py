@@ -8,7 +8,7 @@ from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
 from services.ui.home import ADMINS_ONLY_NOTE, NEWEST_ACTION, OLDER_ACTION
 from tests.conftest import Org
 from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
+from tests.slack_requests import SlackSender, buttons_in
 from tests.test_disconnect import app_settings as app_settings  # the app with the org's admin token
 from tests.test_disconnect import disconnect
 
@@ -30,7 +30,7 @@ def entries(view: dict) -> list[str]:
 
 
 def buttons(view: dict) -> list[str]:
-    return [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    return [b["action_id"] for b in buttons_in(view["blocks"])]
 
 
 async def record(slack: SlackSender, fake: FakeSlack, n: int, user: str, channel: str, team: str) -> None:

@@ -12,20 +12,15 @@ from services.tables import rejoin_offer
 from services.ui.rejoin import REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
 from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
+from tests.slack_requests import SlackSender, buttons_in
 
 
 def has_button(message: dict) -> bool:
-    return any(
-        e.get("action_id") == REJOIN_ACTION
-        for b in message.get("blocks", [])
-        if b.get("type") == "actions"
-        for e in b["elements"]
-    )
+    return any(b["action_id"] == REJOIN_ACTION for b in buttons_in(message.get("blocks", [])))
 
 
 def summary_button_value(message: dict) -> str:
-    (value,) = [e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (value,) = [b["value"] for b in buttons_in(message["blocks"])]
     return value
 
 
