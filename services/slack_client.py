@@ -99,6 +99,32 @@ def pacer_of(client: AsyncWebClient) -> Pacer:
     return Pacer()
 
 
+def client_like(
+    base: AsyncWebClient, *, token: str | None = None, team_id: str | None = None, retry_server_errors: bool = True
+) -> AsyncWebClient:
+    """A client on `base`'s session and pacing, for another token, or for one workspace of an org-level token.
+
+    An org-wide install's bot token is refused (`missing_argument`) by some methods unless `team_id` is passed;
+    inside a request Bolt's per-request client adds it (slack_bolt/app/async_app.py, `team_id=req.context.team_id`),
+    outside one (background posts, resumed work, CLIs) this does the same (slack_sdk's `team_id` default param).
+    With `retry_server_errors=False` only 429s are retried: for calls that must not be sent twice (an admin action
+    whose 5xx may hide a success: see `internal_error`/`fatal_error` on
+    https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared).
+    """
+    handlers = list(base.retry_handlers or [])
+    if not retry_server_errors:
+        handlers = [h for h in handlers if isinstance(h, PacedRateLimitRetryHandler)]
+    return AsyncWebClient(
+        token=token if token is not None else base.token,
+        base_url=base.base_url,
+        timeout=base.timeout,
+        session=base.session,
+        team_id=team_id,
+        logger=base.logger,
+        retry_handlers=handlers,
+    )
+
+
 def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pacer | None = None) -> AsyncWebClient:
     """Must be called inside the running event loop: the client owns one aiohttp session for all calls."""
     session = aiohttp.ClientSession(
