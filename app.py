@@ -17,7 +17,7 @@ from services.admins import AdminPolicy
 from services.app_services import AppServices
 from services.audit import AuditLog
 from services.audit_channel import AuditChannel
-from services.identity import StartupError, identify_bot
+from services.identity import StartupError, admin_token_org, identify_bot
 from services.log_redaction import configure_logging
 from services.names import NameBook
 from services.pacing import Pacer
@@ -58,6 +58,9 @@ async def build_app(settings: Settings) -> BuiltApp:
             await database.engine()
         else:
             identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]
+        admin_org = (
+            await admin_token_org(client, settings.admin_token, settings.api_url) if settings.admin_token else None
+        )
     except BaseException:
         await client.session.close()
         await database.close()
@@ -66,7 +69,7 @@ async def build_app(settings: Settings) -> BuiltApp:
     services = AppServices(
         admins=AdminPolicy(settings.admin_user_ids),
         audit=AuditLog(database),
-        admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None),
+        admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org),
         audit_channel=AuditChannel(settings.audit_channel_id, names),
         names=names,
         rejoins=RejoinOffers(database),

@@ -32,8 +32,9 @@ class StaticTokenAuthorize(AsyncAuthorize):
         user_id: str | None,
         **_: object,
     ) -> AuthorizeResult:
+        # The installation's org, not the payload's: admin power is bound to it (listeners.payload.installation_org).
         return AuthorizeResult(
-            enterprise_id=enterprise_id or self._identity.enterprise_id,
+            enterprise_id=self._identity.enterprise_id,
             team_id=team_id or self._identity.team_id,
             user_id=user_id,
             bot_user_id=self._identity.user_id,
@@ -64,8 +65,9 @@ class StoredInstallationAuthorize(AsyncAuthorize):
         )
         if bot is None or not bot.bot_token:
             return None  # Bolt answers "please install the app"
+        # The installation's org, not the payload's: admin power is bound to it (listeners.payload.installation_org).
         return AuthorizeResult(
-            enterprise_id=enterprise_id or bot.enterprise_id,
+            enterprise_id=bot.enterprise_id,
             team_id=team_id or bot.team_id,
             user_id=user_id,
             bot_user_id=bot.bot_user_id,

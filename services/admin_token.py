@@ -1,4 +1,4 @@
-"""Where the Org Admin's user token for admin.conversations.disconnectShared comes from."""
+"""Where the Org Admin's user token for admin.conversations.disconnectShared comes from, for which org."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from services.error_texts import ADMIN_TOKEN_MISSING, NOT_ON_GRID, ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
-from services.scopes import ADMIN_SCOPE
+from services.error_texts import (
+    ADMIN_TOKEN_MISSING,
+    ADMIN_TOKEN_OTHER_ORG,
+    NOT_ON_GRID,
+    ORG_INSTALL_MISSING,
+    ORG_INSTALL_WITHOUT_ADMIN_SCOPE,
+    TokenSource,
+)
 
 
 @dataclass(frozen=True)
@@ -15,31 +21,44 @@ class AdminToken:
     token: str | None  # an xoxp- user token; never a bot token
     problem: str | None = None  # for the audit log when there is no usable token
     text: str | None = None  # for the admin: who must (re)install, and with what
+    source: TokenSource | None = None  # where it came from, for every sentence about it
 
 
 class AdminTokenSource:
-    """SLACK_ADMIN_TOKEN when set; otherwise the org-wide installation of an Org Admin, checked for the scope."""
+    """SLACK_ADMIN_TOKEN for its own org (learned with auth.test at start-up); otherwise that org's admin install.
 
-    def __init__(self, override: str | None, installation_store: AsyncInstallationStore | None) -> None:
+    A token is never used for another org than its own: an admin of one installed org can't reach another's
+    channels through it.
+    """
+
+    def __init__(
+        self,
+        override: str | None,
+        installation_store: AsyncInstallationStore | None,
+        override_org: str | None = None,
+    ) -> None:
         self._override = override
+        self._override_org = override_org
         self._store = installation_store
 
-    async def lookup(self, enterprise_id: str | None) -> AdminToken:
-        if self._override is not None:
-            return AdminToken(self._override)
-        if self._store is None:
-            return AdminToken(None, "admin_token_missing", ADMIN_TOKEN_MISSING)
-        if not enterprise_id:
+    async def lookup(self, org_id: str | None) -> AdminToken:
+        if not org_id:
             return AdminToken(None, "not_an_enterprise", NOT_ON_GRID)
-        installation = await self._store.async_find_installation(
-            enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
+        if self._override is not None and self._override_org == org_id:
+            return AdminToken(self._override, source=TokenSource.setting())
+        if self._store is None:
+            if self._override is not None:
+                return AdminToken(None, "admin_token_other_org", ADMIN_TOKEN_OTHER_ORG)
+            return AdminToken(None, "admin_token_missing", ADMIN_TOKEN_MISSING)
+        from services.admin_installs import latest_admin_installation
+
+        installation = await latest_admin_installation(self._store, org_id)
+        if installation is not None and installation.user_token:
+            return AdminToken(installation.user_token, source=TokenSource.install(installation.user_id))
+        latest = await self._store.async_find_installation(
+            enterprise_id=org_id, team_id=None, is_enterprise_install=True
         )
-        if installation is None:
+        if latest is None:
             return AdminToken(None, "org_install_missing", ORG_INSTALL_MISSING)
-        scopes = installation.user_scopes or []
-        if isinstance(scopes, str):
-            scopes = scopes.split(",")
-        if not installation.user_token or ADMIN_SCOPE not in scopes:
-            installer = installation.user_id or "unknown"
-            return AdminToken(None, "admin_scope_missing", ORG_INSTALL_WITHOUT_ADMIN_SCOPE.format(installer=installer))
-        return AdminToken(installation.user_token)
+        installer = latest.user_id or "unknown"
+        return AdminToken(None, "admin_scope_missing", ORG_INSTALL_WITHOUT_ADMIN_SCOPE.format(installer=installer))

@@ -57,7 +57,7 @@ def parse_leave_text(text: str | None, current_channel: str) -> LeaveRequest:
     return LeaveRequest(LeaveKind.NAMED, tuple(ids))
 
 
-_TEAM_ID = re.compile(r"T[A-Z0-9]{2,40}")
+_TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,40}")  # a workspace (T…) or an Enterprise org (E…)
 
 
 @dataclass(frozen=True)

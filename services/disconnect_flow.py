@@ -16,8 +16,16 @@ from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.audit import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
 from services.delivery import reply_privately
-from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY, ADMIN_TOKEN_MISSING, FORM_NOT_SHOWN
+from services.error_texts import (
+    ADMIN_CHECK_FAILED,
+    ADMIN_ONLY,
+    ADMIN_TOKEN_MISSING,
+    FORM_NOT_SHOWN,
+    NOT_ON_GRID,
+    OTHER_ORG,
+)
 from services.shared_channels import DisconnectResult, disconnect_team
+from services.slack_client import client_like
 from services.ui import escape_text
 from services.ui.disconnect import status_modal
 
@@ -29,7 +37,11 @@ _PUSHED_VIEW_RETRY_SECONDS = 0.1
 
 @dataclass(frozen=True)
 class Requester:
-    """Who asked, from the request Slack signed (never from private_metadata)."""
+    """Who asked, from the request Slack signed (never from private_metadata).
+
+    `enterprise_id` is the org acted on: the org of the installation serving the request, whoever the user is, so a
+    refusal is audited where that org's admins see it.
+    """
 
     user_id: str
     enterprise_id: str | None
@@ -85,9 +97,14 @@ async def update_view(
     return error
 
 
+_REFUSALS = {"not_an_enterprise": NOT_ON_GRID, "other_org": OTHER_ORG}
+
+
 def refusal(check: AdminCheck, admin_token: AdminToken | None) -> tuple[str, str] | None:
     """(audit outcome, what the user reads) when the request may not go on; None when it may."""
     if not check.allowed:
+        if check.reason in _REFUSALS:
+            return check.reason, _REFUSALS[check.reason]
         if not check.undecided:
             return "not_admin", ADMIN_ONLY
         return f"admin_check_failed:{check.reason}", ADMIN_CHECK_FAILED.format(code=check.reason)
@@ -107,16 +124,16 @@ async def allowed_admin_token(
     view_id: str | None = None,
     external_id: str | None = None,
     leaving_team_ids: Sequence[str] = (),
-) -> str | None:
+) -> AdminToken | None:
     """Check (again) that the requester may disconnect and that an admin token exists; return that token.
 
     If not: audit, say why in the modal and privately, and return None.
     """
-    check = check or await services.admins.check(client, requester.user_id)
+    check = check or await services.admins.check(client, requester.user_id, requester.enterprise_id)
     admin_token = await services.admin_tokens.lookup(requester.enterprise_id) if check.allowed else None
     refused = refusal(check, admin_token)
     if refused is None and admin_token is not None and admin_token.token is not None:
-        return admin_token.token
+        return admin_token
     outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
     for team_id in leaving_team_ids or [None]:
         await services.record(client, requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
@@ -134,13 +151,23 @@ async def disconnect_in_order(
     channel_id: str,
     team_ids: Sequence[str],
 ) -> list[DisconnectResult]:
-    """One admin call per workspace, in order, each audited before and after."""
+    """One admin call per workspace, in order, each audited before and after.
+
+    The admin call goes out once (no retry but on 429): after an answer that could hide a success, the channel is
+    read again and the audit row says what really happened.
+    """
+    admin_client = client_like(client, token=admin_token, retry_server_errors=False)
     results: list[DisconnectResult] = []
     for team_id in team_ids:
         await services.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
-        result = await disconnect_team(client, admin_token, channel_id, team_id)
+        result = await disconnect_team(
+            admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
+        )
         event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
-        await services.record(client, requester.entry(event, result.error or "ok", channel_id, team_id))
+        outcome = result.error or ("ok" if result.after_error is None else f"ok_after:{result.after_error}")
+        if result.error == "outcome_unknown":
+            outcome = f"outcome_unknown:{result.after_error}"
+        await services.record(client, requester.entry(event, outcome, channel_id, team_id))
         results.append(result)
     return results
 

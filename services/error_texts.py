@@ -70,42 +70,60 @@ JOIN_ERRORS: dict[str, str] = {
 }
 
 # admin.conversations.disconnectShared: https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared
-# Placeholders: {team} (the workspace's name), {channel}. Token problems are about the Org Admin's token.
-_ADMIN_TOKEN_FIX = (
-    "An Org Admin with the Channel Management role must install the app on the whole org with the "
-    "admin.conversations:write scope, and its User OAuth Token (xoxp-…) must go in SLACK_ADMIN_TOKEN."
-)
+# Placeholders: {team} (the party's label), {channel}, and for token problems {token} (where the admin token came
+# from, TokenSource.name) and {fix} (what to do about it, TokenSource.fix).
 DISCONNECT_ERRORS: dict[str, str] = {
     **COMMON_ERRORS,
     "cannot_kick_home_team": "{team} created {channel}, and the workspace that created a channel can't be removed from it.",
-    "cannot_kick_team": "Only the organization that created {channel} can remove other organizations from it, so {team} stays. Ask an admin of the originating org.",
-    "channel_not_found": "Slack couldn't find {channel} for the Org Admin's token. It may have been deleted, or it belongs to another org.",
-    "feature_not_enabled": "The Org Admin's token doesn't have access to disconnecting shared channels, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
+    "cannot_kick_team": "Slack says only the organization that created {channel} can remove others from it, so {team} stays. Ask an admin of the organization that created it.",
+    "channel_not_found": "Slack couldn't find {channel} for {token}. It may have been deleted, or it belongs to another org.",
+    "feature_not_enabled": "{token} doesn't have access to disconnecting shared channels, so {team} is still connected. {fix}",
     "leaving_team_not_in_channel": "{team} isn't connected to {channel} (any more), so there was nothing to disconnect.",
     "leaving_team_required": "{channel} is shared by more than two workspaces, so Slack needs to be told which one leaves; none was named. Choose a workspace and try again.",
     "no_teams_to_disconnect": "{channel} isn't shared, so there are no workspaces to disconnect from it.",
-    "not_an_admin": "The token in SLACK_ADMIN_TOKEN doesn't belong to an Org Admin or Owner, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
-    "not_an_enterprise": "Disconnecting workspaces works only on Enterprise Grid orgs, and this workspace isn't part of one.",
+    "not_an_admin": "Slack says {token} doesn't belong to an Org Admin or Owner, so {team} is still connected. {fix}",
+    "not_an_enterprise": "Disconnecting workspaces works only on Enterprise orgs, and Slack says {token} isn't from one.",
     "not_supported": "{channel} is a direct message or the general channel, and Slack can't disconnect workspaces from those.",
-    "restricted_action": "A workspace preference stops the Org Admin behind the app's token from disconnecting channels, so {team} is still connected. Ask an Org Owner to review the Channel Management settings.",
-    "team_not_found": "Slack doesn't know the workspace {team}. Pick it again from the list and retry.",
-    "invalid_auth": "Slack didn't accept the token in SLACK_ADMIN_TOKEN, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
-    "not_authed": "The request reached Slack without the Org Admin's token, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
-    "token_expired": "The token in SLACK_ADMIN_TOKEN has expired, so {team} is still connected. " + _ADMIN_TOKEN_FIX,
-    "token_revoked": "The token in SLACK_ADMIN_TOKEN was revoked, so {team} is still connected. " + _ADMIN_TOKEN_FIX,
-    "account_inactive": "The Org Admin behind SLACK_ADMIN_TOKEN has been deactivated, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
-    "missing_scope": "The token in SLACK_ADMIN_TOKEN lacks the admin.conversations:write scope, so {team} is still connected. "
-    + _ADMIN_TOKEN_FIX,
-    "not_allowed_token_type": "SLACK_ADMIN_TOKEN must be an Org Admin's user token (xoxp-…); Slack refused the one configured. "
-    + _ADMIN_TOKEN_FIX,
-    "no_permission": "The Org Admin's token isn't permitted to disconnect {team} from {channel}. Check the admin's Channel Management role covers public and private channels.",
+    "restricted_action": "A preference stops the Org Admin behind {token} from disconnecting channels, so {team} is still connected. Ask an Org Owner to review the Channel Management settings.",
+    "team_not_found": "Slack doesn't know {team}. Pick it again from the list and retry.",
+    "invalid_auth": "Slack didn't accept {token}, so {team} is still connected. {fix}",
+    "not_authed": "The request reached Slack without the Org Admin's token, so {team} is still connected. {fix}",
+    "token_expired": "{token} has expired, so {team} is still connected. {fix}",
+    "token_revoked": "{token} was revoked, so {team} is still connected. {fix}",
+    "account_inactive": "The Org Admin behind {token} has been deactivated, so {team} is still connected. {fix}",
+    "missing_scope": "{token} lacks the admin.conversations:write scope, so {team} is still connected. {fix}",
+    "not_allowed_token_type": "Slack refused {token}: it must be an Org Admin's user token (xoxp-…). {fix}",
+    "no_permission": "{token} isn't permitted to disconnect {team} from {channel}. Check the admin's Channel Management role covers public and private channels.",
     "team_access_not_granted": "The app hasn't been granted access to {team}'s workspace, so it stays connected. Ask an Org Admin to add the app to that workspace.",
+    # Not Slack codes: what the app learned by reading the channel again after an answer that could hide a success.
+    "outcome_unknown": "I couldn't tell whether {team} was disconnected from {channel}: Slack answered with an error, and then I couldn't read the channel to check. Check who is connected in the channel's settings before trying again.",
 }
+
+
+class TokenSource:
+    """Where the Org Admin token came from, so every sentence about it names the right place."""
+
+    def __init__(self, name: str, fix: str) -> None:
+        self.name = name
+        self.fix = fix
+
+    @classmethod
+    def setting(cls) -> TokenSource:
+        return cls(
+            "the admin token in SLACK_ADMIN_TOKEN",
+            "Whoever runs the app must put a current User OAuth Token (xoxp-…) of an Org Admin or Owner with the "
+            "admin.conversations:write scope in SLACK_ADMIN_TOKEN and restart it.",
+        )
+
+    @classmethod
+    def install(cls, installer: str | None) -> TokenSource:
+        who = f"<@{installer}>" if installer else "an Org Admin"
+        return cls(
+            f"the admin token from the org-wide install by {who}",
+            "An Org Admin or Owner with the Channel Management role must install the app again on the whole org "
+            "through its admin install page (/slack/install/admin), granting admin.conversations:write.",
+        )
+
 
 # Why a chosen channel is refused in the /disconnect-shared form, before any admin call.
 CHANNEL_PROBLEMS: dict[str, str] = {
@@ -116,6 +134,10 @@ CHANNEL_PROBLEMS: dict[str, str] = {
     "loading": "I'm still looking up the workspaces connected to this channel. Wait a moment, then submit again.",
     "no_team_chosen": "Choose at least one workspace to disconnect.",
     "team_not_connected": "A workspace you chose is no longer connected to this channel. Choose again.",
+    "org_shared_only": "This channel is shared only among your own org's workspaces. Slack changes which of your workspaces have it from the admin dashboard (Manage channels), not by disconnecting; this app only disconnects other organizations.",
+    "host_unknown": "Slack didn't say which organization created this channel, so I can't tell whether your org may disconnect anyone from it. Nothing was changed.",
+    "partner_hosted": "{host} created this channel, and Slack lets only the organization that created a channel disconnect others from it. Ask {host_short}'s admins; nothing was changed.",
+    "only_pending": "Nobody outside your org is connected to this channel yet: the invitations are still pending, so there is nothing to disconnect.",
 }
 
 ADMIN_ONLY = (
@@ -151,8 +173,18 @@ ORG_INSTALL_WITHOUT_ADMIN_SCOPE = (
     "whole org and grant admin.conversations:write (the app's /slack/install page)."
 )
 NOT_ON_GRID = (
-    "Disconnecting workspaces from shared channels works only in an Enterprise Grid org, and this workspace isn't "
-    "part of one. Nothing was changed."
+    "`/disconnect-shared` needs an Enterprise org: Slack offers admin.conversations.disconnectShared only on the "
+    "Enterprise plan, and this workspace isn't part of an Enterprise org. Nothing was changed. (`/leave-channel` "
+    "works here as usual.)"
+)
+ADMIN_TOKEN_OTHER_ORG = (
+    "The app's admin token (SLACK_ADMIN_TOKEN) belongs to another Enterprise org, and it is never used for this "
+    "one. Nothing was changed. An Org Admin of this org must install the app on the whole org through its admin "
+    "install page (/slack/install/admin)."
+)
+OTHER_ORG = (
+    "`/disconnect-shared` can only be used by Org Admins and Owners of the org the app is installed in, and Slack "
+    "says you belong to another organization. Nothing was changed."
 )
 
 # views.open: https://docs.slack.dev/reference/methods/views.open

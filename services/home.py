@@ -24,7 +24,7 @@ async def home_view(
     before_id: int | None = None,
 ) -> View:
     """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
-    check = await services.admins.check(client, user_id)
+    check = await services.admins.check(client, user_id, enterprise_id)
     if not check.allowed:
         return member_home(admin_check_failed_note(check.reason) if check.undecided else None)
     rows, more = await services.audit.page(enterprise_id or None, team_id, before_id, HOME_PAGE_SIZE)

@@ -51,3 +51,30 @@ async def identify_bot(client: AsyncWebClient, token: str, api_url: str) -> BotI
         user_id=body.get("user_id"),
         bot_id=body.get("bot_id"),
     )
+
+
+async def admin_token_org(client: AsyncWebClient, token: str, api_url: str) -> str:
+    """The Enterprise org SLACK_ADMIN_TOKEN belongs to (auth.test's `enterprise_id`); it is used for that org only.
+
+    https://docs.slack.dev/reference/methods/auth.test: "When working against a team within an Enterprise
+    organization, you'll also find their enterprise_id here."
+    """
+    body, error = await call_outcome(client.auth_test(token=token))
+    if error in _REJECTED:
+        raise StartupError(
+            f"SLACK_ADMIN_TOKEN was rejected by Slack ({error}): copy the current User OAuth Token (xoxp-…) of the "
+            "Org Admin's org-wide install, or unset it."
+        )
+    if error in _UNREACHABLE:
+        raise StartupError(
+            f"Could not reach the Slack Web API at {api_url} ({error}): check SLACK_API_URL and the network."
+        )
+    if error is not None:
+        raise StartupError(f"Slack refused auth.test for SLACK_ADMIN_TOKEN ({error}): check SLACK_ADMIN_TOKEN.")
+    org = body.get("enterprise_id")
+    if not isinstance(org, str) or not org:
+        raise StartupError(
+            "SLACK_ADMIN_TOKEN isn't from an Enterprise org (Slack's auth.test names no enterprise_id): admin tokens "
+            "exist only on Enterprise orgs. Unset it, or use an Org Admin's token from an org-wide install."
+        )
+    return org

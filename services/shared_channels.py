@@ -1,10 +1,24 @@
-"""Shared channels: which workspaces are connected (conversations.info, team.info) and disconnecting them."""
+"""Shared channels as Slack describes them, seen from our org: who hosts, who else is connected, what we may remove.
+
+Field meanings come from Slack's recorded answers (../shared/slack-samples/api/conversations.info.json and its
+README), since the reference page doesn't describe them:
+- `conversation_host_id`: the workspace that created the channel (a `T…`; admin.conversations.search gives an org `E…`).
+- `connected_team_ids`: the other parties of a Slack Connect channel: an Enterprise org's `E…`, a standalone
+  workspace's `T…`. `connected_limited_team_ids` and `pending_connected_team_ids`: limited connections, and
+  invitations not yet accepted.
+- `internal_team_ids`: the workspaces of the host's own org; `shared_team_ids`: lists the caller's own workspace
+  even for a channel shared with no one, so it says nothing about who else is there (we never offer it).
+The reference page (../shared/seeds/admin.conversations.disconnectShared.txt): "the originating workspace … may not be
+disconnected. For a channel connected to other organizations, only the originating organization may call this
+method."
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -13,22 +27,61 @@ from services.api_calls import call_outcome
 MAX_TEAMS = 100  # a multi-select holds at most 100 options
 _NAME_LOOKUPS_AT_ONCE = 5
 
+PartyState = Literal["connected", "limited", "pending"]
+# Where a party's ID comes from in conversations.info, in the order a later key overrides an earlier one.
+_PARTY_KEYS: tuple[tuple[str, PartyState], ...] = (
+    ("connected_team_ids", "connected"),
+    ("connected_limited_team_ids", "limited"),
+    ("pending_connected_team_ids", "pending"),
+)
+
+
+def is_org_id(team_id: str) -> bool:
+    """An Enterprise org's ID (`E…`), as opposed to a workspace's (`T…`)."""
+    return team_id.startswith("E")
+
+
+@dataclass(frozen=True)
+class Party:
+    """Another organisation (E…) or standalone workspace (T…) connected to a channel, from outside our org."""
+
+    id: str
+    state: PartyState = "connected"
+
+    @property
+    def removable(self) -> bool:
+        """A pending invitation isn't a connection: there is nothing to disconnect until it is accepted."""
+        return self.state != "pending"
+
 
 @dataclass(frozen=True)
 class SharedChannel:
     channel_id: str
     name: str | None
-    host_team_id: str | None
-    team_ids: tuple[str, ...]  # connected workspaces that may be disconnected (never the host)
+    host_team_id: str | None  # the workspace (or org) that created the channel, as Slack says; None if it didn't
+    parties: tuple[Party, ...] = ()  # everyone connected from outside our org, never us or the host
     team_names: dict[str, str] = field(default_factory=dict)
-    problem: str | None = None  # "not_shared", "general", "dm", or the error code of conversations.info
+    problem: str | None = None  # why nothing here may be disconnected by us (CHANNEL_PROBLEMS), or an error code
+    host_org_id: str | None = None  # the host's org (E…), or the host itself when it is a standalone workspace
+
+    @property
+    def team_ids(self) -> tuple[str, ...]:
+        """The parties we may disconnect, in Slack's order."""
+        return tuple(p.id for p in self.parties if p.removable)
+
+    @property
+    def pending(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.parties if not p.removable)
+
+    def party(self, team_id: str) -> Party | None:
+        return next((p for p in self.parties if p.id == team_id), None)
 
     def team_name(self, team_id: str | None) -> str | None:
         return self.team_names.get(team_id or "")
 
 
 def channel_problem(channel: dict) -> str | None:
-    """Why a channel cannot have workspaces disconnected, before any admin call; None when it can."""
+    """Why a channel cannot have anyone disconnected, whoever hosts it; None when it may."""
     if channel.get("is_im") or channel.get("is_mpim") or str(channel.get("id", "")).startswith("D"):
         return "dm"
     if channel.get("is_general"):
@@ -38,63 +91,162 @@ def channel_problem(channel: dict) -> str | None:
     return None
 
 
-def connected_teams(channel: dict) -> tuple[str | None, tuple[str, ...]]:
-    """The host team and every other team connected to the channel, in Slack's order, once each."""
-    host = channel.get("conversation_host_id") or channel.get("context_team_id")
-    seen: list[str] = []
-    for key in ("connected_team_ids", "shared_team_ids", "internal_team_ids"):
-        for team_id in channel.get(key) or []:
-            if isinstance(team_id, str) and team_id and team_id != host and team_id not in seen:
-                seen.append(team_id)
-    return (host if isinstance(host, str) else None), tuple(seen[:MAX_TEAMS])
+def _ids(channel: dict, key: str) -> list[str]:
+    """A list of IDs from an answer; the samples show `[""]` for an empty list, so blanks are dropped."""
+    values = channel.get(key)
+    return [v for v in values if isinstance(v, str) and v.strip()] if isinstance(values, list) else []
 
 
-async def team_names(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, str]:
-    """team.info for each team; a team Slack won't describe is simply left unnamed."""
+def parties_of(channel: dict, excluded: set[str]) -> tuple[Party, ...]:
+    """Every outside party of the channel, once each, in Slack's order; `excluded` (us, the host) never appears."""
+    states: dict[str, PartyState] = {}
+    for key, state in _PARTY_KEYS:
+        for team_id in _ids(channel, key):
+            if team_id not in excluded:
+                states[team_id] = state
+    return tuple(Party(team_id, state) for team_id, state in list(states.items())[:MAX_TEAMS])
+
+
+async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, dict]:
+    """team.info for each workspace ID (`T…`); a team Slack won't describe is left out.
+
+    https://docs.slack.dev/reference/methods/team.info documents workspace look-ups only, so org IDs (`E…`) are
+    never sent: they are shown by ID.
+    """
     limit = asyncio.Semaphore(_NAME_LOOKUPS_AT_ONCE)
 
-    async def one(team_id: str) -> tuple[str, str | None]:
+    async def one(team_id: str) -> tuple[str, dict | None]:
         async with limit:
             body, error = await call_outcome(client.team_info(team=team_id))
         team = body.get("team") if error is None else None
-        name = team.get("name") if isinstance(team, dict) else None
-        return team_id, name if isinstance(name, str) and name.strip() else None
+        return team_id, team if isinstance(team, dict) else None
 
-    found = await asyncio.gather(*(one(t) for t in dict.fromkeys(team_ids)))
-    return {team_id: name for team_id, name in found if name}
+    wanted = [t for t in dict.fromkeys(team_ids) if t and not is_org_id(t)]
+    found = await asyncio.gather(*(one(t) for t in wanted))
+    return {team_id: team for team_id, team in found if team is not None}
 
 
-async def describe_shared_channel(client: AsyncWebClient, channel_id: str) -> SharedChannel:
-    """conversations.info then team.info; https://docs.slack.dev/reference/methods/conversations.info"""
+def _name(team: dict) -> str | None:
+    name = team.get("name")
+    return name if isinstance(name, str) and name.strip() else None
+
+
+async def team_names(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, str]:
+    """Workspace names by ID (team.info); organisations and teams Slack won't describe are left unnamed."""
+    facts = await team_facts(client, team_ids)
+    return {team_id: name for team_id, team in facts.items() if (name := _name(team))}
+
+
+def _host_org(host: str, our_org: str | None, our_team: str | None, host_facts: dict | None) -> str | None:
+    """The organisation that created the channel, or None when Slack didn't tell us enough to know."""
+    if is_org_id(host):
+        return host
+    if host == our_team:
+        return our_org or our_team
+    if host_facts is None:
+        return None
+    enterprise = host_facts.get("enterprise_id")
+    return enterprise if isinstance(enterprise, str) and enterprise else host  # a standalone workspace is its own org
+
+
+async def describe_shared_channel(
+    client: AsyncWebClient, channel_id: str, our_org: str | None, our_team: str | None
+) -> SharedChannel:
+    """What may be disconnected from a channel by our org; https://docs.slack.dev/reference/methods/conversations.info
+
+    `our_org` is the Enterprise org of the installation serving the request, `our_team` the requester's workspace.
+    """
     body, error = await call_outcome(client.conversations_info(channel=channel_id))
     channel = body.get("channel") if error is None else None
     if not isinstance(channel, dict):
-        return SharedChannel(channel_id, None, None, (), problem=error or "unexpected_response")
-    host, teams = connected_teams(channel)
-    problem = channel_problem(channel) or (None if teams else "not_shared")
-    names = await team_names(client, [t for t in (host, *teams) if t]) if problem is None else {}
-    name = channel.get("name")
-    return SharedChannel(channel_id, name if isinstance(name, str) else None, host, teams, names, problem)
+        return SharedChannel(channel_id, None, None, problem=error or "unexpected_response")
+    name = channel.get("name") if isinstance(channel.get("name"), str) else None
+    host = channel.get("conversation_host_id")
+    host = host if isinstance(host, str) and host.strip() else None
+    problem = channel_problem(channel)
+    if problem is not None:
+        return SharedChannel(channel_id, name, host, problem=problem)
+
+    ours = {t for t in (our_org, our_team) if t}
+    everyone = [t for key, _ in _PARTY_KEYS for t in _ids(channel, key)]
+    facts = await team_facts(client, [t for t in (host, *(e for e in everyone if e not in ours)) if t])
+    names = {team_id: n for team_id, team in facts.items() if (n := _name(team))}
+    host_org = _host_org(host, our_org, our_team, facts.get(host)) if host else None
+    parties = parties_of(channel, ours | {t for t in (host, host_org) if t})
+    shared = SharedChannel(channel_id, name, host, parties, names, None, host_org)
+    return SharedChannel(channel_id, name, host, parties, names, _problem(shared, channel, ours), host_org)
+
+
+def _problem(shared: SharedChannel, channel: dict, ours: set[str]) -> str | None:
+    """Our org's own rules, checked in the order an admin can act on them."""
+    if not shared.parties:
+        # Shared only among our own org's workspaces: Slack manages those with admin.conversations.setTeams,
+        # not disconnectShared (https://docs.slack.dev/reference/methods/admin.conversations.setTeams).
+        return "org_shared_only" if channel.get("is_org_shared") and not channel.get("is_ext_shared") else "not_shared"
+    if shared.host_team_id is None or shared.host_org_id is None:
+        return "host_unknown"
+    if shared.host_org_id not in ours:
+        return "partner_hosted"
+    if not shared.team_ids:
+        return "only_pending"
+    return None
 
 
 @dataclass(frozen=True)
 class DisconnectResult:
     team_id: str
     error: str | None  # None: disconnected
+    after_error: str | None = None  # disconnected, confirmed by re-reading the channel after this error from Slack
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-async def disconnect_team(client: AsyncWebClient, admin_token: str, channel_id: str, team_id: str) -> DisconnectResult:
-    """One workspace per call, with the Org Admin's user token (never the bot's).
+# Answers after which the disconnect may or may not have happened: Slack says of internal_error and fatal_error
+# "It's possible some aspect of the operation succeeded before the error was raised"; a 5xx, a timeout or a dropped
+# connection tell nothing either. The call is never repeated: the channel is read again instead.
+AMBIGUOUS_ERRORS = frozenset(
+    {
+        "internal_error",
+        "fatal_error",
+        "request_timeout",
+        "service_unavailable",
+        "slack_server_error",
+        "slack_timeout",
+        "slack_unreachable",
+        "unexpected_response",
+    }
+)
+OUTCOME_UNKNOWN = "outcome_unknown"
 
+
+async def disconnect_team(
+    admin_client: AsyncWebClient,
+    reader: AsyncWebClient,
+    channel_id: str,
+    team_id: str,
+    our_org: str | None,
+    our_team: str | None,
+) -> DisconnectResult:
+    """One workspace or org per call, with the Org Admin's user token (never the bot's), sent once.
+
+    `admin_client` carries the admin token and retries nothing but 429s (nothing happened then); after an ambiguous
+    answer `reader` (the bot) reads the channel to learn what really happened.
     https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared
     """
     body, error = await call_outcome(
-        client.admin_conversations_disconnectShared(channel_id=channel_id, leaving_team_ids=team_id, token=admin_token)
+        admin_client.admin_conversations_disconnectShared(channel_id=channel_id, leaving_team_ids=team_id)
     )
     if error is None and body.get("ok") is not True:
         error = "unexpected_response"
-    return DisconnectResult(team_id, error)
+    if error is None or error not in AMBIGUOUS_ERRORS:
+        return DisconnectResult(team_id, error)
+    after = await describe_shared_channel(reader, channel_id, our_org, our_team)
+    if after.problem == "not_shared":  # nobody is connected any more
+        return DisconnectResult(team_id, None, after_error=error)
+    if after.problem not in (None, "only_pending"):
+        return DisconnectResult(team_id, OUTCOME_UNKNOWN, after_error=error)
+    if team_id in after.team_ids:
+        return DisconnectResult(team_id, error)
+    return DisconnectResult(team_id, None, after_error=error)

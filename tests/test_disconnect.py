@@ -6,8 +6,16 @@ import json
 
 import pytest
 
-from services.error_texts import ADMIN_ONLY, ADMIN_TOKEN_MISSING, CHANNEL_PROBLEMS, DISCONNECT_ERRORS, error_text
+from services.error_texts import (
+    ADMIN_ONLY,
+    ADMIN_TOKEN_MISSING,
+    CHANNEL_PROBLEMS,
+    DISCONNECT_ERRORS,
+    TokenSource,
+    error_text,
+)
 from services.settings import Settings
+from services.ui import capitalize
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
@@ -285,10 +293,18 @@ async def test_every_documented_error_code_has_its_sentence(
     outcome = await disconnect(slack, fake_slack, org, channel, [org.alpha])
     team = team_label(org.alpha, "Alpha Partners")
     mention = f"<#{channel}>"
+    source = TokenSource.setting()
     sentence = error_text(
-        DISCONNECT_ERRORS, code, team=team, channel=mention, action=f"disconnect {team} from {mention}"
+        DISCONNECT_ERRORS,
+        code,
+        team=team,
+        channel=mention,
+        action=f"disconnect {team} from {mention}",
+        token=source.name,
+        fix=source.fix,
     )
-    assert outcome["text"] == f"Nothing was disconnected from {mention}:\n• {sentence} (`{code}`)"
+    assert outcome["text"] == f"Nothing was disconnected from {mention}:\n• {capitalize(sentence)} (`{code}`)"
+    assert len(fake_slack.calls_to(ADMIN_CALL)) == 1, "an admin action is never sent twice"
     rows = await audit_rows(slack)
     assert (rows[-1]["event"], rows[-1]["outcome"]) == ("failed", code)
 
@@ -321,7 +337,8 @@ async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org
         await slack.submit_view(confirm["id"], {}, user_id=org.member)
         outcome = await fake_slack.next_post(body["response_url"])
     assert outcome["text"].startswith("Disconnected from")
-    assert "users.info" not in [c.method for c in fake_slack.calls]
+    # Allow-listed people are still looked up: they count only inside the org the app serves.
+    assert {c.params["user"] for c in fake_slack.calls if c.method == "users.info"} == {org.member}
 
 
 async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
@@ -345,7 +362,7 @@ async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
 async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
     reply, _ = await slack.command("/disconnect-shared", "please <!here>", channel_id="C0123ABCDE", user_id=org.admin)
     text = reply.json()["text"]
-    assert "/disconnect-shared #shared-channel T0123ABCD" in text
+    assert "/disconnect-shared #shared-channel E0123ABCD" in text
     assert "<!here>" not in text
     assert fake_slack.views == {}
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.payload import installation_org
 from services.api_calls import call_outcome
 from services.command_text import channel_id_of
 from services.shared_channels import describe_shared_channel
 from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
 
 
-async def disconnect_channel_chosen(ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient) -> None:
+async def disconnect_channel_chosen(
+    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     await ack()
     view = body.get("view")
     selected = action.get("selected_conversation")
@@ -19,7 +23,8 @@ async def disconnect_channel_chosen(ack: AsyncAck, body: dict, action: dict, cli
         return
     channel_id = channel_id_of(selected)
     previous = FormMetadata.decode(view.get("private_metadata"))
-    shared = await describe_shared_channel(client, channel_id) if channel_id else None
+    org = installation_org(context)
+    shared = await describe_shared_channel(client, channel_id, org, context.team_id) if channel_id else None
     metadata = FormMetadata.for_channel(previous.response_url, shared).encode()
     # The hash makes Slack refuse this update if the form changed meanwhile (a newer choice wins).
     await call_outcome(

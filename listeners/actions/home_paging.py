@@ -6,7 +6,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from listeners.payload import user_id_of
+from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
 from services.home import home_view, publish_home
 from services.ui.home import OLDER_ACTION
@@ -22,5 +22,5 @@ async def audit_page_requested(
     value = action.get("value")
     before = int(value) if action.get("action_id") == OLDER_ACTION and str(value).isdigit() else None
     services = AppServices.of(context)
-    view = await home_view(services, client, user_id, context.enterprise_id, context.team_id, before)
+    view = await home_view(services, client, user_id, installation_org(context), context.team_id, before)
     await publish_home(client, user_id, view)

@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.payload import installation_org
 from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import parse_disconnect_text
@@ -31,7 +32,7 @@ async def disconnect_shared_command(
     services = AppServices.of(context)
     requester = Requester(
         command.get("user_id", ""),
-        context.enterprise_id,
+        installation_org(context),
         context.team_id,
         command.get("response_url"),
         dry_run=request.dry_run,
@@ -39,7 +40,7 @@ async def disconnect_shared_command(
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         (opened, open_error), check = await asyncio.gather(
             call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=checking_modal())),
-            services.admins.check(client, requester.user_id),
+            services.admins.check(client, requester.user_id, requester.enterprise_id),
         )
         view = opened.get("view") if open_error is None else None
         view_id = view.get("id") if isinstance(view, dict) else None
@@ -52,7 +53,11 @@ async def disconnect_shared_command(
             text = error_text(VIEWS_OPEN_ERRORS, open_error or "unexpected_response", action="open the form")
             await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
             return
-        shared = await describe_shared_channel(client, request.channel_id) if request.channel_id else None
+        shared = (
+            await describe_shared_channel(client, request.channel_id, requester.enterprise_id, requester.team_id)
+            if request.channel_id
+            else None
+        )
         metadata = FormMetadata.for_channel(requester.response_url, shared).encode()
         form = form_modal(request.channel_id, shared, request.team_ids, metadata, dry_run=request.dry_run)
         await show_or_tell(client, requester, form, view_id=view_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.payload import installation_org
 from services.app_services import AppServices
 from services.home import home_view, publish_home
 
@@ -14,5 +15,5 @@ async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBol
     if event.get("tab") != "home" or not isinstance(user_id, str) or not user_id:
         return  # the Messages tab, or nobody to show it to
     services = AppServices.of(context)
-    view = await home_view(services, client, user_id, context.enterprise_id, context.team_id)
+    view = await home_view(services, client, user_id, installation_org(context), context.team_id)
     await publish_home(client, user_id, view)

@@ -9,7 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import user_id_of
+from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import reply_privately
@@ -65,7 +65,7 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
     if metadata.channel_id != channel_id:
         return {CHANNEL_BLOCK: CHANNEL_PROBLEMS["loading"]}
     if metadata.problem is not None:
-        return {CHANNEL_BLOCK: channel_problem_text(metadata.problem)}
+        return {CHANNEL_BLOCK: channel_problem_text(metadata.problem, host=metadata.host_label)}
     if not teams:
         return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["no_team_chosen"]}
     if any(t not in metadata.team_ids for t in teams):
@@ -74,7 +74,7 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
 
 
 def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
-    return Requester(user_id_of(body), context.enterprise_id, context.team_id, response_url, dry_run=dry_run)
+    return Requester(user_id_of(body), installation_org(context), context.team_id, response_url, dry_run=dry_run)
 
 
 async def disconnect_form_submission(
@@ -98,10 +98,11 @@ async def disconnect_form_submission(
             services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
         ):
             return
-        shared = await describe_shared_channel(client, channel_id)  # fresh: names, and still connected?
+        # Fresh: names, still connected, and still ours to disconnect from?
+        shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
         still = [t for t in teams if t in shared.team_ids]
         if shared.problem is not None or len(still) != len(teams):
-            text = channel_problem_text(shared.problem or "team_not_connected")
+            text = channel_problem_text(shared.problem or "team_not_connected", shared)
             await show_or_tell(client, requester, status_modal(text), external_id=external_id)
             return
         confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still), dry_run).encode()
@@ -124,7 +125,7 @@ async def disconnect_confirm_submission(
     requester = _requester(body, context, metadata.response_url, metadata.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
-        if admin_token is None:
+        if admin_token is None or admin_token.token is None:
             return
         names = await team_names(client, teams)
         if requester.dry_run:
@@ -132,7 +133,6 @@ async def disconnect_confirm_submission(
             message = dry_run_message(channel_id, teams, names)
             await reply_privately(client, requester.user_id, requester.response_url, message)
             return
-        results = await disconnect_in_order(services, client, requester, admin_token, channel_id, teams)
-        await reply_privately(
-            client, requester.user_id, requester.response_url, outcome_message(channel_id, results, names)
-        )
+        results = await disconnect_in_order(services, client, requester, admin_token.token, channel_id, teams)
+        message = outcome_message(channel_id, results, names, admin_token.source)
+        await reply_privately(client, requester.user_id, requester.response_url, message)

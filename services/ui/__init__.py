@@ -119,3 +119,8 @@ def usage_reply(usage: str, not_understood: str | None, nothing_done: str) -> st
     if not_understood is None:
         return usage
     return f"I didn't understand `{escape_text(not_understood)}`, so {nothing_done}.\n\n{usage}"
+
+
+def capitalize(text: str) -> str:
+    """The first letter upper-case, for sentences that start with a placeholder ("the admin token …")."""
+    return text[:1].upper() + text[1:]

@@ -19,10 +19,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, error_text
-from services.shared_channels import DisconnectResult, SharedChannel
+from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
+from services.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
+    capitalize,
     decode_metadata,
     encode_metadata,
     escape_text,
@@ -51,10 +52,12 @@ NAME_LIMIT = 60
 
 USAGE = "\n".join(
     [
-        "*`/disconnect-shared` disconnects workspaces from a shared channel* (Org Admins and Owners only).",
+        "*`/disconnect-shared` disconnects other organizations and workspaces from a Slack Connect channel your org "
+        "created* (Org Admins and Owners of an Enterprise org only).",
         "• `/disconnect-shared` opens the form for the channel you're in.",
         "• `/disconnect-shared #shared-channel` opens it for that channel.",
-        "• `/disconnect-shared #shared-channel T0123ABCD` also preselects that workspace (its team ID).",
+        "• `/disconnect-shared #shared-channel E0123ABCD` also preselects that organization (its org ID `E…`) "
+        "or workspace (its team ID `T…`).",
         "• Add `--dry-run` to walk through every step and see what would be disconnected, without changing anything.",
         "You choose the workspaces by name and confirm before anything changes; each attempt is audited.",
     ]
@@ -66,16 +69,29 @@ def usage_message(not_understood: str | None = None) -> str:
 
 
 def team_label(team_id: str, name: str | None) -> str:
-    """A workspace as people know it: its name, with the ID to tell look-alikes apart (mrkdwn-safe)."""
+    """An organization (E…) or workspace (T…) as people know it: its name, with the ID (mrkdwn-safe)."""
+    kind = "organization" if is_org_id(team_id) else "workspace"
     if not name:
-        return f"workspace `{team_id}`"
+        return f"{kind} `{team_id}`"
     return f"*{escape_text(truncate(name, NAME_LIMIT))}* (`{team_id}`)"
 
 
-def _option(team_id: str, name: str | None) -> Option:
-    suffix = f" ({team_id})"
-    text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else team_id
-    return Option(value=team_id, text=PlainTextObject(text=text, emoji=False))
+def parties_count(team_ids: Sequence[str]) -> str:
+    """ "1 workspace", "2 organizations", "1 organization and 2 workspaces"."""
+    orgs = sum(1 for t in team_ids if is_org_id(t))
+    workspaces = len(team_ids) - orgs
+    parts = [
+        f"{n} {word}{'' if n == 1 else 's'}" for n, word in ((orgs, "organization"), (workspaces, "workspace")) if n
+    ]
+    return " and ".join(parts) or "nothing"
+
+
+def _option(team_id: str, name: str | None, state: str = "connected") -> Option:
+    kind = "organization" if is_org_id(team_id) else "workspace"
+    note = ", limited connection" if state == "limited" else ""
+    suffix = f" ({kind} {team_id}{note})"
+    text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else f"{kind} {team_id}{note}"
+    return Option(value=team_id, text=PlainTextObject(text=truncate(text, OPTION_TEXT_LIMIT), emoji=False))
 
 
 def view_values(view: dict) -> dict:
@@ -92,9 +108,13 @@ def dry_run_chosen(view: dict) -> bool:
     return any(isinstance(o, dict) and o.get("value") == DRY_RUN_VALUE for o in options or [])
 
 
-def channel_problem_text(problem: str) -> str:
+def channel_problem_text(problem: str, shared: SharedChannel | None = None, host: str | None = None) -> str:
+    """Why nothing may be disconnected from the chosen channel; `host` names who created it, if known."""
+    if shared is not None and shared.host_team_id:
+        host = team_label(shared.host_team_id, shared.team_name(shared.host_team_id))
     if problem in CHANNEL_PROBLEMS:
-        return CHANNEL_PROBLEMS[problem]
+        host = host or "Another organization"
+        return CHANNEL_PROBLEMS[problem].format(host=host, host_short="its")
     return error_text(COMMON_ERRORS, problem, action="look up this channel")
 
 
@@ -156,17 +176,19 @@ def form_modal(
     elif shared is None or shared.channel_id != channel_id:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=CHANNEL_PROBLEMS["loading"])))
     elif shared.problem is not None:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f":warning: {channel_problem_text(shared.problem)}")))
+        text = f":warning: {channel_problem_text(shared.problem, shared)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, 3000))))
+        blocks.extend(_pending_note(shared))
     else:
-        options = [_option(t, shared.team_name(t)) for t in shared.team_ids]
+        options = [_option(p.id, shared.team_name(p.id), p.state) for p in shared.parties if p.removable]
         chosen = [o for o in options if o.value in preselected]
         blocks.append(
             InputBlock(
                 block_id=TEAMS_BLOCK_PREFIX + channel_id,
-                label="Workspaces to disconnect",
+                label="Organizations or workspaces to disconnect",
                 element=StaticMultiSelectElement(
                     action_id=TEAMS_ACTION,
-                    placeholder="Choose workspaces",
+                    placeholder="Choose who leaves the channel",
                     options=options,
                     initial_options=chosen or None,
                 ),
@@ -178,11 +200,13 @@ def form_modal(
                 ContextBlock(
                     elements=[
                         MarkdownTextObject(
-                            text=f"{team_label(host, shared.team_name(host))} created this channel and can't be removed."
+                            text=f"{team_label(host, shared.team_name(host))} (your org) created this channel and "
+                            "can't be removed."
                         )
                     ]
                 )
             )
+        blocks.extend(_pending_note(shared))
     blocks.append(_dry_run_block(dry_run))
     return View(
         type="modal",
@@ -195,13 +219,22 @@ def form_modal(
     )
 
 
+def _pending_note(shared: SharedChannel) -> list[ContextBlock]:
+    """Invitations not yet accepted: shown, never offered (there is no connection to remove yet)."""
+    if not shared.pending:
+        return []
+    names = ", ".join(team_label(t, shared.team_name(t)) for t in shared.pending)
+    text = truncate(f"Invitation pending, not connected yet (nothing to disconnect): {names}.", 3000)
+    return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
+
+
 def confirm_modal(
     shared: SharedChannel, team_ids: Sequence[str], metadata: str, external_id: str, dry_run: bool = False
 ) -> View:
     """Names the channel and every workspace, says what happens; only its submit calls the admin API."""
     channel = mention(shared.channel_id)
-    count = "1 workspace" if len(team_ids) == 1 else f"{len(team_ids)} workspaces"
-    they = "this workspace" if len(team_ids) == 1 else "these workspaces"
+    count = parties_count(team_ids)
+    they = "them" if len(team_ids) > 1 else ("this organization" if is_org_id(team_ids[0]) else "this workspace")
     host = shared.host_team_id
     keeper = team_label(host, shared.team_name(host)) if host else "the host workspace"
     teams = [f"• {team_label(t, shared.team_name(t))}" for t in team_ids]
@@ -217,7 +250,7 @@ def confirm_modal(
             f"*What happens:* people in {they} lose access to {channel} right away and it leaves their sidebars; "
             f"the channel and its history stay with {keeper} and anyone still connected. "
             "Getting them back means sharing the channel with them again.",
-            "Each workspace is disconnected separately, in this order, and every attempt is recorded in the audit "
+            "Each is disconnected separately, in this order, and every attempt is recorded in the audit "
             "log. You'll get a message saying what happened to each.",
         ]
     return View(
@@ -232,18 +265,30 @@ def confirm_modal(
     )
 
 
-def disconnect_failure_text(channel_id: str, result: DisconnectResult, names: dict[str, str]) -> str:
+def disconnect_failure_text(
+    channel_id: str, result: DisconnectResult, names: dict[str, str], source: TokenSource | None = None
+) -> str:
     code = result.error or "unexpected_response"
     team = team_label(result.team_id, names.get(result.team_id))
     channel = mention(channel_id)
+    source = source or TokenSource.setting()
     sentence = error_text(
-        DISCONNECT_ERRORS, code, team=team, channel=channel, action=f"disconnect {team} from {channel}"
+        DISCONNECT_ERRORS,
+        code,
+        team=team,
+        channel=channel,
+        action=f"disconnect {team} from {channel}",
+        token=source.name,
+        fix=source.fix,
     )
-    return f"{sentence} (`{escape_text(code)}`)"
+    shown = result.after_error if code == OUTCOME_UNKNOWN and result.after_error else code
+    return capitalize(f"{sentence} (`{escape_text(shown)}`)")
 
 
-def outcome_message(channel_id: str, results: Sequence[DisconnectResult], names: dict[str, str]) -> dict:
-    """Which workspaces were disconnected, which were not and why."""
+def outcome_message(
+    channel_id: str, results: Sequence[DisconnectResult], names: dict[str, str], source: TokenSource | None = None
+) -> dict:
+    """Which were disconnected (and which only confirmed after an error), which were not and why."""
     channel = mention(channel_id)
     done = [r for r in results if r.ok]
     failed = [r for r in results if not r.ok]
@@ -251,9 +296,15 @@ def outcome_message(channel_id: str, results: Sequence[DisconnectResult], names:
     if done:
         teams = ", ".join(team_label(r.team_id, names.get(r.team_id)) for r in done)
         lines.append(f"Disconnected from {channel}: {teams}.")
+    for r in done:
+        if r.after_error:
+            lines.append(
+                f"• {team_label(r.team_id, names.get(r.team_id))}: disconnected — confirmed after an error from "
+                f"Slack (`{escape_text(r.after_error)}`): I read the channel again and it is no longer connected."
+            )
     if failed:
         lines.append(f"Not disconnected from {channel}:" if done else f"Nothing was disconnected from {channel}:")
-        lines.extend(f"• {disconnect_failure_text(channel_id, r, names)}" for r in failed)
+        lines.extend(f"• {disconnect_failure_text(channel_id, r, names, source)}" for r in failed)
     return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
 
 
@@ -278,6 +329,10 @@ class FormMetadata:
     host_team_id: str | None = None
     team_ids: tuple[str, ...] = ()
     problem: str | None = None
+
+    @property
+    def host_label(self) -> str | None:
+        return team_label(self.host_team_id, None) if self.host_team_id else None
 
     @classmethod
     def for_channel(cls, response_url: str | None, shared: SharedChannel | None) -> FormMetadata:
