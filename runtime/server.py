@@ -107,7 +107,7 @@ async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Respo
 
 
 def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
-    """GET /healthz; POST /slack/events (not in Socket Mode); the OAuth pages when installs come through OAuth."""
+    """GET /healthz; POST /slack/events (not in Socket Mode); with OAuth, the two install pages and the redirect."""
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_get(HEALTH_PATH, _health)
     flow = app.oauth_flow
@@ -129,7 +129,16 @@ def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
                 logger.warning("Finishing an installation failed: %s", type(e).__name__)
                 return web.Response(status=502, text=INSTALL_FAILED_PAGE, content_type="text/html")
 
+        from runtime.oauth import ADMIN_INSTALL_PATH, admin_install_page
+
+        async def admin_install(request: web.Request) -> web.Response:
+            bolt_request = await _to_bolt_request(request)
+            if isinstance(bolt_request, web.Response):
+                return bolt_request
+            return await to_aiohttp_response(await admin_install_page(flow, bolt_request))
+
         web_app.router.add_get(flow.install_path, install)
+        web_app.router.add_get(ADMIN_INSTALL_PATH, admin_install)  # the same redirect URL and state store finish it
         web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
     if events:
 

@@ -1,4 +1,10 @@
-"""The scopes the app asks for: the same lists as manifest.json (a test keeps them equal)."""
+"""The scopes the app asks for: the same lists as manifest.json and manifest.enterprise.json (a test keeps them equal).
+
+Every install asks for the bot scopes only, so the app installs on any workspace: standalone (Free, Pro, Business+),
+a single workspace of an Enterprise org, or a whole Enterprise org. Slack grants the admin user scope only to an
+org-wide install of an Enterprise org made by an Org Admin or Owner, and refuses any other install that asks for it;
+so only the admin install (manifest.enterprise.json, /slack/install/admin) asks for it.
+"""
 
 ADMIN_SCOPE = "admin.conversations:write"
 
@@ -14,4 +20,6 @@ BOT_SCOPES = [
     "team:read",  # workspace names
 ]
 
-USER_SCOPES = [ADMIN_SCOPE]  # granted by the Org Admin who installs the app on the whole org
+USER_SCOPES: list[str] = []  # manifest.json and /slack/install: no user token at all
+
+ADMIN_USER_SCOPES = [ADMIN_SCOPE]  # manifest.enterprise.json and /slack/install/admin: an Org Admin's user token

