@@ -12,9 +12,13 @@ REFUSAL_REASONS: dict[str, str] = {
     "admin_token_missing": "no admin token is set up",
     "org_install_missing": "the app isn't installed on the whole org",
     "admin_scope_missing": "the org-wide install lacks admin.conversations:write",
-    "not_an_enterprise": "this workspace isn't part of an Enterprise Grid org",
+    "not_an_enterprise": "this workspace isn't part of an Enterprise org",
+    "other_org": "they belong to another organization",
+    "admin_token_other_org": "the configured admin token belongs to another org",
 }
 _CHECK_FAILED = "admin_check_failed:"
+_AFTER_ERROR = "ok_after:"  # disconnected, confirmed by reading the channel again after this error
+_UNKNOWN = "outcome_unknown:"  # an ambiguous error, and the channel couldn't be read again
 
 
 def refusal_reason(outcome: str) -> str:
@@ -26,8 +30,12 @@ def refusal_reason(outcome: str) -> str:
 def outcome_text(event: str, outcome: str) -> str:
     """The outcome column: what happened, in a few words with an emoji that scans."""
     if event == AuditEvent.SUCCEEDED.value:
+        if outcome.startswith(_AFTER_ERROR):
+            return f":white_check_mark: Disconnected (confirmed after `{escape_text(outcome[len(_AFTER_ERROR) :])}`)"
         return ":white_check_mark: Disconnected"
     if event == AuditEvent.FAILED.value:
+        if outcome.startswith(_UNKNOWN):
+            return f":grey_question: Outcome unknown after `{escape_text(outcome[len(_UNKNOWN) :])}`: check the channel"
         return f":x: Failed (`{escape_text(outcome)}`)"
     if event == AuditEvent.REFUSED.value:
         return f":no_entry: Refused: {refusal_reason(outcome)}"
