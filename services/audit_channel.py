@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from services.api_calls import call_outcome
 from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
-from services.names import NameBook
+from services.names import NameBook, installation_key
 from services.ui.audit import audit_channel_line, channel_label, person, team_text
 
 logger = logging.getLogger(__name__)
@@ -60,10 +60,11 @@ class AuditChannel:
                 )
 
     async def _line(self, client: AsyncWebClient, entry: AuditEntry) -> str:
+        scope = installation_key(entry.enterprise_id, entry.team_id)
         users, channels, teams = await asyncio.gather(
-            self._names.users(client, [entry.user_id]),
-            self._names.channels(client, [entry.channel_id] if entry.channel_id else []),
-            self._names.teams(client, [entry.leaving_team_id] if entry.leaving_team_id else []),
+            self._names.users(client, scope, [entry.user_id]),
+            self._names.channels(client, scope, [entry.channel_id] if entry.channel_id else []),
+            self._names.teams(client, scope, [entry.leaving_team_id] if entry.leaving_team_id else []),
         )
         return audit_channel_line(
             entry.event.value,

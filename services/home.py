@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from services.api_calls import call_outcome
 from services.app_services import AppServices
+from services.names import installation_key
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
 
 logger = logging.getLogger(__name__)
@@ -28,10 +29,11 @@ async def home_view(
     if not check.allowed:
         return member_home(admin_check_failed_note(check.reason) if check.undecided else None)
     rows, more = await services.audit.page(enterprise_id or None, team_id, before_id, HOME_PAGE_SIZE)
+    scope = installation_key(enterprise_id, team_id)
     users, channels, teams = await asyncio.gather(
-        services.names.users(client, [r["user_id"] for r in rows]),
-        services.names.channels(client, [r["channel_id"] for r in rows if r["channel_id"]]),
-        services.names.teams(client, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
+        services.names.users(client, scope, [r["user_id"] for r in rows]),
+        services.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
+        services.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
     )
     return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
 

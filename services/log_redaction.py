@@ -16,6 +16,17 @@ _PATTERNS = [
     re.compile(r"https?://[^\s\"'\\<>|]*?/(?:commands|actions)/[^\s\"'\\<>|]+"),
     re.compile(r"https?%3A%2F%2F[^\s&\"'\\]+", re.IGNORECASE),
 ]
+# Whole request bodies (Bolt logs them for unhandled or unsigned requests), and single fields that are secrets or
+# one-use grants: the OAuth `code` and `state`, the legacy verification `token`, `trigger_id`. Form-encoded
+# (`code=…`), JSON (`"code": "…"`) and Python-repr (`'code': '…'`) shapes.
+_REPLACEMENTS = [
+    (re.compile(r"((?:request )?body:\s*).*", re.IGNORECASE | re.DOTALL), r"\1" + REDACTED),
+    (re.compile(r"\b(code|state|token|trigger_id|verification_token)=[^&\s\"',)]+"), r"\1=" + REDACTED),
+    (
+        re.compile(r"([\"'](?:code|state|token|trigger_id|verification_token)[\"']\s*:\s*)[\"'][^\"']*[\"']"),
+        r"\1'" + REDACTED + "'",
+    ),
+]
 
 
 class RedactingFilter(logging.Filter):
@@ -30,6 +41,8 @@ class RedactingFilter(logging.Filter):
             text = text.replace(secret, REDACTED)
         for pattern in _PATTERNS:
             text = pattern.sub(REDACTED, text)
+        for pattern, replacement in _REPLACEMENTS:
+            text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -26,60 +26,65 @@ def user_name(user: dict) -> str | None:
     return None
 
 
+def installation_key(enterprise_id: str | None, team_id: str | None) -> str:
+    """Whose token read a name: names are never shared across installations (a private channel's name is private)."""
+    return f"{enterprise_id or '-'}/{team_id or '-'}"
+
+
 class NameBook:
-    """Successful look-ups are kept for NAME_TTL_SECONDS; failures are asked again next time."""
+    """Successful look-ups are kept for NAME_TTL_SECONDS, per installation; failures are asked again next time."""
 
     def __init__(self, ttl: float = NAME_TTL_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl
         self._clock = clock
-        self._known: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+        self._known: OrderedDict[tuple[str, str, str], tuple[float, str]] = OrderedDict()
 
-    def _remembered(self, kind: str, ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
+    def _remembered(self, scope: str, kind: str, ids: Iterable[str]) -> tuple[dict[str, str], list[str]]:
         found: dict[str, str] = {}
         missing: list[str] = []
         now = self._clock()
         for id_ in dict.fromkeys(i for i in ids if i):
-            entry = self._known.get((kind, id_))
+            entry = self._known.get((scope, kind, id_))
             if entry is not None and now - entry[0] < self._ttl:
                 found[id_] = entry[1]
             else:
                 missing.append(id_)
         return found, missing
 
-    def _remember(self, kind: str, names: dict[str, str]) -> None:
+    def _remember(self, scope: str, kind: str, names: dict[str, str]) -> None:
         now = self._clock()
         for id_, name in names.items():
-            self._known[(kind, id_)] = (now, name)
-            self._known.move_to_end((kind, id_))
+            self._known[(scope, kind, id_)] = (now, name)
+            self._known.move_to_end((scope, kind, id_))
         while len(self._known) > _MAX_REMEMBERED:
             self._known.popitem(last=False)
 
     async def _names(
-        self, kind: str, ids: Iterable[str], look_up: Callable[[list[str]], Awaitable[dict[str, str]]]
+        self, scope: str, kind: str, ids: Iterable[str], look_up: Callable[[list[str]], Awaitable[dict[str, str]]]
     ) -> dict[str, str]:
-        found, missing = self._remembered(kind, ids)
+        found, missing = self._remembered(scope, kind, ids)
         if missing:
             fresh = await look_up(missing)
-            self._remember(kind, fresh)
+            self._remember(scope, kind, fresh)
             found.update(fresh)
         return found
 
-    async def users(self, client: AsyncWebClient, user_ids: Iterable[str]) -> dict[str, str]:
+    async def users(self, client: AsyncWebClient, scope: str, user_ids: Iterable[str]) -> dict[str, str]:
         async def look_up(ids: list[str]) -> dict[str, str]:
             return await _each(ids, lambda i: _user(client, i))
 
-        return await self._names("user", user_ids, look_up)
+        return await self._names(scope, "user", user_ids, look_up)
 
-    async def channels(self, client: AsyncWebClient, channel_ids: Iterable[str]) -> dict[str, str]:
+    async def channels(self, client: AsyncWebClient, scope: str, channel_ids: Iterable[str]) -> dict[str, str]:
         """Channel names without the #; a private channel the app isn't in stays unnamed."""
 
         async def look_up(ids: list[str]) -> dict[str, str]:
             return await _each(ids, lambda i: _channel(client, i))
 
-        return await self._names("channel", channel_ids, look_up)
+        return await self._names(scope, "channel", channel_ids, look_up)
 
-    async def teams(self, client: AsyncWebClient, team_ids: Iterable[str]) -> dict[str, str]:
-        return await self._names("team", team_ids, lambda ids: team_names(client, ids))
+    async def teams(self, client: AsyncWebClient, scope: str, team_ids: Iterable[str]) -> dict[str, str]:
+        return await self._names(scope, "team", team_ids, lambda ids: team_names(client, ids))
 
 
 async def _each(ids: list[str], one: Callable[[str], Awaitable[str | None]]) -> dict[str, str]:

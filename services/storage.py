@@ -22,14 +22,29 @@ _SCHEMA_ATTEMPTS = 5
 
 
 def create_engine_for(url: str) -> AsyncEngine:
-    """An asyncio engine; a SQLite file's folder is created on first use."""
+    """An asyncio engine; a SQLite file (and its folder) is created on first use, private to the app's user."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
+        prepare_private_file(parsed.database)
     return create_async_engine(url, pool_pre_ping=True)
+
+
+def prepare_private_file(path: str) -> None:
+    """Under OAuth the database holds bot and admin tokens: a folder and file the app creates are 0700 / 0600.
+
+    SQLite creates its journal and WAL files with the database file's permissions, so they follow. Existing files and
+    folders are left as the operator set them.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # makedirs' mode is filtered by the umask
+    if not os.path.exists(path):
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
 
 
 async def create_schema(engine: AsyncEngine, *metadatas: MetaData) -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from services.admins import is_admin_profile
+from services.admins import is_org_admin
 from services.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
-from services.error_texts import COMMON_ERRORS, DISCONNECT_ERRORS, LEAVE_ERRORS, error_text
+from services.error_texts import COMMON_ERRORS, DISCONNECT_ERRORS, LEAVE_ERRORS, TokenSource, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, result_from_response
 from services.pacing import Pacer
-from services.shared_channels import DisconnectResult, SharedChannel
+from services.shared_channels import DisconnectResult, Party, SharedChannel
 from services.ui.disconnect import (
     ConfirmMetadata,
     FormMetadata,
@@ -47,9 +47,16 @@ def test_the_fake_knows_every_disconnect_code_on_the_reference_page() -> None:
 
 
 def test_every_documented_disconnect_code_has_its_own_sentence() -> None:
-    values = {"team": "*A* (`T1`)", "channel": "<#C1>", "action": "disconnect *A* (`T1`) from <#C1>"}
-    sentences = {code: error_text(DISCONNECT_ERRORS, code, **values) for code in DISCONNECT_ERROR_CODES}
-    assert len(set(sentences.values())) == len(sentences)
+    for source in (TokenSource.setting(), TokenSource.install("U0123ABCD")):
+        values = {"team": "*A* (`T1`)", "channel": "<#C1>", "action": "disconnect *A* (`T1`) from <#C1>"}
+        values |= {"token": source.name, "fix": source.fix}
+        sentences = {code: error_text(DISCONNECT_ERRORS, code, **values) for code in DISCONNECT_ERROR_CODES}
+        assert len(set(sentences.values())) == len(sentences)
+        # Every sentence about the admin token names where that token came from, and no other place.
+        about_token = [t for t in sentences.values() if "token" in t.lower() and "Org Admin's token" not in t]
+        assert all(source.name in t for t in about_token if "SLACK_ADMIN_TOKEN" in t or "install" in t)
+        other = TokenSource.install("U0123ABCD") if source.name.endswith("SLACK_ADMIN_TOKEN") else TokenSource.setting()
+        assert not any(other.name in t for t in sentences.values())
 
 
 def test_every_documented_leave_code_has_its_own_sentence() -> None:
@@ -149,9 +156,10 @@ async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
 
 
 def long_shared_channel(n: int) -> SharedChannel:
-    teams = tuple(f"T{i:010d}" for i in range(n))
-    names = {t: "Ünïcode Workspace <with> *markup* & a very long name " * 6 for t in (*teams, "THOST00000")}
-    return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names)
+    teams = tuple(Party(f"T{i:010d}" if i % 2 else f"E{i:010d}", "limited" if i % 3 else "connected") for i in range(n))
+    names = {t.id: "Ünïcode Workspace <with> *markup* & a very long name " * 6 for t in teams}
+    names["THOST00000"] = "Host"
+    return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names, None, "EHOST00000")
 
 
 @pytest.mark.parametrize("n", [1, 3, 100])
@@ -214,15 +222,16 @@ def test_parse_disconnect_text(text: str, channel: str | None, teams: tuple, hel
         ({"enterprise_user": {"is_admin": True}}, True),
         ({"enterprise_user": {"is_owner": True}}, True),
         ({"enterprise_user": {"is_primary_owner": True}}, True),
-        ({"is_admin": True}, True),
-        ({"is_owner": True}, True),
-        ({"is_primary_owner": True}, True),
+        # Outside an Enterprise org nobody is an Org Admin: a standalone workspace's admins don't count.
+        ({"is_admin": True}, False),
+        ({"is_owner": True}, False),
+        ({"is_primary_owner": True}, False),
         ({"is_admin": False, "is_restricted": True}, False),
-        ({"is_admin": "true"}, False),
+        ({"enterprise_user": {"is_admin": "true"}}, False),
     ],
 )
 def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
-    assert is_admin_profile(user)[0] is allowed
+    assert is_org_admin(user) is allowed
 
 
 async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
