@@ -131,3 +131,29 @@ def org(fake_slack: FakeSlack) -> Org:
         alpha=fake_slack.add_team("Alpha Partners"),
         beta=fake_slack.add_team("Beta Vendors"),
     )
+
+
+@dataclass
+class Partner:
+    """Slack Connect partners of the `org` fixture's org: another Enterprise org (one workspace, an Org Admin and that
+    admin's user token) and a standalone workspace."""
+
+    org: str  # the partner org's E…
+    workspace: str  # a workspace of that org (T…)
+    admin: str  # an Org Admin of the partner org
+    admin_token: str  # their xoxp- token
+    standalone: str  # a standalone workspace (no Enterprise org)
+
+
+@pytest.fixture
+def partner(fake_slack: FakeSlack, org: Org) -> Partner:
+    enterprise_id = fake_slack.add_org("Partner Corp")
+    workspace = fake_slack.add_team("Partner HQ", enterprise_id=enterprise_id)
+    token = fake_slack.add_admin_token(team_id=workspace)
+    return Partner(
+        org=enterprise_id,
+        workspace=workspace,
+        admin=fake_slack.tokens[token]["user_id"],
+        admin_token=token,
+        standalone=fake_slack.add_team("Solo Studio"),
+    )

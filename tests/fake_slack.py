@@ -1,13 +1,19 @@
 """A fake of the Slack Web API and of response URLs, over real HTTP on 127.0.0.1.
 
-It follows the reference pages in ../shared/seeds/: it keeps channels and the bot's membership, answers
-conversations.leave with every documented shape (both `not_in_channel` shapes included), records every
-call, and can be told to answer any error code, HTTP 429 with Retry-After, 5xx, non-JSON, or after a delay.
+It follows Slack's own records of real answers (../shared/slack-samples/, "S:" below), the reference pages in
+../shared/seeds/ and Slack's documentation (URLs beside each behaviour). It models Enterprise orgs (`E…`) with their
+workspaces (`T…`), standalone workspaces, users of any of them, tokens of any of them (workspace-level, org-level,
+user), and channels as Slack Connect shares them: a host workspace, workspaces of the host's own org (org-shared),
+partner orgs and standalone partner workspaces, connected, limited or still pending. It answers conversations.leave
+with every documented shape (both `not_in_channel` shapes included), records every call, and can be told to answer
+any error code, HTTP 429 with Retry-After, 5xx, non-JSON, or after a delay — before or after doing the work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import html
 import itertools
 import json
 import random
@@ -16,7 +22,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
@@ -50,22 +56,64 @@ TRIGGER_LIFETIME = 3.0
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
 
+# Methods an org-level token may call only with `team_id` (a workspace of its org), else `missing_argument`:
+# https://api.slack.com/enterprise/apps/changes-apis ("Some API methods require a team_id when called by an
+# organization-wide app"), and each method's page, e.g. https://api.slack.com/methods/users.conversations
+# ("team_id: encoded team id to list conversations in, required if org token is used").
+ORG_TOKEN_NEEDS_TEAM_ID = {"users.conversations", "conversations.list", "users.list"}
+# https://docs.slack.dev/reference/methods/users.conversations: "specify a limit value with a max of 999" (the older
+# api.slack.com page says "no larger than 1000"); neither lists an error for a larger one ("Fewer than the requested
+# number of items may be returned"), so a larger limit is clamped, not refused.
+USERS_CONVERSATIONS_MAX_LIMIT = 999
+# https://api.slack.com/methods/admin.conversations.search: limit "Must be between 1 - 20", default 10 (clamped).
+SEARCH_MAX_LIMIT = 20
+
+DEFAULT_BOT_SCOPES = frozenset({
+    "commands", "channels:manage", "channels:join", "groups:write", "chat:write",
+    "users:read", "channels:read", "groups:read", "team:read",
+})  # fmt: skip
+
 
 def slack_id(prefix: str) -> str:
     return prefix + "".join(random.choices(string.ascii_uppercase + string.digits, k=10))
 
 
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:21] or "team"
+
+
 @dataclass
 class Channel:
+    """A conversation, and who shares it as Slack models it (S: api/conversations.info.json and its README).
+
+    `host_team` is the workspace that created it (None: the home workspace). `internal` lists the other workspaces
+    of the host's own org that have it (an org-shared channel). `connected`, `limited` and `pending` list the outside
+    parties: an Enterprise org by its `E…`, a standalone workspace by its `T…` — a connection, a limited connection,
+    an invitation not yet accepted.
+    """
+
     id: str
     name: str
     is_private: bool = False
     is_general: bool = False
     is_archived: bool = False
     is_im: bool = False
+    is_mpim: bool = False
     members: set[str] = field(default_factory=set)
     host_team: str | None = None
-    connected_teams: list[str] = field(default_factory=list)  # teams other than the host
+    internal: list[str] = field(default_factory=list)
+    connected: list[str] = field(default_factory=list)
+    limited: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def connected_teams(self) -> list[str]:
+        """The outside parties connected now (limited connections too; pending invitations are not connections)."""
+        return [*self.connected, *self.limited]
+
+    @connected_teams.setter
+    def connected_teams(self, parties: list[str]) -> None:
+        self.connected, self.limited = list(parties), []
 
 
 @dataclass
@@ -77,7 +125,12 @@ class Call:
 
 @dataclass
 class Scripted:
-    """One canned answer: a JSON body, or raw text, a status, headers, a delay, or a dropped connection."""
+    """One canned answer: a JSON body, or raw text, a status, headers, a delay, or a dropped connection.
+
+    With `act=True` the fake first does what the method normally does (e.g. really disconnects the team), then
+    answers with this fault — what the seed page warns of for `internal_error`/`fatal_error`: "It's possible some
+    aspect of the operation succeeded before the error was raised."
+    """
 
     body: dict[str, Any] | None = None
     status: int = 200
@@ -85,6 +138,7 @@ class Scripted:
     text: str | None = None
     delay: float = 0.0
     reset: bool = False
+    act: bool = False
 
 
 # A soak's random faults. Its 429s ask for no wait (Retry-After: 0): random 429s that each paused every caller for a
@@ -107,23 +161,34 @@ class ResponseUrl:
     status: int = 200
 
 
+def _error(code: str, **extra: Any) -> dict[str, Any]:
+    return {"ok": False, "error": code, **extra}
+
+
+def _ids(value: Any) -> list[str]:
+    """An array argument: a comma-separated string (form) or a JSON list."""
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [v.strip() for v in str(value or "").split(",") if v.strip()]
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
         self.bot_user_id = slack_id("U")
         self.bot_id = slack_id("B")
+        self.app_id = "A0FAKEAPP"
         self.bot_token = "xoxb-fake-" + "".join(random.choices(string.ascii_lowercase, k=24))
+        # A token's identity: kind (bot/user/app), user_id, scopes, team_id (its workspace; None for an org-level
+        # bot), enterprise_id (an org-level token's org), org_level (issued by an org-wide install).
         self.tokens: dict[str, dict[str, Any]] = {
             self.bot_token: {
-                "kind": "bot",
-                "user_id": self.bot_user_id,
-                "scopes": {
-                    "commands", "channels:manage", "channels:join", "groups:write", "chat:write",
-                    "users:read", "channels:read", "groups:read", "team:read",
-                },
+                "kind": "bot", "user_id": self.bot_user_id, "scopes": set(DEFAULT_BOT_SCOPES),
+                "team_id": self.team_id, "org_level": False,
             }
         }  # fmt: skip
+        self.orgs: dict[str, dict[str, Any]] = {}  # E… -> {"name": ...}
         self.teams: dict[str, dict[str, Any]] = {self.team_id: {"name": "Home Workspace", "enterprise_id": None}}
         self.users: dict[str, dict[str, Any]] = {}
         self.app_token = "xapp-1-A0FAKEAPP-1-" + "".join(random.choices(string.hexdigits.lower(), k=32))
@@ -134,6 +199,8 @@ class FakeSlack:
         self.client_id = "1234567890.0987654321"
         self.client_secret = "fake-client-secret-" + "".join(random.choices(string.hexdigits.lower(), k=24))
         self.oauth_codes: dict[str, dict[str, Any]] = {}
+        self.installing: dict[str, Any] | None = None  # who goes through /oauth/v2/authorize (installing_as)
+        self.default_redirect_uri: str | None = None  # the app's configured Redirect URL, when the link names none
         self.calls: list[Call] = []
         self.scripts: dict[str, deque[Scripted]] = {}
         self.delays: dict[str, float] = {}
@@ -161,6 +228,7 @@ class FakeSlack:
     async def start(self, port: int = 0) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -179,8 +247,145 @@ class FakeSlack:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
 
-    # ---- set-up helpers ---------------------------------------------------------------------------
-    def add_channel(self, name: str, *, bot_member: bool = True, others: int = 2, **flags: bool) -> str:
+    @property
+    def authorize_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/oauth/v2/authorize"
+
+    # ---- orgs, workspaces, users ------------------------------------------------------------------
+    def org_of(self, team_id: str | None) -> str | None:
+        """The Enterprise org a workspace belongs to; None for a standalone workspace (or an unknown ID)."""
+        return self.teams.get(team_id or "", {}).get("enterprise_id")
+
+    def party_of(self, team_id: str) -> str:
+        """How a workspace appears among a channel's outside parties: its org's `E…`, or itself when standalone."""
+        return self.org_of(team_id) or team_id
+
+    def org_name(self, enterprise_id: str | None) -> str:
+        return self.orgs.get(enterprise_id or "", {}).get("name", "")
+
+    def workspaces_of(self, enterprise_id: str) -> list[str]:
+        return [t for t, team in self.teams.items() if team["enterprise_id"] == enterprise_id]
+
+    def make_grid(self) -> str:
+        """Turn the home workspace into a workspace of an Enterprise org (named "Fake Org"); returns the org's ID."""
+        if self.enterprise_id:
+            return self.enterprise_id
+        self.enterprise_id = slack_id("E")
+        self.orgs[self.enterprise_id] = {"name": "Fake Org"}
+        self.teams[self.team_id]["enterprise_id"] = self.enterprise_id
+        for user in self.users.values():
+            if user["team_id"] == self.team_id:
+                self._enterprise_fields(user, org_admin=False, org_owner=False)
+        return self.enterprise_id
+
+    def add_org(self, name: str) -> str:
+        """Another Enterprise org (a partner); add its workspaces with add_team(name, enterprise_id=...)."""
+        enterprise_id = slack_id("E")
+        self.orgs[enterprise_id] = {"name": name}
+        return enterprise_id
+
+    def add_team(self, name: str, enterprise_id: str | None = None) -> str:
+        """A workspace: of the Enterprise org `enterprise_id`, or standalone when it is None."""
+        team_id = slack_id("T")
+        if enterprise_id and enterprise_id not in self.orgs:
+            self.orgs[enterprise_id] = {"name": f"Org {enterprise_id[-4:]}"}
+        self.teams[team_id] = {"name": name, "enterprise_id": enterprise_id}
+        return team_id
+
+    def _enterprise_fields(self, user: dict[str, Any], *, org_admin: bool, org_owner: bool) -> None:
+        """users.info on an Enterprise org (S: api/users.info.json: `enterprise_user`, top-level `enterprise_id`,
+        `teams`)."""
+        org = self.org_of(user["team_id"])
+        user["enterprise_user"] = {
+            "id": user["id"], "enterprise_id": org, "enterprise_name": self.org_name(org), "is_admin": org_admin,
+            "is_owner": org_owner, "is_primary_owner": False, "teams": [user["team_id"]],
+        }  # fmt: skip
+        user["enterprise_id"] = org
+        user["teams"] = [user["team_id"]]
+
+    def add_user(self, *, org_admin: bool = False, org_owner: bool = False, workspace_admin: bool = False,
+                 owner: bool = False, primary_owner: bool = False, deleted: bool = False,
+                 real_name: str | None = None, team_id: str | None = None) -> str:  # fmt: skip
+        """A person in `team_id` (the home workspace by default); org_admin/org_owner count on an Enterprise org."""
+        user_id = slack_id("U")
+        team = team_id or self.team_id
+        real_name = real_name or f"Person {user_id[-4:]}"
+        user: dict[str, Any] = {
+            "id": user_id, "team_id": team, "name": f"user-{user_id.lower()}", "deleted": deleted,
+            "real_name": real_name, "profile": {"real_name": real_name, "display_name": ""},
+            "is_admin": workspace_admin, "is_owner": owner, "is_primary_owner": primary_owner, "is_bot": False,
+        }  # fmt: skip
+        if self.org_of(team):
+            self._enterprise_fields(user, org_admin=org_admin, org_owner=org_owner)
+        self.users[user_id] = user
+        return user_id
+
+    def is_org_admin(self, user_id: str | None) -> bool:
+        """An Org Admin or Owner of an Enterprise org (users.info `enterprise_user.is_admin` / `is_owner`)."""
+        grid = self.users.get(user_id or "", {}).get("enterprise_user") or {}
+        return bool(grid.get("is_admin") or grid.get("is_owner"))
+
+    # ---- tokens ---------------------------------------------------------------------------------
+    def add_admin_token(self, *, admin: bool = True, scopes: set[str] | None = None, team_id: str | None = None) -> str:
+        """A user token (xoxp-) of a new user of `team_id` (home by default) from an org-wide install: an Org Admin of
+        that workspace's org unless admin=False."""
+        user_id = self.add_user(org_admin=admin, team_id=team_id)
+        team = self.users[user_id]["team_id"]
+        token = "xoxp-fake-" + "".join(random.choices(string.ascii_lowercase, k=24))
+        self.tokens[token] = {
+            "kind": "user", "user_id": user_id, "team_id": team, "org_level": bool(self.org_of(team)),
+            "scopes": {"admin.conversations:write"} if scopes is None else set(scopes),
+        }  # fmt: skip
+        return token
+
+    def add_org_bot_token(self, enterprise_id: str | None = None, scopes: set[str] | None = None) -> str:
+        """An org-level bot token (an org-wide install's xoxb-) of `enterprise_id` (the home org by default)."""
+        org = enterprise_id or self.enterprise_id
+        if not org:
+            raise ValueError("an org-level token needs an Enterprise org: call make_grid() or add_org() first")
+        token = "xoxb-org-" + "".join(random.choices(string.ascii_lowercase, k=24))
+        self.tokens[token] = {
+            "kind": "bot", "user_id": self.bot_user_id, "team_id": None, "enterprise_id": org, "org_level": True,
+            "scopes": set(DEFAULT_BOT_SCOPES if scopes is None else scopes),
+        }  # fmt: skip
+        return token
+
+    def _token_org(self, identity: dict) -> str | None:
+        return identity.get("enterprise_id") or self.org_of(self._token_team(identity))
+
+    def _token_team(self, identity: dict) -> str | None:
+        """The token's own workspace (None for an org-level bot token, which belongs to an org)."""
+        if identity.get("kind") == "bot" and identity.get("org_level"):
+            return None
+        user = self.users.get(identity.get("user_id") or "")
+        if identity.get("kind") == "user" and user is not None:
+            return user["team_id"]
+        return identity.get("team_id") or self.team_id
+
+    def _workspace(self, identity: dict, params: dict) -> str | None:
+        """The workspace a call acts in: the token's own; for an org-level token, the `team_id` passed (a workspace
+        of its org; it "will be ignored if the API call is sent using a workspace-level token",
+        https://docs.slack.dev/reference/methods/users.conversations)."""
+        if identity.get("org_level"):
+            team = str(params.get("team_id") or "")
+            if team and self.org_of(team) == self._token_org(identity):
+                return team
+            if identity.get("kind") == "bot":
+                return None
+        return self._token_team(identity)
+
+    def _team_id_problem(self, method: str, identity: dict, params: dict) -> dict | None:
+        if not identity.get("org_level") or method not in ORG_TOKEN_NEEDS_TEAM_ID:
+            return None
+        team = str(params.get("team_id") or "")
+        if not team:
+            return _error("missing_argument")
+        if self.org_of(team) != self._token_org(identity):
+            return _error("team_access_not_granted")
+        return None
+
+    # ---- channels -------------------------------------------------------------------------------
+    def add_channel(self, name: str, *, bot_member: bool = True, others: int = 2, **flags: Any) -> str:
         prefix = "D" if flags.get("is_im") else ("G" if flags.get("is_private") else "C")
         channel = Channel(id=slack_id(prefix), name=name, **flags)
         if bot_member:
@@ -189,97 +394,226 @@ class FakeSlack:
         self.channels[channel.id] = channel
         return channel.id
 
-    def add_team(self, name: str, enterprise_id: str | None = None) -> str:
-        team_id = slack_id("T")
-        self.teams[team_id] = {"name": name, "enterprise_id": enterprise_id}
-        return team_id
+    def add_shared_channel(
+        self,
+        name: str,
+        *,
+        host: str | None = None,
+        connected: list[str] | tuple[str, ...],
+        pending: list[str] | tuple[str, ...] = (),
+        limited: list[str] | tuple[str, ...] = (),
+        internal: list[str] | tuple[str, ...] = (),
+        **flags: Any,
+    ) -> str:
+        """A channel created by workspace `host` (home by default), shared with others.
 
-    def make_grid(self) -> str:
-        """Turn the home workspace into a workspace of an Enterprise Grid org; returns the org's ID."""
-        self.enterprise_id = slack_id("E")
-        self.teams[self.team_id]["enterprise_id"] = self.enterprise_id
-        return self.enterprise_id
-
-    def add_user(self, *, org_admin: bool = False, org_owner: bool = False, workspace_admin: bool = False,
-                 owner: bool = False, primary_owner: bool = False, deleted: bool = False,
-                 real_name: str | None = None) -> str:  # fmt: skip
-        user_id = slack_id("U")
-        real_name = real_name or f"Person {user_id[-4:]}"
-        user: dict[str, Any] = {
-            "id": user_id, "team_id": self.team_id, "name": f"user-{user_id.lower()}", "deleted": deleted,
-            "real_name": real_name, "profile": {"real_name": real_name, "display_name": ""},
-            "is_admin": workspace_admin, "is_owner": owner, "is_primary_owner": primary_owner, "is_bot": False,
-        }  # fmt: skip
-        if self.enterprise_id:
-            user["enterprise_user"] = {
-                "id": user_id, "enterprise_id": self.enterprise_id, "enterprise_name": "Fake Org",
-                "is_admin": org_admin, "is_owner": org_owner, "is_primary_owner": False, "teams": [self.team_id],
-            }  # fmt: skip
-        self.users[user_id] = user
-        return user_id
-
-    def add_admin_token(self, *, admin: bool = True, scopes: set[str] | None = None) -> str:
-        """An Org Admin's user token (xoxp-) from an org-wide install."""
-        user_id = self.add_user(org_admin=admin)
-        token = "xoxp-fake-" + "".join(random.choices(string.ascii_lowercase, k=24))
-        self.tokens[token] = {
-            "kind": "user",
-            "user_id": user_id,
-            "scopes": {"admin.conversations:write"} if scopes is None else scopes,
-        }
-        return token
-
-    def add_shared_channel(self, name: str, *, host: str | None = None, connected: list[str], **flags: Any) -> str:
-        """A channel created by `host` (the home workspace by default) and connected to other teams."""
+        `connected`, `pending`, `limited` name partners by org ID (`E…`) or workspace ID (`T…`). A workspace of an
+        Enterprise org is recorded as its org, as Slack shows it (S: api/conversations.info.json
+        `connected_team_ids: ["E…"]`) — unless it is in the host's own org: then it is one of the channel's internal
+        workspaces (org-shared). `internal` names more workspaces of the host's org. The host itself, or its org, is
+        never an outside party.
+        """
+        host_team = host or self.team_id
+        if host_team not in self.teams:
+            raise ValueError(f"unknown host workspace {host_team}")
+        host_org = self.org_of(host_team)
         channel_id = self.add_channel(name, **flags)
         channel = self.channels[channel_id]
-        channel.host_team = host or self.team_id
-        channel.connected_teams = [t for t in connected if t != channel.host_team]
+        channel.host_team = host_team
+
+        def place(team_or_org: str, kind: str) -> None:
+            if team_or_org in (host_team, host_org):
+                return
+            if team_or_org.startswith("T") and team_or_org not in self.teams:
+                raise ValueError(f"unknown workspace {team_or_org}")
+            if team_or_org.startswith("E") and team_or_org not in self.orgs:
+                raise ValueError(f"unknown org {team_or_org}")
+            if team_or_org.startswith("T") and host_org and self.org_of(team_or_org) == host_org:
+                if kind != "connected":
+                    raise ValueError(f"{team_or_org} is in the host's own org: it can only be internal")
+                kind = "internal"
+            party = team_or_org if kind == "internal" else self.party_of(team_or_org)
+            bucket = getattr(channel, kind)
+            if party not in bucket and not any(party in b for b in (channel.connected, channel.limited)):
+                bucket.append(party)
+
+        for team in internal:
+            if self.org_of(team) != host_org or not host_org:
+                raise ValueError(f"{team} is not a workspace of the host's org")
+            place(team, "connected")
+        for kind, parties in (("connected", connected), ("limited", limited), ("pending", pending)):
+            for party in parties:
+                place(party, kind)
         return channel_id
 
-    def prepare_install(
-        self, *, org_wide: bool = False, installer: str | None = None, user_scopes: str = "admin.conversations:write"
-    ) -> str:
-        """A code that oauth.v2.access exchanges for a new install (its tokens work from then on)."""
-        code = f"code-{random.getrandbits(64):x}"
-        self.oauth_codes[code] = {"org_wide": org_wide, "installer": installer, "user_scopes": user_scopes}
-        return code
+    def _host(self, channel: Channel) -> str:
+        return channel.host_team or self.team_id
 
-    def _oauth_v2_access(self, params: dict, authorization: str) -> dict:
-        import base64
+    def _internal_team_ids(self, channel: Channel) -> list[str]:
+        """The workspaces of the host's own org that have the channel, the host first (S: conversations.info
+        `internal_team_ids: ["T…"]` beside `conversation_host_id: "T…"`); none when the host is standalone."""
+        host = self._host(channel)
+        return [host, *channel.internal] if self.org_of(host) else []
 
-        client_id, client_secret = params.get("client_id"), params.get("client_secret")
-        if authorization.startswith("Basic "):
-            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
-        if client_id != self.client_id or client_secret != self.client_secret:
-            return {"ok": False, "error": "invalid_client_id" if client_id != self.client_id else "bad_client_secret"}
-        grant = self.oauth_codes.pop(params.get("code", ""), None)
-        if grant is None:
-            return {"ok": False, "error": "invalid_code"}
-        installer = grant["installer"] or self.add_user(org_admin=grant["org_wide"])
-        bot_token = "xoxb-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
-        user_token = "xoxp-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
-        scopes = set(self.tokens[self.bot_token]["scopes"])
-        self.tokens[bot_token] = {"kind": "bot", "user_id": self.bot_user_id, "scopes": scopes}
-        self.tokens[user_token] = {"kind": "user", "user_id": installer, "scopes": set(grant["user_scopes"].split(","))}
-        body: dict[str, Any] = {
-            "ok": True, "app_id": "A0FAKEAPP", "access_token": bot_token, "token_type": "bot",
-            "scope": ",".join(sorted(scopes)), "bot_user_id": self.bot_user_id,
-            "authed_user": {"id": installer, "scope": grant["user_scopes"], "access_token": user_token,
-                            "token_type": "user"},
-            "is_enterprise_install": grant["org_wide"],
+    def _connected_team_ids(self, channel: Channel) -> list[str]:
+        """Reading of S: conversations.info + README (a single masked element, so who is listed is not recorded):
+        every party connected, by org ID (`E…`) or standalone workspace ID (`T…`) — the host's own org (or the
+        standalone host) first, then each connected partner, so the caller's own org is listed too. Limited
+        connections are in `connected_limited_team_ids`, invitations in `pending_connected_team_ids`. A channel with
+        no outside party lists none. An app must drop its own org and the host itself."""
+        if not channel.connected_teams:
+            return []
+        return [self.party_of(self._host(channel)), *channel.connected]
+
+    def _visible(self, channel: Channel, workspace: str | None, org: str | None) -> bool:
+        """Whether a caller in `workspace` (or an org-level caller of `org` naming none) can see the channel: the
+        host, an internal workspace, or any workspace of a connected (or limited) partner; pending ones can't."""
+        host = self._host(channel)
+        host_party = self.party_of(host)
+        if workspace is None:
+            return org is not None and (org == host_party or org in channel.connected_teams)
+        if workspace == host or workspace in channel.internal:
+            return True
+        party = self.party_of(workspace)
+        return party != host_party and party in channel.connected_teams
+
+    def _context_team(self, channel: Channel, workspace: str | None, org: str | None) -> str:
+        """The caller's workspace (S: `context_team_id`); for an org-level token naming none, one of its org's that
+        has the channel."""
+        if workspace:
+            return workspace
+        for team in self._internal_team_ids(channel):
+            if self.org_of(team) == org:
+                return team
+        return next(iter(self.workspaces_of(org or "")), self._host(channel))
+
+    def _flags(self, channel: Channel) -> dict[str, bool]:
+        org_shared = len(self._internal_team_ids(channel)) > 1
+        ext_shared = bool(channel.connected_teams)
+        return {
+            "is_shared": ext_shared or org_shared, "is_ext_shared": ext_shared, "is_org_shared": org_shared,
+            "is_pending_ext_shared": bool(channel.pending),
         }  # fmt: skip
-        if grant["org_wide"]:
-            body["team"] = None
-            body["enterprise"] = {"id": self.enterprise_id, "name": "Fake Org"}
-        else:
-            body["team"] = {"id": self.team_id, "name": "Home Workspace"}
-            body["enterprise"] = {"id": self.enterprise_id, "name": "Fake Org"} if self.enterprise_id else None
-        return body
+
+    def _summary(self, channel: Channel, context: str) -> dict[str, Any]:
+        """The channel fields both conversations.info and users.conversations carry (S: both samples)."""
+        return {
+            "id": channel.id, "name": channel.name,
+            "is_channel": not channel.is_private and not channel.is_im and not channel.is_mpim,
+            "is_group": channel.is_private and not channel.is_mpim, "is_im": channel.is_im, "is_mpim": channel.is_mpim,
+            "is_private": channel.is_private, "is_general": channel.is_general, "is_archived": channel.is_archived,
+            **self._flags(channel),
+            "context_team_id": context,
+            "conversation_host_id": self._host(channel),  # a workspace T… (S: conversations.info.json)
+            # The caller's own workspace, even for a channel shared with no one (S: README).
+            "shared_team_ids": [context],
+            "internal_team_ids": self._internal_team_ids(channel),
+            "pending_connected_team_ids": list(channel.pending),
+        }  # fmt: skip
 
     def is_member(self, channel_id: str) -> bool:
         return self.bot_user_id in self.channels[channel_id].members
 
+    # ---- OAuth ----------------------------------------------------------------------------------
+    def prepare_install(
+        self, *, org_wide: bool = False, installer: str | None = None, user_scopes: str = "admin.conversations:write"
+    ) -> str:
+        """A code that oauth.v2.access exchanges for a new install (its tokens work from then on)."""
+        if org_wide and not self.org_of(self.users[installer]["team_id"] if installer else self.team_id):
+            raise ValueError("an org-wide install needs an Enterprise org: call make_grid() first")
+        code = f"code-{random.getrandbits(64):x}"
+        self.oauth_codes[code] = {"org_wide": org_wide, "installer": installer, "user_scopes": user_scopes}
+        return code
+
+    def installing_as(self, user_id: str, *, org_wide: bool = False) -> None:
+        """Who the next visits of /oauth/v2/authorize install as, and whether on the whole org."""
+        self.installing = {"user_id": user_id, "org_wide": org_wide}
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """Slack's install page (https://docs.slack.dev/authentication/installing-with-oauth): it redirects to
+        `redirect_uri` with `code` and `state`, or shows why it won't. Admin scopes: "The app requesting this scope
+        must be installed by an admin or Owner of an Enterprise organization. Also, the app must be installed on the
+        entire org" (seeds/admin.conversations.disconnectShared.txt)."""
+        query = request.query
+        if query.get("client_id") != self.client_id:
+            return self._page("Invalid client_id parameter", "This link doesn't name a known app.")
+        bot_scopes, user_scopes = _ids(query.get("scope")), _ids(query.get("user_scope"))
+        who = self.installing or {"user_id": None, "org_wide": False}
+        installer = who["user_id"] or self.add_user(workspace_admin=True)
+        org = self.org_of(self.users[installer]["team_id"])
+        org_admin = self.is_org_admin(installer)
+        if who["org_wide"] and not (org and org_admin):
+            return self._page(
+                "You can't install this app on the organization",
+                "Only an Org Admin or Owner of an Enterprise organization can install an app on the whole organization.",
+            )
+        if any(scope.startswith("admin.") for scope in user_scopes):
+            if not org:
+                return self._page(
+                    "This app can't be installed on your workspace",
+                    "This app requests permissions that are only available to Enterprise customers.",
+                )
+            if not (who["org_wide"] and org_admin):
+                return self._page(
+                    "This app can't be installed on a single workspace",
+                    "Its admin scopes need an org-wide install by an Org Admin or Owner of the organization.",
+                )
+        code = f"code-{random.getrandbits(64):x}"
+        self.oauth_codes[code] = {
+            "org_wide": who["org_wide"], "installer": installer, "user_scopes": ",".join(user_scopes),
+            "bot_scopes": bot_scopes, "redirect_uri": query.get("redirect_uri"),
+        }  # fmt: skip
+        target = query.get("redirect_uri") or self.default_redirect_uri or f"http://127.0.0.1:{self.port}/installed"
+        joiner = "&" if "?" in target else "?"
+        raise web.HTTPFound(target + joiner + urlencode({"code": code, "state": query.get("state", "")}))
+
+    @staticmethod
+    def _page(title: str, text: str) -> web.Response:
+        body = f"<html><head><title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        return web.Response(text=body + f"<p>{html.escape(text)}</p></body></html>", content_type="text/html")
+
+    def _oauth_v2_access(self, params: dict, authorization: str) -> dict:
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        if authorization.startswith("Basic "):
+            client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return _error("invalid_client_id" if client_id != self.client_id else "bad_client_secret")
+        grant = self.oauth_codes.pop(params.get("code", ""), None)
+        if grant is None:
+            return _error("invalid_code")
+        if grant.get("redirect_uri") and params.get("redirect_uri") not in (None, "", grant["redirect_uri"]):
+            return _error("bad_redirect_uri")
+        org_wide = grant["org_wide"]
+        installer = grant["installer"] or self.add_user(org_admin=org_wide)
+        team = self.users[installer]["team_id"]
+        org = self.org_of(team)
+        bot_scopes = set(grant["bot_scopes"]) if grant.get("bot_scopes") is not None else set(DEFAULT_BOT_SCOPES)
+        user_scopes = _ids(grant["user_scopes"])
+        body: dict[str, Any] = {"ok": True, "app_id": self.app_id}
+        if bot_scopes:
+            bot_token = "xoxb-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
+            self.tokens[bot_token] = {
+                "kind": "bot", "user_id": self.bot_user_id, "scopes": bot_scopes, "org_level": org_wide,
+                "team_id": None if org_wide else team, "enterprise_id": org if org_wide else None,
+            }  # fmt: skip
+            body.update(access_token=bot_token, token_type="bot", scope=",".join(sorted(bot_scopes)))
+            body["bot_user_id"] = self.bot_user_id
+        body["authed_user"] = {"id": installer}
+        if user_scopes:  # no user scope asked: no user token at all
+            user_token = "xoxp-installed-" + "".join(random.choices(string.ascii_lowercase, k=20))
+            self.tokens[user_token] = {
+                "kind": "user", "user_id": installer, "team_id": team, "org_level": org_wide,
+                "scopes": set(user_scopes),
+            }  # fmt: skip
+            body["authed_user"].update(scope=",".join(user_scopes), access_token=user_token, token_type="user")
+        # An org-wide install has `"team": null` (https://api.slack.com/enterprise/apps/reference); a workspace
+        # outside any Enterprise org has `"enterprise": null`.
+        body["team"] = None if org_wide else {"id": team, "name": self.teams[team]["name"]}
+        body["enterprise"] = {"id": org, "name": self.org_name(org)} if org else None
+        body["is_enterprise_install"] = org_wide
+        return body
+
+    # ---- scripts, limits, triggers, response URLs -------------------------------------------------
     def script(self, method: str, *answers: Scripted) -> None:
         """The next calls of `method` get these answers, in order, before normal behaviour resumes."""
         self.scripts.setdefault(method, deque()).extend(answers)
@@ -348,27 +682,35 @@ class FakeSlack:
             await asyncio.sleep(delay)
         queue = self.scripts.get(method)
         if queue:
-            return await self._scripted(request, queue.popleft())
+            answer = queue.popleft()
+            if answer.act:  # do the work first; the fault comes after it
+                self._answer(method, params, token, auth)
+            return await self._scripted(request, answer)
         if self.chaos_rate and method != "auth.test" and self.chaos.random() < self.chaos_rate:
             self.chaos_count += 1
             return await self._scripted(request, self.chaos.choice(CHAOS))
         limited = self._over_limit(method)
         if limited is not None:
             return limited
+        return web.json_response(self._answer(method, params, token, auth))
 
+    def _answer(self, method: str, params: dict, token: str | None, authorization: str) -> dict:
+        """What the method does and answers, with the token's identity checked."""
         if method == "oauth.v2.access":
-            return web.json_response(self._oauth_v2_access(params, request.headers.get("Authorization", "")))
+            return self._oauth_v2_access(params, authorization)
         if not token:
-            return web.json_response({"ok": False, "error": "not_authed"})
+            return _error("not_authed")
         identity = self.tokens.get(token)
         if identity is None:
-            return web.json_response({"ok": False, "error": "invalid_auth"})
+            return _error("invalid_auth")
         if identity["kind"] == "app" and method != "apps.connections.open":
-            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+            return _error("not_allowed_token_type")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
-            return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(params, identity))
+            return _error("unknown_method")
+        if problem := self._team_id_problem(method, identity, params):
+            return problem
+        return handler(params, identity)
 
     async def _scripted(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
         if answer.delay:
@@ -400,133 +742,202 @@ class FakeSlack:
 
     # ---- methods --------------------------------------------------------------------------------
     def _m_auth_test(self, params: dict, identity: dict) -> dict:
-        body = {
-            "ok": True,
-            "url": "https://fake.slack.test/",
-            "team": "Fake Team",
-            "user": "leaver",
-            "team_id": self.team_id,
-            "user_id": identity["user_id"],
-            "is_enterprise_install": False,
-        }
+        """Who the token is (S: api/auth.test.json). An org-level token names its org: `team_id` is the `E…` and
+        `is_enterprise_install` true (seen on real org-wide installs, https://github.com/lobu-ai/lobu/pull/3047;
+        Bolt reads its `url` as the org's URL, slack_bolt/oauth/async_oauth_flow.py)."""
+        team = self._token_team(identity)
+        org = self._token_org(identity)
+        if team is None:  # an org-level bot token
+            body: dict[str, Any] = {
+                "ok": True, "url": f"https://{_slug(self.org_name(org))}.enterprise.slack.com/",
+                "team": self.org_name(org), "user": "channel-admin", "team_id": org,
+                "user_id": identity["user_id"],
+            }  # fmt: skip
+        else:
+            user = self.users.get(identity.get("user_id") or "", {})
+            body = {
+                "ok": True, "url": f"https://{_slug(self.teams[team]['name'])}.slack.com/",
+                "team": self.teams[team]["name"], "user": user.get("name", "channel-admin"), "team_id": team,
+                "user_id": identity["user_id"],
+            }  # fmt: skip
         if identity["kind"] == "bot":
             body["bot_id"] = self.bot_id
-        if self.enterprise_id:
-            body["enterprise_id"] = self.enterprise_id
+            body["app_id"] = self.app_id
+        body["is_enterprise_install"] = bool(identity.get("org_level"))
+        if org:
+            body["enterprise_id"] = org
         return body
 
     def _scope(self, identity: dict, *scopes: str) -> dict | None:
         if any(scope in identity["scopes"] for scope in scopes):
             return None
-        return {"ok": False, "error": "missing_scope", "needed": ",".join(scopes)}
+        return _error("missing_scope", needed=",".join(scopes), provided=",".join(sorted(identity["scopes"])))
 
     def _m_users_info(self, params: dict, identity: dict) -> dict:
         if missing := self._scope(identity, "users:read"):
             return missing
         user = self.users.get(params.get("user", ""))
         if user is None:
-            return {"ok": False, "error": "user_not_found"}
+            return _error("user_not_found")
         return {"ok": True, "user": user}
 
+    def _m_users_list(self, params: dict, identity: dict) -> dict:
+        """The people of the workspace the call acts in (no sample: only what users.info shows, paged)."""
+        if missing := self._scope(identity, "users:read"):
+            return missing
+        workspace = self._workspace(identity, params)
+        found = [u for u in self.users.values() if workspace in u.get("teams", [u["team_id"]])]
+        return self._page_of("members", found, params, 200, 1000)
+
     def _m_team_info(self, params: dict, identity: dict) -> dict:
+        """A workspace (S: api/team.info.json; `enterprise_id`, `enterprise_name` on an Enterprise org). Slack
+        documents team.info for workspaces only (https://docs.slack.dev/reference/methods/team.info: "team: Team to
+        get info about"), no look-up of an org by its `E…`: that is `team_not_found` here."""
         if missing := self._scope(identity, "team:read"):
             return missing
-        team_id = params.get("team") or self.team_id
+        team_id = params.get("team") or self._workspace(identity, params) or self.team_id
         team = self.teams.get(team_id)
         if team is None:
-            return {"ok": False, "error": "team_not_found"}
-        body = {"id": team_id, "name": team["name"], "domain": team["name"].lower().replace(" ", "-")[:21]}
+            return _error("team_not_found")
+        body = {"id": team_id, "name": team["name"], "domain": _slug(team["name"])}
         if team["enterprise_id"]:
             body["enterprise_id"] = team["enterprise_id"]
+            body["enterprise_name"] = self.org_name(team["enterprise_id"])
         return {"ok": True, "team": body}
 
     def _m_conversations_info(self, params: dict, identity: dict) -> dict:
+        """S: api/conversations.info.json and its README, seen by the caller's workspace (`context_team_id`)."""
         channel = self.channels.get(params.get("channel", ""))
         if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if missing := self._scope(identity, "groups:read" if channel.is_private else "channels:read"):
             return missing
+        workspace, org = self._workspace(identity, params), self._token_org(identity)
+        if not self._visible(channel, workspace, org):
+            return _error("channel_not_found")
         if channel.is_private and identity["user_id"] not in channel.members:
-            return {"ok": False, "error": "channel_not_found"}
-        shared = bool(channel.connected_teams)
-        external = any(self.teams.get(t, {}).get("enterprise_id") != self.enterprise_id or not self.enterprise_id
-                       for t in channel.connected_teams)  # fmt: skip
-        body: dict[str, Any] = {
-            "id": channel.id, "name": channel.name, "is_channel": not channel.is_private and not channel.is_im,
-            "is_group": channel.is_private, "is_im": channel.is_im, "is_mpim": False, "is_private": channel.is_private,
-            "is_general": channel.is_general, "is_archived": channel.is_archived, "is_shared": shared,
-            "is_ext_shared": shared and external, "is_org_shared": shared and not external,
-            "context_team_id": self.team_id, "is_member": identity["user_id"] in channel.members,
-        }  # fmt: skip
-        if shared:
-            body["conversation_host_id"] = channel.host_team
-            body["shared_team_ids"] = [channel.host_team, *channel.connected_teams]
-            body["connected_team_ids"] = [channel.host_team, *channel.connected_teams]
-            body["internal_team_ids"] = []
+            return _error("channel_not_found")
+        body = self._summary(channel, self._context_team(channel, workspace, org))
+        body["is_member"] = identity["user_id"] in channel.members
+        body["connected_team_ids"] = self._connected_team_ids(channel)
+        body["connected_limited_team_ids"] = list(channel.limited)
         return {"ok": True, "channel": body}
 
     def _m_admin_conversations_disconnectShared(self, params: dict, identity: dict) -> dict:
-        """One team per call, as the reference page describes."""
+        """seeds/admin.conversations.disconnectShared.txt: one team per call, by the originating org only."""
         if identity["kind"] != "user":
-            return {"ok": False, "error": "not_allowed_token_type"}
+            return _error("not_allowed_token_type")
         if missing := self._scope(identity, "admin.conversations:write"):
             return missing
-        if not self.enterprise_id:
-            return {"ok": False, "error": "not_an_enterprise"}
-        caller = self.users.get(identity["user_id"], {}).get("enterprise_user", {})
-        if not (caller.get("is_admin") or caller.get("is_owner")):
-            return {"ok": False, "error": "not_an_admin"}
+        org = self._token_org(identity)
+        if not org:  # "This endpoint can only be called for an Enterprise organization."
+            return _error("not_an_enterprise")
+        if not self.is_org_admin(identity["user_id"]):  # "not associated with an Org Admin or Owner"
+            return _error("not_an_admin")
         channel = self.channels.get(params.get("channel_id", ""))
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
-        if channel.is_im or channel.is_general:
-            return {"ok": False, "error": "not_supported"}
-        if not channel.connected_teams:
-            return {"ok": False, "error": "no_teams_to_disconnect"}
-        leaving = [t for t in str(params.get("leaving_team_ids") or "").split(",") if t]
-        if len(leaving) > 1:
-            return {"ok": False, "error": "invalid_arguments"}
+        if channel is None or not self._visible(channel, None, org):
+            return _error("channel_not_found")
+        if channel.is_im or channel.is_mpim or channel.is_general:  # "a DM, MPDM, or the 'general' channel"
+            return _error("not_supported")
+        leaving = _ids(params.get("leaving_team_ids"))
+        if len(leaving) > 1:  # "Only one team ID may be passed at a time."
+            return _error("invalid_arguments")
+        host = self._host(channel)
+        host_party = self.party_of(host)
+        if leaving and leaving[0] not in self.teams and leaving[0] not in self.orgs:
+            return _error("team_not_found")
+        # "For a channel connected to other organizations, only the originating organization may call this method."
+        if org != host_party:
+            return _error("cannot_kick_team")
+        if leaving and leaving[0] in (host, host_party):  # "The originating workspace cannot be kicked"
+            return _error("cannot_kick_home_team")
+        removable = [*channel.connected_teams, *channel.internal]
+        if not removable:  # "This channel is not shared"
+            return _error("no_teams_to_disconnect")
         if not leaving:
-            if len(channel.connected_teams) > 1:
-                return {"ok": False, "error": "leaving_team_required"}
-            leaving = list(channel.connected_teams)
+            if len(removable) > 1:  # "more than two teams in the channel"
+                return _error("leaving_team_required")
+            leaving = removable
         (team_id,) = leaving
-        if team_id not in self.teams:
-            return {"ok": False, "error": "team_not_found"}
-        if team_id == channel.host_team:
-            return {"ok": False, "error": "cannot_kick_home_team"}
-        if team_id not in channel.connected_teams:
-            return {"ok": False, "error": "leaving_team_not_in_channel"}
-        if self.teams.get(channel.host_team or "", {}).get("enterprise_id") != self.enterprise_id:
-            return {"ok": False, "error": "cannot_kick_team"}
-        channel.connected_teams.remove(team_id)
+        # A pending invitation isn't a connection; a workspace of a connected org isn't itself a party (Slack lists
+        # the org's E…).
+        if team_id not in removable:
+            return _error("leaving_team_not_in_channel")
+        for bucket in (channel.connected, channel.limited, channel.internal):
+            if team_id in bucket:
+                bucket.remove(team_id)
         return {"ok": True}
+
+    def _m_admin_conversations_search(self, params: dict, identity: dict) -> dict:
+        """S: api/admin.conversations.search.json ("answers conversation_host_id as an org ID and takes
+        connected_team_ids as a filter", README); https://api.slack.com/methods/admin.conversations.search. Needs
+        no `team_id`: admin methods act on the whole org (`team_ids` is an optional filter)."""
+        if identity["kind"] != "user":
+            return _error("not_allowed_token_type")
+        if missing := self._scope(identity, "admin.conversations:read"):
+            return missing
+        org = self._token_org(identity)
+        if not org:
+            return _error("not_an_enterprise")
+        if not self.is_org_admin(identity["user_id"]):
+            return _error("not_an_admin")
+        query = str(params.get("query") or "").lower()
+        partners, teams = set(_ids(params.get("connected_team_ids"))), set(_ids(params.get("team_ids")))
+        found = []
+        for channel in self.channels.values():
+            if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
+                continue
+            if query and query not in channel.name.lower():
+                continue
+            if partners and not partners & {*self._connected_team_ids(channel), *channel.limited}:
+                continue
+            internal = self._internal_team_ids(channel)
+            if teams and not teams & set(internal):
+                continue
+            found.append({
+                "id": channel.id, "name": channel.name, "is_private": channel.is_private,
+                "is_archived": channel.is_archived, "is_general": channel.is_general,
+                "member_count": len(channel.members),
+                **{k: v for k, v in self._flags(channel).items() if k != "is_shared"},
+                "internal_team_ids": internal, "connected_team_ids": self._connected_team_ids(channel),
+                "pending_connected_team_ids": list(channel.pending),
+                "connected_limited_team_ids": list(channel.limited),
+                "conversation_host_id": self.party_of(self._host(channel)),
+                "context_team_id": self._context_team(channel, None, org),
+            })  # fmt: skip
+        start = int(params.get("cursor") or 0)
+        limit = max(1, min(int(params.get("limit") or 10), SEARCH_MAX_LIMIT))
+        following = str(start + limit) if start + limit < len(found) else ""
+        return {"ok": True, "conversations": found[start : start + limit], "next_cursor": following,
+                "total_count": len(found)}  # fmt: skip
 
     def _m_apps_connections_open(self, params: dict, identity: dict) -> dict:
         if identity["kind"] != "app":
-            return {"ok": False, "error": "not_allowed_token_type"}
+            return _error("not_allowed_token_type")
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
         channel = self.channels.get(params.get("channel", ""))
         if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if channel.is_im:
-            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            return _error("method_not_supported_for_channel_type")
         needed = "groups:write" if channel.is_private else "channels:manage"
         if needed not in identity["scopes"]:
-            return {"ok": False, "error": "missing_scope", "needed": needed, "provided": ",".join(identity["scopes"])}
+            return _error("missing_scope", needed=needed, provided=",".join(sorted(identity["scopes"])))
         member = identity["user_id"] in channel.members
+        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
+            return _error("channel_not_found")
         if channel.is_private and not member:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if channel.is_archived:
-            return {"ok": False, "error": "is_archived"}
+            return _error("is_archived")
         if channel.is_general:
-            return {"ok": False, "error": "cant_leave_general"}
-        if not member:
+            return _error("cant_leave_general")
+        if not member:  # seeds/conversations.leave.txt, "Alternate response"
             return {"ok": self.not_in_channel_ok, "not_in_channel": True}
         if channel.members == {identity["user_id"]}:
-            return {"ok": False, "error": "last_member"}
+            return _error("last_member")
         channel.members.discard(identity["user_id"])
         return {"ok": True}
 
@@ -534,16 +945,18 @@ class FakeSlack:
         """Public channels only: a private one the app isn't in is invisible to it."""
         channel = self.channels.get(params.get("channel", ""))
         if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if missing := self._scope(identity, "channels:join"):
             return missing
         if channel.is_im:
-            return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            return _error("method_not_supported_for_channel_type")
         member = identity["user_id"] in channel.members
+        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
+            return _error("channel_not_found")
         if channel.is_private and not member:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         if channel.is_archived:
-            return {"ok": False, "error": "is_archived"}
+            return _error("is_archived")
         body = {"id": channel.id, "name": channel.name, "is_channel": True, "is_member": True}
         if member:
             warning = "already_in_channel"
@@ -551,26 +964,52 @@ class FakeSlack:
         channel.members.add(identity["user_id"])
         return {"ok": True, "channel": body}
 
-    def _m_users_conversations(self, params: dict, identity: dict) -> dict:
-        """The conversations the token's user is in, filtered by `types`, paged by `limit` and `cursor`."""
-        types = set(str(params.get("types") or "public_channel").split(","))
+    def _listed(self, params: dict, identity: dict, *, member_only: bool) -> list[Channel] | dict:
+        types = set(_ids(params.get("types") or "public_channel"))
         for kind, scope in (("public_channel", "channels:read"), ("private_channel", "groups:read")):
             if kind in types and (missing := self._scope(identity, scope)):
                 return missing
         exclude_archived = str(params.get("exclude_archived", "")).lower() in ("true", "1")
-        found = [
-            {"id": c.id, "name": c.name, "is_private": c.is_private, "is_archived": c.is_archived}
+        workspace, org = self._workspace(identity, params), self._token_org(identity)
+        return [
+            c
             for c in self.channels.values()
-            if identity["user_id"] in c.members
+            if (identity["user_id"] in c.members or (not member_only and not c.is_private))
             and not c.is_im
             and ("private_channel" if c.is_private else "public_channel") in types
             and not (exclude_archived and c.is_archived)
+            and self._visible(c, workspace, org)
+            and not (c.is_private and identity["user_id"] not in c.members)
         ]
+
+    def _page_of(self, key: str, items: list, params: dict, default: int, most: int) -> dict:
         start = int(params.get("cursor") or 0)
-        limit = max(1, min(int(params.get("limit") or 100), 1000))
-        page = found[start : start + limit]
-        next_cursor = str(start + limit) if start + limit < len(found) else ""
-        return {"ok": True, "channels": page, "response_metadata": {"next_cursor": next_cursor}}
+        limit = max(1, min(int(params.get("limit") or default), most))
+        following = str(start + limit) if start + limit < len(items) else ""
+        return {"ok": True, key: items[start : start + limit], "response_metadata": {"next_cursor": following}}
+
+    def _m_users_conversations(self, params: dict, identity: dict) -> dict:
+        """The conversations the token's user is in, filtered by `types`, paged by `limit` and `cursor` (S:
+        api/users.conversations.json; it omits `is_member`, https://docs.slack.dev/reference/methods/users.conversations)."""
+        listed = self._listed(params, identity, member_only=True)
+        if isinstance(listed, dict):
+            return listed
+        workspace, org = self._workspace(identity, params), self._token_org(identity)
+        found = [self._summary(c, self._context_team(c, workspace, org)) for c in listed]
+        return self._page_of("channels", found, params, 100, USERS_CONVERSATIONS_MAX_LIMIT)
+
+    def _m_conversations_list(self, params: dict, identity: dict) -> dict:
+        """The workspace's channels: public ones, and private ones the caller is in (no sample; fields as
+        conversations.info's)."""
+        listed = self._listed(params, identity, member_only=False)
+        if isinstance(listed, dict):
+            return listed
+        workspace, org = self._workspace(identity, params), self._token_org(identity)
+        found = [
+            {**self._summary(c, self._context_team(c, workspace, org)), "is_member": identity["user_id"] in c.members}
+            for c in listed
+        ]
+        return self._page_of("channels", found, params, 100, 1000)
 
     def _view_error(self, view: Any) -> str | None:
         if isinstance(view, str):

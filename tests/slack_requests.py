@@ -69,12 +69,31 @@ class SlackSender:
             text = await response.text()
         return Reply(response.status, text, time.monotonic() - started)
 
-    async def event(self, event: dict, *, enterprise_id: str | None = None, org_wide: bool = False) -> Reply:
-        """An Events API callback, signed, as JSON."""
+    def origin(
+        self, team_id: str | None = None, enterprise_id: str | None = None, user_id: str | None = None
+    ) -> tuple[str, str | None]:
+        """(workspace, org) a request comes from: the home workspace unless `team_id` (or the known user's own
+        workspace) says otherwise; the org is that workspace's, unless `enterprise_id` names one."""
+        user = self.fake.users.get(user_id or "")
+        team = team_id or (user["team_id"] if user else None) or self.fake.team_id
+        return team, (enterprise_id if enterprise_id is not None else self.fake.org_of(team))
+
+    def _enterprise(self, org: str | None) -> dict | None:
+        return {"id": org, "name": self.fake.org_name(org)} if org else None
+
+    async def event(
+        self, event: dict, *, enterprise_id: str | None = None, org_wide: bool = False, team_id: str | None = None
+    ) -> Reply:
+        """An Events API callback, signed, as JSON (from `team_id`, the home workspace by default).
+
+        Outside an Enterprise org there is no top-level `enterprise_id` and `authorizations[].enterprise_id` is null,
+        as in Slack's recorded events (e.g. slackapi/bolt-python tests/scenario_tests fixtures).
+        """
+        team = team_id or self.fake.team_id
         payload = {
             "token": "verification-token-unused",
-            "team_id": None if org_wide else self.fake.team_id,
-            "enterprise_id": enterprise_id,
+            "team_id": None if org_wide else team,
+            **({"enterprise_id": enterprise_id} if enterprise_id else {}),
             "api_app_id": "A0FAKEAPP",
             "event": event,
             "type": "event_callback",
@@ -83,7 +102,7 @@ class SlackSender:
             "authorizations": [
                 {
                     "enterprise_id": enterprise_id,
-                    "team_id": None if org_wide else self.fake.team_id,
+                    "team_id": None if org_wide else team,
                     "user_id": self.fake.bot_user_id,
                     "is_bot": True,
                     "is_enterprise_install": org_wide,
@@ -93,11 +112,22 @@ class SlackSender:
         }
         return await self.post(json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
 
-    def command_body(self, command: str, text: str = "", channel_id: str | None = None, **fields: str) -> dict:
-        """A slash command's fields, as Slack posts them (a fresh response_url and trigger_id each time)."""
+    def command_body(
+        self,
+        command: str,
+        text: str = "",
+        channel_id: str | None = None,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        **fields: str,
+    ) -> dict:
+        """A slash command's fields, as Slack posts them (a fresh response_url and trigger_id each time); from the
+        home workspace, or from `team_id` / the known `user_id`'s workspace (another org's user)."""
+        team, org = self.origin(team_id, enterprise_id, fields.get("user_id"))
         return {
             "token": "verification-token-unused",
-            "team_id": self.fake.team_id,
+            "team_id": team,
             "team_domain": "fake",
             "channel_id": channel_id or "",
             "channel_name": "somewhere",
@@ -106,7 +136,8 @@ class SlackSender:
             "command": command,
             "text": text,
             "api_app_id": "A0FAKEAPP",
-            "enterprise_id": self.fake.enterprise_id or "",
+            "enterprise_id": org or "",
+            **({"enterprise_name": self.fake.org_name(org)} if org else {}),
             "is_enterprise_install": "true" if self.org_wide else "false",
             "response_url": self.fake.new_response_url(),
             "trigger_id": self.fake.new_trigger_id(),
@@ -114,23 +145,33 @@ class SlackSender:
         }
 
     async def command(
-        self, command: str, text: str = "", channel_id: str | None = None, **fields: str
+        self,
+        command: str,
+        text: str = "",
+        channel_id: str | None = None,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+        **fields: str,
     ) -> tuple[Reply, dict]:
-        body = self.command_body(command, text, channel_id, **fields)
+        body = self.command_body(command, text, channel_id, team_id=team_id, enterprise_id=enterprise_id, **fields)
         return await self.post(urlencode(body).encode()), body
 
-    def _view_payload(self, kind: str, view_id: str, values: dict, user_id: str | None) -> dict:
+    def _view_payload(
+        self, kind: str, view_id: str, values: dict, user_id: str | None, team_id: str | None, enterprise_id: str | None
+    ) -> dict:
         view = self.fake.views[view_id]
+        team, org = self.origin(team_id, enterprise_id, user_id)
         return {
             "type": kind,
-            "team": {"id": self.fake.team_id, "domain": "fake"},
-            "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user_id or self.user_id, "username": "admin", "name": "admin", "team_id": team},
             "api_app_id": "A0FAKEAPP",
             "token": "verification-token-unused",
             "trigger_id": self.fake.new_trigger_id(),
             "view": {
                 **view,
-                "team_id": self.fake.team_id,
+                "team_id": team,
                 "state": {"values": values},
                 "root_view_id": view_id,
                 "previous_view_id": None,
@@ -138,12 +179,23 @@ class SlackSender:
                 "bot_id": self.fake.bot_id,
             },
             "is_enterprise_install": self.org_wide,
-            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
+            "enterprise": self._enterprise(org),
         }
 
-    async def submit_view(self, view_id: str, values: dict, user_id: str | None = None) -> Reply:
+    async def submit_view(
+        self,
+        view_id: str,
+        values: dict,
+        user_id: str | None = None,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> Reply:
         """The view_submission Slack sends when the user presses the modal's submit button."""
-        payload = {**self._view_payload("view_submission", view_id, values, user_id), "response_urls": []}
+        payload = {
+            **self._view_payload("view_submission", view_id, values, user_id, team_id, enterprise_id),
+            "response_urls": [],
+        }
         reply = await self.post(urlencode({"payload": json.dumps(payload)}).encode())
         self.pushed_view_id = None
         if reply.status == 200 and reply.text.startswith("{"):
@@ -154,35 +206,53 @@ class SlackSender:
                 self.pushed_view_id = self.fake.record_view_push(answer["view"])
         return reply
 
-    async def block_action(self, view_id: str, values: dict, action: dict, user_id: str | None = None) -> Reply:
+    async def block_action(
+        self,
+        view_id: str,
+        values: dict,
+        action: dict,
+        user_id: str | None = None,
+        *,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
+    ) -> Reply:
         """The block_actions Slack sends when the user changes an element with dispatch_action on."""
         payload = {
-            **self._view_payload("block_actions", view_id, values, user_id),
+            **self._view_payload("block_actions", view_id, values, user_id, team_id, enterprise_id),
             "container": {"type": "view", "view_id": view_id},
             "actions": [{**action, "action_ts": f"{time.time():.6f}"}],
         }
         return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
 
-    async def _press(self, blocks: list[dict], action_id: str, user_id: str, where: dict) -> Reply:
+    async def _press(
+        self, blocks: list[dict], action_id: str, user_id: str, where: dict, team: str, org: str | None
+    ) -> Reply:
         """The block_actions Slack sends when a user presses a button; `where` says what it was pressed in."""
         button = next((b for b in buttons_in(blocks) if b.get("action_id") == action_id), None)
         assert button is not None, f"no {action_id} button there"
         payload = {
             "type": "block_actions",
-            "team": {"id": self.fake.team_id, "domain": "fake"},
-            "user": {"id": user_id, "username": "admin", "name": "admin", "team_id": self.fake.team_id},
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user_id, "username": "admin", "name": "admin", "team_id": team},
             "api_app_id": "A0FAKEAPP",
             "token": "verification-token-unused",
             "trigger_id": self.fake.new_trigger_id(),
             "is_enterprise_install": self.org_wide,
-            "enterprise": {"id": self.fake.enterprise_id, "name": "Fake Org"} if self.fake.enterprise_id else None,
+            "enterprise": self._enterprise(org),
             **where,
             "actions": [{**button, "action_ts": f"{time.time():.6f}"}],
         }
         return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
 
     async def press_button(
-        self, message: dict, action_id: str, *, channel_id: str = "", user_id: str | None = None
+        self,
+        message: dict,
+        action_id: str,
+        *,
+        channel_id: str = "",
+        user_id: str | None = None,
+        team_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> tuple[Reply, str]:
         """A button pressed in an (ephemeral) message the app sent; returns the reply and the press's response_url."""
         response_url = self.fake.new_response_url()
@@ -192,23 +262,31 @@ class SlackSender:
             "channel": {"id": channel_id, "name": "somewhere"},
             "response_url": response_url,
         }  # fmt: skip
-        reply = await self._press(message.get("blocks", []), action_id, user_id or self.user_id, where)
+        user = user_id or self.user_id
+        team, org = self.origin(team_id, enterprise_id, user)
+        reply = await self._press(message.get("blocks", []), action_id, user, where, team, org)
         return reply, response_url
 
-    async def home_opened(self, user_id: str, tab: str = "home") -> Reply:
+    async def home_opened(
+        self, user_id: str, tab: str = "home", *, team_id: str | None = None, enterprise_id: str | None = None
+    ) -> Reply:
         """The app_home_opened event Slack sends each time the user opens the app's Home (or Messages) tab."""
         event = {"type": "app_home_opened", "user": user_id, "channel": "D0HOME", "tab": tab,
                  "event_ts": f"{time.time():.6f}"}  # fmt: skip
         if self.fake.home_of(user_id) is not None:
             event["view"] = self.fake.home_of(user_id)
-        return await self.event(event, enterprise_id=self.fake.enterprise_id)
+        team, org = self.origin(team_id, enterprise_id, user_id)
+        return await self.event(event, enterprise_id=org, team_id=team)
 
-    async def home_button(self, user_id: str, action_id: str) -> Reply:
+    async def home_button(
+        self, user_id: str, action_id: str, *, team_id: str | None = None, enterprise_id: str | None = None
+    ) -> Reply:
         """A button pressed in the user's Home tab (block_actions from a view of type home)."""
         view = self.fake.home_of(user_id)
         assert view is not None, "no Home tab published for this user"
+        team, org = self.origin(team_id, enterprise_id, user_id)
         where = {
             "container": {"type": "view", "view_id": view["id"]},
-            "view": {**view, "team_id": self.fake.team_id, "app_id": "A0FAKEAPP", "bot_id": self.fake.bot_id},
+            "view": {**view, "team_id": team, "app_id": "A0FAKEAPP", "bot_id": self.fake.bot_id},
         }
-        return await self._press(view["blocks"], action_id, user_id, where)
+        return await self._press(view["blocks"], action_id, user_id, where, team, org)
