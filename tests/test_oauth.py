@@ -23,6 +23,7 @@ from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values, open_form
+from tests.test_rejoin import has_button, leave, press
 
 
 def oauth_settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
@@ -290,3 +291,87 @@ async def test_no_admin_installation_without_an_org_wide_install_that_carries_th
     await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes=""))
     assert await latest_admin_installation(store, enterprise_id) is None
     assert await latest_admin_installation(store, "E0OTHERORG") is None
+
+
+# ---- through Slack's install page (the fake's /oauth/v2/authorize), as an installer's browser goes -------------------
+
+
+async def through_slack(sender: SlackSender, fake: FakeSlack, path: str) -> tuple[bool, str]:
+    """Open an install page, follow its link to Slack's page and, when Slack sends the installer back, the app's
+    redirect URL; returns whether Slack sent them back, and the last page's text."""
+    fake.default_redirect_uri = sender.base_url + "/slack/oauth_redirect"  # the app's configured Redirect URL
+    _, authorize, cookie = await install_page(sender, path)
+    async with sender.session.get(authorize, allow_redirects=False) as slack_page:
+        if slack_page.status != 302:
+            assert slack_page.status == 200
+            return False, await slack_page.text()
+        back = slack_page.headers["Location"]
+    assert back.startswith(fake.default_redirect_uri + "?")
+    async with sender.session.get(back, headers={"Cookie": cookie}, allow_redirects=False) as done:
+        assert done.status == 200, await done.text()
+        return True, html.unescape(await done.text())
+
+
+async def test_a_standalone_workspace_installs_and_leave_channel_and_rejoin_work(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    admin = fake_slack.add_user(workspace_admin=True)
+    fake_slack.installing_as(admin)
+    sent_back, page = await through_slack(oauth_app, fake_slack, INSTALL_PATH)
+    assert sent_back and "/disconnect-shared needs an Enterprise org" in page
+
+    channel = fake_slack.add_channel("random")
+    summary = await leave(oauth_app, fake_slack, channel)
+    assert summary["text"] == f"I left <#{channel}>." and has_button(summary)
+    *_, done = await press(oauth_app, fake_slack, summary)
+    assert f"I'm back in <#{channel}>." in done["text"]
+    (join,) = [c for c in fake_slack.calls if c.method == "conversations.join"]
+    assert join.token.startswith("xoxb-installed-")
+
+
+async def test_the_same_standalone_admin_is_refused_the_admin_install_and_nothing_is_stored(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    admin = fake_slack.add_user(workspace_admin=True)
+    fake_slack.installing_as(admin)
+    sent_back, page = await through_slack(oauth_app, fake_slack, ADMIN_INSTALL_PATH)
+    assert not sent_back and "only available to Enterprise customers" in page
+    assert fake_slack.calls_to("oauth.v2.access") == []
+    store = oauth_app.built.bolt.installation_store
+    assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None
+
+
+async def test_a_single_workspace_of_an_enterprise_org_cannot_get_the_admin_scope(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    enterprise_id = fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    fake_slack.installing_as(admin, org_wide=False)
+    sent_back, _ = await through_slack(oauth_app, fake_slack, ADMIN_INSTALL_PATH)
+    assert not sent_back and fake_slack.calls_to("oauth.v2.access") == []
+    sent_back, page = await through_slack(oauth_app, fake_slack, INSTALL_PATH)  # the bot-only install works there
+    assert sent_back and f"installs from {ADMIN_INSTALL_PATH}, picking the whole organization" in page
+    assert (await leave_as(oauth_app, fake_slack))["text"].startswith("I left")
+    assert await latest_admin_installation(oauth_app.built.bolt.installation_store, enterprise_id) is None
+
+
+async def test_an_org_admin_installs_org_wide_with_the_admin_scope_and_a_later_bot_only_reinstall_keeps_it(
+    oauth_app: SlackSender, fake_slack: FakeSlack
+) -> None:
+    enterprise_id = fake_slack.make_grid()
+    admin, other = fake_slack.add_user(org_admin=True), fake_slack.add_user(org_owner=True)
+    fake_slack.installing_as(admin, org_wide=True)
+    sent_back, page = await through_slack(oauth_app, fake_slack, ADMIN_INSTALL_PATH)
+    assert sent_back and f"Slack granted {ADMIN_SCOPE} to you ({admin}) on the whole org" in page
+    store = oauth_app.built.bolt.installation_store
+    found = await latest_admin_installation(store, enterprise_id)
+    assert found is not None and found.user_id == admin and found.user_scopes == [ADMIN_SCOPE]
+
+    fake_slack.installing_as(other, org_wide=True)
+    sent_back, page = await through_slack(oauth_app, fake_slack, INSTALL_PATH)
+    assert sent_back and f"keeps using the earlier admin install by {admin}" in page
+    latest = await store.async_find_installation(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
+    assert latest.user_id == other and latest.user_token is None  # bot-only: Slack issued no user token
+    again = await latest_admin_installation(store, enterprise_id)
+    assert again is not None and again.user_id == admin and again.user_token == found.user_token
+    assert fake_slack.tokens[again.user_token]["scopes"] == {ADMIN_SCOPE}
