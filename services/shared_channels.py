@@ -179,14 +179,16 @@ async def describe_shared_channel(
 
 def _problem(shared: SharedChannel, channel: dict, ours: set[str]) -> str | None:
     """Our org's own rules, checked in the order an admin can act on them."""
-    if not shared.parties:
+    if not shared.parties and not channel.get("is_ext_shared"):
         # Shared only among our own org's workspaces: Slack manages those with admin.conversations.setTeams,
         # not disconnectShared (https://docs.slack.dev/reference/methods/admin.conversations.setTeams).
-        return "org_shared_only" if channel.get("is_org_shared") and not channel.get("is_ext_shared") else "not_shared"
+        return "org_shared_only" if channel.get("is_org_shared") else "not_shared"
     if shared.host_team_id is None or shared.host_org_id is None:
         return "host_unknown"
     if shared.host_org_id not in ours:
         return "partner_hosted"
+    if not shared.parties:
+        return "not_shared"
     if not shared.team_ids:
         return "only_pending"
     return None

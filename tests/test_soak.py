@@ -6,7 +6,11 @@ import asyncio
 import random
 import time
 
+import pytest
+
 from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY
+from services.settings import Settings
+from tests.conftest import settings_for, suite_database
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_leave_modal import chosen
@@ -20,8 +24,14 @@ def open_connections(slack: SlackSender) -> int:
     return len(connector._acquired)  # connections in use right now
 
 
-async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> None:
+@pytest.fixture
+async def app_settings(fake_slack: FakeSlack, tmp_path) -> Settings:
+    """An Enterprise org from the start: the app learns its org once, at start-up (auth.test)."""
     fake_slack.make_grid()
+    return settings_for(fake_slack, database_url=await suite_database(tmp_path))
+
+
+async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> None:
     member = fake_slack.add_user()
     channels = [fake_slack.add_channel(f"soak{i}") for i in range(60)]
     rng = random.Random(2026)
