@@ -165,12 +165,12 @@ ORG_INSTALL_MISSING = (
     "The app isn't installed on the whole org, so it has no Org Admin token to disconnect workspaces with. "
     "An Org Admin or Owner with the Channel Management role (covering public and private channels) must install the "
     "app on the whole org, not a single workspace, granting the admin.conversations:write user scope "
-    "(the app's /slack/install page)."
+    "(the app's admin install page, /slack/install/admin)."
 )
 ORG_INSTALL_WITHOUT_ADMIN_SCOPE = (
     "The app's org-wide installation (by <@{installer}>) doesn't carry the admin.conversations:write user scope, so it "
     "can't disconnect workspaces. An Org Admin or Owner with the Channel Management role must reinstall the app on the "
-    "whole org and grant admin.conversations:write (the app's /slack/install page)."
+    "whole org and grant admin.conversations:write (the app's admin install page, /slack/install/admin)."
 )
 NOT_ON_GRID = (
     "`/disconnect-shared` needs an Enterprise org: Slack offers admin.conversations.disconnectShared only on the "

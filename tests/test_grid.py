@@ -10,14 +10,17 @@ import json
 
 import pytest
 
+from services.api_calls import call_outcome
 from services.error_texts import ADMIN_TOKEN_OTHER_ORG, CHANNEL_PROBLEMS, NOT_ON_GRID, OTHER_ORG
 from services.identity import StartupError
 from services.settings import Settings
+from services.slack_client import build_web_client, client_like
 from services.ui.disconnect import FORM_CALLBACK, team_label
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender
 from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.test_oauth import ADMIN_INSTALL_PATH, oauth_settings_for, through_slack
 
 
 @pytest.fixture
@@ -269,3 +272,57 @@ async def test_the_form_lists_workspaces_by_kind(slack: SlackSender, fake_slack:
     view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
     assert fake_slack.views[view_id]["callback_id"] == FORM_CALLBACK
     assert "(your org) created this channel" in form_of(fake_slack, view_id)
+
+
+async def test_errors_about_an_installed_admin_token_name_the_install_not_the_setting(
+    fake_slack: FakeSlack, tmp_path
+) -> None:
+    fake_slack.make_grid()
+    installer = fake_slack.add_user(org_admin=True)
+    partner = fake_slack.add_team("Alpha Partners")
+    channel = fake_slack.add_shared_channel("deal-room", connected=[partner])
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    async with running_app(fake_slack, settings) as slack:
+        fake_slack.installing_as(installer, org_wide=True)
+        sent_back, _ = await through_slack(slack, fake_slack, ADMIN_INSTALL_PATH)
+        assert sent_back
+        slack.org_wide = True
+        fake_slack.fail(ADMIN_CALL, "token_revoked")
+        outcome = await disconnect(slack, fake_slack, Org(installer, "", "", partner, ""), channel, [partner])
+    assert f"The admin token from the org-wide install by <@{installer}> was revoked" in outcome["text"]
+    assert "SLACK_ADMIN_TOKEN" not in outcome["text"] and "/slack/install/admin" in outcome["text"]
+
+
+# ---- (3) org-level tokens get team_id wherever Slack requires it ---------------------------------------------------
+
+
+async def test_an_org_level_bot_token_leaves_several_channels(fake_slack: FakeSlack, tmp_path) -> None:
+    """users.conversations (which channels are private) needs team_id with an org token, and a limit ≤ 999."""
+    fake_slack.make_grid()
+    token = fake_slack.add_org_bot_token()
+    channels = [fake_slack.add_channel("pub"), fake_slack.add_channel("priv", is_private=True)]
+    settings = settings_for(fake_slack, bot_token=token, database_url=await suite_database(tmp_path))
+    async with running_app(fake_slack, settings) as slack:
+        _, body = await slack.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
+        summary = await fake_slack.next_post(body["response_url"])
+    assert all(f"<#{c}>" in summary["text"] for c in channels)
+    assert not any(fake_slack.is_member(c) for c in channels)
+    listed = fake_slack.calls_to("users.conversations")
+    assert listed and all(c.get("team_id") == fake_slack.team_id for c in listed)
+    assert all(int(c["limit"]) <= 999 for c in listed)
+
+
+async def test_outside_a_request_the_client_for_an_org_token_names_the_workspace(fake_slack: FakeSlack) -> None:
+    """Background work has no Bolt context: client_like(team_id=…) gives what Bolt's per-request client would."""
+    fake_slack.make_grid()
+    token = fake_slack.add_org_bot_token()
+    base = build_web_client(None, fake_slack.api_url, 5.0)
+    try:
+        _, bare = await call_outcome(client_like(base, token=token).users_conversations(limit=100))
+        body, scoped = await call_outcome(
+            client_like(base, token=token, team_id=fake_slack.team_id).users_conversations(limit=100)
+        )
+    finally:
+        await base.session.close()
+    assert bare == "missing_argument"
+    assert scoped is None and isinstance(body.get("channels"), list)
