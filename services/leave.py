@@ -14,7 +14,11 @@ from services.bulk import ProgressCallback, each_paced
 
 logger = logging.getLogger(__name__)
 
-# users.conversations pages to read when learning which channels are private (1,000 channels a page).
+# users.conversations' page size: "specify a limit value with a max of 999"
+# (https://docs.slack.dev/reference/methods/users.conversations, Pagination; the older api.slack.com page said
+# "no larger than 1000": 999 is within both).
+PRIVATE_LIST_PAGE_SIZE = 999
+# Pages to read when learning which channels are private (up to 4,995 channels).
 _PRIVATE_LIST_PAGES = 5
 
 
@@ -84,7 +88,9 @@ async def private_channel_ids(client: AsyncWebClient) -> frozenset[str]:
     cursor = None
     for _ in range(_PRIVATE_LIST_PAGES):
         body, error = await call_outcome(
-            client.users_conversations(types="private_channel", exclude_archived=True, limit=1000, cursor=cursor)
+            client.users_conversations(
+                types="private_channel", exclude_archived=True, limit=PRIVATE_LIST_PAGE_SIZE, cursor=cursor
+            )
         )
         if error is not None:
             logger.info("users.conversations: %s", error)

@@ -57,8 +57,25 @@ class RejoinOffer:
     def private_in_order(self) -> tuple[str, ...]:
         return tuple(c for c in self.left_ids if c in self.private_ids)
 
+    @property
+    def expires_at(self) -> datetime:
+        return expires_at(self.created_at)
+
     def expired(self, now: datetime) -> bool:
         return now - self.created_at > REJOIN_WINDOW
+
+
+def expires_at(created_at: datetime) -> datetime:
+    """The last moment a press still works, to the second (an inline value keeps whole seconds)."""
+    return created_at.replace(microsecond=0) + REJOIN_WINDOW
+
+
+@dataclass(frozen=True)
+class IssuedOffer:
+    """A Rejoin button just made: its value, and until when it works (what every copy of the summary says)."""
+
+    value: str
+    expires_at: datetime
 
 
 def inline_value(created_at: datetime, user_id: str, left_ids: Sequence[str], private_ids: frozenset[str]) -> str:
@@ -101,22 +118,27 @@ class RejoinOffers:
         await asyncio.to_thread(importlib.import_module, "services.tables")
         await self._database.engine()
 
-    async def offer_for(self, outcome: LeaveOutcome, user_id: str, summary: str) -> str | None:
-        """The Rejoin button's value when something was left; None when nothing was, or the offer can't be kept."""
+    async def issue(self, outcome: LeaveOutcome, user_id: str, summary: str) -> IssuedOffer | None:
+        """The Rejoin button for a leave; None when nothing was left, or the offer can't be kept.
+
+        Every copy of the summary (the ephemeral reply and the DM) carries this same value, so a press in either
+        place is claimed like any other press: the first one rejoins, a later one finds the app already back.
+        """
         left = [r.channel_id for r in outcome.with_status(LeaveStatus.LEFT)]
         if not left:
             return None
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).replace(microsecond=0)
         value = inline_value(now, user_id, left, outcome.private_ids)
         if len(value) <= BUTTON_VALUE_LIMIT:
-            return value
+            return IssuedOffer(value, expires_at(now))
         try:
-            return f"{_STORED}|{await self._store(now, user_id, left, outcome.private_ids, summary)}"
+            stored = f"{_STORED}|{await self._store(now, user_id, left, outcome.private_ids, summary)}"
         except Exception as e:  # noqa: BLE001 - the summary matters more than the button
             logger.warning(
                 "Couldn't keep the Rejoin record (%s); the summary goes out without the button", type(e).__name__
             )
             return None
+        return IssuedOffer(stored, expires_at(now))
 
     async def _store(
         self, now: datetime, user_id: str, left: Sequence[str], private: frozenset[str], summary: str

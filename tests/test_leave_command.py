@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlencode
+
 import pytest
 
 from services.error_texts import LEAVE_ERRORS
+from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
 from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
+from tests.slack_requests import SlackSender, buttons_in
+
+# users.conversations' `limit`: "specify a limit value with a max of 999"
+# (https://docs.slack.dev/reference/methods/users.conversations, Pagination).
+USERS_CONVERSATIONS_MAX_LIMIT = 999
+
+
+def busy_tasks() -> int:
+    """Tasks at work in this loop (the app's listeners among them), not aiohttp's idle keep-alive handlers."""
+    return sum(1 for t in asyncio.all_tasks() if "RequestHandler.start" not in repr(t.get_coro()))
+
+
+async def settled(fake: FakeSlack, before: int) -> None:
+    """Until what the app started after the ack has finished (bounded), so "nothing more was sent" can be asserted."""
+    await fake.wait_for(lambda: busy_tasks() <= before, what="the app to finish its work after the ack")
 
 
 async def test_no_text_leaves_the_current_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -135,12 +153,43 @@ async def test_server_error_then_success(slack: SlackSender, fake_slack: FakeSla
 async def test_reply_falls_back_to_a_dm_when_the_response_url_is_unusable(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
+    """The summary's lasting DM copy is then the summary: it is not sent twice."""
     channel = fake_slack.add_channel("gone")
     body = slack.command_body("/leave-channel", "", channel)
     fake_slack.response_urls[body["response_url"]].status = 404
-    from urllib.parse import urlencode
-
+    before = busy_tasks()
     await slack.post(urlencode(body).encode())
     message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], what="a DM")
     assert message["channel"] == slack.user_id
     assert message["text"] == f"I left <#{channel}>."
+    assert [b["action_id"] for b in buttons_in(message["blocks"])] == [REJOIN_ACTION]
+    assert LASTING_COPY not in str(message["blocks"])
+    await settled(fake_slack, before)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_summary_without_a_button_gets_no_dm_copy(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("elsewhere", bot_member=False)
+    before = busy_tasks()
+    _, body = await slack.command("/leave-channel", "", channel_id=channel)
+    post = await fake_slack.next_post(body["response_url"])
+    assert "blocks" not in post
+    await settled(fake_slack, before)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+async def test_private_channels_are_listed_in_pages_within_slacks_maximum(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """users.conversations with `limit` ≤ 999, and a private channel on the second page is still known as private."""
+    for i in range(USERS_CONVERSATIONS_MAX_LIMIT):
+        fake_slack.add_channel(f"p{i}", is_private=True)
+    last = fake_slack.add_channel("on-page-two", is_private=True)
+    _, body = await slack.command("/leave-channel", "", channel_id=last)
+    summary = await fake_slack.next_post(body["response_url"])
+    assert summary["text"] == f"I left <#{last}>."
+    calls = fake_slack.calls_to("users.conversations")
+    assert all(1 <= int(c["limit"]) <= USERS_CONVERSATIONS_MAX_LIMIT for c in calls), [c["limit"] for c in calls]
+    assert len(calls) == 2 and calls[1]["cursor"]
+    (value,) = [b["value"] for b in buttons_in(summary["blocks"])]
+    assert f"*{last}" in value  # marked private: the Rejoin button will explain /invite, not try to join

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
 from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
+from tests.slack_requests import SlackSender, buttons_in
+from tests.test_leave_command import busy_tasks, settled
 
 
 def chosen(*channel_ids: str) -> dict:
@@ -24,6 +28,12 @@ async def open_pick_modal(slack: SlackSender, fake: FakeSlack, channel: str) -> 
     assert opened[0]["trigger_id"] == body["trigger_id"]
     (view_id,) = fake.views
     return view_id, body
+
+
+def result_view(fake: FakeSlack, view_id: str) -> dict:
+    """The modal's final result (closed with "Done"), wherever the harness recorded the submission's own update."""
+    (result,) = [v for v in fake.view_history[view_id] if (v.get("close") or {}).get("text") == "Done"]
+    return result
 
 
 async def test_pick_opens_a_modal_prefilled_with_the_current_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -100,13 +110,35 @@ async def test_expired_trigger_tells_the_user_to_run_the_command_again(
 async def test_summary_falls_back_to_a_dm_when_the_modal_carried_no_response_url(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
+    """The summary's lasting DM copy is then the summary itself, sent once."""
     channel = fake_slack.add_channel("here")
     view_id, _ = await open_pick_modal(slack, fake_slack, channel)
     fake_slack.views[view_id]["private_metadata"] = ""
+    before = busy_tasks()
     await slack.submit_view(view_id, chosen(channel))
     message = await fake_slack.wait_for(lambda: fake_slack.messages and fake_slack.messages[-1], what="a DM")
     assert message["channel"] == slack.user_id
     assert message["text"] == f"I left <#{channel}>."
+    assert [b["action_id"] for b in buttons_in(message["blocks"])] == [REJOIN_ACTION]
+    await settled(fake_slack, before)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("dm_posted", [True, False], ids=["dm-posted", "dm-refused"])
+async def test_the_result_and_the_summary_mention_the_dm_copy_only_when_it_was_posted(
+    slack: SlackSender, fake_slack: FakeSlack, dm_posted: bool
+) -> None:
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(2)]
+    if not dm_posted:
+        fake_slack.fail("chat.postMessage", "channel_not_found")
+    view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
+    await slack.submit_view(view_id, chosen(*channels))
+    summary = await fake_slack.next_post(body["response_url"])
+    result = json.dumps(result_view(fake_slack, view_id)["blocks"])
+    assert "The summary I sent you has a *Rejoin* button" in result and "It works until <!date^" in result
+    assert ("its copy in your messages with me" in result) is dm_posted
+    assert (LASTING_COPY in json.dumps(summary["blocks"])) is dm_posted
+    assert len(fake_slack.messages_to(slack.user_id)) == int(dm_posted)
 
 
 async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import time
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from sqlalchemy import update
 
 from services.tables import rejoin_offer
-from services.ui.rejoin import REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
+from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
 from tests.conftest import running_app, settings_for
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender, buttons_in
+from tests.fake_slack import FakeSlack, Scripted, slack_id
+from tests.slack_requests import Reply, SlackSender, buttons_in
 
 
 def has_button(message: dict) -> bool:
@@ -22,6 +25,49 @@ def has_button(message: dict) -> bool:
 def summary_button_value(message: dict) -> str:
     (value,) = [b["value"] for b in buttons_in(message["blocks"])]
     return value
+
+
+DEADLINE = re.compile(r"<!date\^(\d+)\^\{date_short_pretty\} at \{time\}\|(\d{4}-\d\d-\d\d \d\d:\d\d) UTC>")
+
+
+def deadlines_in(message: dict) -> list[int]:
+    """Every deadline the message states in Slack's date formatting (its UTC fallback must agree with it)."""
+    found = DEADLINE.findall(json.dumps(message["blocks"]))
+    for stamp, fallback in found:
+        assert datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%d %H:%M") == fallback
+    return [int(stamp) for stamp, _ in found]
+
+
+def a_day_from(started: float, message: dict) -> bool:
+    """The message states one deadline: 24 hours after the leave (whole seconds, so up to a second early)."""
+    (deadline,) = deadlines_in(message)
+    return int(started) + 24 * 3600 - 1 <= deadline <= time.time() + 24 * 3600
+
+
+async def press_in_dm(slack: SlackSender, message: dict, user_id: str | None = None) -> tuple[Reply, str]:
+    """Rejoin pressed in the app's DM with the user: block_actions from a normal message (`is_ephemeral` false),
+    shaped like Slack's recorded payloads/BlockActionPayload.json; returns the reply and the press's response_url."""
+    (button,) = [b for b in buttons_in(message["blocks"]) if b["action_id"] == REJOIN_ACTION]
+    response_url = slack.fake.new_response_url()
+    dm, ts, user = slack_id("D"), f"{time.time():.6f}", user_id or slack.user_id
+    enterprise = {"id": slack.fake.enterprise_id, "name": "Fake Org"} if slack.fake.enterprise_id else None
+    payload = {
+        "type": "block_actions",
+        "team": {"id": slack.fake.team_id, "domain": "fake"},
+        "user": {"id": user, "username": "admin", "name": "admin", "team_id": slack.fake.team_id},
+        "api_app_id": "A0FAKEAPP",
+        "token": "verification-token-unused",
+        "trigger_id": slack.fake.new_trigger_id(),
+        "is_enterprise_install": False,
+        "enterprise": enterprise,
+        "container": {"type": "message", "message_ts": ts, "channel_id": dm, "is_ephemeral": False},
+        "channel": {"id": dm, "name": "directmessage"},
+        "message": {"type": "message", "ts": ts, "bot_id": slack.fake.bot_id, **message},
+        "response_url": response_url,
+        "actions": [{**button, "action_ts": f"{time.time():.6f}"}],
+    }
+    reply = await slack.post(urlencode({"payload": json.dumps(payload)}).encode())
+    return reply, response_url
 
 
 async def leave(slack: SlackSender, fake: FakeSlack, *channels: str) -> dict:
@@ -44,7 +90,7 @@ async def test_rejoin_brings_the_app_back_into_a_public_channel(slack: SlackSend
     summary = await leave(slack, fake_slack, channel)
     assert summary["text"] == f"I left <#{channel}>."
     assert has_button(summary)
-    assert "It works for 24 hours" in str(summary["blocks"])
+    assert "It works until <!date^" in str(summary["blocks"])
     assert not fake_slack.is_member(channel)
 
     running, done = await press(slack, fake_slack, summary)
@@ -133,6 +179,7 @@ async def test_a_transient_failure_keeps_the_button_for_a_retry(slack: SlackSend
     *_, done = await press(slack, fake_slack, summary)
     assert "Couldn't rejoin 1 channel:" in done["text"] and "(`internal_error`)" in done["text"]
     assert "Press *Rejoin* again" in done["text"] and has_button(done)
+    assert deadlines_in(done) == deadlines_in(summary)  # the retry line says until when
     *_, retried = await press(slack, fake_slack, done)
     assert retried["text"].endswith(f"I'm back in <#{channel}>.")
 
@@ -159,7 +206,10 @@ async def test_the_button_expires_after_24_hours(slack: SlackSender, fake_slack:
     channel = fake_slack.add_channel("random")
     summary = await leave(slack, fake_slack, channel)
     (expired,) = await press(slack, fake_slack, a_day_ago(summary), posts=1)
-    assert "This Rejoin button has expired: it works for 24 hours after the leave." in expired["text"]
+    (deadline,) = deadlines_in(expired)
+    assert deadline == int(summary_button_value(a_day_ago(summary)).split("|")[1]) + 24 * 3600
+    assert "This Rejoin button has expired: it worked until <!date^" in expired["text"]
+    assert "24 hours after the leave." in expired["text"]
     assert expired["text"].startswith(f"I left <#{channel}>.")
     assert expired["replace_original"] is True and not has_button(expired)
     assert fake_slack.calls_to("conversations.join") == []
@@ -223,15 +273,19 @@ async def test_a_database_that_fails_costs_the_button_not_the_summary(fake_slack
 
 
 async def test_a_leave_from_the_pick_modal_can_be_undone_too(slack: SlackSender, fake_slack: FakeSlack) -> None:
-    from tests.test_leave_modal import chosen, open_pick_modal
+    from tests.test_leave_modal import chosen, open_pick_modal, result_view
 
     a, b = fake_slack.add_channel("one"), fake_slack.add_channel("two")
     view_id, body = await open_pick_modal(slack, fake_slack, a)
     await slack.submit_view(view_id, chosen(a, b))
     summary = await fake_slack.next_post(body["response_url"])
-    assert has_button(summary)
-    history = fake_slack.view_history[view_id]  # the result view came before the summary
-    assert "The summary I sent you has a *Rejoin* button" in str([v["blocks"] for v in history])
+    assert has_button(summary) and LASTING_COPY in str(summary["blocks"])
+    (dm,) = fake_slack.messages_to(slack.user_id)
+    assert summary_button_value(dm) == summary_button_value(summary)
+    result = result_view(fake_slack, view_id)  # the result view came before the summary
+    hint = "The summary I sent you has a *Rejoin* button, and so does its copy in your messages with me"
+    assert hint in str(result["blocks"])
+    assert deadlines_in(result) == deadlines_in(summary) == deadlines_in(dm)
     *_, done = await press(slack, fake_slack, summary)
     assert f"I'm back in 2 channels: <#{a}>, <#{b}>." in done["text"]
 
@@ -274,3 +328,70 @@ async def test_a_rate_limited_rejoin_is_retried_after_retry_after(slack: SlackSe
     *_, done = await press(slack, fake_slack, summary)
     assert done["text"].endswith(f"I'm back in <#{channel}>.")
     assert len(fake_slack.calls_to("conversations.join")) == 2
+
+
+async def test_the_summary_has_a_lasting_copy_in_the_dm_whose_rejoin_works_once_for_both(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """Ephemeral messages vanish on a reload or another device; the DM copy stays, with the same button."""
+    started = time.time()
+    publics = [fake_slack.add_channel(f"team-{i}") for i in range(3)]
+    private = fake_slack.add_channel("board", is_private=True)
+    summary = await leave(slack, fake_slack, *publics, private)
+    assert LASTING_COPY in str(summary["blocks"]) and a_day_from(started, summary)
+
+    (dm,) = fake_slack.messages_to(slack.user_id)  # posted before the summary that mentions it
+    assert dm["text"] == summary["text"] and "response_type" not in dm and "replace_original" not in dm
+    assert summary_button_value(dm) == summary_button_value(summary)
+    assert a_day_from(started, dm)
+    assert "*Rejoin* brings me back into the channels I just left. It works until <!date^" in str(dm["blocks"])
+    assert LASTING_COPY not in str(dm["blocks"])
+
+    reply, url = await press_in_dm(slack, dm)
+    assert reply.status == 200 and reply.text == ""
+    await fake_slack.next_post(url, count=2)
+    running, done = fake_slack.posts_to(url)
+    for rewrite in (running, done):  # the DM message itself is rewritten, and stays a normal message
+        assert rewrite["replace_original"] is True and "response_type" not in rewrite
+    assert "Rejoining 3 channels…" in running["text"]
+    assert done["text"].startswith(summary["text"])
+    assert f"I'm back in 3 channels: {', '.join(f'<#{c}>' for c in publics)}." in done["text"]
+    assert f"rejoin private channels by itself: <#{private}>." in done["text"] and not has_button(done)
+    assert all(fake_slack.is_member(c) for c in publics) and not fake_slack.is_member(private)
+    assert len(fake_slack.messages_to(slack.user_id)) == 1  # answered in place, not with another DM
+
+    *_, again = await press(slack, fake_slack, summary)  # the ephemeral copy, pressed afterwards
+    assert again["response_type"] == "ephemeral"
+    assert again["text"].endswith(
+        f"I was already back in 3 channels: {', '.join(f'<#{c}>' for c in publics)}.\n"
+        f"Slack doesn't let an app rejoin private channels by itself: <#{private}>. "
+        f"Someone in each can bring me back by typing /invite <@{fake_slack.bot_user_id}> there."
+    )
+    assert all(fake_slack.is_member(c) for c in publics)
+    assert sorted(c["channel"] for c in fake_slack.calls_to("conversations.join")) == sorted(publics * 2)
+
+
+async def test_without_a_dm_copy_the_summary_does_not_claim_one(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """The messages tab off, or any other refusal: the summary keeps its button and deadline, and says no more."""
+    started = time.time()
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(2)]
+    fake_slack.fail("chat.postMessage", "channel_not_found")
+    summary = await leave(slack, fake_slack, *channels)
+    assert has_button(summary) and a_day_from(started, summary)
+    assert LASTING_COPY not in str(summary["blocks"]) and "your messages with me" not in json.dumps(summary)
+    assert [c["channel"] for c in fake_slack.calls_to("chat.postMessage")] == [slack.user_id]  # tried once, first
+    assert fake_slack.messages_to(slack.user_id) == []
+    *_, done = await press(slack, fake_slack, summary)
+    assert f"I'm back in 2 channels: <#{channels[0]}>, <#{channels[1]}>." in done["text"]
+
+
+async def test_a_press_in_the_dm_by_someone_else_is_refused_without_touching_the_dm(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    channel = fake_slack.add_channel("random")
+    await leave(slack, fake_slack, channel)
+    (dm,) = fake_slack.messages_to(slack.user_id)
+    _, url = await press_in_dm(slack, dm, user_id="U0SOMEONE1")
+    refusal = await fake_slack.next_post(url)
+    assert refusal == {"text": REJOIN_NOT_YOURS, "replace_original": False, "response_type": "ephemeral"}
+    assert not fake_slack.is_member(channel)

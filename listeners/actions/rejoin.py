@@ -1,4 +1,8 @@
-"""The Rejoin button on a leave summary: ack, then bring the app back into the public channels it just left."""
+"""The Rejoin button on a leave summary: ack, then bring the app back into the public channels it just left.
+
+The button is in two places, with the same value: the ephemeral summary and its lasting copy in the app's DM with
+the user. Either press is answered through its own response_url, rewriting the message it was pressed in.
+"""
 
 from __future__ import annotations
 
@@ -24,35 +28,46 @@ from services.ui.rejoin import (
 )
 
 
+def pressed_in_ephemeral(body: dict) -> bool:
+    """Whether the button was in an ephemeral message: Slack says `container.is_ephemeral`; unsaid means yes."""
+    container = body.get("container")
+    return not (isinstance(container, dict) and container.get("is_ephemeral") is False)
+
+
 async def rejoin_pressed(
     ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     await ack()
     user_id = user_id_of(body)
     response_url = body.get("response_url") if isinstance(body.get("response_url"), str) else None
+    ephemeral = pressed_in_ephemeral(body)
     value = action.get("value")
     services = AppServices.of(context)
+
+    async def answer(message: dict) -> None:
+        await reply_privately(client, user_id, response_url, message, original_ephemeral=ephemeral)
+
     async with answer_failures_after_ack(client, user_id, response_url):
         offer = await services.rejoins.find(value) if isinstance(value, str) and value else None
         if offer is None:
-            await reply_privately(client, user_id, response_url, {"text": REJOIN_UNKNOWN, "replace_original": False})
+            await answer({"text": REJOIN_UNKNOWN, "replace_original": False})
             return
         if offer.user_id != user_id:
-            await reply_privately(client, user_id, response_url, {"text": REJOIN_NOT_YOURS, "replace_original": False})
+            await answer({"text": REJOIN_NOT_YOURS, "replace_original": False})
             return
         summary = offer_summary(offer)
         if offer.expired(datetime.now(UTC)):
-            await reply_privately(client, user_id, response_url, rejoin_expired_message(summary, context.bot_user_id))
+            await answer(rejoin_expired_message(summary, offer.expires_at, context.bot_user_id))
             return
         if not await services.rejoins.claim(offer):
-            await reply_privately(client, user_id, response_url, {"text": REJOIN_BUSY, "replace_original": False})
+            await answer({"text": REJOIN_BUSY, "replace_original": False})
             return
         try:
             if offer.public_ids:
-                running = rejoin_running_message(summary, len(offer.public_ids))
-                await reply_privately(client, user_id, response_url, running)
+                await answer(rejoin_running_message(summary, len(offer.public_ids)))
             results = await join_channels(client, offer.public_ids)
         finally:
             await services.rejoins.release(offer)
-        done = rejoin_done_message(summary, results, offer.private_in_order, context.bot_user_id, value)
-        await reply_privately(client, user_id, response_url, done)
+        await answer(
+            rejoin_done_message(summary, results, offer.private_in_order, context.bot_user_id, value, offer.expires_at)
+        )

@@ -10,13 +10,14 @@ from listeners.errors import answer_failures_after_ack
 from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import LeaveKind, parse_leave_text
-from services.delivery import reply_privately
+from services.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leave import leave_channels
-from services.leave_report import leave_summary_with_rejoin
 from services.ui.leave import (
     leave_pick_modal,
     leave_started_text,
+    leave_summary_message,
+    leave_summary_text,
     private_metadata,
     usage_message,
 )
@@ -56,5 +57,10 @@ async def leave_channel_command(
     services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
         outcome = await leave_channels(client, request.channel_ids)
-        message = await leave_summary_with_rejoin(services, outcome, user_id)
-        await reply_privately(client, user_id, response_url, message)
+        offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
+        if offer is None:
+            await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
+            return
+        # The lasting copy first (a DM survives a reload), so the ephemeral reply can say truly whether it exists.
+        posted = await post_direct_message(client, user_id, leave_summary_message(outcome, offer))
+        await reply_beside_copy(client, user_id, response_url, leave_summary_message(outcome, offer, posted), posted)

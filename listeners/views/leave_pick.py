@@ -10,15 +10,16 @@ from listeners.errors import answer_failures_after_ack
 from listeners.payload import user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
-from services.delivery import reply_privately
+from services.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.leave import leave_channels
-from services.leave_report import leave_summary_with_rejoin
 from services.progress import ModalProgress
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,
     leave_progress_modal,
     leave_result_modal,
+    leave_summary_message,
+    leave_summary_text,
     read_private_metadata,
 )
 
@@ -51,9 +52,17 @@ async def leave_pick_submission(
     user_id = user_id_of(body) or metadata["user_id"] or ""
     services = AppServices.of(context)
     services.rejoins.warm_up(len(channel_ids))
-    async with answer_failures_after_ack(client, user_id, metadata["response_url"]):
+    response_url = metadata["response_url"]
+    async with answer_failures_after_ack(client, user_id, response_url):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
-        message = await leave_summary_with_rejoin(services, outcome, user_id)
-        await progress.finish(leave_result_modal(outcome, rejoin_offered="blocks" in message))
-        await reply_privately(client, user_id, metadata["response_url"], message)
+        offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
+        if offer is None:
+            await progress.finish(leave_result_modal(outcome))
+            await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
+            return
+        # The lasting copy first (a DM survives a reload), so the modal and the reply can say truly whether it exists.
+        posted = await post_direct_message(client, user_id, leave_summary_message(outcome, offer))
+        # With no response URL the DM is the summary itself, not a copy of it.
+        await progress.finish(leave_result_modal(outcome, offer, lasting_copy=posted and bool(response_url)))
+        await reply_beside_copy(client, user_id, response_url, leave_summary_message(outcome, offer, posted), posted)

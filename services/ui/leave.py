@@ -17,6 +17,7 @@ from slack_sdk.models.views import View
 
 from services.error_texts import LEAVE_ERRORS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
+from services.rejoin_offers import IssuedOffer
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     channels_count,
@@ -31,7 +32,7 @@ from services.ui import (
     truncate,
     usage_reply,
 )
-from services.ui.rejoin import rejoin_offer_message
+from services.ui.rejoin import rejoin_offer_message, until
 
 LEAVE_PICK_CALLBACK = "leave_pick"
 LEAVE_PICK_BLOCK = "leave_pick_channels"
@@ -85,12 +86,19 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
     return lines
 
 
-def leave_summary_message(outcome: LeaveOutcome, rejoin_value: str | None = None) -> dict:
-    """The ephemeral summary; with a Rejoin button when something was left and the offer could be kept."""
-    text = truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
-    if rejoin_value is None:
+def leave_summary_text(outcome: LeaveOutcome) -> str:
+    return truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
+
+
+def leave_summary_message(outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False) -> dict:
+    """The summary; with a Rejoin button and its deadline when something was left and the offer could be kept.
+
+    The DM copy is this message as is; the ephemeral reply says where that copy is when it was posted (`lasting_copy`).
+    """
+    text = leave_summary_text(outcome)
+    if offer is None:
         return {"text": text}
-    return rejoin_offer_message(text, rejoin_value)
+    return rejoin_offer_message(text, offer.value, offer.expires_at, lasting_copy)
 
 
 def leave_started_text(count: int) -> str:
@@ -139,20 +147,26 @@ def leave_progress_modal(done: int, total: int) -> View:
     )
 
 
-def leave_result_modal(outcome: LeaveOutcome, rejoin_offered: bool = False) -> View:
+def leave_result_modal(outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False) -> View:
     return View(
         type="modal",
         callback_id=LEAVE_PROGRESS_CALLBACK,
         title="Leave channels",
         close="Done",
-        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(rejoin_offered)],
+        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(offer, lasting_copy)],
     )
 
 
-def _rejoin_hint(rejoin_offered: bool) -> list[ContextBlock]:
-    if not rejoin_offered:
+def _rejoin_hint(offer: IssuedOffer | None, lasting_copy: bool) -> list[ContextBlock]:
+    if offer is None:
         return []
-    text = "Changed your mind? The summary I sent you has a *Rejoin* button (it works for 24 hours)."
+    where = (
+        "The summary I sent you has a *Rejoin* button, and so does its copy in your messages with me "
+        "(that one stays after a reload)."
+        if lasting_copy
+        else "The summary I sent you has a *Rejoin* button."
+    )
+    text = f"Changed your mind? {where} It works until {until(offer.expires_at)}."
     return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
 
@@ -27,8 +28,21 @@ REJOIN_UNKNOWN = (
     "I have no record of that leave any more, so this Rejoin button can't bring me back. "
     "Anyone in a channel can still invite me back with `/invite`."
 )
-REJOIN_BUSY = "I'm already rejoining those channels; the summary above will say how it went."
+REJOIN_BUSY = (
+    "I'm already rejoining those channels for an earlier press of *Rejoin*; "
+    "the message it was pressed in will say how it went."
+)
+LASTING_COPY = "A copy with the Rejoin button is in your messages with me; it stays after a reload."
 REJOIN_NOT_YOURS = "Only the person who asked me to leave can use this Rejoin button."
+
+
+def until(moment: datetime) -> str:
+    """A moment in Slack's date formatting: shown in each reader's own time zone, the UTC fallback where it can't be.
+
+    https://docs.slack.dev/messaging/formatting-message-text#date-formatting
+    """
+    fallback = f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
 def _invite(bot_user_id: str | None) -> str:
@@ -56,9 +70,12 @@ def offer_summary(offer: RejoinOffer) -> str:
     return f"Left {_listed(offer.left_ids)}."
 
 
-def rejoin_offer_message(summary: str, button_value: str) -> dict:
-    note = "Changed your mind? *Rejoin* brings me back into the channels I just left. It works for 24 hours."
-    return _message(summary, [], button_value, note)
+def rejoin_offer_message(summary: str, button_value: str, expires_at: datetime, lasting_copy: bool = False) -> dict:
+    """The summary with its Rejoin button; `lasting_copy` when a copy of it was posted in the app's DM with the user."""
+    note = (
+        f"Changed your mind? *Rejoin* brings me back into the channels I just left. It works until {until(expires_at)}."
+    )
+    return _message(summary, [], button_value, f"{note} {LASTING_COPY}" if lasting_copy else note)
 
 
 def rejoin_running_message(summary: str, count: int) -> dict:
@@ -68,9 +85,9 @@ def rejoin_running_message(summary: str, count: int) -> dict:
     }
 
 
-def rejoin_expired_message(summary: str, bot_user_id: str | None) -> dict:
+def rejoin_expired_message(summary: str, expires_at: datetime, bot_user_id: str | None) -> dict:
     line = (
-        "This Rejoin button has expired: it works for 24 hours after the leave. "
+        f"This Rejoin button has expired: it worked until {until(expires_at)}, 24 hours after the leave. "
         f"Anyone in a channel can still bring me back by typing {_invite(bot_user_id)} there."
     )
     return {**_message(summary, [line]), "replace_original": True}
@@ -89,7 +106,7 @@ def _join_failure(result: JoinResult) -> str:
 
 
 def rejoin_result_lines(
-    results: Sequence[JoinResult], private_ids: Sequence[str], bot_user_id: str | None
+    results: Sequence[JoinResult], private_ids: Sequence[str], bot_user_id: str | None, expires_at: datetime
 ) -> list[str]:
     """What the press did, channel by channel, every channel named once."""
 
@@ -116,7 +133,7 @@ def rejoin_result_lines(
             f"Someone in each can bring me back by typing {_invite(bot_user_id)} there."
         )
     if any(r.retryable for r in results):
-        lines.append("Press *Rejoin* again to retry the ones that failed.")
+        lines.append(f"Press *Rejoin* again to retry the ones that failed (it works until {until(expires_at)}).")
     return lines
 
 
@@ -126,10 +143,11 @@ def rejoin_done_message(
     private_ids: Sequence[str],
     bot_user_id: str | None,
     button_value: str,
+    expires_at: datetime,
 ) -> dict:
     """The button stays only while a retry could still help."""
     retry = button_value if any(r.retryable for r in results) else None
     return {
-        **_message(summary, rejoin_result_lines(results, private_ids, bot_user_id), retry),
+        **_message(summary, rejoin_result_lines(results, private_ids, bot_user_id, expires_at), retry),
         "replace_original": True,
     }
