@@ -66,4 +66,4 @@ def test_disconnect_parser_never_raises_and_only_returns_typed_ids(text: str) ->
         assert not MARKUP.search(reply)
         return
     assert request.channel_id == CURRENT or typed(request.channel_id or "", text)
-    assert all(typed(t, text) and t.startswith("T") for t in request.team_ids)
+    assert all(typed(t, text) and t[0] in "TE" for t in request.team_ids)  # a workspace or an Enterprise org
