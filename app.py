@@ -20,6 +20,7 @@ from services.audit_channel import AuditChannel
 from services.identity import StartupError, admin_token_org, identify_bot
 from services.log_redaction import configure_logging
 from services.names import NameBook
+from services.once import HandledRequests
 from services.pacing import Pacer
 from services.rejoin_offers import RejoinOffers
 from services.settings import Settings, SettingsError, load_settings
@@ -73,6 +74,7 @@ async def build_app(settings: Settings) -> BuiltApp:
         audit_channel=AuditChannel(settings.audit_channel_id, names),
         names=names,
         rejoins=RejoinOffers(database),
+        handled=HandledRequests(database),
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
@@ -113,7 +115,7 @@ async def web_app() -> web.Application:
         built = await build_app(settings)
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
-    application = build_web_app(built.bolt)
+    application = build_web_app(built.bolt, signing_secret=settings.signing_secret)
     tune_garbage_collector()
 
     async def close(_: web.Application) -> None:

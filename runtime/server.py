@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
+from runtime.request_guard import RequestGuard
 from services.api_calls import error_of
 from services.app_services import AppServices
 from services.identity import BotIdentity, StartupError
@@ -86,7 +87,7 @@ def _well_formed(body: str, content_type: str) -> bool:
         if payload is None:
             return True
         data = json.loads(payload[0])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
         return False
     return isinstance(data, dict) and isinstance(data.get("type"), str)
 
@@ -106,8 +107,13 @@ async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Respo
         return web.Response(status=400, text="The request body is not a Slack request.")
 
 
-def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
-    """GET /healthz; POST /slack/events (not in Socket Mode); with OAuth, the two install pages and the redirect."""
+def build_web_app(app: AsyncApp, events: bool = True, signing_secret: str | None = None) -> web.Application:
+    """GET /healthz; POST /slack/events (not in Socket Mode); with OAuth, the two install pages and the redirect.
+
+    With a signing secret, every POST to /slack/events is verified on its raw bytes, and replays dropped, before
+    anything decodes it (runtime.request_guard).
+    """
+    guard = RequestGuard(signing_secret) if signing_secret else None
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
     web_app.router.add_get(HEALTH_PATH, _health)
     flow = app.oauth_flow
@@ -143,6 +149,10 @@ def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
     if events:
 
         async def events(request: web.Request) -> web.Response:
+            if guard is not None:
+                refused = await _guarded(guard, request)
+                if refused is not None:
+                    return refused
             bolt_request = await _to_bolt_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
@@ -157,9 +167,22 @@ def build_web_app(app: AsyncApp, events: bool = True) -> web.Application:
     return web_app
 
 
-async def start_http(app: AsyncApp, host: str, port: int, events: bool = True) -> tuple[web.AppRunner, int]:
+async def _guarded(guard: RequestGuard, request: web.Request) -> web.Response | None:
+    """A 401 for a request Slack didn't sign; an empty 200 for a replay of one already handled; else None."""
+    signature = request.headers.get("X-Slack-Signature")
+    if not guard.verify(await request.read(), request.headers.get("X-Slack-Request-Timestamp"), signature):
+        return web.Response(status=401, text="invalid request")
+    if not guard.first_time(signature or ""):
+        logger.info("Ignored a replayed request (the same signature as one handled in the last five minutes)")
+        return web.Response(status=200)
+    return None
+
+
+async def start_http(
+    app: AsyncApp, host: str, port: int, events: bool = True, signing_secret: str | None = None
+) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for a free port); returns the runner and the bound port."""
-    runner = web.AppRunner(build_web_app(app, events), access_log=None)
+    runner = web.AppRunner(build_web_app(app, events, signing_secret), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -195,7 +218,7 @@ async def serve_forever(app: AsyncApp, settings: Settings) -> None:
         logger.info("Socket Mode: connected to Slack; health check on port %s", port)
     else:
         handler = None
-        runner, port = await start_http(app, "0.0.0.0", settings.port)
+        runner, port = await start_http(app, "0.0.0.0", settings.port, signing_secret=settings.signing_secret)
         logger.info("HTTP mode: listening on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
     try:
         await asyncio.Event().wait()

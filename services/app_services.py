@@ -12,6 +12,7 @@ from services.admins import AdminPolicy
 from services.audit import AuditEntry, AuditLog
 from services.audit_channel import AuditChannel
 from services.names import NameBook
+from services.once import HandledRequests
 from services.rejoin_offers import RejoinOffers
 
 
@@ -23,6 +24,7 @@ class AppServices:
     audit_channel: AuditChannel
     names: NameBook
     rejoins: RejoinOffers
+    handled: HandledRequests  # replays of confirmations and presses do nothing twice
 
     CONTEXT_KEY = "app_services"
 

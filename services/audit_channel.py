@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -14,6 +16,7 @@ from services.ui.audit import audit_channel_line, channel_label, person, team_te
 
 logger = logging.getLogger(__name__)
 
+REFUSAL_COLLAPSE_SECONDS = 60.0
 _POSTED_EVENTS = {AuditEvent.REFUSED, AuditEvent.SUCCEEDED, AuditEvent.FAILED, AuditEvent.DRY_RUN}
 _HINTS = {
     "not_in_channel": " Invite the app to that channel (/invite @Channel Admin).",
@@ -28,18 +31,33 @@ class AuditChannel:
     A failed post is logged once (one warning, no retry loop); the database entry is already saved.
     """
 
-    def __init__(self, channel_id: str | None, names: NameBook) -> None:
+    def __init__(self, channel_id: str | None, names: NameBook, clock: Callable[[], float] = time.monotonic) -> None:
         self.channel_id = channel_id
         self._names = names
+        self._clock = clock
+        self._recent_refusals: dict[tuple, float] = {}
         self._in_order = asyncio.Lock()  # asyncio locks are fair: posts go out in the order they were announced
         self._pending: set[asyncio.Task[None]] = set()
 
     def announce(self, client: AsyncWebClient, entry: AuditEntry) -> None:
-        if self.channel_id is None or entry.event not in _POSTED_EVENTS:
+        if self.channel_id is None or entry.event not in _POSTED_EVENTS or self._repeated_refusal(entry):
             return
         task = asyncio.create_task(self._post(client, self.channel_id, entry))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
+
+    def _repeated_refusal(self, entry: AuditEntry) -> bool:
+        """The same refusal of the same person within a minute is posted once (the database keeps every row)."""
+        if entry.event != AuditEvent.REFUSED:
+            return False
+        key = (entry.enterprise_id, entry.team_id, entry.user_id, entry.outcome, entry.channel_id, entry.action)
+        now = self._clock()
+        for old in [k for k, at in self._recent_refusals.items() if now - at >= REFUSAL_COLLAPSE_SECONDS]:
+            del self._recent_refusals[old]
+        if key in self._recent_refusals:
+            return True
+        self._recent_refusals[key] = now
+        return False
 
     async def _post(self, client: AsyncWebClient, channel_id: str, entry: AuditEntry) -> None:
         async with self._in_order:

@@ -47,17 +47,19 @@ def parse_leave_text(text: str | None, current_channel: str) -> LeaveRequest:
         return LeaveRequest(LeaveKind.PICK)
     if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "?"):
         return LeaveRequest(LeaveKind.HELP)
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # in the order named, each once (linear in the text, whatever its size)
     for word in words:
         channel_id = channel_id_of(word)
         if channel_id is None:
             return LeaveRequest(LeaveKind.HELP, not_understood=word[:_WORD_LIMIT])
-        if channel_id not in ids:
-            ids.append(channel_id)
+        ids[channel_id] = None
     return LeaveRequest(LeaveKind.NAMED, tuple(ids))
 
 
 _TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,40}")  # a workspace (T…) or an Enterprise org (E…)
+# Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
+# from writing thousands of audit rows or team.info calls.
+MAX_PARTIES_PER_RUN = 20
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class DisconnectRequest:
     help: bool = False
     not_understood: str | None = None
     dry_run: bool = False
+    too_many: bool = False  # more than MAX_PARTIES_PER_RUN named
 
 
 # `--dry-run`, also as typed on clients that turn "--" into an em or en dash (U+2014, U+2013).
@@ -79,7 +82,7 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
     if len(words) == 1 and words[0].lower() in ("help", "-h", "--help", "?"):
         return DisconnectRequest(help=True)
     channel_id: str | None = None
-    team_ids: list[str] = []
+    team_ids: dict[str, None] = {}  # ordered, and linear however many are typed
     dry_run = False
     for word in words:
         if _DRY_RUN.fullmatch(word):
@@ -89,8 +92,9 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
         if named_channel is not None and channel_id in (None, named_channel):
             channel_id = named_channel
         elif _TEAM_ID.fullmatch(word):
-            if word not in team_ids:
-                team_ids.append(word)
+            team_ids[word] = None
+            if len(team_ids) > MAX_PARTIES_PER_RUN:
+                return DisconnectRequest(help=True, too_many=True)
         else:
             return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
     return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids), dry_run=dry_run)

@@ -135,8 +135,11 @@ async def allowed_admin_token(
     if refused is None and admin_token is not None and admin_token.token is not None:
         return admin_token
     outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
-    for team_id in leaving_team_ids or [None]:
-        await services.record(client, requester.entry(AuditEvent.REFUSED, outcome, channel_id, team_id))
+    # One row per refused attempt, however many were named (the party when there is just one).
+    named = list(dict.fromkeys(leaving_team_ids))
+    await services.record(
+        client, requester.entry(AuditEvent.REFUSED, outcome, channel_id, named[0] if len(named) == 1 else None)
+    )
     if view_id or external_id:
         await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
     await reply_privately(client, requester.user_id, requester.response_url, {"text": text})

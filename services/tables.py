@@ -32,3 +32,11 @@ rejoin_offer = Table(
     Column("summary", Text, nullable=False),  # the leave summary, kept when the message is replaced
     Column("claimed_at", DateTime(timezone=True)),  # a rejoin in progress (a double press waits for it)
 )
+
+# Requests already acted on (a confirmation's view, a button press): a replay, on any instance, finds its key here.
+handled_request = Table(
+    "handled_request",
+    metadata,
+    Column("key", String(120), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -48,6 +48,9 @@ async def rejoin_pressed(
         await reply_privately(client, user_id, response_url, message, original_ephemeral=ephemeral)
 
     async with answer_failures_after_ack(client, user_id, response_url):
+        # Each press has its own action_ts; the same press again is a replay (on any instance): nothing twice.
+        if not await services.handled.first_time(f"rejoin:{action.get('action_ts')}:{user_id}:{value}"):
+            return
         offer = await services.rejoins.find(value) if isinstance(value, str) and value else None
         if offer is None:
             await answer({"text": REJOIN_UNKNOWN, "replace_original": False})

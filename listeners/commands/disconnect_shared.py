@@ -25,7 +25,7 @@ async def disconnect_shared_command(
 ) -> None:
     request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
     if request.help:
-        await ack(text=usage_message(request.not_understood), response_type="ephemeral")
+        await ack(text=usage_message(request.not_understood, request.too_many), response_type="ephemeral")
         return
     await ack()
 

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
-from services.command_text import channel_id_of
+from services.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.delivery import reply_privately
 from services.disconnect_flow import (
     Requester,
@@ -27,6 +27,7 @@ from services.ui.disconnect import (
     CHANNEL_BLOCK,
     TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
+    TOO_MANY,
     ConfirmMetadata,
     FormMetadata,
     channel_problem_text,
@@ -50,12 +51,12 @@ def chosen_teams(view: dict, channel_id: str) -> list[str]:
     """Team IDs chosen in the workspaces block that belongs to this channel (a stale block is ignored)."""
     element = (view_values(view).get(TEAMS_BLOCK_PREFIX + channel_id) or {}).get(TEAMS_ACTION)
     options = element.get("selected_options") if isinstance(element, dict) else None
-    teams: list[str] = []
+    teams: dict[str, None] = {}  # ordered, and linear in a forged payload's size
     for option in options if isinstance(options, list) else []:
         value = option.get("value") if isinstance(option, dict) else None
-        if isinstance(value, str) and value not in teams:
-            teams.append(value)
-    return teams
+        if isinstance(value, str):
+            teams[value] = None
+    return list(teams)
 
 
 def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]) -> dict[str, str]:
@@ -68,6 +69,8 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
         return {CHANNEL_BLOCK: channel_problem_text(metadata.problem, host=metadata.host_label)}
     if not teams:
         return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["no_team_chosen"]}
+    if len(teams) > MAX_PARTIES_PER_RUN:
+        return {TEAMS_BLOCK_PREFIX + channel_id: TOO_MANY}
     if any(t not in metadata.team_ids for t in teams):
         return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["team_not_connected"]}
     return {}
@@ -115,8 +118,8 @@ async def disconnect_confirm_submission(
 ) -> None:
     metadata = ConfirmMetadata.decode(view.get("private_metadata"))
     channel_id = channel_id_of(metadata.channel_id or "")
-    teams = [t for t in metadata.team_ids if t]
-    if channel_id is None or not teams:
+    teams = list(dict.fromkeys(t for t in metadata.team_ids if t))
+    if channel_id is None or not teams or len(teams) > MAX_PARTIES_PER_RUN:
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
     await ack(response_action="clear")
@@ -124,6 +127,9 @@ async def disconnect_confirm_submission(
     services = AppServices.of(context)
     requester = _requester(body, context, metadata.response_url, metadata.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        # A confirmation is submitted once; the same one again is a replay (on any instance): nothing twice.
+        if not await services.handled.first_time(f"confirm:{view.get('id')}:{requester.user_id}"):
+            return
         admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
         if admin_token is None or admin_token.token is None:
             return

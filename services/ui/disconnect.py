@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from services.command_text import MAX_PARTIES_PER_RUN
 from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
 from services.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
 from services.ui import (
@@ -64,7 +65,15 @@ USAGE = "\n".join(
 )
 
 
-def usage_message(not_understood: str | None = None) -> str:
+TOO_MANY = (
+    f"That names more than {MAX_PARTIES_PER_RUN} organizations or workspaces; one run disconnects at most "
+    f"{MAX_PARTIES_PER_RUN}, so I haven't opened the form. Name fewer, or pick them in the form."
+)
+
+
+def usage_message(not_understood: str | None = None, too_many: bool = False) -> str:
+    if too_many:
+        return f"{TOO_MANY}\n\n{USAGE}"
     return usage_reply(USAGE, not_understood, "I haven't opened the form")
 
 
@@ -188,6 +197,7 @@ def form_modal(
                 label="Organizations or workspaces to disconnect",
                 element=StaticMultiSelectElement(
                     action_id=TEAMS_ACTION,
+                    max_selected_items=MAX_PARTIES_PER_RUN,
                     placeholder="Choose who leaves the channel",
                     options=options,
                     initial_options=chosen or None,
