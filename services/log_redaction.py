@@ -20,7 +20,8 @@ _PATTERNS = [
 # one-use grants: the OAuth `code` and `state`, the legacy verification `token`, `trigger_id`. Form-encoded
 # (`code=…`), JSON (`"code": "…"`) and Python-repr (`'code': '…'`) shapes.
 _REPLACEMENTS = [
-    (re.compile(r"((?:request )?body:\s*).*", re.IGNORECASE | re.DOTALL), r"\1" + REDACTED),
+    (re.compile(r"(request body:\s*).*", re.IGNORECASE | re.DOTALL), r"\1" + REDACTED),
+    (re.compile(r"(Invalid request signature detected.*?body: ).*", re.DOTALL), r"\1" + REDACTED),
     (re.compile(r"\b(code|state|token|trigger_id|verification_token)=[^&\s\"',)]+"), r"\1=" + REDACTED),
     (
         re.compile(r"([\"'](?:code|state|token|trigger_id|verification_token)[\"']\s*:\s*)[\"'][^\"']*[\"']"),
@@ -80,4 +81,9 @@ def configure_logging(level: str, secrets: Iterable[str] = (), stream=None) -> l
     handler._redacting = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosqlite logs every statement with its parameters at DEBUG: OAuth state, installation rows. Never useful
+    # enough to carry secrets into a log, so it stays at INFO whatever LOG_LEVEL says.
+    logging.getLogger("aiosqlite").setLevel(
+        max(logging.INFO, logging.getLevelName(level) if isinstance(level, str) else level)
+    )
     return handler

@@ -1,0 +1,228 @@
+"""Hostile members and strangers (issue 12): floods, replays, leaks across orgs, secrets in logs, a private database.
+
+Each test names the numbered finding it covers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from services.command_text import MAX_PARTIES_PER_RUN
+from services.names import NameBook, installation_key
+from services.settings import Settings
+from services.slack_client import build_web_client
+from services.ui.disconnect import TOO_MANY
+from tests.conftest import Org, running_app, settings_for, suite_database
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackSender, sign
+from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
+from tests.test_logging import debug_capture
+from tests.test_oauth import install_page, oauth_settings_for, query_of
+
+
+@pytest.fixture
+async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
+    return settings_for(
+        fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path), audit_channel_id=None
+    )
+
+
+# ---- (2) one command can't flood the audit trail --------------------------------------------------------------------
+
+
+async def test_a_non_admin_naming_thousands_of_workspaces_writes_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    ids = " ".join(f"T{i:09d}" for i in range(3000))
+    reply, _ = await slack.command("/disconnect-shared", f"<#{channel}> {ids}", channel_id=channel, user_id=org.member)
+    assert reply.json()["text"].startswith(TOO_MANY)
+    assert str(MAX_PARTIES_PER_RUN) in TOO_MANY
+    assert await audit_rows(slack) == []
+    assert fake_slack.calls_to("team.info") == [] and fake_slack.views == {}
+
+
+async def test_a_refused_attempt_naming_several_workspaces_is_one_audit_row(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha, org.beta])
+    _, body = await slack.command(
+        "/disconnect-shared", f"<#{channel}> {org.alpha} {org.beta}", channel_id=channel, user_id=org.member
+    )
+    await fake_slack.next_post(body["response_url"])
+    rows = await audit_rows(slack)
+    assert [(r["event"], r["outcome"], r["leaving_team_id"]) for r in rows] == [("refused", "not_admin", None)]
+
+
+async def test_identical_refusals_within_a_minute_are_posted_once(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    audit_channel = fake_slack.add_channel("audit", is_private=True)
+    settings = settings_for(
+        fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path),
+        audit_channel_id=audit_channel,
+    )  # fmt: skip
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as slack:
+        for _ in range(5):
+            _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+            await fake_slack.next_post(body["response_url"])
+        await slack.built.services.audit_channel.drain()
+        rows = await audit_rows(slack)
+    assert len(rows) == 5  # the database keeps every attempt
+    assert len(fake_slack.messages_to(audit_channel)) == 1
+
+
+# ---- (3) verify before anything else --------------------------------------------------------------------------------
+
+
+async def test_an_unsigned_flood_is_refused_unread_and_logged_once(
+    slack: SlackSender, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    marker = "SECRET-BODY-MARKER"
+    body = (f"text={marker}&" + "x" * 100_000).encode()
+    caplog.set_level("DEBUG")
+    calls_before = len(fake_slack.calls)
+    replies = await asyncio.gather(*(slack.post(body, secret="not-the-secret") for _ in range(50)))
+    assert {r.status for r in replies} == {401}
+    assert marker not in caplog.text
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "signature" in r.getMessage()]
+    assert len(warnings) == 1
+    assert len(fake_slack.calls) == calls_before
+
+
+async def test_deeply_nested_json_is_a_401_unsigned_and_a_400_signed(slack: SlackSender) -> None:
+    deep = ("[" * 200_000).encode()
+    headers = {"Content-Type": "application/json"}
+    assert (await slack.post(deep, secret="not-the-secret", headers=headers)).status == 401
+    assert (await slack.post(deep, headers=headers)).status == 400
+    payload = urlencode({"payload": "[" * 200_000}).encode()
+    assert (await slack.post(payload)).status == 400
+
+
+# ---- (4) names never cross installations ----------------------------------------------------------------------------
+
+
+async def test_a_name_read_for_one_installation_is_not_served_to_another(fake_slack: FakeSlack) -> None:
+    channel = fake_slack.add_channel("secret-project", is_private=True)
+    client = build_web_client(fake_slack.bot_token, fake_slack.api_url, 5.0)
+    names = NameBook()
+    try:
+        ours = await names.channels(client, installation_key("E1", "T1"), [channel])
+        fake_slack.channels[channel].members.discard(fake_slack.bot_user_id)  # another install can't see it
+        theirs = await names.channels(client, installation_key("E2", "T2"), [channel])
+    finally:
+        await client.session.close()
+    assert ours == {channel: "secret-project"}
+    assert theirs == {}
+    assert len(fake_slack.calls_to("conversations.info")) == 2
+
+
+# ---- (5) replays do nothing twice -------------------------------------------------------------------------------
+
+
+async def confirmation_body(slack: SlackSender, fake: FakeSlack, org: Org, channel: str) -> tuple[bytes, str]:
+    """The signed bytes of a real confirmation, as Slack would send them, and where the outcome goes."""
+    view_id, command = await open_form(slack, fake, org.admin, channel)
+    await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.admin)
+    confirm = await confirm_view(slack, fake)
+    payload = slack._view_payload("view_submission", confirm["id"], {}, org.admin, None, None)
+    return urlencode({"payload": json.dumps({**payload, "response_urls": []})}).encode(), command["response_url"]
+
+
+async def test_a_replayed_confirmation_disconnects_once(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    body, url = await confirmation_body(slack, fake_slack, org, channel)
+    timestamp = int(time.time())
+    first = await slack.post(body, timestamp=timestamp)
+    replay = await slack.post(body, timestamp=timestamp)
+    assert first.json() == {"response_action": "clear"} and replay.status == 200 and replay.text == ""
+    await fake_slack.next_post(url)
+    await slack.built.services.audit_channel.drain()
+    assert len(fake_slack.calls_to(ADMIN_CALL)) == 1
+    assert [r["event"] for r in await audit_rows(slack)] == ["confirmed", "succeeded"]
+    assert len(fake_slack.posts_to(url)) == 1
+
+
+async def test_a_confirmation_replayed_to_another_instance_does_nothing(
+    fake_slack: FakeSlack, org: Org, tmp_path
+) -> None:
+    settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as other:
+        body, url = await confirmation_body(one, fake_slack, org, channel)
+        await one.post(body)
+        await fake_slack.next_post(url)
+        calls_before = len(fake_slack.calls)
+        replay = await other.post(body)  # a fresh timestamp would need the secret; the same one is a replay
+        assert replay.status == 200
+        await other.built.services.audit_channel.drain()
+        rows = await audit_rows(one)
+    assert len(fake_slack.calls_to(ADMIN_CALL)) == 1
+    assert [r["event"] for r in rows] == ["confirmed", "succeeded"]
+    assert not [c for c in fake_slack.calls[calls_before:] if c.method == ADMIN_CALL]
+
+
+# ---- (6) nothing secret in any log at any level ----------------------------------------------------------------------
+
+
+async def test_oauth_codes_state_verification_tokens_and_trigger_ids_stay_out_of_debug_logs(
+    fake_slack: FakeSlack, tmp_path
+) -> None:
+    fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    code = fake_slack.prepare_install(org_wide=True, installer=admin)
+    with debug_capture(settings.secrets()) as stream:
+        async with running_app(fake_slack, settings) as slack:
+            _, authorize, cookie = await install_page(slack)
+            state = query_of(authorize)["state"]
+            redirect = f"/slack/oauth_redirect?code={code}&state={state}"
+            async with slack.session.get(slack.base_url + redirect, headers={"Cookie": cookie}) as done:
+                assert done.status == 200
+            slack.org_wide = True
+            channel = fake_slack.add_channel("here")
+            fake_slack.channels[channel].members.add(admin)
+            _, command = await slack.command("/leave-channel", "", channel_id=channel, user_id=admin)
+            await fake_slack.next_post(command["response_url"])
+            replay_body = urlencode(slack.command_body("/disconnect-shared", "", channel_id=channel)).encode()
+            ts = int(time.time())
+            await slack.post(replay_body, timestamp=ts)
+            await slack.post(replay_body, timestamp=ts)
+    log = stream.getvalue()
+    assert "oauth.v2.access" in log  # the capture saw the install
+    for secret in (code, state, "verification-token-unused", command["trigger_id"]):
+        assert secret not in log
+
+
+# ---- (7) the database is private ------------------------------------------------------------------------------------
+
+
+async def test_the_default_database_folder_and_file_are_private(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    folder = tmp_path / "data"
+    settings = settings_for(
+        fake_slack, admin_token=org.admin_token, database_url=f"sqlite+aiosqlite:///{folder}/channel-admin.db"
+    )
+    old_umask = os.umask(0o022)
+    try:
+        channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+        async with running_app(fake_slack, settings) as slack:
+            _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+            await fake_slack.next_post(body["response_url"])  # a refusal is audited: the database now exists
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(folder / "channel-admin.db").st_mode) == 0o600
+
+
+def test_the_signature_helper_signs_like_slack() -> None:
+    """The tests' own signer agrees with slack_sdk's verifier (so a 401 above means unsigned, not mis-signed)."""
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()))
+    assert SignatureVerifier(SIGNING_SECRET).is_valid(b"a=1", ts, sign(b"a=1", int(ts)))
