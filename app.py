@@ -11,6 +11,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from listeners import register_listeners
+from runtime.operations import Readiness
 from runtime.server import build_web_app, create_bolt_app, serve_forever
 from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
@@ -33,6 +34,7 @@ class BuiltApp:
     bolt: AsyncApp
     services: AppServices
     database: Database
+    readiness: Readiness  # GET /readyz; a graceful shutdown sets readiness.draining
 
     async def close(self) -> None:
         await self.services.audit_channel.drain()
@@ -78,7 +80,8 @@ async def build_app(settings: Settings) -> BuiltApp:
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
-    return BuiltApp(app, services, database)
+    # In Socket Mode start-up ends once the connection is open (serve_forever).
+    return BuiltApp(app, services, database, Readiness(database, started=not settings.socket_mode))
 
 
 def tune_garbage_collector() -> None:
@@ -92,7 +95,7 @@ async def run(settings: Settings) -> None:
     built = await build_app(settings)
     tune_garbage_collector()
     try:
-        await serve_forever(built.bolt, settings)
+        await serve_forever(built.bolt, settings, built.readiness)
     finally:
         await built.close()
 
@@ -115,7 +118,7 @@ async def web_app() -> web.Application:
         built = await build_app(settings)
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
-    application = build_web_app(built.bolt, signing_secret=settings.signing_secret)
+    application = build_web_app(built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness)
     tune_garbage_collector()
 
     async def close(_: web.Application) -> None:

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
+from runtime.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
 from runtime.request_guard import RequestGuard
 from services.api_calls import error_of
 from services.app_services import AppServices
@@ -35,7 +36,6 @@ INSTALL_FAILED_PAGE = (
     "again in a minute.</p></body></html>"
 )
 EVENTS_PATH = "/slack/events"
-HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -74,10 +74,6 @@ def create_bolt_app(
     return app
 
 
-async def _health(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def _well_formed(body: str, content_type: str) -> bool:
     """Slack's bodies are a JSON object, or a form whose `payload` (if any) is a JSON object with a `type`."""
     try:
@@ -107,15 +103,17 @@ async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Respo
         return web.Response(status=400, text="The request body is not a Slack request.")
 
 
-def build_web_app(app: AsyncApp, events: bool = True, signing_secret: str | None = None) -> web.Application:
-    """GET /healthz; POST /slack/events (not in Socket Mode); with OAuth, the two install pages and the redirect.
+def build_web_app(
+    app: AsyncApp, events: bool = True, signing_secret: str | None = None, readiness: Readiness | None = None
+) -> web.Application:
+    """GET /healthz and /readyz; POST /slack/events (not in Socket Mode); with OAuth, the install pages and redirect.
 
     With a signing secret, every POST to /slack/events is verified on its raw bytes, and replays dropped, before
     anything decodes it (runtime.request_guard).
     """
     guard = RequestGuard(signing_secret) if signing_secret else None
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-    web_app.router.add_get(HEALTH_PATH, _health)
+    add_operations_routes(web_app, readiness)
     flow = app.oauth_flow
     if flow is not None:
 
@@ -179,10 +177,15 @@ async def _guarded(guard: RequestGuard, request: web.Request) -> web.Response | 
 
 
 async def start_http(
-    app: AsyncApp, host: str, port: int, events: bool = True, signing_secret: str | None = None
+    app: AsyncApp,
+    host: str,
+    port: int,
+    events: bool = True,
+    signing_secret: str | None = None,
+    readiness: Readiness | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for a free port); returns the runner and the bound port."""
-    runner = web.AppRunner(build_web_app(app, events, signing_secret), access_log=None)
+    runner = web.AppRunner(build_web_app(app, events, signing_secret, readiness), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -210,16 +213,20 @@ async def connect_socket_mode(app: AsyncApp, app_token: str):
     return handler
 
 
-async def serve_forever(app: AsyncApp, settings: Settings) -> None:
-    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz still served on PORT)."""
+async def serve_forever(app: AsyncApp, settings: Settings, readiness: Readiness | None = None) -> None:
+    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz and /readyz still served on PORT)."""
     if settings.app_token is not None:
-        runner, port = await start_http(app, "0.0.0.0", settings.port, events=False)
+        runner, port = await start_http(app, "0.0.0.0", settings.port, events=False, readiness=readiness)
         handler = await connect_socket_mode(app, settings.app_token)
-        logger.info("Socket Mode: connected to Slack; health check on port %s", port)
+        logger.info("Socket Mode: connected to Slack; health checks on port %s", port)
     else:
         handler = None
-        runner, port = await start_http(app, "0.0.0.0", settings.port, signing_secret=settings.signing_secret)
-        logger.info("HTTP mode: listening on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
+        runner, port = await start_http(
+            app, "0.0.0.0", settings.port, signing_secret=settings.signing_secret, readiness=readiness
+        )
+        logger.info("HTTP mode: listening on port %s (POST %s, GET %s, %s)", port, EVENTS_PATH, HEALTH_PATH, READY_PATH)
+    if readiness is not None:
+        readiness.started = True
     try:
         await asyncio.Event().wait()
     finally:

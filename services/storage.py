@@ -23,12 +23,11 @@ _SCHEMA_ATTEMPTS = 5
 
 def create_engine_for(url: str) -> AsyncEngine:
     """An asyncio engine; a SQLite file (and its folder) is created on first use, private to the app's user."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        prepare_private_file(parsed.database)
+    path = _sqlite_file(url)
+    if path is not None:
+        prepare_private_file(path)
     return create_async_engine(url, pool_pre_ping=True)
 
 
@@ -105,6 +104,39 @@ class Database:
                 self._ready = True
         return self._engine  # type: ignore[return-value]
 
+    async def ping(self, timeout: float) -> tuple[str, str] | None:
+        """None if the database answers `SELECT 1` within `timeout` seconds; else (a short reason, the details).
+
+        The short reason names no host, file or user (a readiness endpoint may be reachable from outside); the details
+        are for the log. A SQLite file deleted under a running app still answers on the connections already open
+        (they hold the old file) while new ones would quietly start an empty database, so its path is checked too.
+        """
+        from sqlalchemy import text
+
+        try:
+            created = self._engine is not None
+            engine = self.raw_engine()
+            path = _sqlite_file(self.url)
+            if created and path is not None and not os.path.exists(path):
+                return "the database file is gone", f"the SQLite file {path} is gone"
+            async with asyncio.timeout(timeout), engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except TimeoutError:
+            return "the database did not answer in time", f"no answer within {timeout:g} s"
+        except Exception as e:  # noqa: BLE001 - any failure is a reason not to be ready, said in one line
+            cause = getattr(e, "orig", None) or e
+            return f"the database is unreachable ({type(cause).__name__})", " ".join(str(cause).split())[:300]
+        return None
+
     async def close(self) -> None:
         if self._engine is not None:
             await self._engine.dispose()
+
+
+def _sqlite_file(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return parsed.database
+    return None

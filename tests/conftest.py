@@ -95,7 +95,9 @@ async def app_settings(fake_slack: FakeSlack, tmp_path) -> Settings:
 async def running_app(fake: FakeSlack, settings: Settings) -> AsyncIterator[SlackSender]:
     """The app serving on a free port, and a sender that talks to it as Slack does."""
     built = await build_app(settings)
-    runner, port = await start_http(built.bolt, "127.0.0.1", 0, signing_secret=settings.signing_secret)
+    runner, port = await start_http(
+        built.bolt, "127.0.0.1", 0, signing_secret=settings.signing_secret, readiness=built.readiness
+    )
     try:
         async with aiohttp.ClientSession() as session:
             yield SlackSender(f"http://127.0.0.1:{port}", fake, session, built)
