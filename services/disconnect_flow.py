@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from services.error_texts import (
     NOT_ON_GRID,
     OTHER_ORG,
 )
-from services.shared_channels import DisconnectResult, disconnect_team
+from services.shared_channels import DisconnectResult, disconnect_team, host_org_of
 from services.slack_client import client_like
 from services.ui import escape_text
 from services.ui.disconnect import status_modal
@@ -135,11 +136,14 @@ async def allowed_admin_token(
     if refused is None and admin_token is not None and admin_token.token is not None:
         return admin_token
     outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
-    # One row per refused attempt, however many were named (the party when there is just one).
+    # One row per refused attempt, however many were named (the party when there is just one), under the org that
+    # created the channel acted on: a stranger's attempt on our channel is seen by our admins, wherever it came from.
     named = list(dict.fromkeys(leaving_team_ids))
-    await services.record(
-        client, requester.entry(AuditEvent.REFUSED, outcome, channel_id, named[0] if len(named) == 1 else None)
-    )
+    entry = requester.entry(AuditEvent.REFUSED, outcome, channel_id, named[0] if len(named) == 1 else None)
+    acted_on = await host_org_of(client, channel_id) if channel_id else None
+    if acted_on and acted_on != entry.enterprise_id:
+        entry = dataclasses.replace(entry, enterprise_id=acted_on)
+    await services.record(client, entry)
     if view_id or external_id:
         await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
     await reply_privately(client, requester.user_id, requester.response_url, {"text": text})

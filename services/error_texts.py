@@ -93,6 +93,9 @@ DISCONNECT_ERRORS: dict[str, str] = {
     "account_inactive": "The Org Admin behind {token} has been deactivated, so {team} is still connected. {fix}",
     "missing_scope": "{token} lacks the admin.conversations:write scope, so {team} is still connected. {fix}",
     "not_allowed_token_type": "Slack refused {token}: it must be an Org Admin's user token (xoxp-…). {fix}",
+    "access_denied": "Slack denied {token} access when disconnecting {team} from {channel}, so it is still connected. An admin may have restricted it; check the Org Admin's permissions.",
+    "enterprise_is_restricted": "Slack says this can't be done from the Enterprise organization of {token}, so {team} is still connected. Ask your Slack admin.",
+    "two_factor_setup_required": "Slack requires two-factor authentication for the Org Admin behind {token}, so {team} is still connected. They set it up, then try again.",
     "no_permission": "{token} isn't permitted to disconnect {team} from {channel}. Check the admin's Channel Management role covers public and private channels.",
     "team_access_not_granted": "The app hasn't been granted access to {team}'s workspace, so it stays connected. Ask an Org Admin to add the app to that workspace.",
     # Not Slack codes: what the app learned by reading the channel again after an answer that could hide a success.
@@ -136,7 +139,7 @@ CHANNEL_PROBLEMS: dict[str, str] = {
     "team_not_connected": "A workspace you chose is no longer connected to this channel. Choose again.",
     "org_shared_only": "This channel is shared only among your own org's workspaces. Slack changes which of your workspaces have it from the admin dashboard (Manage channels), not by disconnecting; this app only disconnects other organizations.",
     "host_unknown": "Slack didn't say which organization created this channel, so I can't tell whether your org may disconnect anyone from it. Nothing was changed.",
-    "partner_hosted": "{host} created this channel, and Slack lets only the organization that created a channel disconnect others from it. Ask {host_short}'s admins; nothing was changed.",
+    "partner_hosted": "{host} created this channel, and Slack lets only the organization that created a channel disconnect others from it. Ask that organization's admins; nothing was changed.",
     "only_pending": "Nobody outside your org is connected to this channel yet: the invitations are still pending, so there is nothing to disconnect.",
 }
 
@@ -211,3 +214,16 @@ def _safe_code(code: str) -> str:
     """An error code is Slack's word, but never let it carry markup into a message."""
     cleaned = "".join(ch for ch in code if ch.isalnum() or ch in "_-.")
     return cleaned[:60] or "unknown"
+
+
+# /leave-channel's refusals (services.leave_policy): what the bot won't leave, and why, in plain sentences.
+# Placeholders: {channel} (a mention), {count} ("3 channels"), {channels} (mentions), {number} and {limit} (numbers
+# as written, "1,001"), {code} (Slack's answer), {step} (what the app was doing), {what} (the channels).
+LEAVE_REFUSALS: dict[str, str] = {
+    "not_a_member": "You're not in {channel}, and only people in a channel (or admins) can make me leave it.",
+    "not_a_member_many": "You're not in {count}, and only people in a channel (or admins) can make me leave one: {channels}.",
+    "audit_channel": "I stay in {channel}: it's the channel where /disconnect-shared attempts are recorded.",
+    "too_many": "That's {number} channels, and I leave at most {limit} per /leave-channel, so I haven't left anything. Run it again for {limit} or fewer at a time.",
+    "too_many_picked": "You chose {number} channels; I leave at most {limit} at a time. Remove some, then submit again.",
+    "check_failed": "Slack couldn't confirm that you may make me leave {what} (`{code}` when I {step}), so I haven't left anything. Try again in a minute.",
+}

@@ -172,7 +172,11 @@ async def describe_shared_channel(
     facts = await team_facts(client, [t for t in (host, *(e for e in everyone if e not in ours)) if t])
     names = {team_id: n for team_id, team in facts.items() if (n := _name(team))}
     host_org = _host_org(host, our_org, our_team, facts.get(host)) if host else None
-    parties = parties_of(channel, ours | {t for t in (host, host_org) if t})
+    # Never offered: us, our org's other workspaces (team.info says so, or they are the host org's own workspaces
+    # when our org is the host), and the host.
+    of_our_org = {t for t, team in facts.items() if our_org and team.get("enterprise_id") == our_org}
+    internal = set(_ids(channel, "internal_team_ids")) if host_org in ours else set()
+    parties = parties_of(channel, ours | of_our_org | internal | {t for t in (host, host_org) if t})
     shared = SharedChannel(channel_id, name, host, parties, names, None, host_org)
     return SharedChannel(channel_id, name, host, parties, names, _problem(shared, channel, ours), host_org)
 
@@ -192,6 +196,19 @@ def _problem(shared: SharedChannel, channel: dict, ours: set[str]) -> str | None
     if not shared.team_ids:
         return "only_pending"
     return None
+
+
+async def host_org_of(client: AsyncWebClient, channel_id: str) -> str | None:
+    """The Enterprise org that created a channel, when Slack says (conversations.info, then team.info); else None."""
+    body, error = await call_outcome(client.conversations_info(channel=channel_id))
+    channel = body.get("channel") if error is None else None
+    host = channel.get("conversation_host_id") if isinstance(channel, dict) else None
+    if not isinstance(host, str) or not host:
+        return None
+    if is_org_id(host):
+        return host
+    org = (await team_facts(client, [host])).get(host, {}).get("enterprise_id")
+    return org if isinstance(org, str) and org else None
 
 
 @dataclass(frozen=True)
@@ -245,7 +262,7 @@ async def disconnect_team(
     if error is None or error not in AMBIGUOUS_ERRORS:
         return DisconnectResult(team_id, error)
     after = await describe_shared_channel(reader, channel_id, our_org, our_team)
-    if after.problem == "not_shared":  # nobody is connected any more
+    if after.problem in ("not_shared", "org_shared_only"):  # nobody outside our org is connected any more
         return DisconnectResult(team_id, None, after_error=error)
     if after.problem not in (None, "only_pending"):
         return DisconnectResult(team_id, OUTCOME_UNKNOWN, after_error=error)

@@ -276,7 +276,7 @@ class SlackSender:
         if self.fake.home_of(user_id) is not None:
             event["view"] = self.fake.home_of(user_id)
         team, org = self.origin(team_id, enterprise_id, user_id)
-        return await self.event(event, enterprise_id=org, team_id=team)
+        return await self.event(event, enterprise_id=org, team_id=team, org_wide=self.org_wide)
 
     async def home_button(
         self, user_id: str, action_id: str, *, team_id: str | None = None, enterprise_id: str | None = None

@@ -309,15 +309,38 @@ async def test_every_documented_error_code_has_its_sentence(
     assert (rows[-1]["event"], rows[-1]["outcome"]) == ("failed", code)
 
 
-async def test_the_host_workspace_cannot_be_kicked(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
-    """Even a confirmation naming the host (not offered by the form) is answered with Slack's real refusal."""
-    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+@pytest.mark.parametrize("who", ["host", "our_org", "sister_workspace", "not_connected"])
+async def test_a_forged_confirmation_never_reaches_the_admin_call(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, who: str
+) -> None:
+    """A confirmation the form never showed, naming what the form never offers, is refused and audited."""
+    sister = fake_slack.add_team("Sister", enterprise_id=fake_slack.enterprise_id)
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha], internal=[sister])
+    target = {"host": fake_slack.team_id, "our_org": fake_slack.enterprise_id, "sister_workspace": sister,
+              "not_connected": org.beta}[who]  # fmt: skip
     url = fake_slack.new_response_url()
-    confirm = forge_confirmation(fake_slack, url, channel, fake_slack.team_id)
+    confirm = forge_confirmation(fake_slack, url, channel, target)
     await slack.submit_view(confirm, {}, user_id=org.admin)
     outcome = await fake_slack.next_post(url)
-    assert "(`cannot_kick_home_team`)" in outcome["text"]
-    assert "created" in outcome["text"] and "can't be removed" in outcome["text"]
+    assert "Nothing was changed" in outcome["text"]
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert sister in fake_slack.channels[channel].internal
+    rows = await audit_rows(slack)
+    assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "channel:team_not_connected")]
+
+
+async def test_a_forged_confirmation_on_a_partner_hosted_channel_is_refused(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    partner = fake_slack.add_org("Partner Corp")
+    partner_ws = fake_slack.add_team("Partner HQ", enterprise_id=partner)
+    channel = fake_slack.add_shared_channel("theirs", host=partner_ws, connected=[fake_slack.enterprise_id, org.alpha])
+    url = fake_slack.new_response_url()
+    await slack.submit_view(forge_confirmation(fake_slack, url, channel, org.alpha), {}, user_id=org.admin)
+    outcome = await fake_slack.next_post(url)
+    assert "Partner HQ" in outcome["text"] and "only the organization that created a channel" in outcome["text"]
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert [r["outcome"] for r in await audit_rows(slack)] == ["channel:partner_hosted"]
 
 
 async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org, tmp_path) -> None:

@@ -236,6 +236,9 @@ async def test_when_the_channel_cannot_be_read_again_the_outcome_is_said_to_be_u
     await slack.submit_view(view_id, form_values(channel, [org.alpha]), user_id=org.admin)
     confirm = await confirm_view(slack, fake_slack)
     fake_slack.script(ADMIN_CALL, Scripted(status=500, text="oops", act=True))
+    # The confirmation reads the channel once before the admin call (answered as usual); the read after it fails.
+    before = fake_slack._m_conversations_info({"channel": channel}, fake_slack.tokens[fake_slack.bot_token])
+    fake_slack.script("conversations.info", Scripted(body=before))
     fake_slack.fail("conversations.info", "internal_error", times=5)
     await slack.submit_view(confirm["id"], {}, user_id=org.admin)
     outcome = await fake_slack.next_post(body["response_url"])
@@ -303,9 +306,13 @@ async def test_an_org_level_bot_token_leaves_several_channels(fake_slack: FakeSl
     channels = [fake_slack.add_channel("pub"), fake_slack.add_channel("priv", is_private=True)]
     settings = settings_for(fake_slack, bot_token=token, database_url=await suite_database(tmp_path))
     async with running_app(fake_slack, settings) as slack:
-        _, body = await slack.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
+        member = fake_slack.add_user()
+        for channel in channels:  # someone in the channel may make the bot leave it
+            fake_slack.channels[channel].members.add(member)
+        named = " ".join(f"<#{c}>" for c in channels)
+        _, body = await slack.command("/leave-channel", named, channel_id=channels[0], user_id=member)
         summary = await fake_slack.next_post(body["response_url"])
-    assert all(f"<#{c}>" in summary["text"] for c in channels)
+    assert all(f"<#{c}>" in summary["text"] for c in channels), summary["text"]
     assert not any(fake_slack.is_member(c) for c in channels)
     listed = fake_slack.calls_to("users.conversations")
     assert listed and all(c.get("team_id") == fake_slack.team_id for c in listed)
@@ -326,3 +333,35 @@ async def test_outside_a_request_the_client_for_an_org_token_names_the_workspace
         await base.session.close()
     assert bare == "missing_argument"
     assert scoped is None and isinstance(body.get("channels"), list)
+
+
+async def test_a_standalone_owners_attempt_on_our_channel_is_seen_by_our_admins(
+    fake_slack: FakeSlack, tmp_path
+) -> None:
+    """The issue's repro: OAuth installs of our org and of another (standalone) workspace, SLACK_ADMIN_TOKEN set."""
+    enterprise_id = fake_slack.make_grid()
+    admin = fake_slack.add_user(org_admin=True)
+    solo = fake_slack.add_team("Solo Shop")
+    owner = fake_slack.add_user(workspace_admin=True, owner=True, team_id=solo)
+    channel = fake_slack.add_shared_channel("deal-room", connected=[solo])
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), admin_token=fake_slack.add_admin_token())
+    async with running_app(fake_slack, settings) as slack:
+        fake_slack.installing_as(admin, org_wide=True)
+        assert (await through_slack(slack, fake_slack, ADMIN_INSTALL_PATH))[0]
+        fake_slack.installing_as(owner)
+        assert (await through_slack(slack, fake_slack, "/slack/install"))[0]
+        _, body = await slack.command(
+            "/disconnect-shared", f"<#{channel}> {enterprise_id}", channel_id=channel, user_id=owner,
+            team_id=solo, enterprise_id="",
+        )  # fmt: skip
+        said = await fake_slack.next_post(body["response_url"])
+        rows = await audit_rows(slack)
+        slack.org_wide = True
+        await slack.home_opened(admin)
+        home = await fake_slack.wait_for(lambda: fake_slack.home_of(admin), what="the admin's Home tab")
+    assert said["text"] == NOT_ON_GRID
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert [(r["event"], r["outcome"], r["enterprise_id"], r["team_id"]) for r in rows] == [
+        ("refused", "not_an_enterprise", enterprise_id, solo)
+    ]
+    assert owner in json.dumps(home["blocks"])  # our admins see the stranger's attempt

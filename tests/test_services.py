@@ -30,6 +30,8 @@ SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
 
 def seed_error_codes(name: str) -> list[str]:
+    if not (SEEDS / name).exists():
+        pytest.skip(f"Slack's reference pages are not beside the repo ({SEEDS})")
     text = (SEEDS / name).read_text()
     errors = (
         text.split("ErrorDescription", 1)[1] if "ErrorDescription" in text else text.split("Error\nDescription", 1)[1]

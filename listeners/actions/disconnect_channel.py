@@ -6,8 +6,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from listeners.payload import installation_org
+from listeners.payload import installation_org, user_id_of
 from services.api_calls import call_outcome
+from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.shared_channels import describe_shared_channel
 from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
@@ -24,6 +25,9 @@ async def disconnect_channel_chosen(
     channel_id = channel_id_of(selected)
     previous = FormMetadata.decode(view.get("private_metadata"))
     org = installation_org(context)
+    # Only someone who may disconnect learns what a channel is shared with (a forged action gets nothing).
+    if not (await AppServices.of(context).admins.check(client, user_id_of(body), org)).allowed:
+        return
     shared = await describe_shared_channel(client, channel_id, org, context.team_id) if channel_id else None
     metadata = FormMetadata.for_channel(previous.response_url, shared).encode()
     # The hash makes Slack refuse this update if the form changed meanwhile (a newer choice wins).

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
+from services.audit import AuditEvent
 from services.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.delivery import reply_privately
 from services.disconnect_flow import (
@@ -21,7 +22,7 @@ from services.disconnect_flow import (
     show_or_tell,
 )
 from services.error_texts import CHANNEL_PROBLEMS
-from services.shared_channels import describe_shared_channel, team_names
+from services.shared_channels import describe_shared_channel
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
@@ -133,7 +134,23 @@ async def disconnect_confirm_submission(
         admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
         if admin_token is None or admin_token.token is None:
             return
-        names = await team_names(client, teams)
+        # Read the channel again: only parties still connected, and ours to remove, go to Slack. The confirmation's
+        # private_metadata comes back from Slack as the app wrote it, but a forged or stale one must not reach the
+        # admin call with our own org, the host, or a partner-hosted channel.
+        shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
+        problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
+        if problem is not None:
+            await services.record(
+                client,
+                requester.entry(
+                    AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
+                ),
+            )
+            text = channel_problem_text(problem, shared)
+            text = text if "othing was changed" in text else f"{text} Nothing was changed."
+            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+            return
+        names = shared.team_names
         if requester.dry_run:
             await dry_run_in_order(services, client, requester, channel_id, teams)
             message = dry_run_message(channel_id, teams, names)

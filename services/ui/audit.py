@@ -22,6 +22,8 @@ _UNKNOWN = "outcome_unknown:"  # an ambiguous error, and the channel couldn't be
 
 
 def refusal_reason(outcome: str) -> str:
+    if outcome.startswith("channel:"):
+        return f"the channel can't be disconnected by this org (`{escape_text(outcome[len('channel:') :])}`)"
     if outcome.startswith(_CHECK_FAILED):
         return f"couldn't check their admin rights (`{escape_text(outcome[len(_CHECK_FAILED) :])}`)"
     return REFUSAL_REASONS.get(outcome, f"`{escape_text(outcome)}`")

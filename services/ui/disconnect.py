@@ -121,9 +121,11 @@ def channel_problem_text(problem: str, shared: SharedChannel | None = None, host
     """Why nothing may be disconnected from the chosen channel; `host` names who created it, if known."""
     if shared is not None and shared.host_team_id:
         host = team_label(shared.host_team_id, shared.team_name(shared.host_team_id))
+        org = shared.host_org_id
+        if org and org != shared.host_team_id:
+            host = f"{host}, a workspace of organization `{org}`,"
     if problem in CHANNEL_PROBLEMS:
-        host = host or "Another organization"
-        return CHANNEL_PROBLEMS[problem].format(host=host, host_short="its")
+        return capitalize(CHANNEL_PROBLEMS[problem].format(host=host or "another organization"))
     return error_text(COMMON_ERRORS, problem, action="look up this channel")
 
 
@@ -312,9 +314,16 @@ def outcome_message(
                 f"• {team_label(r.team_id, names.get(r.team_id))}: disconnected — confirmed after an error from "
                 f"Slack (`{escape_text(r.after_error)}`): I read the channel again and it is no longer connected."
             )
+    unknown = [r for r in failed if r.error == OUTCOME_UNKNOWN]
+    failed = [r for r in failed if r.error != OUTCOME_UNKNOWN]
     if failed:
-        lines.append(f"Not disconnected from {channel}:" if done else f"Nothing was disconnected from {channel}:")
+        lines.append(
+            f"Not disconnected from {channel}:" if done or unknown else f"Nothing was disconnected from {channel}:"
+        )
         lines.extend(f"• {disconnect_failure_text(channel_id, r, names, source)}" for r in failed)
+    if unknown:
+        lines.append(f"Not known whether disconnected from {channel}:")
+        lines.extend(f"• {disconnect_failure_text(channel_id, r, names, source)}" for r in unknown)
     return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
 
 
