@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -26,6 +26,10 @@ class LeaveStatus(Enum):
     LEFT = "left"
     NOT_IN_CHANNEL = "not_in_channel"
     FAILED = "failed"
+    # Not asked of Slack (services.leave_policy): the requester isn't in the channel and isn't an admin; the channel
+    # is the audit channel.
+    NOT_A_MEMBER = "not_a_member"
+    AUDIT_CHANNEL = "audit_channel"
 
 
 @dataclass(frozen=True)
@@ -69,13 +73,28 @@ async def leave_channels(
     client: AsyncWebClient,
     channel_ids: Sequence[str],
     on_progress: ProgressCallback | None = None,
+    refused: Mapping[str, LeaveStatus] | None = None,
 ) -> LeaveOutcome:
-    """Leave channels after the ack, many at once but paced; first learn which of them are private."""
+    """Leave channels after the ack, many at once but paced; first learn which of them are private.
+
+    Channels in `refused` (services.leave_policy) are not left: they are reported with their reason, in the order
+    asked, and count as done in the progress.
+    """
+    refused = refused or {}
+    to_leave = [c for c in channel_ids if c not in refused]
+    if not to_leave:
+        return LeaveOutcome(tuple(LeaveResult(c, refused[c]) for c in channel_ids))
+    skipped = len(channel_ids) - len(to_leave)
+
+    async def progress(done: int, total: int) -> None:
+        if on_progress is not None:
+            await on_progress(done + skipped, total + skipped)
+
     private = await private_channel_ids(client)
-    results = await each_paced(
-        client, "conversations.leave", channel_ids, lambda c: leave_channel(client, c), on_progress
-    )
-    return LeaveOutcome(tuple(results), frozenset(c for c in channel_ids if c in private))
+    left = await each_paced(client, "conversations.leave", to_leave, lambda c: leave_channel(client, c), progress)
+    by_channel = {r.channel_id: r for r in left}
+    results = tuple(by_channel.get(c) or LeaveResult(c, refused[c]) for c in channel_ids)
+    return LeaveOutcome(results, frozenset(c for c in to_leave if c in private))
 
 
 async def private_channel_ids(client: AsyncWebClient) -> frozenset[str]:

@@ -990,10 +990,21 @@ class FakeSlack:
 
     def _m_users_conversations(self, params: dict, identity: dict) -> dict:
         """The conversations the token's user is in, filtered by `types`, paged by `limit` and `cursor` (S:
-        api/users.conversations.json; it omits `is_member`, https://docs.slack.dev/reference/methods/users.conversations)."""
-        listed = self._listed(params, identity, member_only=True)
+        api/users.conversations.json; it omits `is_member`, https://docs.slack.dev/reference/methods/users.conversations).
+
+        With `user`, that person's conversations instead: "user: Browse a user's conversations by their user ID.
+        Non-public channels are restricted to those where the calling user shares membership." (same page) — their
+        public channels, and the private ones the token's user is in too. A user the fake doesn't know is
+        `user_not_found`.
+        """
+        user = str(params.get("user") or "")
+        if user and user not in self.users:
+            return _error("user_not_found")
+        caller = identity["user_id"]
+        listed = self._listed(params, {**identity, "user_id": user} if user else identity, member_only=True)
         if isinstance(listed, dict):
             return listed
+        listed = [c for c in listed if not c.is_private or caller in c.members]
         workspace, org = self._workspace(identity, params), self._token_org(identity)
         found = [self._summary(c, self._context_team(c, workspace, org)) for c in listed]
         return self._page_of("channels", found, params, 100, USERS_CONVERSATIONS_MAX_LIMIT)

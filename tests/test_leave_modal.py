@@ -10,7 +10,7 @@ from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
 from tests.fake_slack import FakeSlack, Scripted
 from tests.slack_requests import SlackSender, buttons_in
-from tests.test_leave_command import busy_tasks, settled
+from tests.test_leave_command import as_member, busy_tasks, settled
 
 
 def chosen(*channel_ids: str) -> dict:
@@ -54,6 +54,7 @@ async def test_submitting_35_channels_shows_progress_then_the_result_and_a_summa
     channels = [fake_slack.add_channel(f"c{i}") for i in range(33)]
     outside = fake_slack.add_channel("outside", bot_member=False)
     general = fake_slack.add_channel("general", is_general=True)
+    as_member(slack, fake_slack, *channels, outside, general)
     fake_slack.delays["conversations.leave"] = 0.15
     view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
 
@@ -88,6 +89,7 @@ async def test_submission_without_channels_is_refused_inline(slack: SlackSender,
 
 async def test_bulk_leave_survives_429s_and_loses_no_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channels = [fake_slack.add_channel(f"r{i}") for i in range(40)]
+    as_member(slack, fake_slack, *channels)
     fake_slack.rate_limit("conversations.leave", calls=15, per_seconds=1.0)
     view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
     await slack.submit_view(view_id, chosen(*channels))
@@ -112,6 +114,7 @@ async def test_summary_falls_back_to_a_dm_when_the_modal_carried_no_response_url
 ) -> None:
     """The summary's lasting DM copy is then the summary itself, sent once."""
     channel = fake_slack.add_channel("here")
+    as_member(slack, fake_slack, channel)
     view_id, _ = await open_pick_modal(slack, fake_slack, channel)
     fake_slack.views[view_id]["private_metadata"] = ""
     before = busy_tasks()
@@ -129,6 +132,7 @@ async def test_the_result_and_the_summary_mention_the_dm_copy_only_when_it_was_p
     slack: SlackSender, fake_slack: FakeSlack, dm_posted: bool
 ) -> None:
     channels = [fake_slack.add_channel(f"c{i}") for i in range(2)]
+    as_member(slack, fake_slack, *channels)
     if not dm_posted:
         fake_slack.fail("chat.postMessage", "channel_not_found")
     view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
@@ -146,6 +150,7 @@ async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(
 ) -> None:
     fake_slack.tokens[fake_slack.bot_token]["scopes"].discard("channels:manage")
     channels = [fake_slack.add_channel(f"m{i}") for i in range(300)]
+    as_member(slack, fake_slack, *channels)
     view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
     await slack.submit_view(view_id, chosen(*channels))
     summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]

@@ -1,4 +1,4 @@
-"""/leave-channel: parse the text, ack at once, leave after the ack, reply privately."""
+"""/leave-channel: parse the text, ack at once, check who may and leave after the ack, reply privately."""
 
 from __future__ import annotations
 
@@ -7,18 +7,22 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.payload import installation_org
 from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import LeaveKind, parse_leave_text
 from services.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leave import leave_channels
+from services.leave_policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.ui.leave import (
+    leave_check_failed_text,
     leave_pick_modal,
     leave_started_text,
     leave_summary_message,
     leave_summary_text,
     private_metadata,
+    too_many_channels_text,
     usage_message,
 )
 
@@ -49,6 +53,9 @@ async def leave_channel_command(
         await ack(text=usage_message(), response_type="ephemeral")
         return
     count = len(request.channel_ids)
+    if count > MAX_LEAVE_CHANNELS:
+        await ack(text=too_many_channels_text(count), response_type="ephemeral")
+        return
     if count > 1:
         await ack(text=leave_started_text(count), response_type="ephemeral")
     else:
@@ -56,7 +63,14 @@ async def leave_channel_command(
     services = AppServices.of(context)
     services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
-        outcome = await leave_channels(client, request.channel_ids)
+        rights = await LeavePolicy.of(services).rights(
+            client, user_id, request.channel_ids, installation_org(context), context.team_id
+        )
+        if rights.error is not None:
+            text = leave_check_failed_text(rights.error, rights.failed_method or "", request.channel_ids)
+            await reply_privately(client, user_id, response_url, {"text": text})
+            return
+        outcome = await leave_channels(client, request.channel_ids, refused=rights.refused)
         offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await reply_privately(client, user_id, response_url, leave_summary_message(outcome))

@@ -7,36 +7,39 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import user_id_of
+from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.leave import leave_channels
+from services.leave_policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.progress import ModalProgress
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,
+    leave_check_failed_text,
+    leave_notice_modal,
     leave_progress_modal,
     leave_result_modal,
     leave_summary_message,
     leave_summary_text,
     read_private_metadata,
+    too_many_picked_text,
 )
 
 
 def selected_channels(view: dict) -> list[str]:
-    """The chosen conversation IDs, read defensively from the submitted state."""
+    """The chosen conversation IDs, read defensively from the submitted state, each once in the order chosen
+    (linear in the selection's size, whatever it is)."""
     state = view.get("state") if isinstance(view, dict) else None
     values = state.get("values") if isinstance(state, dict) else None
     block = values.get(LEAVE_PICK_BLOCK) if isinstance(values, dict) else None
     element = block.get(LEAVE_PICK_ACTION) if isinstance(block, dict) else None
     chosen = element.get("selected_conversations") if isinstance(element, dict) else None
-    ids: list[str] = []
-    for value in chosen if isinstance(chosen, list) else []:
-        channel_id = channel_id_of(value) if isinstance(value, str) else None
-        if channel_id and channel_id not in ids:
-            ids.append(channel_id)
-    return ids
+    if not isinstance(chosen, list):
+        return []
+    ids = (channel_id_of(value) if isinstance(value, str) else None for value in chosen)
+    return list(dict.fromkeys(i for i in ids if i))
 
 
 async def leave_pick_submission(
@@ -45,6 +48,9 @@ async def leave_pick_submission(
     channel_ids = selected_channels(view)
     if not channel_ids:
         await ack(response_action="errors", errors={LEAVE_PICK_BLOCK: "Choose at least one channel."})
+        return
+    if len(channel_ids) > MAX_LEAVE_CHANNELS:  # the select allows no more; a payload that has more is refused
+        await ack(response_action="errors", errors={LEAVE_PICK_BLOCK: too_many_picked_text(len(channel_ids))})
         return
     await ack(response_action="update", view=leave_progress_modal(0, len(channel_ids)))
 
@@ -55,7 +61,15 @@ async def leave_pick_submission(
     response_url = metadata["response_url"]
     async with answer_failures_after_ack(client, user_id, response_url):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
-        outcome = await leave_channels(client, channel_ids, on_progress=progress.update)
+        rights = await LeavePolicy.of(services).rights(
+            client, user_id, channel_ids, installation_org(context), context.team_id
+        )
+        if rights.error is not None:
+            text = leave_check_failed_text(rights.error, rights.failed_method or "", channel_ids)
+            await progress.finish(leave_notice_modal(text))
+            await reply_privately(client, user_id, response_url, {"text": text})
+            return
+        outcome = await leave_channels(client, channel_ids, on_progress=progress.update, refused=rights.refused)
         offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await progress.finish(leave_result_modal(outcome))

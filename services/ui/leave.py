@@ -15,8 +15,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.error_texts import LEAVE_ERRORS, error_text
+from services.error_texts import LEAVE_ERRORS, LEAVE_REFUSALS, error_text
 from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
+from services.leave_policy import MAX_LEAVE_CHANNELS, USERS_INFO
 from services.rejoin_offers import IssuedOffer
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
@@ -46,6 +47,7 @@ USAGE = "\n".join(
         "• `/leave-channel #one #two` leaves each channel you name (channel IDs such as `C0123ABCD` work too).",
         "• `/leave-channel pick` opens a form where you choose channels.",
         "• `/leave-channel help` shows this.",
+        f"I leave at most {MAX_LEAVE_CHANNELS:,} channels at a time, and only channels you're in (admins: any channel).",
     ]
 )
 
@@ -64,10 +66,23 @@ def leave_failure_text(result: LeaveResult) -> str:
     return error_text(LEAVE_ERRORS, code, channel=channel, action=f"leave {channel}") + f" (`{escape_text(code)}`)"
 
 
+def not_a_member_text(results: Sequence[LeaveResult]) -> str:
+    """Why channels the requester isn't in were not left (one sentence naming each of them)."""
+    if len(results) == 1:
+        return LEAVE_REFUSALS["not_a_member"].format(channel=mention(results[0].channel_id))
+    return LEAVE_REFUSALS["not_a_member_many"].format(count=channels_count(len(results)), channels=_mentions(results))
+
+
+def audit_channel_text(channel_id: str) -> str:
+    return LEAVE_REFUSALS["audit_channel"].format(channel=mention(channel_id))
+
+
 def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
-    """What was left, what the app was not in, and what failed with its reason."""
+    """What was left, what the app was not in, what it wouldn't leave and why, and what failed with its reason."""
     left = outcome.with_status(LeaveStatus.LEFT)
     not_in = outcome.with_status(LeaveStatus.NOT_IN_CHANNEL)
+    not_a_member = outcome.with_status(LeaveStatus.NOT_A_MEMBER)
+    audit = outcome.with_status(LeaveStatus.AUDIT_CHANNEL)
     failed = outcome.with_status(LeaveStatus.FAILED)
     lines: list[str] = []
     if len(outcome.results) == 1:
@@ -76,11 +91,18 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
             return [f"I left {mention(only.channel_id)}."]
         if not_in:
             return [f"I wasn't in {mention(only.channel_id)}, so there was nothing to leave."]
+        if not_a_member:
+            return [not_a_member_text(not_a_member)]
+        if audit:
+            return [audit_channel_text(only.channel_id)]
         return [leave_failure_text(only)]
     if left:
         lines.append(f"Left {channels_count(len(left))}: {_mentions(left)}.")
     if not_in:
         lines.append(f"I wasn't in {channels_count(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
+    if not_a_member:
+        lines.append(not_a_member_text(not_a_member))
+    lines.extend(audit_channel_text(r.channel_id) for r in audit)
     if failed:
         lines.extend(failures_by_code(f"Couldn't leave {channels_count(len(failed))}:", failed, leave_failure_text))
     return lines
@@ -105,11 +127,29 @@ def leave_started_text(count: int) -> str:
     return f"Leaving {channels_count(count)}… I'll post a summary here when I'm done."
 
 
+def too_many_channels_text(count: int) -> str:
+    """Named channels over the cap: nothing is left."""
+    return LEAVE_REFUSALS["too_many"].format(number=f"{count:,}", limit=f"{MAX_LEAVE_CHANNELS:,}")
+
+
+def too_many_picked_text(count: int) -> str:
+    """The pick modal's inline error for a selection over the cap."""
+    return LEAVE_REFUSALS["too_many_picked"].format(number=f"{count:,}", limit=f"{MAX_LEAVE_CHANNELS:,}")
+
+
+def leave_check_failed_text(code: str, method: str, channel_ids: Sequence[str]) -> str:
+    """Slack couldn't confirm who the requester is or which channels they're in: nothing is left."""
+    what = mention(channel_ids[0]) if len(channel_ids) == 1 else f"those {channels_count(len(channel_ids))}"
+    step = "looked you up" if method == USERS_INFO else "checked which channels you're in"
+    return LEAVE_REFUSALS["check_failed"].format(what=what, code=escape_text(code), step=step)
+
+
 def leave_pick_modal(current_channel: str | None, metadata: str) -> View:
     element = ConversationMultiSelectElement(
         action_id=LEAVE_PICK_ACTION,
         placeholder="Choose channels",
         initial_conversations=[current_channel] if current_channel else None,
+        max_selected_items=MAX_LEAVE_CHANNELS,
         filter=ConversationFilter(include=["public", "private"]),
     )
     return View(
@@ -124,7 +164,10 @@ def leave_pick_modal(current_channel: str | None, metadata: str) -> View:
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text="The app leaves each channel you choose. Channels it isn't in are reported, not changed."
+                        text=(
+                            f"Choose up to {MAX_LEAVE_CHANNELS:,} channels. The app leaves those you're in (admins: "
+                            "any channel); channels it isn't in are reported, not changed."
+                        )
                     )
                 ]
             ),
@@ -154,6 +197,17 @@ def leave_result_modal(outcome: LeaveOutcome, offer: IssuedOffer | None = None, 
         title="Leave channels",
         close="Done",
         blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(offer, lasting_copy)],
+    )
+
+
+def leave_notice_modal(text: str) -> View:
+    """The pick modal's end when nothing was left because the request couldn't be checked."""
+    return View(
+        type="modal",
+        callback_id=LEAVE_PROGRESS_CALLBACK,
+        title="Leave channels",
+        close="Done",
+        blocks=sections([text]),
     )
 
 
