@@ -49,7 +49,8 @@ class SlackSender:
         self.base_url = base_url
         self.fake = fake
         self.session = session
-        self.user_id = slack_id("U")
+        # A person Slack knows, a workspace admin: /leave-channel lets them make the bot leave any channel.
+        self.user_id = fake.add_user(workspace_admin=True)
         self.pushed_view_id: str | None = None
         self.org_wide = False  # requests as from an org-wide install (is_enterprise_install)
 
