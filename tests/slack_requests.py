@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.fake_slack import FakeSlack, slack_id
+from tests.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-" + "0123456789abcdef"
 
@@ -58,6 +58,7 @@ class SlackSender:
         self, body: bytes, *, timestamp: int | None = None, secret: str = SIGNING_SECRET, headers: dict | None = None
     ) -> Reply:
         ts = int(time.time()) if timestamp is None else timestamp
+        self.last_sent = (body, ts)  # what went out last, byte for byte: a test can replay it
         all_headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": str(ts),

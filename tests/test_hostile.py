@@ -25,6 +25,7 @@ from tests.slack_requests import SIGNING_SECRET, SlackSender, sign
 from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
 from tests.test_logging import debug_capture
 from tests.test_oauth import install_page, oauth_settings_for, query_of
+from tests.test_soak import work_tasks
 
 
 @pytest.fixture
@@ -226,3 +227,23 @@ def test_the_signature_helper_signs_like_slack() -> None:
 
     ts = str(int(time.time()))
     assert SignatureVerifier(SIGNING_SECRET).is_valid(b"a=1", ts, sign(b"a=1", int(ts)))
+
+
+async def test_a_replayed_rejoin_press_joins_once_on_any_instance(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    from services.ui.rejoin import REJOIN_ACTION
+
+    settings = settings_for(fake_slack, database_url=await suite_database(tmp_path))
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(3)]
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as other:
+        _, command = await one.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
+        summary = await fake_slack.next_post(command["response_url"])
+        _, url = await one.press_button(summary, REJOIN_ACTION)
+        await fake_slack.wait_for(lambda: all(fake_slack.is_member(c) for c in channels), what="the rejoin")
+        await fake_slack.wait_for(lambda: len(fake_slack.posts_to(url)) >= 2, what="the press's answers")
+        idle = len(work_tasks())
+        body, ts = one.last_sent
+        same = await one.post(body, timestamp=ts)  # the same instance drops it unread
+        elsewhere = await other.post(body, timestamp=ts)  # another instance finds the press recorded
+        assert same.status == elsewhere.status == 200
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replays' handling to end")
+    assert len(fake_slack.calls_to("conversations.join")) == len(channels)
