@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from listeners import register_listeners
 from runtime.operations import Readiness
 from runtime.server import build_web_app, create_bolt_app, serve_forever
+from services import metrics
 from services.admin_token import AdminTokenSource
 from services.admins import AdminPolicy
 from services.app_services import AppServices
@@ -48,6 +49,7 @@ async def build_app(settings: Settings) -> BuiltApp:
     With OAuth, the database (installations, OAuth state, audit log) is opened at start-up; with a pasted bot
     token, on the first audit entry.
     """
+    metrics.configure(settings.metrics_enabled)
     database = Database(settings.database_url)
     client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
     try:

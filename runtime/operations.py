@@ -1,7 +1,8 @@
-"""What operators and load balancers ask the process: GET /healthz (alive), GET /readyz (ready for traffic).
+"""What operators, load balancers and Prometheus ask the process: GET /healthz, GET /readyz, GET /metrics.
 
 /healthz answers 200 as long as the event loop runs. /readyz answers 200 only when start-up is done, the process is
-not draining, and the database answers; otherwise 503 with one line saying why.
+not draining, and the database answers; otherwise 503 with one line saying why. /metrics (unless METRICS_ENABLED=false)
+is Prometheus' text format (services.metrics).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from services import metrics
 from services.storage import Database
 
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
+METRICS_PATH = "/metrics"
 # How long /readyz waits for the database: below the probe's own timeout (set that to 3 s or more).
 DATABASE_TIMEOUT = 2.0
 
@@ -63,8 +66,13 @@ async def _health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def _metrics(_: web.Request) -> web.Response:
+    body, content_type = metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
 def add_operations_routes(web_app: web.Application, readiness: Readiness | None) -> None:
-    """GET /healthz and GET /readyz (without a Readiness, /readyz is /healthz)."""
+    """GET /healthz, GET /readyz (without a Readiness, /readyz is /healthz), and GET /metrics when metrics are on."""
     web_app.router.add_get(HEALTH_PATH, _health)
 
     async def ready(_: web.Request) -> web.Response:
@@ -74,3 +82,5 @@ def add_operations_routes(web_app: web.Application, readiness: Readiness | None)
         return web.Response(status=503, text=f"not ready: {reason}\n")
 
     web_app.router.add_get(READY_PATH, ready)
+    if metrics.enabled():
+        web_app.router.add_get(METRICS_PATH, _metrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
 from runtime.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
 from runtime.request_guard import RequestGuard
+from services import metrics
 from services.api_calls import error_of
 from services.app_services import AppServices
 from services.identity import BotIdentity, StartupError
@@ -147,18 +149,24 @@ def build_web_app(
     if events:
 
         async def events(request: web.Request) -> web.Response:
+            started = time.monotonic()
             if guard is not None:
                 refused = await _guarded(guard, request)
                 if refused is not None:
+                    metrics.request_handled("other", "unauthorized" if refused.status == 401 else "replay")
                     return refused
             bolt_request = await _to_bolt_request(request)
             if isinstance(bolt_request, web.Response):
+                metrics.request_handled("other", "bad_request")
                 return bolt_request
+            kind = metrics.request_kind(bolt_request.body)
             try:
                 response = await app.async_dispatch(bolt_request)
             except Exception as e:  # noqa: BLE001 - a payload Bolt cannot read is the sender's fault: 400, not 500
                 logger.warning("Could not handle a request (%s): answered 400", type(e).__name__)
+                metrics.request_handled(kind, "bad_request")
                 return web.Response(status=400, text="The request could not be handled.")
+            metrics.request_handled(kind, metrics.response_outcome(response.status), time.monotonic() - started)
             return await to_aiohttp_response(response)
 
         web_app.router.add_post(EVENTS_PATH, events)
@@ -193,11 +201,27 @@ async def start_http(
     return runner, bound
 
 
+def _measured_socket_mode_handler() -> type:
+    """Bolt's async Socket Mode handler, counting each request and timing its ack as the HTTP endpoint does."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+    from slack_sdk.socket_mode.aiohttp import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+
+    class MeasuredSocketModeHandler(AsyncSocketModeHandler):
+        async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+            started, wall = time.monotonic(), time.time()
+            response = await run_async_bolt_app(self.app, req)
+            await send_async_response(client, req, response, wall)
+            outcome = metrics.response_outcome(response.status)
+            metrics.request_handled(metrics.request_kind(req.payload), outcome, time.monotonic() - started)
+
+    return MeasuredSocketModeHandler
+
+
 async def connect_socket_mode(app: AsyncApp, app_token: str):
     """Open Bolt's async Socket Mode connection (aiohttp); returns the handler, to close on shutdown."""
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    handler = AsyncSocketModeHandler(app, app_token)
+    handler = _measured_socket_mode_handler()(app, app_token)
     try:
         await handler.connect_async()
     except Exception as e:  # noqa: BLE001 - any failure to connect ends start-up with one line

@@ -9,6 +9,8 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
+from services import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,15 +38,41 @@ def error_of(error: SlackApiError) -> tuple[dict, str]:
 
 
 async def call_outcome(call: Awaitable[Any]) -> tuple[dict, str | None]:
-    """Await a client call; return its body and None, or what is known and an error code."""
+    """Await a client call; return its body and None, or what is known and an error code.
+
+    Every Web API call the app makes passes here: its final outcome (after the client's retries) is counted in the
+    metrics, by method.
+    """
+    method = _method_of(call)
     try:
         response = await call
     except SlackApiError as e:
-        return error_of(e)
+        body, code = error_of(e)
+        metrics.api_call(method, _outcome_label(_status_of(e.response), body, code))
+        return body, code
     except TimeoutError:
+        metrics.api_call(method, metrics.TIMEOUT)
         return {}, "slack_timeout"
     except aiohttp.ClientError as e:
         logger.warning("Web API call failed to connect: %s", type(e).__name__)
+        metrics.api_call(method, metrics.CONNECTION_ERROR)
         return {}, "slack_unreachable"
     data = getattr(response, "data", None)
+    metrics.api_call(method, metrics.OK)
     return (data if isinstance(data, dict) else {}), None
+
+
+def _method_of(call: Awaitable[Any]) -> str:
+    """`conversations_leave` for `client.conversations_leave(...)` (the coroutine's name); "" if unknown."""
+    code = getattr(call, "cr_code", None)
+    return getattr(code, "co_name", "") or ""
+
+
+def _outcome_label(status: int | None, body: dict, code: str) -> str:
+    if status == 429:
+        return metrics.RATE_LIMITED
+    if status is not None and status >= 500:
+        return metrics.SERVER_ERROR
+    if not body:
+        return metrics.UNREADABLE
+    return code

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
+from services import metrics
 from services.storage import Database
 
 
@@ -71,6 +72,7 @@ class AuditLog:
                     outcome=_clip(entry.outcome, 80) or "",
                 )
             )
+        metrics.audit_row_written(entry.event.value)
 
     async def latest(self, limit: int = 20) -> list[dict]:
         """The newest entries first."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services import metrics
 from services.api_calls import call_outcome
 from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
 from services.names import NameBook, installation_key
@@ -69,6 +70,7 @@ class AuditChannel:
             except Exception as e:  # noqa: BLE001 - nothing here may break the flow that recorded the entry
                 error = type(e).__name__
             if error is not None:
+                metrics.audit_channel_post_failed(error)
                 logger.warning(
                     "Couldn't post a /disconnect-shared audit line to the audit channel %s (%s); the audit log "
                     "entry is saved.%s",

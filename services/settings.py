@@ -15,6 +15,7 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
 class SettingsError(Exception):
@@ -36,6 +37,7 @@ class Settings:
     client_id: str | None = None
     client_secret: str | None = None
     audit_channel_id: str | None = None
+    metrics_enabled: bool = True
 
     @property
     def socket_mode(self) -> bool:
@@ -145,6 +147,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
 
     database_url = async_database_url(_clean(values.get("DATABASE_URL")) or DEFAULT_DATABASE_URL)
 
+    metrics_text = (_clean(values.get("METRICS_ENABLED")) or "true").lower()
+    if metrics_text not in _BOOLEANS:
+        raise SettingsError("METRICS_ENABLED must be true or false (GET /metrics for Prometheus; on by default).")
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -159,6 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         client_id=client_id,
         client_secret=client_secret,
         audit_channel_id=audit_channel_id,
+        metrics_enabled=_BOOLEANS[metrics_text],
     )
 
 

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services import metrics
 from services.pacing import Pacer, pace_key
 
 RATE_LIMIT_RETRIES = 5
@@ -77,7 +78,9 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
             raise error  # type: ignore[misc]
         method, token = _method_and_token(request)
         key = pace_key(token, method)
-        self.pacer.rate_limited(key, _retry_after(response))
+        wait = _retry_after(response)
+        metrics.retry_after_wait(method, wait)
+        self.pacer.rate_limited(key, wait)
         state.next_attempt_requested = True
         await self.pacer.wait_turn(key)
         state.increment_current_attempt()
