@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 
 import aiohttp
 import pytest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -48,8 +50,43 @@ POSTGRES_URL = os.environ.get(
 SUITE_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+def for_this_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`, …): tests reset theirs freely."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database of a PostgreSQL URL if it doesn't exist (the test role may create databases)."""
+    parsed = make_url(url)
+    engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        for attempt in range(5):  # workers creating theirs at once may find template1 busy for a moment
+            try:
+                async with engine.connect() as conn:
+                    query = text("SELECT 1 FROM pg_database WHERE datname = :n")
+                    if (await conn.execute(query, {"n": parsed.database})).first() is None:
+                        await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+                return
+            except SQLAlchemyError:
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+    finally:
+        await engine.dispose()
+
+
 async def reset_database(url: str) -> str | None:
     """Drop every table in the database; returns why the server can't be used, or None."""
+    if url.startswith("postgresql") and url != for_this_worker(url):
+        try:
+            await ensure_database(for_this_worker(url))
+        except (OSError, SQLAlchemyError) as e:
+            return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+        url = for_this_worker(url)
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
@@ -71,7 +108,7 @@ async def suite_database(tmp_path) -> str:
     if SUITE_DATABASE_URL:
         reason = await reset_database(SUITE_DATABASE_URL)
         assert reason is None, f"TEST_DATABASE_URL is set but unusable: {reason}"
-        return SUITE_DATABASE_URL
+        return for_this_worker(SUITE_DATABASE_URL)
     return f"sqlite+aiosqlite:///{tmp_path}/app.db"
 
 
@@ -83,7 +120,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     reason = await reset_database(POSTGRES_URL)
     if reason is not None:
         pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
-    return POSTGRES_URL
+    return for_this_worker(POSTGRES_URL)
 
 
 @pytest.fixture
