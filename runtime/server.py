@@ -219,9 +219,12 @@ def _measured_socket_mode_handler() -> type:
     return MeasuredSocketModeHandler
 
 
-async def connect_socket_mode(app: AsyncApp, app_token: str):
-    """Open Bolt's async Socket Mode connection (aiohttp); returns the handler, to close on shutdown."""
-    handler = _measured_socket_mode_handler()(app, app_token)
+async def connect_socket_mode(app: AsyncApp, app_token: str, ping_interval: float = 10):
+    """Open Bolt's async Socket Mode connection (aiohttp); returns the handler, to close on shutdown.
+
+    `ping_interval` is Bolt's default; slack_sdk also waits that long between connection attempts.
+    """
+    handler = _measured_socket_mode_handler()(app, app_token, ping_interval=ping_interval)
     try:
         await handler.connect_async()
     except Exception as e:  # noqa: BLE001 - any failure to connect ends start-up with one line

@@ -43,7 +43,8 @@ async def test_apps_connections_open_under_faults(fake_slack: FakeSlack, fault: 
     built = await build_app(settings)
     fake_slack.script("apps.connections.open", *FAULTS[fault]())
     try:
-        handler = await connect_socket_mode(built.bolt, fake_slack.app_token)
+        # slack_sdk waits `ping_interval` between connection attempts: short here, so the faults take no time.
+        handler = await connect_socket_mode(built.bolt, fake_slack.app_token, ping_interval=0.2)
     except StartupError as e:
         assert "\n" not in str(e) and "SLACK_APP_TOKEN" in str(e)
         assert not fault.startswith("429")
