@@ -107,7 +107,7 @@ def _settings_or_exit() -> Settings:
         settings = load_settings()
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
     return settings
 
 

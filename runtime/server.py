@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
 from runtime.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
 from runtime.request_guard import RequestGuard
-from services import metrics
+from services import log_context, metrics
 from services.api_calls import error_of
 from services.app_services import AppServices
 from services.identity import BotIdentity, StartupError
@@ -72,6 +72,8 @@ def create_bolt_app(
     async def provide_services(context, next) -> None:
         context[AppServices.CONTEXT_KEY] = services
         await next()
+        # Every line logged for this request, after the ack too, carries its ID, workspace and org (LOG_FORMAT=json).
+        log_context.start_request(team_id=context.team_id, enterprise_id=context.enterprise_id)
 
     return app
 

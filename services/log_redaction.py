@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+from services import log_context
 
 REDACTED = "[redacted]"
 
@@ -61,6 +67,9 @@ class RedactingFilter(logging.Filter):
 
 # Bolt warns about SLACK_BOT_TOKEN in the environment when the app passes its own client, as this one does on purpose.
 _NOISE = ("As you gave `client` as well, `token` will be unused.",)
+# slack_sdk logs this at INFO for every retried call (each 429 and 5xx) whenever its logger has no level of its own
+# (slack_sdk/web/async_internal_utils.py): per-call chatter that belongs at DEBUG.
+_RETRY_NOTICE = "A retry handler found"
 
 
 class DropKnownNoise(logging.Filter):
@@ -68,22 +77,87 @@ class DropKnownNoise(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith(_NOISE))
 
 
-def configure_logging(level: str, secrets: Iterable[str] = (), stream=None) -> logging.Handler:
-    """One stderr handler on the root logger, with redaction; returns the handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+class RetryNoticesAtDebug(logging.Filter):
+    """slack_sdk's "A retry handler found: …" lines become DEBUG lines: shown at LOG_LEVEL=DEBUG, dropped above it."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self._level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and isinstance(record.msg, str) and record.msg.startswith(_RETRY_NOTICE):
+            if self._level > logging.DEBUG:
+                return False
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then the request's or job's ID and its
+    workspace and org when known (services.log_context), and a traceback when there is one.
+
+    Only these fields: a record's `extra` attributes are not written (nothing unredacted can slip through them).
+    Messages arrive redacted (RedactingFilter runs before any formatter); tracebacks are redacted here.
+    """
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.getMessage()
+        log_data.update(getattr(record, "log_context", None) or {})
+        for name in ("exc_info", "stack_info"):
+            if message_dict.get(name):
+                log_data[name] = message_dict[name]
+
+    def formatException(self, ei: Any) -> str:
+        return self._redact(str(super().formatException(ei)))
+
+    def formatStack(self, stack_info: str) -> str:
+        return self._redact(str(super().formatStack(stack_info)))
+
+
+class WithLogContext(logging.Filter):
+    """Copies the current request's or job's IDs onto the record (for JsonLineFormatter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.log_context = log_context.current()
+        return True
+
+
+class AppLogHandler(logging.StreamHandler[TextIO]):
+    """The app's one handler on the root logger (configure_logging replaces it, never adds a second)."""
+
+
+LOG_FORMATS = ("text", "json")
+
+
+def configure_logging(
+    level: str, secrets: Iterable[str] = (), stream: TextIO | None = None, log_format: str = "text"
+) -> logging.Handler:
+    """One stderr handler on the root logger, with redaction, as plain text or JSON lines; returns the handler."""
+    numeric = logging.getLevelName(level) if isinstance(level, str) else level
+    handler = AppLogHandler(stream or sys.stderr)
+    redacting = RedactingFilter(secrets)
     handler.addFilter(DropKnownNoise())
-    handler.addFilter(RedactingFilter(secrets))
+    handler.addFilter(RetryNoticesAtDebug(numeric))
+    handler.addFilter(redacting)  # before formatting: both formats write the redacted message
+    if log_format == "json":
+        handler.addFilter(WithLogContext())
+        handler.setFormatter(JsonLineFormatter(redacting.redact))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_redacting", False):
+        if isinstance(old, AppLogHandler):
             root.removeHandler(old)
-    handler._redacting = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     # aiosqlite logs every statement with its parameters at DEBUG: OAuth state, installation rows. Never useful
     # enough to carry secrets into a log, so it stays at INFO whatever LOG_LEVEL says.
-    logging.getLogger("aiosqlite").setLevel(
-        max(logging.INFO, logging.getLevelName(level) if isinstance(level, str) else level)
-    )
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, numeric))
     return handler

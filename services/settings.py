@@ -38,6 +38,7 @@ class Settings:
     client_secret: str | None = None
     audit_channel_id: str | None = None
     metrics_enabled: bool = True
+    log_format: str = "text"
 
     @property
     def socket_mode(self) -> bool:
@@ -147,6 +148,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
 
     database_url = async_database_url(_clean(values.get("DATABASE_URL")) or DEFAULT_DATABASE_URL)
 
+    log_format = (_clean(values.get("LOG_FORMAT")) or "text").lower()
+    if log_format not in ("text", "json"):
+        raise SettingsError("LOG_FORMAT must be text (the default) or json (one JSON object a line).")
+
     metrics_text = (_clean(values.get("METRICS_ENABLED")) or "true").lower()
     if metrics_text not in _BOOLEANS:
         raise SettingsError("METRICS_ENABLED must be true or false (GET /metrics for Prometheus; on by default).")
@@ -166,6 +171,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         client_secret=client_secret,
         audit_channel_id=audit_channel_id,
         metrics_enabled=_BOOLEANS[metrics_text],
+        log_format=log_format,
     )
 
 

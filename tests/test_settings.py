@@ -55,6 +55,8 @@ BAD = [
     ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be", ""),
     ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be", ""),
     ({**GOOD, "SLACK_API_TIMEOUT": "0"}, "SLACK_API_TIMEOUT must be", ""),
+    ({**GOOD, "LOG_FORMAT": "xml"}, "LOG_FORMAT must be text", ""),
+    ({**GOOD, "METRICS_ENABLED": "maybe"}, "METRICS_ENABLED must be true or false", ""),
 ]
 
 
