@@ -21,3 +21,11 @@ def installation_org(context: Any) -> str | None:
     result = context.get("authorize_result") if hasattr(context, "get") else None
     org = getattr(result, "enterprise_id", None) if result is not None else None
     return org if isinstance(org, str) and org else None
+
+
+def installation_team(context: Any) -> str | None:
+    """The workspace of the installation serving this request (None for an org-wide install), not the payload's:
+    in a Slack Connect channel the payload's `team_id` can be a partner's."""
+    result = context.get("authorize_result") if hasattr(context, "get") else None
+    team = getattr(result, "team_id", None) if result is not None else None
+    return team if isinstance(team, str) and team else None

@@ -35,7 +35,7 @@ class StaticTokenAuthorize(AsyncAuthorize):
         # The installation's org, not the payload's: admin power is bound to it (listeners.payload.installation_org).
         return AuthorizeResult(
             enterprise_id=self._identity.enterprise_id,
-            team_id=team_id or self._identity.team_id,
+            team_id=self._identity.team_id,  # the installation's, never the payload's (listeners.payload)
             user_id=user_id,
             bot_user_id=self._identity.user_id,
             bot_id=self._identity.bot_id,
@@ -68,7 +68,7 @@ class StoredInstallationAuthorize(AsyncAuthorize):
         # The installation's org, not the payload's: admin power is bound to it (listeners.payload.installation_org).
         return AuthorizeResult(
             enterprise_id=bot.enterprise_id,
-            team_id=team_id or bot.team_id,
+            team_id=bot.team_id,  # the installation's (None when org-wide), never the payload's
             user_id=user_id,
             bot_user_id=bot.bot_user_id,
             bot_id=bot.bot_id,

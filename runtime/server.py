@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from urllib.parse import parse_qs
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -14,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -71,25 +71,34 @@ def create_bolt_app(
     @app.middleware
     async def provide_services(context, next) -> None:
         context[AppServices.CONTEXT_KEY] = services
-        await next()
         # Every line logged for this request, after the ack too, carries its ID, workspace and org (LOG_FORMAT=json).
         log_context.start_request(team_id=context.team_id, enterprise_id=context.enterprise_id)
+        await next()
 
     return app
 
 
+# Parts of an interaction payload (and the Events API envelope) that Bolt's matchers and middleware read as objects:
+# another shape is a 400. Inside an event, `user` and `channel` are IDs (strings), so only the top level is checked.
+_OBJECT_FIELDS = ("view", "event", "user", "team", "channel", "container", "enterprise", "message")
+
+
 def _well_formed(body: str, content_type: str) -> bool:
-    """Slack's bodies are a JSON object, or a form whose `payload` (if any) is a JSON object with a `type`."""
+    """What Bolt will read (its own parse_body: JSON when the body starts with `{`) is an object of the shapes its
+    matchers expect: a request that would make Bolt raise is the sender's fault, a 400, never a 500."""
     try:
-        if content_type == "application/json":
-            return isinstance(json.loads(body), dict)
-        payload = parse_qs(body).get("payload")
-        if payload is None:
-            return True
-        data = json.loads(payload[0])
+        data = parse_body(body, content_type)
     except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
         return False
-    return isinstance(data, dict) and isinstance(data.get("type"), str)
+    if not isinstance(data, dict):
+        return False
+    if any(data.get(k) is not None and not isinstance(data[k], dict) for k in _OBJECT_FIELDS):
+        return False
+    view = data.get("view")
+    if isinstance(view, dict) and view.get("state") is not None and not isinstance(view["state"], dict):
+        return False
+    actions = data.get("actions")
+    return actions is None or (isinstance(actions, list) and all(isinstance(a, dict) for a in actions))
 
 
 async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
@@ -176,12 +185,15 @@ def build_web_app(
 
 
 async def _guarded(guard: RequestGuard, request: web.Request) -> web.Response | None:
-    """A 401 for a request Slack didn't sign; an empty 200 for a replay of one already handled; else None."""
+    """A 401 for a request Slack didn't sign (unread when its headers can't be Slack's); an empty 200 for a replay of
+    one already handled; else None."""
     signature = request.headers.get("X-Slack-Signature")
-    if not guard.verify(await request.read(), request.headers.get("X-Slack-Request-Timestamp"), signature):
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    if not guard.plausible(timestamp, signature):
+        return web.Response(status=401, text="invalid request")
+    if not await guard.verify(await request.read(), timestamp or "", signature or ""):
         return web.Response(status=401, text="invalid request")
     if not guard.first_time(signature or ""):
-        logger.info("Ignored a replayed request (the same signature as one handled in the last five minutes)")
         return web.Response(status=200)
     return None
 
@@ -242,8 +254,18 @@ async def connect_socket_mode(app: AsyncApp, app_token: str, ping_interval: floa
     return handler
 
 
-async def serve_forever(app: AsyncApp, settings: Settings, readiness: Readiness | None = None) -> None:
-    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz and /readyz still served on PORT)."""
+async def serve_forever(
+    app: AsyncApp,
+    settings: Settings,
+    readiness: Readiness | None = None,
+    stop: asyncio.Event | None = None,
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """HTTP mode, or Socket Mode when an app-level token is set (with /healthz and /readyz still served on PORT).
+
+    Until `stop` is set (SIGTERM); then /readyz answers 503 "draining", Socket Mode stops taking requests, `on_stop`
+    lets the work in flight finish (jobs are released), and the HTTP server closes.
+    """
     if settings.app_token is not None:
         runner, port = await start_http(app, "0.0.0.0", settings.port, events=False, readiness=readiness)
         handler = await connect_socket_mode(app, settings.app_token)
@@ -257,7 +279,15 @@ async def serve_forever(app: AsyncApp, settings: Settings, readiness: Readiness 
     if readiness is not None:
         readiness.started = True
     try:
-        await asyncio.Event().wait()
+        await (stop or asyncio.Event()).wait()
+        logger.info("Stopping: draining (/readyz answers 503) within the grace period")
+        if readiness is not None:
+            readiness.draining = True
+        if handler is not None:
+            await handler.close_async()
+            handler = None
+        if on_stop is not None:
+            await on_stop()
     finally:
         if handler is not None:
             await handler.close_async()

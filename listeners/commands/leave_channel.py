@@ -7,7 +7,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import installation_org
+from listeners.payload import installation_org, installation_team
 from services.api_calls import call_outcome
 from services.app_services import AppServices
 from services.command_text import LeaveKind, parse_leave_text
@@ -64,7 +64,7 @@ async def leave_channel_command(
     services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
         rights = await LeavePolicy.of(services).rights(
-            client, user_id, request.channel_ids, installation_org(context), context.team_id
+            client, user_id, request.channel_ids, installation_org(context), installation_team(context)
         )
         if rights.error is not None:
             text = leave_check_failed_text(rights.error, rights.failed_method or "", request.channel_ids)

@@ -7,7 +7,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import installation_org, user_id_of
+from listeners.payload import installation_org, installation_team, user_id_of
 from services.app_services import AppServices
 from services.command_text import channel_id_of
 from services.delivery import post_direct_message, reply_beside_copy, reply_privately
@@ -62,7 +62,7 @@ async def leave_pick_submission(
     async with answer_failures_after_ack(client, user_id, response_url):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         rights = await LeavePolicy.of(services).rights(
-            client, user_id, channel_ids, installation_org(context), context.team_id
+            client, user_id, channel_ids, installation_org(context), installation_team(context)
         )
         if rights.error is not None:
             text = leave_check_failed_text(rights.error, rights.failed_method or "", channel_ids)
