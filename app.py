@@ -56,11 +56,10 @@ async def build_app(settings: Settings) -> BuiltApp:
         oauth = None
         identity = None
         if settings.oauth:
-            from runtime.oauth import oauth_metadatas, oauth_settings
+            from runtime.oauth import oauth_settings
 
             oauth = oauth_settings(settings.client_id, settings.client_secret, database.raw_engine(), settings.api_url)  # type: ignore[arg-type]
-            database.add_tables(*oauth_metadatas(oauth))
-            await database.engine()
+            await database.engine()  # migrations: the stores' tables are in them
         else:
             identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]
         admin_org = (

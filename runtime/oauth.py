@@ -21,7 +21,6 @@ from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.admin_installs import has_admin_scope, latest_admin_installation
@@ -65,11 +64,6 @@ def oauth_settings(client_id: str, client_secret: str, engine: AsyncEngine, api_
         authorization_url=authorization_url(api_url),
         callback_options=AsyncCallbackOptions(success=installed_page, failure=_default_failure_page),
     )
-
-
-def oauth_metadatas(settings: AsyncOAuthSettings) -> list[MetaData]:
-    """The tables the two stores need, for create_schema()."""
-    return [settings.installation_store.metadata, settings.state_store.metadata]  # type: ignore[union-attr]
 
 
 # ---- /slack/install/admin ----------------------------------------------------------------------------------------

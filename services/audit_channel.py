@@ -51,7 +51,8 @@ class AuditChannel:
         """The same refusal of the same person within a minute is posted once (the database keeps every row)."""
         if entry.event != AuditEvent.REFUSED:
             return False
-        key = (entry.enterprise_id, entry.team_id, entry.user_id, entry.outcome, entry.channel_id, entry.action)
+        # Per person and reason, whatever channel or workspace was named: made-up IDs don't make refusals "new".
+        key = (entry.enterprise_id, entry.user_id, entry.outcome, entry.action)
         now = self._clock()
         for old in [k for k, at in self._recent_refusals.items() if now - at >= REFUSAL_COLLAPSE_SECONDS]:
             del self._recent_refusals[old]

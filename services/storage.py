@@ -1,31 +1,24 @@
 """One database for everything the app keeps: installations, OAuth state, the audit log.
 
-SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it.
+SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it. Its
+schema is Alembic's (services.migrate), brought up to date on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy import MetaData
     from sqlalchemy.ext.asyncio import AsyncEngine
-
-logger = logging.getLogger(__name__)
-
-# Any fixed number: PostgreSQL serialises every instance's schema creation on this advisory lock.
-_SCHEMA_LOCK_KEY = 7_261_902_511
-_SCHEMA_ATTEMPTS = 5
 
 
 def create_engine_for(url: str) -> AsyncEngine:
     """An asyncio engine; a SQLite file (and its folder) is created on first use, private to the app's user."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None:
         prepare_private_file(path)
     return create_async_engine(url, pool_pre_ping=True)
@@ -46,34 +39,11 @@ def prepare_private_file(path: str) -> None:
         os.chmod(path, 0o600)
 
 
-async def create_schema(engine: AsyncEngine, *metadatas: MetaData) -> None:
-    """Create missing tables; idempotent, and safe when several instances start at once."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    for attempt in range(1, _SCHEMA_ATTEMPTS + 1):
-        try:
-            async with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":
-                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-                for metadata in metadatas:
-                    await conn.run_sync(metadata.create_all, checkfirst=True)
-            return
-        except DBAPIError as e:
-            # Another process created a table between our check and our CREATE (SQLite has no advisory lock).
-            reason = str(e.orig).lower()
-            if attempt == _SCHEMA_ATTEMPTS or ("already exists" not in reason and "locked" not in reason):
-                raise
-            logger.info("Schema creation raced another instance; retrying")
-            await asyncio.sleep(0.05 * attempt)
-
-
 class Database:
-    """The engine at DATABASE_URL, created with its tables on first use (or at start-up with OAuth)."""
+    """The engine at DATABASE_URL, its schema brought up to date on first use (or at start-up with OAuth)."""
 
-    def __init__(self, url: str, extra_metadata: tuple[Any, ...] = ()) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self._extra = extra_metadata
         self._engine: AsyncEngine | None = None
         self._ready = False
         self._lock = asyncio.Lock()
@@ -83,12 +53,8 @@ class Database:
         """Whether anything has used the database yet (a leave-only workload never does)."""
         return self._engine is not None
 
-    def add_tables(self, *metadatas: Any) -> None:
-        """More tables to create with the audit log's (the OAuth stores')."""
-        self._extra = (*self._extra, *metadatas)
-
     def raw_engine(self) -> AsyncEngine:
-        """The engine without creating tables (the OAuth stores need it before start-up finishes)."""
+        """The engine without migrating (the OAuth stores need it before start-up finishes)."""
         if self._engine is None:
             self._engine = create_engine_for(self.url)
         return self._engine
@@ -98,9 +64,11 @@ class Database:
             return self._engine  # type: ignore[return-value]
         async with self._lock:
             if not self._ready:
-                from services.tables import metadata as app_metadata
+                from services.migrate import upgrade
 
-                await create_schema(self.raw_engine(), app_metadata, *self._extra)
+                # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances.
+                await upgrade(self.url)
+                self.raw_engine()
                 self._ready = True
         return self._engine  # type: ignore[return-value]
 
@@ -116,7 +84,7 @@ class Database:
         try:
             created = self._engine is not None
             engine = self.raw_engine()
-            path = _sqlite_file(self.url)
+            path = sqlite_file(self.url)
             if created and path is not None and not os.path.exists(path):
                 return "the database file is gone", f"the SQLite file {path} is gone"
             async with asyncio.timeout(timeout), engine.connect() as conn:
@@ -133,7 +101,7 @@ class Database:
             await self._engine.dispose()
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

@@ -160,8 +160,11 @@ async def test_a_confirmation_replayed_to_another_instance_does_nothing(
         await one.post(body)
         await fake_slack.next_post(url)
         calls_before = len(fake_slack.calls)
-        replay = await other.post(body)  # a fresh timestamp would need the secret; the same one is a replay
+        idle = len(work_tasks())
+        sent, timestamp = one.last_sent
+        replay = await other.post(sent, timestamp=timestamp)  # byte for byte, to an instance that never saw it
         assert replay.status == 200
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replay's handling to end")
         await other.built.services.audit_channel.drain()
         rows = await audit_rows(one)
     assert len(fake_slack.calls_to(ADMIN_CALL)) == 1

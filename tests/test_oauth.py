@@ -17,8 +17,6 @@ from services.audit import AuditEntry, AuditEvent
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
 from services.scopes import ADMIN_SCOPE, BOT_SCOPES
 from services.settings import Settings
-from services.storage import create_engine_for, create_schema
-from services.tables import metadata as app_metadata
 from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
@@ -177,22 +175,6 @@ async def test_two_instances_share_one_database(fake_slack: FakeSlack, database_
         )
         rows = await second.built.services.audit.latest(1000)
         assert sorted(r["user_id"] for r in rows) == sorted(e.user_id for e in entries)
-
-
-async def test_schema_creation_is_safe_when_instances_start_at_once(database_url: str) -> None:
-    from runtime.oauth import oauth_metadatas, oauth_settings
-
-    engines = [create_engine_for(database_url) for _ in range(4)]
-    try:
-        metadatas = [
-            [app_metadata, *oauth_metadatas(oauth_settings("1.2", "s", engine, "https://slack.com/api/"))]
-            for engine in engines
-        ]
-        await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))
-        await asyncio.gather(*(create_schema(e, *m) for e, m in zip(engines, metadatas, strict=True)))
-    finally:
-        for engine in engines:
-            await engine.dispose()
 
 
 async def test_revoked_tokens_are_deleted(oauth_app: SlackSender, fake_slack: FakeSlack) -> None:

@@ -237,13 +237,11 @@ def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
 
 
 async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
-    from services.storage import create_engine_for, create_schema
-    from services.tables import metadata
+    from services.migrate import upgrade
 
-    engine = create_engine_for(f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db")
-    await create_schema(engine, metadata)
-    await create_schema(engine, metadata)  # idempotent
-    await engine.dispose()
+    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
+    await upgrade(url)
+    await upgrade(url)  # idempotent
     assert (tmp_path / "nested" / "dir" / "audit.db").exists()
 
 
