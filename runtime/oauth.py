@@ -9,6 +9,7 @@ store, so Bolt's callback finishes either; what Slack granted comes back with th
 from __future__ import annotations
 
 import html
+import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,6 +21,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,6 +54,26 @@ def authorization_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth/v2/authorize", "", ""))
 
 
+class PurgingOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's state store, deleting expired states as it issues new ones (at most once a minute).
+
+    Every view of an install page stores a state; slack_sdk deletes a state only when it is used, so page views that
+    never come back (anyone on the internet can make them) would otherwise pile up for ever.
+    """
+
+    PURGE_INTERVAL_SECONDS = 60.0
+
+    _last_purge = float("-inf")
+
+    async def async_issue(self, *args, **kwargs) -> str:
+        if time.monotonic() - self._last_purge >= self.PURGE_INTERVAL_SECONDS:
+            self._last_purge = time.monotonic()
+            now = normalize_datetime_for_db(datetime.now(tz=UTC))
+            async with self.engine.begin() as conn:
+                await conn.execute(self.oauth_states.delete().where(self.oauth_states.c.expire_at < now))
+        return await super().async_issue(*args, **kwargs)
+
+
 def oauth_settings(client_id: str, client_secret: str, engine: AsyncEngine, api_url: str) -> AsyncOAuthSettings:
     return AsyncOAuthSettings(
         client_id=client_id,
@@ -60,7 +82,7 @@ def oauth_settings(client_id: str, client_secret: str, engine: AsyncEngine, api_
         user_scopes=USER_SCOPES,
         install_path=INSTALL_PATH,
         installation_store=AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine),
-        state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine),
+        state_store=PurgingOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine),
         authorization_url=authorization_url(api_url),
         callback_options=AsyncCallbackOptions(success=installed_page, failure=_default_failure_page),
     )

@@ -104,3 +104,28 @@ class RequestGuard:
             return False
         self._seen[signature] = now
         return True
+
+
+class PageThrottle:
+    """A token bucket for pages anyone can open without a signature (the install pages): each view writes a row, so
+    a flood is refused (429) before it reaches the database. Generous for people: installs are rare."""
+
+    def __init__(self, per_second: float = 5.0, burst: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = per_second
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._at = clock()
+        self._refused = _RateLimitedLog(
+            logging.WARNING, "Refused %d install page view(s) over the rate limit in the last minute"
+        )
+
+    def allow(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        self._refused.note()
+        return False

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
 from runtime.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
-from runtime.request_guard import RequestGuard
+from runtime.request_guard import PageThrottle, RequestGuard
 from services import log_context, metrics
 from services.api_calls import error_of
 from services.app_services import AppServices
@@ -37,6 +37,8 @@ INSTALL_FAILED_PAGE = (
     "<p>Slack couldn't be reached to complete it, so nothing was installed. Go back to the install page and try "
     "again in a minute.</p></body></html>"
 )
+TOO_MANY_INSTALL_VIEWS = "Too many install page views right now. Wait a second and open the page again."
+INSTALL_PAGE_BUSY = "The install page can't be shown right now. Try again in a minute."
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -129,12 +131,25 @@ def build_web_app(
     add_operations_routes(web_app, readiness)
     flow = app.oauth_flow
     if flow is not None:
+        from sqlalchemy.exc import SQLAlchemyError  # OAuth mode only: the stores have loaded SQLAlchemy already
 
-        async def install(request: web.Request) -> web.Response:
+        throttle = PageThrottle()
+
+        async def page(request: web.Request, render) -> web.Response:
+            """An install page: throttled (each view stores an OAuth state), and a database in trouble is a 503."""
+            if not throttle.allow():
+                return web.Response(status=429, text=TOO_MANY_INSTALL_VIEWS, headers={"Retry-After": "1"})
             bolt_request = await _to_bolt_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
-            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+            try:
+                return await to_aiohttp_response(await render(bolt_request))
+            except (OSError, SQLAlchemyError) as e:
+                logger.warning("An install page couldn't store its OAuth state (%s): answered 503", type(e).__name__)
+                return web.Response(status=503, text=INSTALL_PAGE_BUSY, headers={"Retry-After": "5"})
+
+        async def install(request: web.Request) -> web.Response:
+            return await page(request, flow.handle_installation)
 
         async def oauth_redirect(request: web.Request) -> web.Response:
             bolt_request = await _to_bolt_request(request)
@@ -149,10 +164,7 @@ def build_web_app(
         from runtime.oauth import ADMIN_INSTALL_PATH, admin_install_page
 
         async def admin_install(request: web.Request) -> web.Response:
-            bolt_request = await _to_bolt_request(request)
-            if isinstance(bolt_request, web.Response):
-                return bolt_request
-            return await to_aiohttp_response(await admin_install_page(flow, bolt_request))
+            return await page(request, lambda bolt_request: admin_install_page(flow, bolt_request))
 
         web_app.router.add_get(flow.install_path, install)
         web_app.router.add_get(ADMIN_INSTALL_PATH, admin_install)  # the same redirect URL and state store finish it

@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import time
+from datetime import datetime
 from urllib.parse import urlencode
 
 import pytest
@@ -250,3 +251,37 @@ async def test_a_replayed_rejoin_press_joins_once_on_any_instance(fake_slack: Fa
         assert same.status == elsewhere.status == 200
         await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replays' handling to end")
     assert len(fake_slack.calls_to("conversations.join")) == len(channels)
+
+
+# ---- the install pages, open to anyone ------------------------------------------------------------------------------
+
+
+async def test_an_install_page_flood_is_throttled_and_expired_states_are_purged(
+    fake_slack: FakeSlack, tmp_path
+) -> None:
+    from sqlalchemy import func, select, update
+
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    async with running_app(fake_slack, settings) as slack:
+        statuses = []
+        for _ in range(60):
+            async with slack.session.get(slack.base_url + "/slack/install", allow_redirects=False) as page:
+                statuses.append(page.status)
+        assert statuses[:20] == [200] * 20 and 429 in statuses  # a burst for people, then refused unstored
+        store = slack.built.bolt.oauth_flow.settings.state_store
+        async with store.engine.begin() as conn:  # every stored state has expired
+            await conn.execute(update(store.oauth_states).values(expire_at=datetime(2000, 1, 1)))
+            stored = (await conn.execute(select(func.count()).select_from(store.oauth_states))).scalar()
+        assert stored == statuses.count(200)
+        store._last_purge = float("-inf")  # the next page view purges (at most once a minute otherwise)
+        reply = None
+        for _ in range(50):
+            async with slack.session.get(slack.base_url + "/slack/install", allow_redirects=False) as page:
+                reply = page.status
+            if reply == 200:
+                break
+            await asyncio.sleep(0.05)  # the bucket refills at 5 a second
+        assert reply == 200
+        async with store.engine.begin() as conn:
+            left = (await conn.execute(select(func.count()).select_from(store.oauth_states))).scalar()
+    assert left == 1  # only the state just issued
