@@ -285,3 +285,20 @@ async def test_an_install_page_flood_is_throttled_and_expired_states_are_purged(
         async with store.engine.begin() as conn:
             left = (await conn.execute(select(func.count()).select_from(store.oauth_states))).scalar()
     assert left == 1  # only the state just issued
+
+
+async def test_a_refused_command_replayed_to_another_instance_is_audited_once(
+    fake_slack: FakeSlack, org: Org, tmp_path
+) -> None:
+    settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as other:
+        _, body = await one.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+        await fake_slack.next_post(body["response_url"])
+        idle = len(work_tasks())
+        sent, timestamp = one.last_sent
+        assert (await other.post(sent, timestamp=timestamp)).status == 200
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replay's handling to end")
+        rows = await audit_rows(one)
+    assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "not_admin")]
+    assert len(fake_slack.posts_to(body["response_url"])) == 1

@@ -38,6 +38,9 @@ async def disconnect_shared_command(
         dry_run=request.dry_run,
     )
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        # Each command has its own trigger_id: the same one again is a replay (on any instance), answered once.
+        if not await services.handled.first_time(f"command:{command.get('trigger_id')}"):
+            return
         (opened, open_error), check = await asyncio.gather(
             call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=checking_modal())),
             services.admins.check(client, requester.user_id, requester.enterprise_id),

@@ -98,6 +98,9 @@ async def disconnect_form_submission(
     dry_run = dry_run_chosen(view)
     requester = _requester(body, context, metadata.response_url, dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        # Each submission has its own trigger_id: the same one again is a replay (on any instance), handled once.
+        if not await services.handled.first_time(f"form:{body.get('trigger_id')}"):
+            return
         if not await allowed_admin_token(
             services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
         ):
