@@ -74,8 +74,8 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        if response is None:
-            raise error  # type: ignore[misc]
+        if response is None:  # only 429 answers are retried here, and they always come with a response
+            raise error if error is not None else RuntimeError("a rate-limit retry without an answer")
         method, token = _method_and_token(request)
         key = pace_key(token, method)
         wait = _retry_after(response)
@@ -126,6 +126,12 @@ def client_like(
         logger=base.logger,
         retry_handlers=handlers,
     )
+
+
+async def close_session(client: AsyncWebClient) -> None:
+    """Close the aiohttp session of a client made by build_web_client (at shutdown)."""
+    if client.session is not None:
+        await client.session.close()
 
 
 def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pacer | None = None) -> AsyncWebClient:
