@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import signal
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -20,6 +23,8 @@ from services.app_services import AppServices
 from services.audit import AuditLog
 from services.audit_channel import AuditChannel
 from services.identity import StartupError, admin_token_org, identify_bot
+from services.jobs import JobRunner, JobStore
+from services.leave_jobs import LeaveJobs, installation_clients
 from services.log_redaction import configure_logging
 from services.names import NameBook
 from services.once import HandledRequests
@@ -36,8 +41,19 @@ class BuiltApp:
     services: AppServices
     database: Database
     readiness: Readiness  # GET /readyz; a graceful shutdown sets readiness.draining
+    jobs: JobRunner | None = None
+    grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
+
+    async def drain(self) -> None:
+        """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
+        grace period, and every job this process holds is recorded and its lease released."""
+        self.readiness.draining = True
+        if self.jobs is not None:
+            await self.jobs.drain(self.grace)
 
     async def close(self) -> None:
+        if self.jobs is not None and not self.jobs.stopping:
+            await self.jobs.drain(self.grace)
         await self.services.audit_channel.drain()
         await self.bolt.client.session.close()
         await self.database.close()
@@ -70,19 +86,31 @@ async def build_app(settings: Settings) -> BuiltApp:
         await database.close()
         raise
     names = NameBook()
+    rejoins = RejoinOffers(database)
+    runner = JobRunner(
+        JobStore(database, lease_seconds=settings.job_lease_seconds),
+        poll_seconds=settings.job_poll_seconds,
+        retention=timedelta(days=settings.job_retention_days),
+    )
+    clients = installation_clients(client, settings.bot_token, oauth.installation_store if oauth else None)
+    admins = AdminPolicy(settings.admin_user_ids)
+    leave_jobs = LeaveJobs(runner, clients, client, admins, settings.audit_channel_id, rejoins)
+    leave_jobs.register()
     services = AppServices(
-        admins=AdminPolicy(settings.admin_user_ids),
+        admins=admins,
         audit=AuditLog(database),
         admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org),
         audit_channel=AuditChannel(settings.audit_channel_id, names),
         names=names,
-        rejoins=RejoinOffers(database),
+        rejoins=rejoins,
         handled=HandledRequests(database),
+        leave_jobs=leave_jobs,
     )
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
     # In Socket Mode start-up ends once the connection is open (serve_forever).
-    return BuiltApp(app, services, database, Readiness(database, started=not settings.socket_mode))
+    readiness = Readiness(database, started=not settings.socket_mode)
+    return BuiltApp(app, services, database, readiness, runner, settings.shutdown_grace_seconds)
 
 
 def tune_garbage_collector() -> None:
@@ -95,10 +123,17 @@ def tune_garbage_collector() -> None:
 async def run(settings: Settings) -> None:
     built = await build_app(settings)
     tune_garbage_collector()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if built.jobs is not None:
+        built.jobs.start()  # jobs left by a stopped or crashed instance (this one before a restart, or another)
     try:
-        await serve_forever(built.bolt, settings, built.readiness)
+        await serve_forever(built.bolt, settings, built.readiness, stop=stop, on_stop=built.drain)
     finally:
         await built.close()
+    logging.getLogger(__name__).info("Stopped")
 
 
 def _settings_or_exit() -> Settings:
@@ -125,6 +160,15 @@ async def web_app() -> web.Application:
     async def close(_: web.Application) -> None:
         await built.close()
 
+    async def start_jobs(_: web.Application) -> None:
+        if built.jobs is not None:
+            built.jobs.start()
+
+    async def drain(_: web.Application) -> None:  # gunicorn's SIGTERM: the worker stops, its jobs are released
+        await built.drain()
+
+    application.on_startup.append(start_jobs)
+    application.on_shutdown.append(drain)
     application.on_cleanup.append(close)
     return application
 

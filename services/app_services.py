@@ -25,6 +25,7 @@ class AppServices:
     names: NameBook
     rejoins: RejoinOffers
     handled: HandledRequests  # replays of confirmations and presses do nothing twice
+    leave_jobs: Any = None  # services.leave_jobs.LeaveJobs: bulk leaves kept in the database
 
     CONTEXT_KEY = "app_services"
 

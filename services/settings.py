@@ -38,6 +38,10 @@ class Settings:
     client_secret: str | None = None
     audit_channel_id: str | None = None
     metrics_enabled: bool = True
+    job_lease_seconds: float = 30.0
+    job_poll_seconds: float = 5.0
+    job_retention_days: float = 7.0
+    shutdown_grace_seconds: float = 10.0
     log_format: str = "text"
 
     @property
@@ -156,6 +160,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if metrics_text not in _BOOLEANS:
         raise SettingsError("METRICS_ENABLED must be true or false (GET /metrics for Prometheus; on by default).")
 
+    job_lease_seconds = _seconds(values, "JOB_LEASE_SECONDS", 30.0, 0.5, 3600)
+    job_poll_seconds = _seconds(values, "JOB_POLL_SECONDS", 5.0, 0.01, 3600)
+    job_retention_days = _seconds(values, "JOB_RETENTION_DAYS", 7.0, 0, 3650)
+    shutdown_grace_seconds = _seconds(values, "SHUTDOWN_GRACE_SECONDS", 10.0, 0, 3600)
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -172,7 +181,25 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         audit_channel_id=audit_channel_id,
         metrics_enabled=_BOOLEANS[metrics_text],
         log_format=log_format,
+        job_lease_seconds=job_lease_seconds,
+        job_poll_seconds=job_poll_seconds,
+        job_retention_days=job_retention_days,
+        shutdown_grace_seconds=shutdown_grace_seconds,
     )
+
+
+def _seconds(values: Mapping[str, str | None], name: str, default: float, low: float, high: float) -> float:
+    """A number setting (seconds or days) within [low, high]."""
+    text = _clean(values.get(name))
+    if text is None:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:
+        raise SettingsError(f"{name} must be a number from {low:g} to {high:g}.")
+    return number
 
 
 def async_database_url(url: str) -> str:

@@ -1,6 +1,6 @@
 """The app's own tables (SQLAlchemy Core), imported only once the database is first used."""
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -39,4 +39,31 @@ handled_request = Table(
     metadata,
     Column("key", String(120), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Work that runs after the ack over more than one item (services.jobs): it outlives the process that started it.
+job = Table(
+    "job",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("status", String(20), nullable=False, index=True),  # queued / running / done / failed / cancelled
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), index=True),
+    # Who asked: the user, and the installation (its Enterprise org, the workspace) whose bot token does the work.
+    Column("user_id", String(32), nullable=False),
+    Column("enterprise_id", String(32)),
+    Column("team_id", String(32)),
+    Column("is_enterprise_install", Boolean, nullable=False, default=False),
+    # Where to reply: the response URL (30 minutes), else a DM to the user. Never a token.
+    Column("response_url", Text),
+    Column("payload", Text, nullable=False),  # JSON: what the kind needs besides its items
+    Column("items", Text, nullable=False),  # JSON list: each item with its outcome once done
+    Column("next_item", Integer, nullable=False, default=0),  # the index of the first unfinished item
+    Column("lease_owner", String(80)),  # the instance working it
+    Column("lease_expires_at", DateTime(timezone=True), index=True),
+    Column("attempts", Integer, nullable=False, default=0),  # claims so far
+    Column("interrupted", Boolean, nullable=False, default=False),  # a process stopped or died while working it
+    Column("summary_sent_at", DateTime(timezone=True)),  # claimed by whoever posts the one summary
 )

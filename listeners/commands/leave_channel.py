@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
@@ -25,6 +28,42 @@ from services.ui.leave import (
     too_many_channels_text,
     usage_message,
 )
+
+logger = logging.getLogger(__name__)
+
+# Of Slack's 3 seconds for the ack, what writing a bulk leave's job may take before the ack is sent regardless.
+ACK_BUDGET_SECONDS = 1.0
+
+
+async def submitted(
+    services: AppServices,
+    channel_ids: list[str],
+    context: AsyncBoltContext,
+    user_id: str,
+    response_url: str | None,
+    view_id: str | None = None,
+) -> bool:
+    """A leave of several channels kept in the database as a job (services.leave_jobs), so it outlives this process.
+
+    False when the database can't take it: the leave then runs in this process, as it did before jobs existed.
+    """
+    if services.leave_jobs is None:
+        return False
+    try:
+        await services.leave_jobs.submit(
+            channel_ids,
+            user_id=user_id,
+            enterprise_id=installation_org(context),
+            team_id=context.team_id,
+            is_enterprise_install=bool(context.is_enterprise_install),
+            response_url=response_url,
+            view_id=view_id,
+            installation_team=installation_team(context),
+        )
+    except Exception:  # the database is down: the leave still happens, in this process
+        logger.warning("Could not store a leave job; leaving in this process", exc_info=True)
+        return False
+    return True
 
 
 async def leave_channel_command(
@@ -56,11 +95,17 @@ async def leave_channel_command(
     if count > MAX_LEAVE_CHANNELS:
         await ack(text=too_many_channels_text(count), response_type="ephemeral")
         return
+    services = AppServices.of(context)
     if count > 1:
+        # The job is written before the user hears it started; a database opened cold (its first use in this
+        # process: imports, migrations) may take longer than the ack can wait, and then the ack goes first.
+        storing = asyncio.ensure_future(submitted(services, request.channel_ids, context, user_id, response_url))
+        await asyncio.wait({storing}, timeout=ACK_BUDGET_SECONDS)
         await ack(text=leave_started_text(count), response_type="ephemeral")
+        if await storing:
+            return
     else:
         await ack()
-    services = AppServices.of(context)
     services.rejoins.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
         rights = await LeavePolicy.of(services).rights(

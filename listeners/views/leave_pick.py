@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.commands.leave_channel import submitted
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, installation_team, user_id_of
 from services.app_services import AppServices
@@ -26,6 +29,8 @@ from services.ui.leave import (
     read_private_metadata,
     too_many_picked_text,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def selected_channels(view: dict) -> list[str]:
@@ -57,6 +62,10 @@ async def leave_pick_submission(
     metadata = read_private_metadata(view.get("private_metadata"))
     user_id = user_id_of(body) or metadata["user_id"] or ""
     services = AppServices.of(context)
+    if len(channel_ids) > 1 and await submitted(
+        services, channel_ids, context, user_id, metadata["response_url"], view.get("id")
+    ):
+        return
     services.rejoins.warm_up(len(channel_ids))
     response_url = metadata["response_url"]
     async with answer_failures_after_ack(client, user_id, response_url):

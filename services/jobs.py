@@ -1,0 +1,664 @@
+"""Jobs: work after the ack over more than one item, kept in the app's database so it outlives the process.
+
+A job row holds who asked, where to reply (a response URL and the user for a DM, never a token), its items with each
+one's outcome, and a lease: the instance working it and until when. Any instance claims a job that is queued, or
+running with an expired lease, by one conditional UPDATE (atomic on SQLite and PostgreSQL alike), renews the lease
+while it works, and writes the items back after each one. A process that stops (SIGTERM) records where each job stands
+and lets its lease expire at once; one that dies leaves the lease to run out (JOB_LEASE_SECONDS), and the next claim
+marks the job interrupted. The one summary is claimed with `summary_sent_at` before it is posted.
+
+No Bolt here: the kinds' handlers (services.leave_jobs) get a JobWork and build their own Web API client.
+
+    python -m services.jobs --list     # the jobs and where each stands (no response URL, no token)
+    python -m services.jobs --purge    # delete finished jobs older than JOB_RETENTION_DAYS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.storage import Database
+
+logger = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+DEFAULT_LEASE_SECONDS = 30.0
+DEFAULT_POLL_SECONDS = 5.0
+DEFAULT_RETENTION_DAYS = 7
+# Jobs one instance works at once. Their Web API calls share the Pacer's slots (4 at once per token and method), so
+# this bounds memory and database writes, not the load on Slack.
+MAX_JOBS_AT_ONCE = 100
+# A job that fails unexpectedly this many times is given up (status failed) rather than retried for ever.
+MAX_ATTEMPTS = 5
+# SQLite lets one writer at a time: a write that finds the file locked is tried again this many times.
+_WRITE_ATTEMPTS = 6
+# Response URLs last 30 minutes (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses);
+# a little margin so a post does not race the expiry.
+RESPONSE_URL_LIFETIME = timedelta(minutes=29)
+_PURGE_EVERY = timedelta(hours=1)
+_CANDIDATES = 10
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes; everything here is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def instance_id() -> str:
+    """This process, as a lease owner: host, pid and a random part (a pid is reused across restarts)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    status: str
+    created_at: datetime
+    user_id: str
+    enterprise_id: str | None
+    team_id: str | None
+    is_enterprise_install: bool
+    response_url: str | None
+    payload: dict[str, Any]
+    items: list[dict[str, Any]]
+    next_item: int = 0
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    attempts: int = 0
+    interrupted: bool = False
+    summary_sent_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def reply_url(self, now: datetime | None = None) -> str | None:
+        """The response URL while Slack still takes it; None after (the reply goes by DM)."""
+        now = now or datetime.now(UTC)
+        if self.response_url and now - self.created_at < RESPONSE_URL_LIFETIME:
+            return self.response_url
+        return None
+
+    @property
+    def done_count(self) -> int:
+        return sum(1 for item in self.items if item.get("outcome") is not None)
+
+
+def _job_of(row: Any) -> Job:
+    r = row._mapping
+    return Job(
+        id=r["id"],
+        kind=r["kind"],
+        status=r["status"],
+        created_at=_aware(r["created_at"]),  # type: ignore[arg-type]
+        user_id=r["user_id"],
+        enterprise_id=r["enterprise_id"],
+        team_id=r["team_id"],
+        is_enterprise_install=bool(r["is_enterprise_install"]),
+        response_url=r["response_url"],
+        payload=json.loads(r["payload"] or "{}"),
+        items=json.loads(r["items"] or "[]"),
+        next_item=r["next_item"] or 0,
+        lease_owner=r["lease_owner"],
+        lease_expires_at=_aware(r["lease_expires_at"]),
+        attempts=r["attempts"] or 0,
+        interrupted=bool(r["interrupted"]),
+        summary_sent_at=_aware(r["summary_sent_at"]),
+        finished_at=_aware(r["finished_at"]),
+    )
+
+
+def _first_unfinished(items: Sequence[dict[str, Any]]) -> int:
+    for index, item in enumerate(items):
+        if item.get("outcome") is None:
+            return index
+    return len(items)
+
+
+class JobStore:
+    """The job table: create, claim, renew, checkpoint, release, finish, the summary claim, purge."""
+
+    def __init__(self, database: Database, owner: str | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS):
+        self.database = database
+        self.owner = owner or instance_id()
+        self.lease = timedelta(seconds=lease_seconds)
+        self._write_lock = asyncio.Lock()  # this process's job writes one at a time (SQLite has one writer)
+        self._tuned = False
+
+    async def _tune(self, engine: Any) -> None:
+        """SQLite: write-ahead logging, so each checkpoint is one append and one fsync, not a rollback journal's
+        several (a job writes after every item). The mode is kept in the file; readers never block the writer."""
+        self._tuned = True
+        if engine.dialect.name != "sqlite":
+            return
+        try:
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except Exception as e:  # noqa: BLE001 - the default journal still works, only slower
+            logger.info("Could not switch SQLite to WAL (%s)", type(e).__name__)
+
+    async def _write(self, statement: Any, *, queued: bool = True) -> Any:
+        """Execute one write in its own transaction; retried while SQLite reports the file locked by another writer.
+
+        Writes of jobs being worked queue behind each other (`queued`); a new job's row, which a user's ack waits for,
+        goes straight to the database.
+        """
+        from sqlalchemy.exc import OperationalError
+
+        engine = await self.database.engine()
+        async with self._write_lock if queued else contextlib.nullcontext():
+            if not self._tuned:
+                await self._tune(engine)
+            for attempt in range(1, _WRITE_ATTEMPTS + 1):
+                try:
+                    async with engine.begin() as conn:
+                        return await conn.execute(statement)
+                except OperationalError as e:
+                    if attempt == _WRITE_ATTEMPTS or "locked" not in str(e.orig).lower():
+                        raise
+                    await asyncio.sleep(0.05 * attempt)
+
+    async def create(
+        self,
+        kind: str,
+        *,
+        user_id: str,
+        items: Sequence[dict[str, Any]],
+        enterprise_id: str | None = None,
+        team_id: str | None = None,
+        is_enterprise_install: bool = False,
+        response_url: str | None = None,
+        payload: dict[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
+        from sqlalchemy import insert
+
+        from services.tables import job
+
+        job_id = uuid.uuid4().hex
+        now = created_at or datetime.now(UTC)
+        await self._write(
+            insert(job).values(
+                id=job_id,
+                kind=kind,
+                status=QUEUED,
+                created_at=now,
+                updated_at=now,
+                user_id=user_id,
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+                response_url=response_url,
+                payload=json.dumps(payload or {}),
+                items=json.dumps(list(items)),
+                next_item=0,
+                attempts=0,
+                interrupted=False,
+            ),
+            queued=False,
+        )
+        return job_id
+
+    async def get(self, job_id: str) -> Job | None:
+        from sqlalchemy import select
+
+        from services.tables import job
+
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(job).where(job.c.id == job_id))).first()
+        return None if row is None else _job_of(row)
+
+    def _claimable(self, now: datetime):
+        from sqlalchemy import and_, or_
+
+        from services.tables import job
+
+        return or_(job.c.status == QUEUED, and_(job.c.status == RUNNING, job.c.lease_expires_at < now))
+
+    async def claim_next(self) -> Job | None:
+        """The oldest claimable job, now leased to this instance; None when there is none.
+
+        Candidates are read first, then each is claimed by an UPDATE that repeats the condition: of two instances
+        racing for one row, exactly one sees rowcount 1 (SQLite serialises writers; PostgreSQL re-checks the WHERE
+        on the row it locked).
+        """
+        from sqlalchemy import case, select, update
+
+        from services.tables import job
+
+        engine = await self.database.engine()
+        now = datetime.now(UTC)
+        async with engine.connect() as conn:
+            ids = (
+                (
+                    await conn.execute(
+                        select(job.c.id).where(self._claimable(now)).order_by(job.c.created_at).limit(_CANDIDATES)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for job_id in ids:
+            now = datetime.now(UTC)
+            result = await self._write(
+                update(job)
+                .where(job.c.id == job_id)
+                .where(self._claimable(now))
+                .values(
+                    status=RUNNING,
+                    lease_owner=self.owner,
+                    lease_expires_at=now + self.lease,
+                    attempts=job.c.attempts + 1,
+                    # Running with a lapsed lease: whoever had it stopped or died mid-job.
+                    interrupted=case((job.c.status == RUNNING, True), else_=job.c.interrupted),
+                    updated_at=now,
+                )
+            )
+            if result.rowcount == 1:
+                claimed = await self.get(job_id)
+                if claimed is not None:
+                    return claimed
+        return None
+
+    async def _owned_update(self, job_id: str, **values: Any) -> bool:
+        """An UPDATE of a job this instance still holds; False when the lease was lost (another took it over)."""
+        from sqlalchemy import update
+
+        from services.tables import job
+
+        result = await self._write(
+            update(job)
+            .where(job.c.id == job_id)
+            .where(job.c.lease_owner == self.owner)
+            .values(updated_at=datetime.now(UTC), **values)
+        )
+        return result.rowcount == 1
+
+    async def renew(self, job_id: str) -> bool:
+        return await self._owned_update(job_id, lease_expires_at=datetime.now(UTC) + self.lease)
+
+    async def checkpoint(self, work_job: Job) -> bool:
+        """The items and payload as they stand, and a renewed lease."""
+        return await self._owned_update(
+            work_job.id,
+            items=json.dumps(work_job.items),
+            payload=json.dumps(work_job.payload),
+            next_item=_first_unfinished(work_job.items),
+            lease_expires_at=datetime.now(UTC) + self.lease,
+        )
+
+    async def release(self, work_job: Job) -> bool:
+        """Stopping: record where the job stands and let its lease expire now, so any instance can resume it."""
+        now = datetime.now(UTC)
+        return await self._owned_update(
+            work_job.id,
+            items=json.dumps(work_job.items),
+            payload=json.dumps(work_job.payload),
+            next_item=_first_unfinished(work_job.items),
+            lease_owner=None,
+            lease_expires_at=now - timedelta(seconds=1),
+            interrupted=True,
+        )
+
+    async def finish(self, work_job: Job, status: str = DONE, *, with_summary: bool = False) -> bool:
+        """Record the end; with `with_summary`, claim the summary in the same write (True: this caller posts it).
+
+        When the summary was claimed before (an instance ended the job and died before recording it), or the lease
+        is gone, the claim fails; the job is then just finished, and the caller learns which from the return value
+        and JobWork.lost.
+        """
+        now = datetime.now(UTC)
+        values = dict(
+            status=status,
+            items=json.dumps(work_job.items),
+            payload=json.dumps(work_job.payload),
+            next_item=_first_unfinished(work_job.items),
+            finished_at=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+        if with_summary:
+            from sqlalchemy import update
+
+            from services.tables import job
+
+            result = await self._write(
+                update(job)
+                .where(job.c.id == work_job.id)
+                .where(job.c.lease_owner == self.owner)
+                .where(job.c.summary_sent_at.is_(None))
+                .values(updated_at=now, summary_sent_at=now, **values)
+            )
+            if result.rowcount == 1:
+                return True
+        return await self._owned_update(work_job.id, **values) and not with_summary
+
+    async def claim_summary(self, job_id: str) -> bool:
+        """True for exactly one caller, ever: whoever gets it posts the job's summary."""
+        from sqlalchemy import update
+
+        from services.tables import job
+
+        result = await self._write(
+            update(job)
+            .where(job.c.id == job_id)
+            .where(job.c.summary_sent_at.is_(None))
+            .values(summary_sent_at=datetime.now(UTC))
+        )
+        return result.rowcount == 1
+
+    async def purge(self, retention: timedelta) -> int:
+        """Delete jobs finished more than `retention` ago; returns how many."""
+        from sqlalchemy import delete
+
+        from services.tables import job
+
+        result = await self._write(
+            delete(job).where(job.c.status.in_(FINISHED)).where(job.c.finished_at < datetime.now(UTC) - retention)
+        )
+        return result.rowcount or 0
+
+    async def all(self) -> list[Job]:
+        from sqlalchemy import select
+
+        from services.tables import job
+
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(job).order_by(job.c.created_at))).all()
+        return [_job_of(r) for r in rows]
+
+
+class LeaseLost(Exception):
+    """Another instance holds the job now (this one was too slow to renew): stop without touching it."""
+
+
+@dataclass
+class JobWork:
+    """One claimed job as its handler sees it: the items, checkpoints, and whether to stop."""
+
+    job: Job
+    store: JobStore
+    runner: JobRunner
+    lost: bool = False
+    on_progress: Callable[[int, int], Awaitable[None]] | None = None
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _changes: int = 0
+    _saved: int = 0
+
+    @property
+    def stopping(self) -> bool:
+        return self.runner.stopping or self.lost
+
+    async def save(self) -> None:
+        """Write the job as it stands; returns once a write that includes this caller's change is done.
+
+        Callers that arrive while a write is running share the next one: one write per batch, not per item.
+        """
+        self._changes += 1
+        wanted = self._changes
+        async with self._lock:
+            if self.lost or self._saved >= wanted:
+                return
+            covered = self._changes
+            if not await self.store.checkpoint(self.job):
+                self.lost = True
+                logger.warning("Job %s: the lease was lost; another instance has it", self.job.id)
+            self._saved = covered
+
+    async def each_item(
+        self,
+        one: Callable[[dict[str, Any], bool], Awaitable[dict[str, Any]]],
+        slot: Callable[[], AbstractAsyncContextManager[Any]],
+    ) -> None:
+        """`one(item, sent_before)` for every unfinished item, within `slot()` (concurrency and pace).
+
+        Before its call an item is marked `sent` and saved: after a crash, an item found `sent` without an outcome may
+        have reached Slack, and `one` settles it by what Slack answers (sent_before=True). After its call the outcome
+        is saved. Once stopping, no item starts; those in flight finish and are saved.
+        """
+        total = len(self.job.items)
+        pending = [i for i, item in enumerate(self.job.items) if item.get("outcome") is None]
+
+        async def do(index: int) -> None:
+            async with slot():
+                if self.stopping:
+                    return
+                item = self.job.items[index]
+                sent_before = bool(item.get("sent"))
+                if not sent_before:
+                    item["sent"] = True
+                    await self.save()
+                    if self.stopping:
+                        return
+                item.update(await one(dict(item), sent_before))
+                await self.save()
+            if self.on_progress is not None:
+                await self.on_progress(self.job.done_count, total)
+
+        await asyncio.gather(*(do(i) for i in pending))
+
+
+Handler = Callable[[JobWork], Awaitable[None]]
+
+
+class JobRunner:
+    """Claims and works jobs for this instance: at start-up, when woken (a job was just created) and every poll."""
+
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        retention: timedelta = timedelta(days=DEFAULT_RETENTION_DAYS),
+        max_jobs: int = MAX_JOBS_AT_ONCE,
+    ) -> None:
+        self.store = store
+        self.handlers: dict[str, Handler] = {}
+        self.poll_seconds = poll_seconds
+        self.retention = retention
+        self.max_jobs = max_jobs
+        self.stopping = False
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task | None = None
+        self._working: dict[str, tuple[asyncio.Task, JobWork]] = {}
+        self._last_purge: datetime | None = None
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    def _may_poll(self) -> bool:
+        """A SQLite file that doesn't exist yet holds no job: don't create it (a leave-only app never opens it)."""
+        if self.store.database.opened:
+            return True
+        url = self.store.database.url
+        if not url.startswith("sqlite") or ":///" not in url:
+            return True
+        path = url.split(":///", 1)[1].split("?", 1)[0]  # read without SQLAlchemy, which this must not load
+        return not path or path == ":memory:" or os.path.exists(path)
+
+    def start(self) -> None:
+        if self._loop_task is None and not self.stopping:
+            self._loop_task = asyncio.create_task(self._loop())
+
+    def wake(self) -> None:
+        """A job was just created here: claim it now rather than at the next poll."""
+        self.start()
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self.stopping:
+            try:
+                if self._may_poll():
+                    await self._claim_some()
+                    await self._purge_now_and_then()
+            except Exception as e:  # noqa: BLE001 - a database hiccup: try again at the next poll
+                logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            self._wake.clear()
+
+    async def _claim_some(self) -> None:
+        while not self.stopping and len(self._working) < self.max_jobs:
+            job = await self.store.claim_next()
+            if job is None:
+                return
+            if self.stopping:
+                await self.store.release(job)
+                return
+            work = JobWork(job, self.store, self)
+            task = asyncio.create_task(self._work(work))
+            self._working[job.id] = (task, work)
+            task.add_done_callback(lambda _t, job_id=job.id: self._done(job_id))
+
+    def _done(self, job_id: str) -> None:
+        """A job ended here: room for the next one now, not at the next poll."""
+        self._working.pop(job_id, None)
+        if not self.stopping:
+            self._wake.set()
+
+    async def _purge_now_and_then(self) -> None:
+        now = datetime.now(UTC)
+        if self._last_purge is None or now - self._last_purge > _PURGE_EVERY:
+            self._last_purge = now
+            purged = await self.store.purge(self.retention)
+            if purged:
+                logger.info("Purged %s finished job(s) older than the retention period", purged)
+
+    async def _renew(self, work: JobWork) -> None:
+        interval = max(self.store.lease.total_seconds() / 3, 0.05)
+        while not work.lost:
+            await asyncio.sleep(interval)
+            if not await self.store.renew(work.job.id):
+                work.lost = True
+                logger.warning("Job %s: the lease was lost; another instance has it", work.job.id)
+
+    async def _work(self, work: JobWork) -> None:
+        job = work.job
+        handler = self.handlers.get(job.kind)
+        renewing = asyncio.create_task(self._renew(work))
+        finished = False
+        try:
+            if handler is None:
+                logger.error("Job %s: no handler for kind %r", job.id, job.kind)
+                await self.store.finish(job, FAILED)
+                finished = True
+                return
+            logger.info(
+                "Job %s (%s): working, %s of %s items done%s",
+                job.id, job.kind, job.done_count, len(job.items), " (resumed)" if job.interrupted else "",
+            )  # fmt: skip
+            await handler(work)
+            finished = work.job.status in FINISHED
+        except asyncio.CancelledError:
+            logger.warning("Job %s: cut off at the end of the shutdown grace period", job.id)
+        except Exception:
+            if job.attempts >= MAX_ATTEMPTS:
+                logger.exception("Job %s: unexpected error on attempt %s; given up", job.id, job.attempts)
+                try:
+                    finished = await self.store.finish(job, FAILED)
+                except Exception as e:  # noqa: BLE001 - then released below, or its lease runs out
+                    logger.warning("Job %s: could not be marked failed (%s)", job.id, type(e).__name__)
+            else:
+                logger.exception("Job %s: unexpected error; released for a retry", job.id)
+        finally:
+            renewing.cancel()
+            if not finished and not work.lost:
+                try:
+                    await asyncio.shield(self.store.release(job))
+                    logger.info("Job %s: stopped at %s of %s items; left for any instance", job.id,
+                                job.done_count, len(job.items))  # fmt: skip
+                except Exception as e:  # noqa: BLE001 - the lease then runs out by itself
+                    logger.warning("Job %s: could not release its lease (%s)", job.id, type(e).__name__)
+
+    async def finish(self, work: JobWork, status: str = DONE, *, with_summary: bool = False) -> bool:
+        """End the job; with `with_summary`, True when this caller claimed its summary in the same write."""
+        work.job.status = status
+        if not with_summary:
+            if not await self.store.finish(work.job, status):
+                work.lost = True
+            return False
+        if await self.store.finish(work.job, status, with_summary=True):
+            return True
+        current = await self.store.get(work.job.id)
+        if current is None or current.status != status:
+            work.lost = True  # another instance holds it
+        return False
+
+    async def drain(self, grace: float) -> None:
+        """Stop claiming; let the items in flight finish (at most `grace` seconds); release every job's lease."""
+        self.stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        tasks = [task for task, _ in self._working.values()]
+        if not tasks:
+            return
+        logger.info("Draining: %s job(s) finishing the items in flight (up to %s s)", len(tasks), grace)
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=5)
+
+
+def _print_jobs(jobs: Sequence[Job]) -> None:
+    print(f"{'id':32}  {'kind':12} {'status':9} {'done':>9}  {'created (UTC)':19}  {'lease':30}  flags")
+    now = datetime.now(UTC)
+    for j in jobs:
+        lease = "-"
+        if j.lease_owner and j.lease_expires_at:
+            left = (j.lease_expires_at - now).total_seconds()
+            lease = f"{j.lease_owner[:20]} {'+' if left >= 0 else ''}{left:.0f}s"
+        elif j.status == RUNNING:
+            lease = "released"
+        flags = ",".join(
+            f for f, on in (("interrupted", j.interrupted), ("summary-sent", j.summary_sent_at is not None)) if on
+        )
+        print(
+            f"{j.id:32}  {j.kind[:12]:12} {j.status:9} {j.done_count:>4}/{len(j.items):<4}  "
+            f"{j.created_at:%Y-%m-%d %H:%M:%S}  {lease:30}  {flags or '-'}"
+        )
+
+
+async def _cli(argv: Sequence[str]) -> int:
+    from services.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as e:
+        print(f"Configuration error: {e}")
+        return 2
+    database = Database(settings.database_url)
+    try:
+        store = JobStore(database, owner="cli")
+        if "--purge" in argv:
+            print(f"Purged {await store.purge(timedelta(days=settings.job_retention_days))} finished job(s).")
+        _print_jobs(await store.all())
+    finally:
+        await database.close()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    args = sys.argv[1:]
+    if not args or not set(args) <= {"--list", "--purge"}:
+        print(__doc__.split("\n\n")[-1])
+        sys.exit(2)
+    sys.exit(asyncio.run(_cli(args)))

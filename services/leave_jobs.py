@@ -1,0 +1,222 @@
+"""A /leave-channel of more than one channel, as a job (services.jobs): it survives restarts, deploys and crashes.
+
+The listener writes the job (the channels, who asked, the response URL, the modal to update) before the user is told
+it started; any instance's runner then checks who may make the bot leave what, learns which channels are private,
+leaves the channels paced as before, and posts the one summary with its Rejoin offer. The Web API client is built
+from the installation (the pasted bot token, or the installation store's bot for the job's org/workspace), never
+from a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.admins import AdminPolicy
+from services.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.jobs import DONE, FAILED, Job, JobRunner, JobWork
+from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, leave_channel, private_channel_ids
+from services.leave_policy import LeavePolicy
+from services.pacing import pace_key
+from services.progress import ModalProgress
+from services.rejoin_offers import RejoinOffers
+from services.slack_client import pacer_of
+from services.ui.leave import (
+    leave_check_failed_text,
+    leave_notice_modal,
+    leave_progress_modal,
+    leave_result_modal,
+    leave_summary_message,
+    leave_summary_text,
+)
+
+logger = logging.getLogger(__name__)
+
+LEAVE = "leave"
+_METHOD = "conversations.leave"
+NOT_INSTALLED = (
+    "I couldn't finish leaving the channels you asked for: the app is no longer installed for this workspace. "
+    "Ask a Slack admin to install it again, then run the command again."
+)
+
+ClientFor = Callable[[Job], Awaitable[AsyncWebClient | None]]
+
+
+@dataclass
+class LeaveJobs:
+    runner: JobRunner
+    client_for: ClientFor  # the installation's bot for a job (None: no longer installed)
+    base_client: AsyncWebClient  # for the response URL when there is no installation any more
+    admins: AdminPolicy
+    audit_channel_id: str | None
+    rejoins: RejoinOffers
+
+    def register(self) -> None:
+        self.runner.register(LEAVE, self.run)
+
+    async def submit(
+        self,
+        channel_ids: list[str],
+        *,
+        user_id: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool,
+        response_url: str | None,
+        view_id: str | None = None,
+        installation_team: str | None = None,
+    ) -> str:
+        """Write the job (before the user hears it started) and wake this instance's runner."""
+        job_id = await self.runner.store.create(
+            LEAVE,
+            user_id=user_id,
+            items=[{"id": c, "outcome": None} for c in channel_ids],
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+            response_url=response_url,
+            # The installation's own workspace (None for an org-wide install): who counts as an admin is judged
+            # against it, never the payload's (services.leave_policy); `team_id` is the workspace the client acts in.
+            payload={"view_id": view_id, "installation_team": installation_team},
+        )
+        self.runner.wake()
+        return job_id
+
+    async def run(self, work: JobWork) -> None:
+        job = work.job
+        client = await self.client_for(job)
+        if client is None:
+            await self.runner.finish(work, FAILED)
+            await self._summary(work, self.base_client, {"text": NOT_INSTALLED}, None)
+            return
+        view_id = job.payload.get("view_id")
+        progress = ModalProgress(client, view_id, leave_progress_modal) if view_id else None
+        if job.summary_sent_at is None and "refused" not in job.payload:
+            channel_ids = [item["id"] for item in job.items]
+            rights = await LeavePolicy(self.admins, self.audit_channel_id).rights(
+                client, job.user_id, channel_ids, job.enterprise_id, job.payload.get("installation_team", job.team_id)
+            )
+            if rights.error is not None:
+                text = leave_check_failed_text(rights.error, rights.failed_method or "", channel_ids)
+                if progress is not None:
+                    await progress.finish(leave_notice_modal(text))
+                await self.runner.finish(work, FAILED)
+                await self._summary(work, client, {"text": text}, None)
+                return
+            for item in job.items:
+                if item["id"] in rights.refused:
+                    item.update(outcome=rights.refused[item["id"]].value)
+            job.payload["refused"] = sorted(rights.refused)
+            job.payload["private"] = sorted(await private_channel_ids(client))
+            # Saved with the first items' marks (a crash before then only repeats these two look-ups).
+        if progress is not None:
+            work.on_progress = progress.update
+        pacer = pacer_of(client)
+        key = pace_key(client.token, _METHOD)
+
+        async def one(item: dict[str, Any], sent_before: bool) -> dict[str, Any]:
+            result = await leave_channel(client, item["id"])
+            if sent_before and result.status is LeaveStatus.NOT_IN_CHANNEL:
+                # Our own call before the interruption may have left it: Slack's answer settles it.
+                return {"outcome": LeaveStatus.LEFT.value, "settled": True}
+            return {"outcome": result.status.value, "error": result.error}
+
+        await work.each_item(one, lambda: pacer.slot(key))
+        if work.stopping:
+            return
+        outcome = outcome_of(job)
+        summary = leave_summary_text(outcome)
+        offer = await self.rejoins.issue(outcome, job.user_id, summary)
+        summary_ours = await self.runner.finish(work, DONE, with_summary=True)
+        if work.lost:
+            return
+        message = leave_summary_message(outcome, offer)
+        await self._summary(work, client, message, offer, outcome, progress, claimed=summary_ours)
+
+    async def _summary(
+        self,
+        work: JobWork,
+        client: AsyncWebClient,
+        message: dict[str, Any],
+        offer: Any,
+        outcome: LeaveOutcome | None = None,
+        progress: ModalProgress | None = None,
+        claimed: bool = False,
+    ) -> None:
+        """The one summary: claimed in the database first, so whichever instance ends the job, it goes out once."""
+        job = work.job
+        if not claimed and not await work.store.claim_summary(job.id):
+            return
+        note = interruption_note(job)
+
+        def noted(m: dict[str, Any]) -> dict[str, Any]:
+            if not note:
+                return m
+            m = {**m, "text": f"{m.get('text', '')}\n{note}"}
+            _append_note(m, note)
+            return m
+
+        url = job.reply_url()  # None once Slack no longer takes it: the DM then
+        if offer is None or outcome is None:
+            if progress is not None and outcome is not None:
+                await progress.finish(leave_result_modal(outcome))
+            await reply_privately(client, job.user_id, url, noted(message))
+            return
+        # The lasting copy first (a DM survives a reload), so the modal and the reply can say truly whether it exists.
+        posted = await post_direct_message(client, job.user_id, noted(message))
+        if progress is not None:
+            # With no response URL the DM is the summary itself, not a copy of it.
+            await progress.finish(leave_result_modal(outcome, offer, lasting_copy=posted and bool(url)))
+        beside = noted(leave_summary_message(outcome, offer, posted))
+        await reply_beside_copy(client, job.user_id, url, beside, posted)
+
+
+def _append_note(message: dict[str, Any], note: str) -> None:
+    blocks = message.get("blocks")
+    if isinstance(blocks, list):
+        message["blocks"] = [*blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}]
+
+
+def interruption_note(job: Job) -> str | None:
+    if not job.interrupted:
+        return None
+    settled = [item["id"] for item in job.items if item.get("settled")]
+    note = "This was interrupted (the app restarted) and picked up where it stopped; no channel was handled twice."
+    if settled:
+        mentions = ", ".join(f"<#{c}>" for c in settled)
+        note += f" Slack confirmed I had already left {mentions} just before the interruption."
+    return note
+
+
+def outcome_of(job: Job) -> LeaveOutcome:
+    results = tuple(LeaveResult(item["id"], LeaveStatus(item["outcome"]), item.get("error")) for item in job.items)
+    private = frozenset(job.payload.get("private") or ()) & frozenset(
+        item["id"] for item in job.items if item["id"] not in set(job.payload.get("refused") or ())
+    )
+    return LeaveOutcome(results, private)
+
+
+def installation_clients(base: AsyncWebClient, bot_token: str | None, installation_store: Any = None) -> ClientFor:
+    """How a job gets its client: the pasted bot token, or the installation store's bot for the job's org/workspace.
+
+    With `team_id` set (client_like), an org-level token carries the job's workspace as Bolt's request clients do.
+    """
+    from services.slack_client import client_like
+
+    async def client_for(job: Job) -> AsyncWebClient | None:
+        if bot_token is not None:
+            return client_like(base, token=bot_token, team_id=job.team_id)
+        if installation_store is None:
+            return None
+        bot = await installation_store.async_find_bot(
+            enterprise_id=job.enterprise_id, team_id=job.team_id, is_enterprise_install=job.is_enterprise_install
+        )
+        if bot is None or not bot.bot_token:
+            return None
+        return client_like(base, token=bot.bot_token, team_id=job.team_id)
+
+    return client_for

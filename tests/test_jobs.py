@@ -1,0 +1,336 @@
+"""Bulk leaves as jobs in the database: SIGTERM drains, SIGKILL is taken over, two instances never share a job.
+
+The crash tests run the app as operators do (`python app.py`, its own process, on a SQLite file) against the fake
+Slack in this process, which outlives them; conversations.leave is rate-limited so a job is still running when the
+signal comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from services.jobs import DONE, RUNNING, JobStore
+from services.leave_jobs import LEAVE
+from services.storage import Database
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET, SlackSender
+from tests.test_production_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+LEASE = 2.0
+
+
+@dataclass
+class Instance:
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def count_leaves(fake: FakeSlack) -> Counter:
+    """How many times Slack acted on conversations.leave for each channel (answers other than 429)."""
+    counts: Counter = Counter()
+    original = fake._m_conversations_leave
+
+    def counted(params: dict, identity: dict) -> dict:
+        counts[params.get("channel", "")] += 1
+        return original(params, identity)
+
+    fake._m_conversations_leave = counted  # type: ignore[method-assign]
+    return counts
+
+
+@asynccontextmanager
+async def instances(fake: FakeSlack, database_url: str, tmp_path: Path, **env: str) -> AsyncIterator[list[Instance]]:
+    started: list[Instance] = []
+
+    async def start() -> Instance:
+        port = free_port()
+        log = tmp_path / f"app-{port}.log"
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "SLACK_BOT_TOKEN": fake.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+            "JOB_LEASE_SECONDS": str(LEASE),
+            "JOB_POLL_SECONDS": "0.1",
+            "SHUTDOWN_GRACE_SECONDS": "10",
+            "METRICS_ENABLED": "false",
+            **env,
+        }
+        with open(log, "wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "app.py", env=environment, cwd=ROOT, stdout=out, stderr=out
+            )
+        instance = Instance(process, port, log)
+        started.append(instance)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(1500):
+                try:
+                    async with session.get(f"{instance.url}/healthz") as response:
+                        if response.status == 200:
+                            return instance
+                except aiohttp.ClientConnectionError:
+                    pass
+                if process.returncode is not None:
+                    break
+                await asyncio.sleep(0.02)
+        raise AssertionError(f"app.py never answered /healthz: {log.read_text()[-2000:]}")
+
+    try:
+        yield start  # type: ignore[misc]
+    finally:
+        for instance in started:
+            if instance.process.returncode is None:
+                instance.process.kill()
+                await instance.process.wait()
+
+
+async def the_job(store: JobStore, predicate=lambda job: True, timeout: float = 20.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        jobs = await store.all()
+        if jobs and predicate(jobs[0]):
+            return jobs[0]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for the job: {jobs}")
+        await asyncio.sleep(0.05)
+
+
+async def bulk_leave(fake: FakeSlack, instance: Instance, session: aiohttp.ClientSession, count: int):
+    channels = [fake.add_channel(f"bulk{i}") for i in range(count)]
+    sender = SlackSender(instance.url, fake, session)
+    reply, body = await sender.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
+    assert reply.status == 200 and f"Leaving {count} channels" in reply.text
+    return channels, body["response_url"], sender
+
+
+async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(fake_slack: FakeSlack, tmp_path: Path):
+    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+    counts = count_leaves(fake_slack)
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    database = Database(url)
+    store = JobStore(database, owner="test")
+    try:
+        async with instances(fake_slack, url, tmp_path) as start, aiohttp.ClientSession() as session:
+            first = await start()
+            channels, response_url, _ = await bulk_leave(fake_slack, first, session, 30)
+            await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
+            first.process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(first.process.wait(), timeout=20) == 0
+            stopped = await store.all()
+            assert len(stopped) == 1 and stopped[0].status == RUNNING and stopped[0].lease_owner is None
+            assert stopped[0].interrupted and 0 < stopped[0].done_count < 30
+            assert stopped[0].done_count == sum(counts.values())  # every call in flight finished and was recorded
+            assert fake_slack.posts_to(response_url) == []
+            log = first.log.read_text()
+            assert "draining" in log.lower() and "left for any instance" in log
+
+            await start()  # the same database, a new process: it resumes the job
+            summary = await fake_slack.next_post(response_url, timeout=30)
+            job = await the_job(store, lambda j: j.status == DONE)
+        assert summary["text"].startswith("Left 30 channels")
+        assert "interrupted" in summary["text"]
+        assert counts == Counter({c: 1 for c in channels})  # each channel acted on once, across both processes
+        assert not any(fake_slack.is_member(c) for c in channels)
+        assert len(fake_slack.posts_to(response_url)) == 1 and job.summary_sent_at is not None
+    finally:
+        await database.close()
+
+
+async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lease(
+    fake_slack: FakeSlack, tmp_path: Path
+):
+    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+    counts = count_leaves(fake_slack)
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    database = Database(url)
+    store = JobStore(database, owner="test")
+    try:
+        async with instances(fake_slack, url, tmp_path) as start, aiohttp.ClientSession() as session:
+            one, two = await start(), await start()
+            channels, response_url, _ = await bulk_leave(fake_slack, one, session, 30)
+            await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
+            job = await the_job(store, lambda j: j.lease_owner is not None)
+            owner = next(i for i in (one, two) if f":{i.process.pid}:" in job.lease_owner)
+            other = two if owner is one else one
+            owner.process.kill()
+            await owner.process.wait()
+            killed_at = asyncio.get_running_loop().time()
+            summary = await fake_slack.next_post(response_url, timeout=40)
+            took = asyncio.get_running_loop().time() - killed_at
+            job = await the_job(store, lambda j: j.status == DONE)
+            assert other.process.returncode is None
+        assert f":{other.process.pid}:" in other.log.read_text() or job.attempts == 2
+        assert job.attempts == 2 and job.interrupted
+        assert summary["text"].startswith("Left 30 channels") and "interrupted" in summary["text"]
+        assert set(counts) == set(channels) and not any(fake_slack.is_member(c) for c in channels)
+        # Only an item in flight at the kill may be sent again (settled by Slack's not_in_channel): at most 4.
+        assert sum(counts.values()) - len(channels) <= 4, counts
+        settled = [item["id"] for item in job.items if item.get("settled")]
+        assert sorted(settled) == sorted(c for c, n in counts.items() if n > 1)
+        assert len(fake_slack.posts_to(response_url)) == 1
+        assert took < LEASE + 30
+    finally:
+        await database.close()
+
+
+async def test_two_instances_racing_for_one_job_only_one_works_it(fake_slack: FakeSlack, tmp_path: Path):
+    counts = count_leaves(fake_slack)
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    database = Database(url)
+    store = JobStore(database, owner="test")
+    try:
+        async with instances(fake_slack, url, tmp_path, JOB_POLL_SECONDS="0.02") as start:
+            await start(), await start()
+            user = fake_slack.add_user(workspace_admin=True)
+            channels = [fake_slack.add_channel(f"race{i}") for i in range(3)]
+            response_urls = []
+            for _ in range(5):  # several jobs, written while both instances poll every 20 ms
+                response_urls.append(fake_slack.new_response_url())
+                await store.create(
+                    LEAVE,
+                    user_id=user,
+                    team_id=fake_slack.team_id,
+                    response_url=response_urls[-1],
+                    items=[{"id": c, "outcome": None} for c in channels],
+                )
+            for response_url in response_urls:
+                await fake_slack.next_post(response_url, timeout=30)
+            deadline = asyncio.get_running_loop().time() + 20
+            while not all(j.status == DONE for j in await store.all()):
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+        jobs = await store.all()
+        assert [j.attempts for j in jobs] == [1] * 5  # each claimed once, by one instance
+        assert counts == Counter({c: 5 for c in channels})  # 5 jobs, each channel once per job
+        assert [len(fake_slack.posts_to(u)) for u in response_urls] == [1] * 5
+    finally:
+        await database.close()
+
+
+async def test_a_job_whose_response_url_expired_replies_by_dm(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    channels = [fake_slack.add_channel(f"old{i}") for i in range(3)]
+    response_url = fake_slack.new_response_url()
+    runner = slack.built.jobs
+    await runner.store.create(
+        LEAVE,
+        user_id=slack.user_id,
+        team_id=fake_slack.team_id,
+        response_url=response_url,
+        items=[{"id": c, "outcome": None} for c in channels],
+        created_at=datetime.now(UTC) - timedelta(minutes=31),  # Slack takes a response URL for 30 minutes
+    )
+    runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(slack.user_id), timeout=10, what="a DM")
+    assert dm[0]["text"].startswith("Left 3 channels")
+    assert fake_slack.posts_to(response_url) == []
+    assert not any(fake_slack.is_member(c) for c in channels)
+
+
+async def test_finished_jobs_are_purged_after_the_retention_period_and_listed_for_operators(
+    database_url: str, tmp_path: Path
+) -> None:
+    database = Database(database_url)
+    store = JobStore(database, owner="test")
+    try:
+        ids = [await store.create(LEAVE, user_id="U1", items=[{"id": "C1", "outcome": None}]) for _ in range(3)]
+        old, recent, unfinished = ids
+        for _ in (old, recent):
+            job = await store.claim_next()
+            assert job is not None
+            await store.finish(job, DONE)
+        from sqlalchemy import update
+
+        from services.tables import job as job_table
+
+        engine = await database.engine()
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(job_table).where(job_table.c.id == old).values(finished_at=datetime.now(UTC) - timedelta(days=8))
+            )
+        assert await store.purge(timedelta(days=7)) == 1
+        assert sorted(j.id for j in await store.all()) == sorted([recent, unfinished])
+    finally:
+        await database.close()
+    env = {"PATH": os.environ.get("PATH", ""), "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
+    env["DATABASE_URL"] = database_url
+    listing = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.jobs", "--list", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(listing.communicate(), timeout=60)
+    assert listing.returncode == 0
+    text = out.decode()
+    assert recent in text and unfinished in text and old not in text
+    assert "done" in text and "queued" in text and "http" not in text  # no response URL in the listing
+
+
+async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instance(
+    fake_slack: FakeSlack, tmp_path: Path
+):
+    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+    counts = count_leaves(fake_slack)
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "SLACK_BOT_TOKEN": fake_slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "DATABASE_URL": url,
+        "JOB_LEASE_SECONDS": str(LEASE),
+        "JOB_POLL_SECONDS": "0.1",
+        "METRICS_ENABLED": "false",
+    }
+    command = [sys.executable, "-m", "gunicorn", "app:web_app", "--worker-class", "aiohttp.GunicornWebWorker"]
+    command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "20"]
+    log = tmp_path / "gunicorn.log"
+    with open(log, "wb") as out:
+        server = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stdout=out, stderr=out)
+    database = Database(url)
+    store = JobStore(database, owner="test")
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(1500):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                        if response.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.02)
+            else:
+                raise AssertionError(f"gunicorn never answered /healthz: {log.read_text()[-2000:]}")
+            channels, response_url, _ = await bulk_leave(fake_slack, Instance(server, port, log), session, 30)
+            await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
+            server.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(server.wait(), timeout=40) == 0
+            stopped = (await store.all())[0]
+            assert stopped.status == RUNNING and stopped.lease_owner is None and 0 < stopped.done_count < 30
+            assert stopped.done_count == sum(counts.values())
+            async with instances(fake_slack, url, tmp_path) as start:
+                await start()
+                summary = await fake_slack.next_post(response_url, timeout=30)
+        assert summary["text"].startswith("Left 30 channels") and "interrupted" in summary["text"]
+        assert counts == Counter({c: 1 for c in channels})
+    finally:
+        if server.returncode is None:
+            server.kill()
+            await server.wait()
+        await database.close()
