@@ -31,7 +31,7 @@ from services.once import HandledRequests
 from services.pacing import Pacer
 from services.rejoin_offers import RejoinOffers
 from services.settings import Settings, SettingsError, load_settings
-from services.slack_client import build_web_client
+from services.slack_client import build_web_client, close_session
 from services.storage import Database
 
 
@@ -55,7 +55,7 @@ class BuiltApp:
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
         await self.services.audit_channel.drain()
-        await self.bolt.client.session.close()
+        await close_session(self.bolt.client)
         await self.database.close()
 
 
@@ -74,15 +74,16 @@ async def build_app(settings: Settings) -> BuiltApp:
         if settings.oauth:
             from runtime.oauth import oauth_settings
 
+            # settings.oauth means both the client ID and secret are set.
             oauth = oauth_settings(settings.client_id, settings.client_secret, database.raw_engine(), settings.api_url)  # type: ignore[arg-type]
             await database.engine()  # migrations: the stores' tables are in them
         else:
-            identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]
+            identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]  # set without OAuth
         admin_org = (
             await admin_token_org(client, settings.admin_token, settings.api_url) if settings.admin_token else None
         )
     except BaseException:
-        await client.session.close()
+        await close_session(client)
         await database.close()
         raise
     names = NameBook()

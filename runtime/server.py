@@ -61,7 +61,9 @@ def create_bolt_app(
     app = AsyncApp(
         client=client,
         signing_secret=settings.signing_secret,
-        authorize=authorize,
+        # Bolt takes an AsyncAuthorize (whose own __call__ may return None, as ours does for a missing install); its
+        # hint names only a callable returning an AuthorizeResult.
+        authorize=authorize,  # type: ignore[arg-type]
         oauth_settings=oauth_settings,
         user_facing_authorize_error_message=NOT_INSTALLED,
         request_verification_enabled=settings.signing_secret is not None,
@@ -113,6 +115,7 @@ async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Respo
     if not _well_formed(body, request.content_type):
         return web.Response(status=400, text="The request body is not a Slack request.")
     try:
+        # aiohttp's headers are the read-only multi-dict Bolt reads by name; Bolt's hint asks for a plain dict.
         return AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
     except (ValueError, TypeError, AttributeError, KeyError):
         return web.Response(status=400, text="The request body is not a Slack request.")
@@ -171,7 +174,7 @@ def build_web_app(
         web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
     if events:
 
-        async def events(request: web.Request) -> web.Response:
+        async def slack_events(request: web.Request) -> web.Response:
             started = time.monotonic()
             if guard is not None:
                 refused = await _guarded(guard, request)
@@ -192,7 +195,7 @@ def build_web_app(
             metrics.request_handled(kind, metrics.response_outcome(response.status), time.monotonic() - started)
             return await to_aiohttp_response(response)
 
-        web_app.router.add_post(EVENTS_PATH, events)
+        web_app.router.add_post(EVENTS_PATH, slack_events)
     return web_app
 
 
@@ -231,11 +234,11 @@ def _measured_socket_mode_handler() -> type:
     """Bolt's async Socket Mode handler, counting each request and timing its ack as the HTTP endpoint does."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
     from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
-    from slack_sdk.socket_mode.aiohttp import SocketModeClient
+    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
     from slack_sdk.socket_mode.request import SocketModeRequest
 
     class MeasuredSocketModeHandler(AsyncSocketModeHandler):
-        async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:
+        async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
             started, wall = time.monotonic(), time.time()
             response = await run_async_bolt_app(self.app, req)
             await send_async_response(client, req, response, wall)

@@ -8,14 +8,19 @@ user token carries the scope, whoever installed after it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.installation_store.sqlalchemy import (
+    AsyncSQLAlchemyInstallationStore,
+    SQLAlchemyInstallationStore,
+)
 
 from services.scopes import ADMIN_SCOPE
 
 
-def has_admin_scope(user_scopes: str | list[str] | None) -> bool:
+def has_admin_scope(user_scopes: str | Sequence[str] | None) -> bool:
     """Whether a stored or returned user-scope list (Slack's comma-separated string, or a list) holds the admin scope."""
     if not user_scopes:
         return False
@@ -25,8 +30,8 @@ def has_admin_scope(user_scopes: str | list[str] | None) -> bool:
 
 async def latest_admin_installation(store: AsyncInstallationStore, enterprise_id: str) -> Installation | None:
     """The newest org-wide installation of this org whose user token carries admin.conversations:write, or None."""
-    table = getattr(store, "installations", None)
-    if table is None:  # not the SQLAlchemy store: only the latest org-wide installation can be asked for
+    if not isinstance(store, AsyncSQLAlchemyInstallationStore):
+        # Not the SQLAlchemy store: only the latest org-wide installation can be asked for.
         latest = await store.async_find_installation(
             enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
         )
@@ -34,12 +39,13 @@ async def latest_admin_installation(store: AsyncInstallationStore, enterprise_id
 
     from sqlalchemy import and_, desc, select
 
+    table = store.installations
     c = table.c
     query = (
         select(table)
         .where(
             and_(
-                c.client_id == store.client_id,  # type: ignore[attr-defined]
+                c.client_id == store.client_id,
                 c.enterprise_id == enterprise_id,
                 c.is_enterprise_install.is_(True),
                 c.user_token.is_not(None),
@@ -48,7 +54,7 @@ async def latest_admin_installation(store: AsyncInstallationStore, enterprise_id
         )
         .order_by(desc(c.installed_at), desc(c.id))
     )
-    async with store.engine.connect() as conn:  # type: ignore[attr-defined]
+    async with store.engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     row = next((r for r in rows if has_admin_scope(r["user_scopes"])), None)
     if row is None:

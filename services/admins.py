@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,14 +32,14 @@ class AdminCheck:
         return not self.allowed and self.reason not in _DECIDED
 
 
-def org_of(user: dict) -> str | None:
+def org_of(user: dict[str, Any]) -> str | None:
     """The Enterprise org a users.info `user` belongs to (`enterprise_user.enterprise_id`), if any."""
     enterprise_user = user.get("enterprise_user")
     org = enterprise_user.get("enterprise_id") if isinstance(enterprise_user, dict) else None
     return org if isinstance(org, str) and org else None
 
 
-def is_org_admin(user: dict) -> bool:
+def is_org_admin(user: dict[str, Any]) -> bool:
     """Org Admin or Owner: the flags of `enterprise_user` (a workspace admin in a Grid org is not one)."""
     enterprise_user = user.get("enterprise_user")
     return isinstance(enterprise_user, dict) and any(enterprise_user.get(f) is True for f in _ADMIN_FLAGS)

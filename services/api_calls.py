@@ -21,7 +21,7 @@ def _status_of(response: Any) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def error_of(error: SlackApiError) -> tuple[dict, str]:
+def error_of(error: SlackApiError) -> tuple[dict[str, Any], str]:
     """Read a SlackApiError defensively: the body may be empty, non-JSON, or have no `error`."""
     response = error.response
     data = getattr(response, "data", None)
@@ -37,7 +37,7 @@ def error_of(error: SlackApiError) -> tuple[dict, str]:
     return body, "unexpected_response"
 
 
-async def call_outcome(call: Awaitable[Any]) -> tuple[dict, str | None]:
+async def call_outcome(call: Awaitable[Any]) -> tuple[dict[str, Any], str | None]:
     """Await a client call; return its body and None, or what is known and an error code.
 
     Every Web API call the app makes passes here: its final outcome (after the client's retries) is counted in the
@@ -68,7 +68,7 @@ def _method_of(call: Awaitable[Any]) -> str:
     return getattr(code, "co_name", "") or ""
 
 
-def _outcome_label(status: int | None, body: dict, code: str) -> str:
+def _outcome_label(status: int | None, body: dict[str, Any], code: str) -> str:
     if status == 429:
         return metrics.RATE_LIMITED
     if status is not None and status >= 500:

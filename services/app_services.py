@@ -32,7 +32,10 @@ class AppServices:
     @classmethod
     def of(cls, context: Any) -> AppServices:
         """The services a middleware placed in a Bolt context."""
-        return context[cls.CONTEXT_KEY]
+        services = context[cls.CONTEXT_KEY]
+        if not isinstance(services, cls):
+            raise TypeError("no AppServices in this Bolt context (runtime.server's middleware puts them there)")
+        return services
 
     async def record(self, client: AsyncWebClient, entry: AuditEntry) -> None:
         """Into the audit log first (it must stand whatever happens next), then to the audit channel."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from services import metrics
 from services.storage import Database
@@ -74,7 +74,7 @@ class AuditLog:
             )
         metrics.audit_row_written(entry.event.value)
 
-    async def latest(self, limit: int = 20) -> list[dict]:
+    async def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first."""
         from sqlalchemy import select
 
@@ -87,7 +87,7 @@ class AuditLog:
 
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
-    ) -> tuple[list[dict], bool]:
+    ) -> tuple[list[dict[str, Any]], bool]:
         """One org's (else one workspace's) entries, newest first, older than `before_id`; and whether more exist.
 
         An admin sees their own org or workspace only: installs of other orgs share this database.
@@ -111,7 +111,7 @@ class AuditLog:
         return rows[:limit], len(rows) > limit
 
 
-def _format(row: dict) -> str:
+def _format(row: dict[str, Any]) -> str:
     at = row["at"]
     when = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at.tzinfo else at.strftime("%Y-%m-%d %H:%M:%S UTC")
     return "  ".join(
@@ -152,4 +152,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -36,7 +36,7 @@ class AuditChannel:
         self.channel_id = channel_id
         self._names = names
         self._clock = clock
-        self._recent_refusals: dict[tuple, float] = {}
+        self._recent_refusals: dict[tuple[str | None, ...], float] = {}
         self._in_order = asyncio.Lock()  # asyncio locks are fair: posts go out in the order they were announced
         self._pending: set[asyncio.Task[None]] = set()
 

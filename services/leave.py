@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -50,7 +51,7 @@ class LeaveOutcome:
         return [r for r in self.results if r.status is status]
 
 
-def result_from_response(channel_id: str, body: dict | None, error: str | None) -> LeaveResult:
+def result_from_response(channel_id: str, body: dict[str, Any] | None, error: str | None) -> LeaveResult:
     """The one place that decides what conversations.leave's answer means."""
     body = body or {}
     # Not a member: `not_in_channel: true` with `ok` false (the reference) or true (other versions).

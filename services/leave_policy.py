@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -49,7 +49,7 @@ class LeaveRights:
     failed_method: str | None = None  # the method that answered it (users.info or users.conversations)
 
 
-def belongs_here(user: dict, org_id: str | None, team_id: str | None) -> bool:
+def belongs_here(user: dict[str, Any], org_id: str | None, team_id: str | None) -> bool:
     """Whether a users.info `user` belongs to the installation: its Enterprise org, or (outside one) its workspace."""
     if org_id:
         return org_of(user) == org_id

@@ -12,6 +12,7 @@ prometheus-client is imported only when metrics are on.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +211,8 @@ def exposition() -> tuple[bytes, str]:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        # prometheus-client leaves MultiProcessCollector's __init__ unannotated: called through a typed name.
+        collect_workers: Callable[[CollectorRegistry], object] = multiprocess.MultiProcessCollector
+        collect_workers(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -41,7 +41,7 @@ APP_TABLES = ("audit_log", "rejoin_offer", "handled_request")
 SLACK_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
 
 
-def target_metadata() -> list[MetaData]:
+def target_metadata() -> MetaData:
     """What the migrations must produce: the app's tables, and slack_sdk's installation and OAuth-state tables."""
     from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
     from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
@@ -49,13 +49,15 @@ def target_metadata() -> list[MetaData]:
 
     from services.tables import metadata
 
-    slack = MetaData()
+    combined = MetaData()  # one MetaData, as alembic's compare_metadata takes
+    for table in metadata.tables.values():
+        table.to_metadata(combined)
     SQLAlchemyInstallationStore.build_installations_table(
-        slack, SQLAlchemyInstallationStore.default_installations_table_name
+        combined, SQLAlchemyInstallationStore.default_installations_table_name
     )
-    SQLAlchemyInstallationStore.build_bots_table(slack, SQLAlchemyInstallationStore.default_bots_table_name)
-    SQLAlchemyOAuthStateStore.build_oauth_states_table(slack, SQLAlchemyOAuthStateStore.default_table_name)
-    return [metadata, slack]
+    SQLAlchemyInstallationStore.build_bots_table(combined, SQLAlchemyInstallationStore.default_bots_table_name)
+    SQLAlchemyOAuthStateStore.build_oauth_states_table(combined, SQLAlchemyOAuthStateStore.default_table_name)
+    return combined
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -123,9 +125,9 @@ async def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | N
     """Bring the database at `url` to `revision`, under the lock; returns (revision before, revision after)."""
     from services.storage import prepare_private_file, sqlite_file
 
-    await asyncio.to_thread(_import_alembic)
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-step INFO lines; ours says what changed
+    await asyncio.to_thread(_import_alembic)
     path = sqlite_file(url)
     if path is not None:
         prepare_private_file(path)

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,9 +18,11 @@ _MAX_REMEMBERED = 5000
 _LOOKUPS_AT_ONCE = 5
 
 
-def user_name(user: dict) -> str | None:
+def user_name(user: dict[str, Any]) -> str | None:
     """What people call someone in Slack: the full name, else the display name, else the handle."""
-    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    profile = user.get("profile")
+    if not isinstance(profile, dict):
+        profile = {}
     for value in (profile.get("real_name"), user.get("real_name"), profile.get("display_name"), user.get("name")):
         if isinstance(value, str) and value.strip():
             return value.strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,12 +21,12 @@ MIN_UPDATE_INTERVAL = 0.5
 class ModalProgress:
     """Shows "Leaving k of n…" in an open modal; at most one update in flight, the newest count wins."""
 
-    def __init__(self, client: AsyncWebClient, view_id: str | None, render) -> None:
+    def __init__(self, client: AsyncWebClient, view_id: str | None, render: Callable[[int, int], View]) -> None:
         self._client = client
         self._view_id = view_id
         self._render = render
         self._last_sent = time.monotonic()  # the ack just showed "0 of n"
-        self._in_flight: asyncio.Task | None = None
+        self._in_flight: asyncio.Task[None] | None = None
         self._closed = view_id is None
 
     async def update(self, done: int, total: int) -> None:

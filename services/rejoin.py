@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -48,7 +49,7 @@ class JoinResult:
         return self.status is JoinStatus.FAILED and (self.error or "") in RETRYABLE_JOIN_ERRORS
 
 
-def join_result(channel_id: str, body: dict, error: str | None) -> JoinResult:
+def join_result(channel_id: str, body: dict[str, Any], error: str | None) -> JoinResult:
     """The one place that decides what conversations.join's answer means."""
     if error is None and body.get("ok") is True:
         warnings = (body.get("response_metadata") or {}).get("warnings") or []

@@ -94,7 +94,7 @@ def parse_inline(value: str) -> RejoinOffer | None:
     return RejoinOffer(value, False, created, parts[2], left, private)
 
 
-def _quietly(task: asyncio.Task) -> None:
+def _quietly(task: asyncio.Task[None]) -> None:
     """A failed warm-up is reported when the record is written (offer_for), not here."""
     if not task.cancelled():
         task.exception()
@@ -103,7 +103,7 @@ def _quietly(task: asyncio.Task) -> None:
 class RejoinOffers:
     def __init__(self, database: Database) -> None:
         self._database = database
-        self._warming: asyncio.Task | None = None
+        self._warming: asyncio.Task[None] | None = None
         self._running: set[str] = set()  # inline offers being rejoined in this process
 
     def warm_up(self, channel_count: int) -> None:

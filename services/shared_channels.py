@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -80,7 +80,7 @@ class SharedChannel:
         return self.team_names.get(team_id or "")
 
 
-def channel_problem(channel: dict) -> str | None:
+def channel_problem(channel: dict[str, Any]) -> str | None:
     """Why a channel cannot have anyone disconnected, whoever hosts it; None when it may."""
     if channel.get("is_im") or channel.get("is_mpim") or str(channel.get("id", "")).startswith("D"):
         return "dm"
@@ -91,13 +91,13 @@ def channel_problem(channel: dict) -> str | None:
     return None
 
 
-def _ids(channel: dict, key: str) -> list[str]:
+def _ids(channel: dict[str, Any], key: str) -> list[str]:
     """A list of IDs from an answer; the samples show `[""]` for an empty list, so blanks are dropped."""
     values = channel.get(key)
     return [v for v in values if isinstance(v, str) and v.strip()] if isinstance(values, list) else []
 
 
-def parties_of(channel: dict, excluded: set[str]) -> tuple[Party, ...]:
+def parties_of(channel: dict[str, Any], excluded: set[str]) -> tuple[Party, ...]:
     """Every outside party of the channel, once each, in Slack's order; `excluded` (us, the host) never appears."""
     states: dict[str, PartyState] = {}
     for key, state in _PARTY_KEYS:
@@ -107,7 +107,7 @@ def parties_of(channel: dict, excluded: set[str]) -> tuple[Party, ...]:
     return tuple(Party(team_id, state) for team_id, state in list(states.items())[:MAX_TEAMS])
 
 
-async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, dict]:
+async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """team.info for each workspace ID (`T…`); a team Slack won't describe is left out.
 
     https://docs.slack.dev/reference/methods/team.info documents workspace look-ups only, so org IDs (`E…`) are
@@ -115,7 +115,7 @@ async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[st
     """
     limit = asyncio.Semaphore(_NAME_LOOKUPS_AT_ONCE)
 
-    async def one(team_id: str) -> tuple[str, dict | None]:
+    async def one(team_id: str) -> tuple[str, dict[str, Any] | None]:
         async with limit:
             body, error = await call_outcome(client.team_info(team=team_id))
         team = body.get("team") if error is None else None
@@ -126,7 +126,7 @@ async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[st
     return {team_id: team for team_id, team in found if team is not None}
 
 
-def _name(team: dict) -> str | None:
+def _name(team: dict[str, Any]) -> str | None:
     name = team.get("name")
     return name if isinstance(name, str) and name.strip() else None
 
@@ -137,7 +137,7 @@ async def team_names(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[st
     return {team_id: name for team_id, team in facts.items() if (name := _name(team))}
 
 
-def _host_org(host: str, our_org: str | None, our_team: str | None, host_facts: dict | None) -> str | None:
+def _host_org(host: str, our_org: str | None, our_team: str | None, host_facts: dict[str, Any] | None) -> str | None:
     """The organisation that created the channel, or None when Slack didn't tell us enough to know."""
     if is_org_id(host):
         return host
@@ -181,7 +181,7 @@ async def describe_shared_channel(
     return SharedChannel(channel_id, name, host, parties, names, _problem(shared, channel, ours), host_org)
 
 
-def _problem(shared: SharedChannel, channel: dict, ours: set[str]) -> str | None:
+def _problem(shared: SharedChannel, channel: dict[str, Any], ours: set[str]) -> str | None:
     """Our org's own rules, checked in the order an admin can act on them."""
     if not shared.parties and not channel.get("is_ext_shared"):
         # Shared only among our own org's workspaces: Slack manages those with admin.conversations.setTeams,

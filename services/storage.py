@@ -60,17 +60,15 @@ class Database:
         return self._engine
 
     async def engine(self) -> AsyncEngine:
-        if self._ready:
-            return self._engine  # type: ignore[return-value]
-        async with self._lock:
-            if not self._ready:
-                from services.migrate import upgrade
+        if not self._ready:
+            async with self._lock:
+                if not self._ready:
+                    from services.migrate import upgrade
 
-                # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances.
-                await upgrade(self.url)
-                self.raw_engine()
-                self._ready = True
-        return self._engine  # type: ignore[return-value]
+                    # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances.
+                    await upgrade(self.url)
+                    self._ready = True
+        return self.raw_engine()
 
     async def ping(self, timeout: float) -> tuple[str, str] | None:
         """None if the database answers `SELECT 1` within `timeout` seconds; else (a short reason, the details).

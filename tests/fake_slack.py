@@ -716,7 +716,8 @@ class FakeSlack:
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.reset:
-            request.transport.close()  # type: ignore[union-attr]
+            if request.transport is not None:
+                request.transport.close()
             return web.Response(status=500)
         if answer.text is not None:
             return web.Response(
@@ -1054,8 +1055,8 @@ class FakeSlack:
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else view
         error = self._view_error(view)
-        if error:
-            return {"ok": False, "error": error}
+        if error or not isinstance(view, dict):
+            return {"ok": False, "error": error or "invalid_arguments"}
         return {"ok": True, "view": self._store_view(slack_id("V"), view)}
 
     def _m_views_update(self, params: dict, identity: dict) -> dict:
@@ -1067,8 +1068,8 @@ class FakeSlack:
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else view
         error = self._view_error(view)
-        if error:
-            return {"ok": False, "error": error}
+        if error or not isinstance(view, dict):
+            return {"ok": False, "error": error or "invalid_arguments"}
         return {"ok": True, "view": self._store_view(view_id, view)}
 
     def _m_views_publish(self, params: dict, identity: dict) -> dict:

@@ -273,7 +273,7 @@ class SlackSender:
         self, user_id: str, tab: str = "home", *, team_id: str | None = None, enterprise_id: str | None = None
     ) -> Reply:
         """The app_home_opened event Slack sends each time the user opens the app's Home (or Messages) tab."""
-        event = {"type": "app_home_opened", "user": user_id, "channel": "D0HOME", "tab": tab,
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user_id, "channel": "D0HOME", "tab": tab,
                  "event_ts": f"{time.time():.6f}"}  # fmt: skip
         if self.fake.home_of(user_id) is not None:
             event["view"] = self.fake.home_of(user_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -41,7 +42,7 @@ async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
     return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
 
 
-def form_values(channel: str | None, teams: list[str] = (), dry_run: bool = False) -> dict:  # type: ignore[assignment]
+def form_values(channel: str | None, teams: Sequence[str] = (), dry_run: bool = False) -> dict:
     values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
     chosen = [{"value": DRY_RUN_VALUE, "text": {"type": "plain_text", "text": "Dry run"}}] if dry_run else []
     values[DRY_RUN_BLOCK] = {DRY_RUN_ACTION: {"type": "checkboxes", "selected_options": chosen}}
@@ -316,7 +317,7 @@ async def test_a_forged_confirmation_never_reaches_the_admin_call(
     """A confirmation the form never showed, naming what the form never offers, is refused and audited."""
     sister = fake_slack.add_team("Sister", enterprise_id=fake_slack.enterprise_id)
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha], internal=[sister])
-    target = {"host": fake_slack.team_id, "our_org": fake_slack.enterprise_id, "sister_workspace": sister,
+    target = {"host": fake_slack.team_id, "our_org": fake_slack.make_grid(), "sister_workspace": sister,
               "not_connected": org.beta}[who]  # fmt: skip
     url = fake_slack.new_response_url()
     confirm = forge_confirmation(fake_slack, url, channel, target)
@@ -334,7 +335,7 @@ async def test_a_forged_confirmation_on_a_partner_hosted_channel_is_refused(
 ) -> None:
     partner = fake_slack.add_org("Partner Corp")
     partner_ws = fake_slack.add_team("Partner HQ", enterprise_id=partner)
-    channel = fake_slack.add_shared_channel("theirs", host=partner_ws, connected=[fake_slack.enterprise_id, org.alpha])
+    channel = fake_slack.add_shared_channel("theirs", host=partner_ws, connected=[fake_slack.make_grid(), org.alpha])
     url = fake_slack.new_response_url()
     await slack.submit_view(forge_confirmation(fake_slack, url, channel, org.alpha), {}, user_id=org.admin)
     outcome = await fake_slack.next_post(url)

@@ -174,7 +174,9 @@ async def test_oauth_v2_access_failures_end_on_slacks_failure_page(fake_slack: F
         async with sender.session.get(sender.base_url + "/slack/install") as page:
             html = await page.text()
             cookie = page.headers["Set-Cookie"].split(";")[0]
-        state = re.search(r"state=([^&\"]+)", html).group(1)
+        found = re.search(r"state=([^&\"]+)", html)
+        assert found is not None
+        state = found.group(1)
         code = fake_slack.prepare_install()
         fail(fake_slack, "oauth.v2.access", fault)
         async with sender.session.get(

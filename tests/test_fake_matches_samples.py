@@ -69,7 +69,8 @@ def _kind(value: Any) -> str:
         return "bool"
     if isinstance(value, (int, float)):
         return "number"
-    return {str: "str", dict: "dict", list: "list"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "str", dict: "dict", list: "list"}
+    return names.get(type(value), type(value).__name__)
 
 
 def mismatches(name: str, value: Any, shape: Any, path: str = "$") -> list[str]:
@@ -99,7 +100,8 @@ def mismatches(name: str, value: Any, shape: Any, path: str = "$") -> list[str]:
         for item in value:
             options = [mismatches(name, item, one, f"{path}[]") for one in shape]
             if shape and not any(o == [] for o in options):
-                found += min(options, key=len)
+                closest: list[str] = min(options, key=len)
+                found += closest
             elif not shape:
                 found.append(f"{path}[]: the sample's array is empty, so no element shape is recorded")
         return found
@@ -274,7 +276,7 @@ class Recorder(SlackSender):
     """The test sender, posting nowhere: it keeps each body as Slack would have sent it."""
 
     def __init__(self, fake: FakeSlack) -> None:
-        super().__init__("http://unused", fake, None)  # type: ignore[arg-type]
+        super().__init__("http://unused", fake, None)  # type: ignore[arg-type]  # no HTTP session: it never posts
         self.sent: list[tuple[str, Any]] = []
 
     async def post(self, body: bytes, **_: Any) -> Reply:

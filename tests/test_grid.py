@@ -14,7 +14,7 @@ from services.api_calls import call_outcome
 from services.error_texts import ADMIN_TOKEN_OTHER_ORG, CHANNEL_PROBLEMS, NOT_ON_GRID, OTHER_ORG
 from services.identity import StartupError
 from services.settings import Settings
-from services.slack_client import build_web_client, client_like
+from services.slack_client import build_web_client, client_like, close_session
 from services.ui.disconnect import FORM_CALLBACK, team_label
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
@@ -88,13 +88,14 @@ async def test_a_channel_hosted_by_a_partner_is_refused_before_any_admin_call(
 ) -> None:
     partner = fake_slack.add_org("Partner Corp")
     partner_ws = fake_slack.add_team("Partner HQ", enterprise_id=partner)
-    channel = fake_slack.add_shared_channel("their-room", host=partner_ws, connected=[fake_slack.enterprise_id])
+    our_org = fake_slack.make_grid()  # the org fixture's: its ID
+    channel = fake_slack.add_shared_channel("their-room", host=partner_ws, connected=[our_org])
     view_id, _ = await open_form(slack, fake_slack, org.admin, channel)
     form = form_of(fake_slack, view_id)
     assert offered(fake_slack, view_id) == []
     assert "Partner HQ" in form and "only the organization that created a channel" in form
     # A submission anyway (a stale form) is refused inline; a forged confirmation is refused before the admin call.
-    reply = await slack.submit_view(view_id, form_values(channel, [fake_slack.enterprise_id]), user_id=org.admin)
+    reply = await slack.submit_view(view_id, form_values(channel, [our_org]), user_id=org.admin)
     assert reply.json()["response_action"] == "errors"
     assert fake_slack.calls_to(ADMIN_CALL) == []
 
@@ -330,7 +331,7 @@ async def test_outside_a_request_the_client_for_an_org_token_names_the_workspace
             client_like(base, token=token, team_id=fake_slack.team_id).users_conversations(limit=100)
         )
     finally:
-        await base.session.close()
+        await close_session(base)
     assert bare == "missing_argument"
     assert scoped is None and isinstance(body.get("channels"), list)
 

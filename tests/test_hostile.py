@@ -18,7 +18,7 @@ import pytest
 from services.command_text import MAX_PARTIES_PER_RUN
 from services.names import NameBook, installation_key
 from services.settings import Settings
-from services.slack_client import build_web_client
+from services.slack_client import build_web_client, close_session
 from services.ui.disconnect import TOO_MANY
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack
@@ -119,7 +119,7 @@ async def test_a_name_read_for_one_installation_is_not_served_to_another(fake_sl
         fake_slack.channels[channel].members.discard(fake_slack.bot_user_id)  # another install can't see it
         theirs = await names.channels(client, installation_key("E2", "T2"), [channel])
     finally:
-        await client.session.close()
+        await close_session(client)
     assert ours == {channel: "secret-project"}
     assert theirs == {}
     assert len(fake_slack.calls_to("conversations.info")) == 2

@@ -8,6 +8,7 @@ ADMIN_USER_IDS). The audit channel is never left by command. At most MAX_LEAVE_C
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -151,7 +152,8 @@ async def test_workspace_admins_and_owners_may_make_the_bot_leave_any_channel(
     slack: SlackSender, fake_slack: FakeSlack, flag: str
 ) -> None:
     channels = [fake_slack.add_channel("public"), fake_slack.add_channel("private", is_private=True)]
-    slack.user_id = fake_slack.add_user(**{flag: True})
+    flags: dict[str, Any] = {flag: True}
+    slack.user_id = fake_slack.add_user(**flags)
     _, body = await slack.command("/leave-channel", named(*channels), channel_id=channels[0])
     summary = (await fake_slack.next_post(body["response_url"]))["text"]
     assert summary == f"Left 2 channels: <#{channels[0]}>, <#{channels[1]}>."

@@ -41,9 +41,11 @@ def release_before_migrations(with_oauth: bool) -> list[MetaData]:
         app_metadata.tables[name].to_metadata(app)
     if not with_oauth:
         return [app]
-    installations = AsyncSQLAlchemyInstallationStore(client_id="1.2", engine=None)  # type: ignore[arg-type]
-    states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=600, engine=None)  # type: ignore[arg-type]
-    return [app, installations.metadata, states.metadata]
+    slack = MetaData()  # the stores' own table builders, as their constructors call them
+    AsyncSQLAlchemyInstallationStore.build_installations_table(slack, "slack_installations")
+    AsyncSQLAlchemyInstallationStore.build_bots_table(slack, "slack_bots")
+    AsyncSQLAlchemyOAuthStateStore.build_oauth_states_table(slack, "slack_oauth_states")
+    return [app, slack]
 
 
 async def build_old_database(url: str, with_oauth: bool) -> None:

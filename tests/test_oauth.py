@@ -47,7 +47,9 @@ async def install_page(sender: SlackSender, path: str = INSTALL_PATH) -> tuple[s
         assert page.status == 200
         text = await page.text()
         cookie = page.headers["Set-Cookie"].split(";")[0]
-    authorize = html.unescape(re.search(r'href="(http[^"]+)"', text).group(1))
+    link = re.search(r'href="(http[^"]+)"', text)
+    assert link is not None
+    authorize = html.unescape(link.group(1))
     assert authorize.startswith(f"http://127.0.0.1:{sender.fake.port}/oauth/v2/authorize?")
     return text, authorize, cookie
 
@@ -116,7 +118,7 @@ async def test_an_org_wide_install_serves_every_workspace_and_gives_the_admin_to
     await oauth_app.submit_view(confirm["id"], {}, user_id=admin)
     assert (await fake_slack.next_post(body["response_url"]))["text"].startswith("Disconnected from")
     (call,) = [c for c in fake_slack.calls if c.method == ADMIN_CALL]
-    assert call.token.startswith("xoxp-installed-")
+    assert call.token is not None and call.token.startswith("xoxp-installed-")
     assert fake_slack.tokens[call.token]["user_id"] == admin
 
 
@@ -242,7 +244,7 @@ async def test_the_admin_installation_is_found_after_a_later_bot_only_reinstall_
     latest = await store.async_find_installation(enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True)
     assert latest.user_id == other  # what slack_sdk alone would give: the bot-only reinstall
     found = await latest_admin_installation(store, enterprise_id)
-    assert found is not None and found.user_id == admin
+    assert found is not None and found.user_id == admin and found.user_token is not None
     assert fake_slack.tokens[found.user_token]["user_id"] == admin
     assert ADMIN_SCOPE in fake_slack.tokens[found.user_token]["scopes"]
     assert found.bot_token == latest.bot_token  # the org's newest bot token, merged in by slack_sdk
@@ -258,7 +260,7 @@ async def test_the_admin_installation_survives_the_same_admins_bot_only_reinstal
     first = await latest_admin_installation(store, enterprise_id)
     await install(oauth_app, fake_slack, fake_slack.prepare_install(org_wide=True, installer=admin, user_scopes=""))
     again = await latest_admin_installation(store, enterprise_id)
-    assert again is not None and again.user_token == first.user_token
+    assert first is not None and again is not None and again.user_token == first.user_token
     assert again.user_scopes == [ADMIN_SCOPE]
 
 
@@ -308,7 +310,7 @@ async def test_a_standalone_workspace_installs_and_leave_channel_and_rejoin_work
     *_, done = await press(oauth_app, fake_slack, summary)
     assert f"I'm back in <#{channel}>." in done["text"]
     (join,) = [c for c in fake_slack.calls if c.method == "conversations.join"]
-    assert join.token.startswith("xoxb-installed-")
+    assert join.token is not None and join.token.startswith("xoxb-installed-")
 
 
 async def test_the_same_standalone_admin_is_refused_the_admin_install_and_nothing_is_stored(
@@ -356,4 +358,4 @@ async def test_an_org_admin_installs_org_wide_with_the_admin_scope_and_a_later_b
     assert latest.user_id == other and latest.user_token is None  # bot-only: Slack issued no user token
     again = await latest_admin_installation(store, enterprise_id)
     assert again is not None and again.user_id == admin and again.user_token == found.user_token
-    assert fake_slack.tokens[again.user_token]["scopes"] == {ADMIN_SCOPE}
+    assert again.user_token is not None and fake_slack.tokens[again.user_token]["scopes"] == {ADMIN_SCOPE}

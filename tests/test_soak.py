@@ -100,6 +100,7 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
     # and there are no more of those than the two connection pools (the harness's and the app's) can hold.
     await fake_slack.wait_for(lambda: len(work_tasks()) <= tasks_before, timeout=10, what="background tasks to finish")
     idle_pool = sum(len(conns) for conns in slack.built.bolt.client.session.connector._conns.values())
+    assert slack.session.connector is not None
     assert len(asyncio.all_tasks()) - len(work_tasks()) <= slack.session.connector.limit + idle_pool
     refusals = [r for r in await slack.built.services.audit.latest(10_000) if r["event"] == "refused"]
     assert len(refusals) == sum(1 for url in fake_slack.response_urls.values() if _is_refusal(url.posts))

@@ -20,6 +20,7 @@ async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeS
     try:
         (socket,) = await fake_slack.wait_for(lambda: fake_slack.sockets, what="a Socket Mode connection")
         channel = fake_slack.add_channel("over-socket")
+        # Only its payload builder is used: no HTTP session needed.
         command = SlackSender("unused", fake_slack, None).command_body("/leave-channel", "", channel)  # type: ignore[arg-type]
         await socket.send_json(
             {"envelope_id": "env-1", "type": "slash_commands", "accepts_response_payload": True, "payload": command}

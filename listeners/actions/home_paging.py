@@ -20,7 +20,7 @@ async def audit_page_requested(
     if not user_id:
         return
     value = action.get("value")
-    before = int(value) if action.get("action_id") == OLDER_ACTION and str(value).isdigit() else None
+    before = int(str(value)) if action.get("action_id") == OLDER_ACTION and str(value).isdigit() else None
     services = AppServices.of(context)
     view = await home_view(services, client, user_id, installation_org(context), context.team_id, before)
     await publish_home(client, user_id, view)

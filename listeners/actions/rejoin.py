@@ -72,5 +72,7 @@ async def rejoin_pressed(
         finally:
             await services.rejoins.release(offer)
         await answer(
-            rejoin_done_message(summary, results, offer.private_in_order, context.bot_user_id, value, offer.expires_at)
+            rejoin_done_message(
+                summary, results, offer.private_in_order, context.bot_user_id, str(value), offer.expires_at
+            )
         )

@@ -113,8 +113,8 @@ async def disconnect_form_submission(
             await show_or_tell(client, requester, status_modal(text), external_id=external_id)
             return
         confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still), dry_run).encode()
-        view = confirm_modal(shared, still, confirm, external_id, dry_run=dry_run)
-        await show_or_tell(client, requester, view, external_id=external_id)
+        modal = confirm_modal(shared, still, confirm, external_id, dry_run=dry_run)
+        await show_or_tell(client, requester, modal, external_id=external_id)
 
 
 async def disconnect_confirm_submission(

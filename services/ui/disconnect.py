@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -103,14 +104,14 @@ def _option(team_id: str, name: str | None, state: str = "connected") -> Option:
     return Option(value=team_id, text=PlainTextObject(text=truncate(text, OPTION_TEXT_LIMIT), emoji=False))
 
 
-def view_values(view: dict) -> dict:
+def view_values(view: dict[str, Any]) -> dict[str, Any]:
     """A submitted view's state values, read defensively."""
     state = view.get("state")
     values = state.get("values") if isinstance(state, dict) else None
     return values if isinstance(values, dict) else {}
 
 
-def dry_run_chosen(view: dict) -> bool:
+def dry_run_chosen(view: dict[str, Any]) -> bool:
     """Whether the form's dry-run box is ticked."""
     element = (view_values(view).get(DRY_RUN_BLOCK) or {}).get(DRY_RUN_ACTION)
     options = element.get("selected_options") if isinstance(element, dict) else None
@@ -169,7 +170,7 @@ def form_modal(
     dry_run: bool = False,
 ) -> View:
     """The form: a shared channel, then the workspaces connected to it, chosen by name, and the dry-run box."""
-    blocks: list = [
+    blocks: list[Any] = [
         InputBlock(
             block_id=CHANNEL_BLOCK,
             label="Shared channel",
@@ -299,7 +300,7 @@ def disconnect_failure_text(
 
 def outcome_message(
     channel_id: str, results: Sequence[DisconnectResult], names: dict[str, str], source: TokenSource | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Which were disconnected (and which only confirmed after an error), which were not and why."""
     channel = mention(channel_id)
     done = [r for r in results if r.ok]
@@ -327,7 +328,7 @@ def outcome_message(
     return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
 
 
-def dry_run_message(channel_id: str, team_ids: Sequence[str], names: dict[str, str]) -> dict:
+def dry_run_message(channel_id: str, team_ids: Sequence[str], names: dict[str, str]) -> dict[str, Any]:
     """What a real run would have done, and that nothing changed."""
     channel = mention(channel_id)
     teams = ", ".join(team_label(t, names.get(t)) for t in team_ids)

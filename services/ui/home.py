@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -35,7 +36,7 @@ ABOUT = (
 ADMINS_ONLY_NOTE = "Org Admins and Owners also see the `/disconnect-shared` audit log here."
 
 
-def _about_blocks() -> list:
+def _about_blocks() -> list[Any]:
     return [
         HeaderBlock(text="Channel Admin"),
         SectionBlock(text=MarkdownTextObject(text=ABOUT)),
@@ -57,7 +58,9 @@ def _when(at: datetime) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def audit_entry_text(row: dict, users: dict[str, str], channels: dict[str, str], teams: dict[str, str]) -> str:
+def audit_entry_text(
+    row: dict[str, Any], users: dict[str, str], channels: dict[str, str], teams: dict[str, str]
+) -> str:
     """time · who · channel · workspace, then the outcome."""
     team = row["leaving_team_id"]
     workspace = team_label(team, teams.get(team)) if team else "no workspace chosen"
@@ -74,7 +77,7 @@ def audit_entry_text(row: dict, users: dict[str, str], channels: dict[str, str],
 
 
 def admin_home(
-    rows: Sequence[dict],
+    rows: Sequence[dict[str, Any]],
     users: dict[str, str],
     channels: dict[str, str],
     teams: dict[str, str],
@@ -83,7 +86,7 @@ def admin_home(
 ) -> View:
     """The newest audit entries (or an older page), with buttons to page back and return to the newest."""
     title = "Audit log: older entries" if older_page else "Audit log: latest entries"
-    blocks: list = [
+    blocks: list[Any] = [
         *_about_blocks(),
         DividerBlock(),
         HeaderBlock(text=title),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ContextBlock,
@@ -112,7 +113,9 @@ def leave_summary_text(outcome: LeaveOutcome) -> str:
     return truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
 
 
-def leave_summary_message(outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False) -> dict:
+def leave_summary_message(
+    outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False
+) -> dict[str, Any]:
     """The summary; with a Rejoin button and its deadline when something was left and the offer could be kept.
 
     The DM copy is this message as is; the ephemeral reply says where that copy is when it was posted (`lasting_copy`).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
 
@@ -49,10 +50,12 @@ def _invite(bot_user_id: str | None) -> str:
     return f"/invite <@{bot_user_id}>" if bot_user_id else "`/invite` and the app's name"
 
 
-def _message(summary: str, extra: Sequence[str], button_value: str | None = None, note: str | None = None) -> dict:
+def _message(
+    summary: str, extra: Sequence[str], button_value: str | None = None, note: str | None = None
+) -> dict[str, Any]:
     """The summary message, rebuilt: the leave, what happened since, and the button while it is still useful."""
     lines = [*summary.split("\n"), *(["", *extra] if extra else [])]
-    blocks: list = sections(lines)
+    blocks: list[Any] = sections(lines)
     if note:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     if button_value is not None:
@@ -70,7 +73,9 @@ def offer_summary(offer: RejoinOffer) -> str:
     return f"Left {_listed(offer.left_ids)}."
 
 
-def rejoin_offer_message(summary: str, button_value: str, expires_at: datetime, lasting_copy: bool = False) -> dict:
+def rejoin_offer_message(
+    summary: str, button_value: str, expires_at: datetime, lasting_copy: bool = False
+) -> dict[str, Any]:
     """The summary with its Rejoin button; `lasting_copy` when a copy of it was posted in the app's DM with the user."""
     note = (
         f"Changed your mind? *Rejoin* brings me back into the channels I just left. It works until {until(expires_at)}."
@@ -78,14 +83,14 @@ def rejoin_offer_message(summary: str, button_value: str, expires_at: datetime, 
     return _message(summary, [], button_value, f"{note} {LASTING_COPY}" if lasting_copy else note)
 
 
-def rejoin_running_message(summary: str, count: int) -> dict:
+def rejoin_running_message(summary: str, count: int) -> dict[str, Any]:
     return {
         **_message(summary, [f":hourglass_flowing_sand: Rejoining {channels_count(count)}…"]),
         "replace_original": True,
     }
 
 
-def rejoin_expired_message(summary: str, expires_at: datetime, bot_user_id: str | None) -> dict:
+def rejoin_expired_message(summary: str, expires_at: datetime, bot_user_id: str | None) -> dict[str, Any]:
     line = (
         f"This Rejoin button has expired: it worked until {until(expires_at)}, 24 hours after the leave. "
         f"Anyone in a channel can still bring me back by typing {_invite(bot_user_id)} there."
@@ -144,7 +149,7 @@ def rejoin_done_message(
     bot_user_id: str | None,
     button_value: str,
     expires_at: datetime,
-) -> dict:
+) -> dict[str, Any]:
     """The button stays only while a retry could still help."""
     retry = button_value if any(r.retryable for r in results) else None
     return {
