@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -26,9 +27,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.storage import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +59,10 @@ def _aware(moment: datetime | None) -> datetime | None:
     """SQLite gives back naive datetimes; everything here is UTC."""
     if moment is None:
         return None
+    return _utc(moment)
+
+
+def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -102,7 +110,7 @@ def _job_of(row: Any) -> Job:
         id=r["id"],
         kind=r["kind"],
         status=r["status"],
-        created_at=_aware(r["created_at"]),  # type: ignore[arg-type]
+        created_at=_utc(r["created_at"]),  # NOT NULL
         user_id=r["user_id"],
         enterprise_id=r["enterprise_id"],
         team_id=r["team_id"],
@@ -221,7 +229,7 @@ class JobStore:
             row = (await conn.execute(select(job).where(job.c.id == job_id))).first()
         return None if row is None else _job_of(row)
 
-    def _claimable(self, now: datetime):
+    def _claimable(self, now: datetime) -> ColumnElement[bool]:
         from sqlalchemy import and_, or_
 
         from services.tables import job
@@ -285,7 +293,7 @@ class JobStore:
             .where(job.c.lease_owner == self.owner)
             .values(updated_at=datetime.now(UTC), **values)
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def renew(self, job_id: str) -> bool:
         return await self._owned_update(job_id, lease_expires_at=datetime.now(UTC) + self.lease)
@@ -358,7 +366,7 @@ class JobStore:
             .where(job.c.summary_sent_at.is_(None))
             .values(summary_sent_at=datetime.now(UTC))
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     async def purge(self, retention: timedelta) -> int:
         """Delete jobs finished more than `retention` ago; returns how many."""
@@ -473,8 +481,8 @@ class JobRunner:
         self.max_jobs = max_jobs
         self.stopping = False
         self._wake = asyncio.Event()
-        self._loop_task: asyncio.Task | None = None
-        self._working: dict[str, tuple[asyncio.Task, JobWork]] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._working: dict[str, tuple[asyncio.Task[None], JobWork]] = {}
         self._last_purge: datetime | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -522,9 +530,9 @@ class JobRunner:
             work = JobWork(job, self.store, self)
             task = asyncio.create_task(self._work(work))
             self._working[job.id] = (task, work)
-            task.add_done_callback(lambda _t, job_id=job.id: self._done(job_id))
+            task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, job_id: str) -> None:
+    def _done(self, job_id: str, _task: object = None) -> None:
         """A job ended here: room for the next one now, not at the next poll."""
         self._working.pop(job_id, None)
         if not self.stopping:

@@ -10,7 +10,7 @@ from a request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class LeaveJobs:
 
     async def submit(
         self,
-        channel_ids: list[str],
+        channel_ids: Sequence[str],
         *,
         user_id: str,
         enterprise_id: str | None,

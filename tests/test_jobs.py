@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,12 +51,14 @@ def count_leaves(fake: FakeSlack) -> Counter:
         counts[params.get("channel", "")] += 1
         return original(params, identity)
 
-    fake._m_conversations_leave = counted  # type: ignore[method-assign]
+    fake._m_conversations_leave = counted  # type: ignore[method-assign]  # the fake's method, wrapped to count
     return counts
 
 
 @asynccontextmanager
-async def instances(fake: FakeSlack, database_url: str, tmp_path: Path, **env: str) -> AsyncIterator[list[Instance]]:
+async def instances(
+    fake: FakeSlack, database_url: str, tmp_path: Path, **env: str
+) -> AsyncIterator[Callable[[], Awaitable[Instance]]]:
     started: list[Instance] = []
 
     async def start() -> Instance:
@@ -95,7 +97,7 @@ async def instances(fake: FakeSlack, database_url: str, tmp_path: Path, **env: s
         raise AssertionError(f"app.py never answered /healthz: {log.read_text()[-2000:]}")
 
     try:
-        yield start  # type: ignore[misc]
+        yield start
     finally:
         for instance in started:
             if instance.process.returncode is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -37,7 +38,7 @@ ACK_BUDGET_SECONDS = 1.0
 
 async def submitted(
     services: AppServices,
-    channel_ids: list[str],
+    channel_ids: Sequence[str],
     context: AsyncBoltContext,
     user_id: str,
     response_url: str | None,
