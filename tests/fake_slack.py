@@ -641,7 +641,7 @@ class FakeSlack:
     def posts_to(self, url: str) -> list[dict[str, Any]]:
         return self.response_urls[url].posts
 
-    async def wait_for(self, predicate, timeout: float = 5.0, what: str = "condition") -> Any:
+    async def wait_for(self, predicate, timeout: float = 15.0, what: str = "condition") -> Any:
         """Poll until predicate() is truthy (bounded); returns its value."""
         deadline = time.monotonic() + timeout
         while True:
@@ -652,7 +652,7 @@ class FakeSlack:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}")
             await asyncio.sleep(0.01)
 
-    async def next_post(self, url: str, timeout: float = 5.0, count: int = 1) -> dict[str, Any]:
+    async def next_post(self, url: str, timeout: float = 15.0, count: int = 1) -> dict[str, Any]:
         posts = await self.wait_for(
             lambda: len(self.posts_to(url)) >= count and self.posts_to(url), timeout, "a response URL post"
         )

@@ -15,7 +15,8 @@ from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
 from tests.test_leave_modal import chosen
 
-OPERATIONS = int(__import__("os").environ.get("SOAK_OPERATIONS", "2000"))
+# 500 in the everyday suite (it shares the machine with three other workers); .ci/run also runs the full 2,000 alone.
+OPERATIONS = int(__import__("os").environ.get("SOAK_OPERATIONS", "500"))
 AT_ONCE = 50
 
 
