@@ -99,7 +99,11 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
     await fake_slack.wait_for(lambda: open_connections(slack) == 0, timeout=10, what="connections to be released")
     # What the app started for each request has finished: only idle keep-alive connection handlers remain,
     # and there are no more of those than the two connection pools (the harness's and the app's) can hold.
-    await fake_slack.wait_for(lambda: len(work_tasks()) <= tasks_before, timeout=10, what="background tasks to finish")
+    try:
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= tasks_before, timeout=30, what="background tasks to end")
+    except AssertionError:
+        left = sorted({repr(t.get_coro()).split(" at ")[0] for t in work_tasks()})
+        raise AssertionError(f"tasks still running 30 s after the last answer: {left}") from None
     idle_pool = sum(len(conns) for conns in slack.built.bolt.client.session.connector._conns.values())
     assert slack.session.connector is not None
     assert len(asyncio.all_tasks()) - len(work_tasks()) <= slack.session.connector.limit + idle_pool
