@@ -1,4 +1,16 @@
-"""The test suite's fake Slack as a process of its own, for load: python -m benchmarks.fake_server --delay 1."""
+"""The test suite's fake Slack as a process of its own, for load: python -m benchmarks.fake_server --delay 1.
+
+What it prints on its first line (JSON) is everything a load driver needs: the port, the bot token, the workspace,
+a workspace admin and a member (both people Slack knows, so `/leave-channel` passes its users.info check), the
+benchmark's channels (the bot is in all of them) and the ones the member is in.
+
+Membership is sticky for the bot: a `conversations.leave` that succeeds leaves the bot in the channel, so every
+command of a long run leaves for real (ok, a Rejoin offer, the DM copy and the summary) instead of finding the bot
+gone after the first pass over the channels.
+
+`bench.stats` (a pseudo-method on the Web API path, no token needed) answers the calls seen per method and the
+summaries posted to response URLs, for a driver that wants to check the work after the acks was done.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +19,60 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections import Counter
+from typing import Any
 
 from tests.fake_slack import FakeSlack
 
+STATS_METHOD = "bench.stats"
 
-async def serve(delay: float) -> None:
-    fake = FakeSlack()
+
+class BenchSlack(FakeSlack):
+    def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
+        answer = super()._m_conversations_leave(params, identity)
+        if answer.get("ok") is True and not answer.get("not_in_channel"):
+            self.channels[params["channel"]].members.add(identity["user_id"])  # back at once: the next leave is real
+        return answer
+
+    def _answer(self, method: str, params: dict, token: str | None, authorization: str) -> dict:
+        if method == STATS_METHOD:
+            return {"ok": True, **self.stats()}
+        return super()._answer(method, params, token, authorization)
+
+    def stats(self) -> dict[str, Any]:
+        posts = [post for entry in self.response_urls.values() for post in entry.posts]
+        return {
+            "calls": dict(Counter(call.method for call in self.calls if call.method != STATS_METHOD)),
+            "response_url_posts": len(posts),
+            # "I left <#C…>." for one channel, "Left 3 channels: …" for more (services/ui/leave.py)
+            "summaries_left": sum(1 for post in posts if str(post.get("text", "")).startswith(("I left ", "Left "))),
+            "direct_messages": len(self.messages),
+        }
+
+
+async def serve(delay: float, channels: int, member_channels: int) -> None:
+    fake = BenchSlack()
     fake.default_delay = delay
     fake.open_response_urls = True
     await fake.start()
-    print(json.dumps({"port": fake.port, "bot_token": fake.bot_token, "team_id": fake.team_id}), flush=True)
+    admin = fake.add_user(workspace_admin=True, real_name="Bench Admin")
+    member = fake.add_user(real_name="Bench Member")
+    ids = [fake.add_channel(f"bench{i:04d}") for i in range(channels)]
+    for channel in ids[:member_channels]:
+        fake.channels[channel].members.add(member)
+    info = {
+        "port": fake.port, "bot_token": fake.bot_token, "team_id": fake.team_id, "admin": admin, "member": member,
+        "channels": ids, "member_channels": ids[:member_channels],
+    }  # fmt: skip
+    print(json.dumps(info), flush=True)
     await asyncio.Event().wait()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay", type=float, default=0.0, help="seconds every Web API call takes")
+    parser.add_argument("--channels", type=int, default=100, help="channels the bot is in")
+    parser.add_argument("--member-channels", type=int, default=20, help="of those, how many the member is in")
+    args = parser.parse_args(sys.argv[1:])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(parser.parse_args(sys.argv[1:]).delay))
+        asyncio.run(serve(args.delay, args.channels, args.member_channels))
