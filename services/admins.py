@@ -49,6 +49,10 @@ class AdminPolicy:
     def __init__(self, allow_list: Iterable[str] = ()) -> None:
         self._allow_list = frozenset(allow_list)
 
+    def allow_listed(self, user_id: str) -> bool:
+        """In ADMIN_USER_IDS (settings.admin_user_ids)."""
+        return user_id in self._allow_list
+
     async def check(self, client: AsyncWebClient, user_id: str, org_id: str | None) -> AdminCheck:
         """May `user_id` disconnect channels of `org_id`? Asked afresh each time; any doubt refuses.
 

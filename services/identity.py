@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,20 +32,30 @@ class BotIdentity:
     bot_id: str | None
 
 
-async def identify_bot(client: AsyncWebClient, token: str, api_url: str) -> BotIdentity:
-    """auth.test with the bot token; https://docs.slack.dev/reference/methods/auth.test"""
+async def _auth_test(client: AsyncWebClient, token: str, api_url: str, setting: str, rejected: str) -> dict[str, Any]:
+    """auth.test for a configured token; any failure ends start-up with one line naming `setting`."""
     body, error = await call_outcome(client.auth_test(token=token))
     if error in _REJECTED:
-        raise StartupError(
-            f"SLACK_BOT_TOKEN was rejected by Slack ({error}): copy the current Bot User OAuth Token "
-            "from OAuth & Permissions in your app's settings (reinstall the app if it was removed)."
-        )
+        raise StartupError(f"{setting} was rejected by Slack ({error}): {rejected}")
     if error in _UNREACHABLE:
         raise StartupError(
             f"Could not reach the Slack Web API at {api_url} ({error}): check SLACK_API_URL and the network."
         )
     if error is not None:
-        raise StartupError(f"Slack refused the app's auth.test call ({error}): check SLACK_BOT_TOKEN.")
+        raise StartupError(f"Slack refused auth.test for {setting} ({error}): check {setting}.")
+    return body
+
+
+async def identify_bot(client: AsyncWebClient, token: str, api_url: str) -> BotIdentity:
+    """auth.test with the bot token; https://docs.slack.dev/reference/methods/auth.test"""
+    body = await _auth_test(
+        client,
+        token,
+        api_url,
+        "SLACK_BOT_TOKEN",
+        "copy the current Bot User OAuth Token from OAuth & Permissions in your app's settings (reinstall the app "
+        "if it was removed).",
+    )
     return BotIdentity(
         team_id=body.get("team_id"),
         enterprise_id=body.get("enterprise_id"),
@@ -59,18 +70,13 @@ async def admin_token_org(client: AsyncWebClient, token: str, api_url: str) -> s
     https://docs.slack.dev/reference/methods/auth.test: "When working against a team within an Enterprise
     organization, you'll also find their enterprise_id here."
     """
-    body, error = await call_outcome(client.auth_test(token=token))
-    if error in _REJECTED:
-        raise StartupError(
-            f"SLACK_ADMIN_TOKEN was rejected by Slack ({error}): copy the current User OAuth Token (xoxp-…) of the "
-            "Org Admin's org-wide install, or unset it."
-        )
-    if error in _UNREACHABLE:
-        raise StartupError(
-            f"Could not reach the Slack Web API at {api_url} ({error}): check SLACK_API_URL and the network."
-        )
-    if error is not None:
-        raise StartupError(f"Slack refused auth.test for SLACK_ADMIN_TOKEN ({error}): check SLACK_ADMIN_TOKEN.")
+    body = await _auth_test(
+        client,
+        token,
+        api_url,
+        "SLACK_ADMIN_TOKEN",
+        "copy the current User OAuth Token (xoxp-…) of the Org Admin's org-wide install, or unset it.",
+    )
     org = body.get("enterprise_id")
     if not isinstance(org, str) or not org:
         raise StartupError(

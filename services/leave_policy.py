@@ -75,10 +75,6 @@ class LeavePolicy:
     def of(cls, services: AppServices) -> LeavePolicy:
         return cls(services.admins, services.audit_channel.channel_id)
 
-    def _allow_listed(self, user_id: str) -> bool:
-        # ADMIN_USER_IDS, as AdminPolicy holds it (settings.admin_user_ids).
-        return user_id in self._admins._allow_list
-
     async def rights(
         self,
         client: AsyncWebClient,
@@ -100,7 +96,7 @@ class LeavePolicy:
         body, error = await call_outcome(client.users_info(user=user_id))
         if error is not None:
             return LeaveRights(refused, error=error, failed_method=USERS_INFO)
-        if is_leave_admin(body.get("user"), user_id, self._allow_listed(user_id), org_id, team_id):
+        if is_leave_admin(body.get("user"), user_id, self._admins.allow_listed(user_id), org_id, team_id):
             return LeaveRights(refused, admin=True)
         member_of, error = await channels_of(client, user_id, to_check)
         if error is not None:

@@ -205,10 +205,8 @@ async def host_org_of(client: AsyncWebClient, channel_id: str) -> str | None:
     host = channel.get("conversation_host_id") if isinstance(channel, dict) else None
     if not isinstance(host, str) or not host:
         return None
-    if is_org_id(host):
-        return host
-    org = (await team_facts(client, [host])).get(host, {}).get("enterprise_id")
-    return org if isinstance(org, str) and org else None
+    org = _host_org(host, None, None, (await team_facts(client, [host])).get(host))
+    return org if org and is_org_id(org) else None  # a standalone host is no Enterprise org
 
 
 @dataclass(frozen=True)
