@@ -24,10 +24,9 @@ from services.jobs import DONE, RUNNING, JobStore
 from services.leave_jobs import LEAVE
 from services.storage import Database
 from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackSender
-from tests.test_production_server import free_port
+from tests.processes import ROOT, app_env, free_port, wait_for_http
+from tests.slack_requests import SlackSender
 
-ROOT = Path(__file__).resolve().parent.parent
 LEASE = 2.0
 
 
@@ -64,19 +63,9 @@ async def instances(
     async def start() -> Instance:
         port = free_port()
         log = tmp_path / f"app-{port}.log"
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "SLACK_BOT_TOKEN": fake.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "DATABASE_URL": database_url,
-            "PORT": str(port),
-            "JOB_LEASE_SECONDS": str(LEASE),
-            "JOB_POLL_SECONDS": "0.1",
-            "SHUTDOWN_GRACE_SECONDS": "10",
-            "METRICS_ENABLED": "false",
-            **env,
-        }
+        defaults = {"JOB_LEASE_SECONDS": str(LEASE), "JOB_POLL_SECONDS": "0.1", "SHUTDOWN_GRACE_SECONDS": "10"}
+        settings = {**defaults, "METRICS_ENABLED": "false", **env}  # a test's own settings win
+        environment = app_env(fake, tmp_path, DATABASE_URL=database_url, PORT=str(port), **settings)
         with open(log, "wb") as out:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "app.py", env=environment, cwd=ROOT, stdout=out, stderr=out
@@ -84,17 +73,8 @@ async def instances(
         instance = Instance(process, port, log)
         started.append(instance)
         async with aiohttp.ClientSession() as session:
-            for _ in range(1500):
-                try:
-                    async with session.get(f"{instance.url}/healthz") as response:
-                        if response.status == 200:
-                            return instance
-                except aiohttp.ClientConnectionError:
-                    pass
-                if process.returncode is not None:
-                    break
-                await asyncio.sleep(0.02)
-        raise AssertionError(f"app.py never answered /healthz: {log.read_text()[-2000:]}")
+            await wait_for_http(session, f"{instance.url}/healthz", process, log=log)
+        return instance
 
     try:
         yield start
@@ -291,16 +271,10 @@ async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instanc
     counts = count_leaves(fake_slack)
     url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": url,
-        "JOB_LEASE_SECONDS": str(LEASE),
-        "JOB_POLL_SECONDS": "0.1",
-        "METRICS_ENABLED": "false",
-    }
+    env = app_env(
+        fake_slack, tmp_path, DATABASE_URL=url, JOB_LEASE_SECONDS=str(LEASE), JOB_POLL_SECONDS="0.1",
+        METRICS_ENABLED="false",
+    )  # fmt: skip
     command = [sys.executable, "-m", "gunicorn", "app:web_app", "--worker-class", "aiohttp.GunicornWebWorker"]
     command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "20"]
     log = tmp_path / "gunicorn.log"
@@ -310,15 +284,7 @@ async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instanc
     store = JobStore(database, owner="test")
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(1500):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.02)
-            else:
-                raise AssertionError(f"gunicorn never answered /healthz: {log.read_text()[-2000:]}")
+            await wait_for_http(session, f"http://127.0.0.1:{port}/healthz", server, log=log)
             channels, response_url, _ = await bulk_leave(fake_slack, Instance(server, port, log), session, 30)
             await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
             server.send_signal(signal.SIGTERM)

@@ -6,7 +6,6 @@ import asyncio
 import io
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,9 +18,8 @@ import pytest
 from services.log_redaction import configure_logging
 from services.settings import Settings
 from tests.fake_slack import FakeSlack, Scripted
+from tests.processes import ROOT, app_env, free_port, wait_for_http
 from tests.slack_requests import SIGNING_SECRET, SlackSender
-from tests.test_metrics import wait_for_http
-from tests.test_production_server import ROOT, free_port
 
 FIELDS = {"time", "level", "logger", "message"}
 
@@ -106,16 +104,7 @@ def test_a_traceback_and_extra_fields_are_redacted_or_left_out() -> None:
 async def test_a_real_process_logs_json_lines_at_debug(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """`python app.py` with LOG_FORMAT=json and LOG_LEVEL=DEBUG: every line of its stderr is one JSON object."""
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-        "PORT": str(port),
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "DEBUG",
-    }
+    env = app_env(fake_slack, tmp_path, PORT=str(port), LOG_FORMAT="json", LOG_LEVEL="DEBUG")
     log = tmp_path / "app.log"
     with log.open("wb") as stderr:
         app = await asyncio.create_subprocess_exec(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 from pathlib import Path
@@ -17,8 +16,8 @@ from services import metrics
 from services.error_texts import ADMIN_ONLY
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SIGNING_SECRET, SlackSender
-from tests.test_production_server import ROOT, free_port
+from tests.processes import ROOT, app_env, free_port, wait_for_http
+from tests.slack_requests import SlackSender
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 # Anything shaped like a Slack ID or token: never a label value.
@@ -178,30 +177,10 @@ async def test_metrics_off_by_setting(fake_slack: FakeSlack, tmp_path: Path) -> 
         metrics.configure(True)
 
 
-async def wait_for_http(session: aiohttp.ClientSession, url: str, process: asyncio.subprocess.Process) -> None:
-    for _ in range(1000):
-        assert process.returncode is None, "the server exited"
-        try:
-            async with session.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{url} never answered 200")
-
-
 async def test_gunicorn_workers_add_up_in_one_scrape(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """Multi-process mode (gunicorn.conf.py): whichever worker answers, the scrape counts every worker's requests."""
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = app_env(fake_slack, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     command = [sys.executable, "-m", "gunicorn", "app:web_app", "--worker-class", "aiohttp.GunicornWebWorker"]
     command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5"]
     server = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stderr=asyncio.subprocess.DEVNULL)
@@ -226,14 +205,8 @@ async def test_gunicorn_workers_add_up_in_one_scrape(fake_slack: FakeSlack, tmp_
 async def test_socket_mode_serves_metrics_and_readiness_on_port(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """`python app.py` in Socket Mode: /readyz turns 200 once connected; /metrics counts what came over the socket."""
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_APP_TOKEN": fake_slack.app_token,
-        "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-        "PORT": str(port),
-    }
+    env = app_env(fake_slack, tmp_path, SLACK_APP_TOKEN=fake_slack.app_token, PORT=str(port))
+    del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
     app = await asyncio.create_subprocess_exec(
         sys.executable, str(ROOT / "app.py"), env=env, cwd=tmp_path, stderr=asyncio.subprocess.DEVNULL
     )

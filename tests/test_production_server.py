@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sys
 from pathlib import Path
 from urllib.parse import urlencode
@@ -12,40 +10,19 @@ from urllib.parse import urlencode
 import aiohttp
 
 from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackSender
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import ROOT, app_env, free_port, wait_for_http
+from tests.slack_requests import SlackSender
 
 
 async def test_gunicorn_workers_serve_commands(fake_slack: FakeSlack, tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-    }
+    env = app_env(fake_slack, tmp_path)
     command = [sys.executable, "-m", "gunicorn", "app:web_app", "--worker-class", "aiohttp.GunicornWebWorker"]
     command += ["--workers", "2", "--bind", f"127.0.0.1:{port}", "--graceful-timeout", "5"]
     server = await asyncio.create_subprocess_exec(*command, env=env, cwd=ROOT, stderr=asyncio.subprocess.PIPE)
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(1000):
-                try:
-                    async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.02)
-            else:
-                raise AssertionError("gunicorn never answered /healthz")
+            await wait_for_http(session, f"http://127.0.0.1:{port}/healthz", server)
             sender = SlackSender(f"http://127.0.0.1:{port}", fake_slack, session)
             channels = [fake_slack.add_channel(f"c{i}") for i in range(6)]
             bodies = [sender.command_body("/leave-channel", "", c) for c in channels]

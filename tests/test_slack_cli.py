@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shlex
 import subprocess
 import sys
@@ -17,9 +16,9 @@ from pathlib import Path
 import aiohttp
 
 from tests.fake_slack import FakeSlack
+from tests.processes import ROOT, app_env, free_port, wait_for_http
 from tests.slack_requests import SlackSender
-from tests.test_metrics import scrape, value, wait_for_http
-from tests.test_production_server import ROOT, free_port
+from tests.test_metrics import scrape, value
 
 
 def run_hook(command: str, *extra: str) -> str:
@@ -71,16 +70,9 @@ async def test_start_runs_app_py_in_socket_mode_with_the_tokens_the_cli_injects(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        # What `slack run` puts in the environment of the start hook:
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_APP_TOKEN": fake_slack.app_token,
-        # The fake Slack instead of slack.com, a free port and a throwaway database:
-        "SLACK_API_URL": fake_slack.api_url,
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
-    }
+    # What `slack run` puts in the environment of the start hook (the tokens), the fake Slack, a port, a database:
+    env = app_env(fake_slack, tmp_path, SLACK_APP_TOKEN=fake_slack.app_token, PORT=str(port))
+    del env["SLACK_SIGNING_SECRET"]  # the CLI injects none: Socket Mode
     args = shlex.split(hooks()["hooks"]["start"])
     app = await asyncio.create_subprocess_exec(*args, env=env, cwd=ROOT, stderr=asyncio.subprocess.DEVNULL)
     try:

@@ -1,0 +1,56 @@
+"""The app as a real process (python app.py, gunicorn, the CLI's start hook): its environment, a port, its readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from pathlib import Path
+
+import aiohttp
+
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SIGNING_SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def app_env(fake: FakeSlack, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The settings a process of the app gets: the fake Slack, the tests' signing secret, a throwaway database;
+    `settings` add or replace (None-free strings, as in a real environment)."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "SLACK_BOT_TOKEN": fake.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        **settings,
+    }
+
+
+async def wait_for_http(
+    session: aiohttp.ClientSession,
+    url: str,
+    process: asyncio.subprocess.Process,
+    attempts: int = 1500,
+    log: Path | None = None,
+) -> None:
+    """Poll `url` (bounded) until it answers 200; fail at once if the process exits, with the end of its log."""
+    for _ in range(attempts):
+        if process.returncode is not None:
+            break
+        try:
+            async with session.get(url) as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.02)
+    tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
+    raise AssertionError(f"{url} never answered 200 (process exit code {process.returncode}) {tail}")
