@@ -515,8 +515,10 @@ class JobRunner:
                     await self._purge_now_and_then()
             except Exception as e:  # noqa: BLE001 - a database hiccup: try again at the next poll
                 logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
+            # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own on 3.11.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def _claim_some(self) -> None:
