@@ -14,25 +14,25 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from listeners import register_listeners
-from runtime.operations import Readiness
-from runtime.server import build_web_app, create_bolt_app, serve_forever
-from services import metrics
-from services.admin_token import AdminTokenSource
-from services.admins import AdminPolicy
+from server.app import build_web_app, create_bolt_app, serve_forever
+from server.operations import Readiness
 from services.app_services import AppServices
-from services.audit import AuditLog
-from services.audit_channel import AuditChannel
-from services.identity import StartupError, admin_token_org, identify_bot
-from services.jobs import JobRunner, JobStore
-from services.leave_jobs import LeaveJobs, installation_clients
-from services.log_redaction import configure_logging
-from services.names import NameBook
-from services.once import HandledRequests
-from services.pacing import Pacer
-from services.rejoin_offers import RejoinOffers
+from services.audit.feed import AuditChannel
+from services.audit.log import AuditLog
+from services.disconnecting.admin_tokens import AdminTokenSource
+from services.disconnecting.admins import AdminPolicy
+from services.jobs.queue import JobRunner, JobStore
+from services.leaving.offers import RejoinOffers
+from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
-from services.slack_client import build_web_client, close_session
-from services.storage import Database
+from services.slack.client import build_web_client, close_session
+from services.slack.identity import StartupError, admin_token_org, identify_bot
+from services.slack.names import NameBook
+from services.slack.pacing import Pacer
+from services.storage.database import Database
+from services.storage.handled_requests import HandledRequests
+from services.telemetry import metrics
+from services.telemetry.logs import configure_logging
 
 
 @dataclass
@@ -72,7 +72,7 @@ async def build_app(settings: Settings) -> BuiltApp:
         oauth = None
         identity = None
         if settings.oauth:
-            from runtime.oauth import oauth_settings
+            from server.oauth import oauth_settings
 
             # settings.oauth means both the client ID and secret are set.
             oauth = oauth_settings(settings.client_id, settings.client_secret, database.raw_engine(), settings.api_url)  # type: ignore[arg-type]

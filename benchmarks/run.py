@@ -442,7 +442,7 @@ async def bulk_at_rate_limit(args, tmp: str) -> dict:
 
 async def hostile_flood(args, tmp: str) -> dict:
     """Real commands by a member at a steady rate, alone and then beside an unsigned flood from another process."""
-    from runtime.server import MAX_BODY_BYTES
+    from server.app import MAX_BODY_BYTES
 
     fake, info = await start_fake_process(delay=0.0)
     log_path = Path(tmp) / "hostile-app.log"

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import user_id_of
-from services.delivery import reply_privately
+from services.slack.delivery import reply_privately
 
 logger = logging.getLogger(__name__)
 

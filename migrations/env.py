@@ -1,6 +1,6 @@
-"""Alembic's environment: the app's tables and slack_sdk's installation and OAuth-state tables (services.migrate).
+"""Alembic's environment: the app's tables and slack_sdk's installation and OAuth-state tables (services.storage.migrate).
 
-services.migrate passes the connection it holds the lock on; the `alembic` command line (new revisions, with
+services.storage.migrate passes the connection it holds the lock on; the `alembic` command line (new revisions, with
 `alembic revision --autogenerate -m "…"`) connects to DATABASE_URL, from the environment or .env.
 """
 
@@ -11,7 +11,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from services.migrate import _migration_engine, database_url_from_environment, target_metadata
+from services.storage.migrate import _migration_engine, database_url_from_environment, target_metadata
 
 
 def run_migrations(connection: Connection) -> None:

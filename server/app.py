@@ -17,14 +17,15 @@ from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from runtime.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
-from runtime.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
-from runtime.request_guard import PageThrottle, RequestGuard
-from services import log_context, metrics
-from services.api_calls import error_of
+from server.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
+from server.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
+from server.request_guard import PageThrottle, RequestGuard
 from services.app_services import AppServices
-from services.identity import BotIdentity, StartupError
 from services.settings import Settings
+from services.slack.identity import BotIdentity, StartupError
+from services.slack.outcomes import error_of
+from services.telemetry import context as log_context
+from services.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def build_web_app(
     """GET /healthz and /readyz; POST /slack/events (not in Socket Mode); with OAuth, the install pages and redirect.
 
     With a signing secret, every POST to /slack/events is verified on its raw bytes, and replays dropped, before
-    anything decodes it (runtime.request_guard).
+    anything decodes it (server.request_guard).
     """
     guard = RequestGuard(signing_secret) if signing_secret else None
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -164,7 +165,7 @@ def build_web_app(
                 logger.warning("Finishing an installation failed: %s", type(e).__name__)
                 return web.Response(status=502, text=INSTALL_FAILED_PAGE, content_type="text/html")
 
-        from runtime.oauth import ADMIN_INSTALL_PATH, admin_install_page
+        from server.oauth import ADMIN_INSTALL_PATH, admin_install_page
 
         async def admin_install(request: web.Request) -> web.Response:
             return await page(request, lambda bolt_request: admin_install_page(flow, bolt_request))

@@ -12,7 +12,7 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 
-from services.identity import BotIdentity
+from services.slack.identity import BotIdentity
 
 
 class StaticTokenAuthorize(AsyncAuthorize):

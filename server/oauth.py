@@ -25,8 +25,8 @@ from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.admin_installs import has_admin_scope, latest_admin_installation
-from services.scopes import ADMIN_SCOPE, ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
+from services.disconnecting.admin_installs import has_admin_scope, latest_admin_installation
+from services.slack.scopes import ADMIN_SCOPE, ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
 
 STATE_EXPIRATION_SECONDS = 600
 INSTALL_PATH = "/slack/install"

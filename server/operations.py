@@ -2,7 +2,7 @@
 
 /healthz answers 200 as long as the event loop runs. /readyz answers 200 only when start-up is done, the process is
 not draining, and the database answers; otherwise 503 with one line saying why. /metrics (unless METRICS_ENABLED=false)
-is Prometheus' text format (services.metrics).
+is Prometheus' text format (services.telemetry.metrics).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from services import metrics
-from services.storage import Database
+from services.storage.database import Database
+from services.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 

@@ -7,13 +7,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.admin_token import AdminTokenSource
-from services.admins import AdminPolicy
-from services.audit import AuditEntry, AuditLog
-from services.audit_channel import AuditChannel
-from services.names import NameBook
-from services.once import HandledRequests
-from services.rejoin_offers import RejoinOffers
+from services.audit.feed import AuditChannel
+from services.audit.log import AuditEntry, AuditLog
+from services.disconnecting.admin_tokens import AdminTokenSource
+from services.disconnecting.admins import AdminPolicy
+from services.leaving.offers import RejoinOffers
+from services.slack.names import NameBook
+from services.storage.handled_requests import HandledRequests
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class AppServices:
     names: NameBook
     rejoins: RejoinOffers
     handled: HandledRequests  # replays of confirmations and presses do nothing twice
-    leave_jobs: Any = None  # services.leave_jobs.LeaveJobs: bulk leaves kept in the database
+    leave_jobs: Any = None  # services.leaving.workflow.LeaveJobs: bulk leaves kept in the database
 
     CONTEXT_KEY = "app_services"
 
@@ -34,7 +34,7 @@ class AppServices:
         """The services a middleware placed in a Bolt context."""
         services = context[cls.CONTEXT_KEY]
         if not isinstance(services, cls):
-            raise TypeError("no AppServices in this Bolt context (runtime.server's middleware puts them there)")
+            raise TypeError("no AppServices in this Bolt context (server.app's middleware puts them there)")
         return services
 
     async def record(self, client: AsyncWebClient, entry: AuditEntry) -> None:

@@ -216,7 +216,7 @@ def _safe_code(code: str) -> str:
     return cleaned[:60] or "unknown"
 
 
-# /leave-channel's refusals (services.leave_policy): what the bot won't leave, and why, in plain sentences.
+# /leave-channel's refusals (services.leaving.policy): what the bot won't leave, and why, in plain sentences.
 # Placeholders: {channel} (a mention), {count} ("3 channels"), {channels} (mentions), {number} and {limit} (numbers
 # as written, "1,001"), {code} (Slack's answer), {step} (what the app was doing), {what} (the channels).
 LEAVE_REFUSALS: dict[str, str] = {

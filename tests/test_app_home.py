@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.audit.log import DRY_RUN_ACTION, AuditEntry, AuditEvent
 from services.ui.home import ADMINS_ONLY_NOTE, NEWEST_ACTION, OLDER_ACTION
 from tests.conftest import Org
 from tests.fake_slack import FakeSlack

@@ -96,7 +96,7 @@ async def test_a_failing_post_keeps_the_audit_entry_and_is_logged_once(
         database_url=await suite_database(tmp_path),
     )
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
-    with caplog.at_level(logging.WARNING, logger="services.audit_channel"):
+    with caplog.at_level(logging.WARNING, logger="services.audit.feed"):
         async with running_app(fake_slack, settings) as slack:
             outcome = await disconnect(slack, fake_slack, org, channel, [org.alpha])
             assert outcome["text"].startswith("Disconnected from")
@@ -107,7 +107,7 @@ async def test_a_failing_post_keeps_the_audit_entry_and_is_logged_once(
             rows = await audit_rows(slack)
     assert [(r["event"], r["outcome"]) for r in rows] == [("confirmed", "pending"), ("succeeded", "ok")]
     assert fake_slack.messages_to(audit_channel) == []
-    warnings = [r.getMessage() for r in caplog.records if r.name == "services.audit_channel"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "services.audit.feed"]
     assert warnings == [
         f"Couldn't post a /disconnect-shared audit line to the audit channel {audit_channel} (not_in_channel); the "
         "audit log entry is saved. Invite the app to that channel (/invite @Channel Admin)."
@@ -130,8 +130,8 @@ async def test_a_rate_limited_post_is_retried_not_lost(
         "chat.postMessage",
         Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}),
     )
-    with caplog.at_level(logging.WARNING, logger="services.audit_channel"):
+    with caplog.at_level(logging.WARNING, logger="services.audit.feed"):
         await disconnect(slack, fake_slack, org, channel, [org.alpha])
         (line,) = await lines(fake_slack, audit_channel, 1)
     assert line.startswith(":white_check_mark:")
-    assert [r for r in caplog.records if r.name == "services.audit_channel"] == []
+    assert [r for r in caplog.records if r.name == "services.audit.feed"] == []

@@ -7,7 +7,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
+from services.ui.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
 from services.ui.disconnect import usage_message as disconnect_usage
 from services.ui.leave import usage_message as leave_usage
 

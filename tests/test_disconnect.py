@@ -392,8 +392,8 @@ async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack
 
 
 async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, database_url: str) -> None:
-    from services.audit import AuditLog
-    from services.storage import Database
+    from services.audit.log import AuditLog
+    from services.storage.database import Database
     from tests.conftest import running_app
 
     url = database_url

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from services.audit import main as audit_cli
+from services.audit.log import main as audit_cli
 from services.error_texts import ADMIN_ONLY
 from services.ui.disconnect import CONFIRM_CALLBACK, DRY_RUN_BLOCK, team_label
 from tests.conftest import Org

@@ -131,7 +131,7 @@ async def test_auth_test_at_start_up_ends_in_one_line_or_a_running_app(
     fake_slack: FakeSlack, fault: str, tmp_path
 ) -> None:
     from app import build_app
-    from services.identity import StartupError
+    from services.slack.identity import StartupError
 
     fail(fake_slack, "auth.test", fault)
     settings = settings_for(fake_slack, api_timeout=1.0, database_url=await suite_database(tmp_path))

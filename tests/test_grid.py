@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from services.api_calls import call_outcome
 from services.error_texts import ADMIN_TOKEN_OTHER_ORG, CHANNEL_PROBLEMS, NOT_ON_GRID, OTHER_ORG
-from services.identity import StartupError
 from services.settings import Settings
-from services.slack_client import build_web_client, client_like, close_session
+from services.slack.client import build_web_client, client_like, close_session
+from services.slack.identity import StartupError
+from services.slack.outcomes import call_outcome
 from services.ui.disconnect import FORM_CALLBACK, team_label
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import aiohttp
 
-from services.jobs import DONE, RUNNING, JobStore
-from services.leave_jobs import LEAVE
-from services.storage import Database
+from services.jobs.queue import DONE, RUNNING, JobStore
+from services.leaving.workflow import LEAVE
+from services.storage.database import Database
 from tests.fake_slack import FakeSlack
 from tests.processes import ROOT, app_env, free_port, wait_for_http
 from tests.slack_requests import SlackSender
@@ -241,7 +241,7 @@ async def test_finished_jobs_are_purged_after_the_retention_period_and_listed_fo
             await store.finish(job, DONE)
         from sqlalchemy import update
 
-        from services.tables import job as job_table
+        from services.storage.tables import job as job_table
 
         engine = await database.engine()
         async with engine.begin() as conn:
@@ -255,7 +255,7 @@ async def test_finished_jobs_are_purged_after_the_retention_period_and_listed_fo
     env = {"PATH": os.environ.get("PATH", ""), "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
     env["DATABASE_URL"] = database_url
     listing = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.jobs", "--list", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "services.jobs.queue", "--list", env=env, cwd=ROOT, stdout=asyncio.subprocess.PIPE
     )
     out, _ = await asyncio.wait_for(listing.communicate(), timeout=60)
     assert listing.returncode == 0

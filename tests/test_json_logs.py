@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from services.log_redaction import configure_logging
 from services.settings import Settings
+from services.telemetry.logs import configure_logging
 from tests.fake_slack import FakeSlack, Scripted
 from tests.processes import ROOT, app_env, free_port, wait_for_http
 from tests.slack_requests import SIGNING_SECRET, SlackSender

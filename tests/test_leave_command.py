@@ -29,7 +29,7 @@ async def settled(fake: FakeSlack, before: int) -> None:
 
 def as_member(slack: SlackSender, fake: FakeSlack, *channels: str) -> str:
     """From now on the sender is a person Slack knows (no admin), in each of `channels`: someone who may make the bot
-    leave those (services.leave_policy)."""
+    leave those (services.leaving.policy)."""
     slack.user_id = fake.add_user()
     join(fake, slack.user_id, *channels)
     return slack.user_id

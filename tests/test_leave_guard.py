@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from services.leave_policy import MAX_LEAVE_CHANNELS
+from services.leaving.policy import MAX_LEAVE_CHANNELS
 from tests.conftest import Org, Partner, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender, buttons_in

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from services.log_redaction import RedactingFilter, configure_logging
 from services.settings import Settings
+from services.telemetry.logs import RedactingFilter, configure_logging
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SIGNING_SECRET, SlackSender
 from tests.test_leave_modal import chosen, open_pick_modal

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from services.scopes import ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
+from services.slack.scopes import ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT.parent / "shared" / "manifest-schema" / "manifest.schema.1.0.0.json"

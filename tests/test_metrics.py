@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services import metrics
 from services.error_texts import ADMIN_ONLY
+from services.telemetry import metrics
 from tests.conftest import Org, running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack, Scripted
 from tests.processes import ROOT, app_env, free_port, wait_for_http

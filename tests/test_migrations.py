@@ -1,5 +1,5 @@
 """Alembic migrations: a database made by the release before them is adopted with every row; models and migrations
-agree; instances starting at once migrate once; `python -m services.migrate` from a shell. SQLite and PostgreSQL."""
+agree; instances starting at once migrate once; `python -m services.storage.migrate` from a shell. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from sqlalchemy import MetaData, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.migrate import APP_TABLES, SLACK_TABLES, current, target_metadata, upgrade
-from services.storage import Database, create_engine_for
-from services.tables import metadata as app_metadata
+from services.storage.database import Database, create_engine_for
+from services.storage.migrate import APP_TABLES, SLACK_TABLES, current, target_metadata, upgrade
+from services.storage.tables import metadata as app_metadata
 from tests.test_production_server import ROOT
 
 
 def newest_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    from services.migrate import alembic_config
+    from services.storage.migrate import alembic_config
 
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
@@ -149,7 +149,7 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
 async def test_downgrade_and_upgrade_again(database_url: str) -> None:
     from alembic import command
 
-    from services.migrate import _migration_engine, alembic_config
+    from services.storage.migrate import _migration_engine, alembic_config
 
     await upgrade(database_url)
     engine = _migration_engine(database_url)
@@ -170,7 +170,7 @@ async def test_instances_starting_at_once_migrate_once(database_url: str) -> Non
 
 
 async def test_the_app_migrates_on_first_use(database_url: str) -> None:
-    from services.audit import AuditEntry, AuditEvent, AuditLog
+    from services.audit.log import AuditEntry, AuditEvent, AuditLog
 
     database = Database(database_url)
     try:
@@ -189,7 +189,7 @@ def test_python_m_services_migrate(tmp_path) -> None:
 
     def run(*args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "services.migrate", "--database-url", url, *args],
+            [sys.executable, "-m", "services.storage.migrate", "--database-url", url, *args],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
         )  # fmt: skip
         return done.stdout.strip()

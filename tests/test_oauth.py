@@ -11,12 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from runtime.oauth import ADMIN_INSTALL_PATH, ADMIN_INSTALL_WHO, INSTALL_PATH
-from services.admin_installs import latest_admin_installation
-from services.audit import AuditEntry, AuditEvent
+from server.oauth import ADMIN_INSTALL_PATH, ADMIN_INSTALL_WHO, INSTALL_PATH
+from services.audit.log import AuditEntry, AuditEvent
+from services.disconnecting.admin_installs import latest_admin_installation
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
-from services.scopes import ADMIN_SCOPE, BOT_SCOPES
 from services.settings import Settings
+from services.slack.scopes import ADMIN_SCOPE, BOT_SCOPES
 from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender

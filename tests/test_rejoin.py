@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import update
 
-from services.tables import rejoin_offer
+from services.storage.tables import rejoin_offer
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
 from tests.conftest import running_app, settings_for
 from tests.fake_slack import FakeSlack, Scripted, slack_id

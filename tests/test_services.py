@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from services.admins import is_org_admin
-from services.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
+from services.disconnecting.admins import is_org_admin
+from services.disconnecting.shared_channels import DisconnectResult, Party, SharedChannel
 from services.error_texts import COMMON_ERRORS, DISCONNECT_ERRORS, LEAVE_ERRORS, TokenSource, error_text
-from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, result_from_response
-from services.pacing import Pacer
-from services.shared_channels import DisconnectResult, Party, SharedChannel
+from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus, result_from_response
+from services.slack.pacing import Pacer
+from services.ui.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
 from services.ui.disconnect import (
     ConfirmMetadata,
     FormMetadata,
@@ -237,7 +237,7 @@ def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
 
 
 async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
-    from services.migrate import upgrade
+    from services.storage.migrate import upgrade
 
     url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
     await upgrade(url)
@@ -246,8 +246,8 @@ async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> Non
 
 
 async def test_audit_log_records_concurrently_and_the_command_prints(database_url: str, capsys) -> None:
-    from services.audit import AuditEntry, AuditEvent, AuditLog, main
-    from services.storage import Database
+    from services.audit.log import AuditEntry, AuditEvent, AuditLog, main
+    from services.storage.database import Database
 
     url = database_url
     database = Database(url)

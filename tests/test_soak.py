@@ -93,7 +93,7 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
     assert fake_slack.chaos_count > OPERATIONS * 0.02, "the faults were really injected"
     assert len(acks) >= OPERATIONS
     assert max(acks) < 3.0, f"slowest ack {max(acks):.2f}s"
-    # ~600 of the operations are bulk leaves, each a job written to the database as it goes (services.jobs): on a
+    # ~600 of the operations are bulk leaves, each a job written to the database as it goes (services.jobs.queue): on a
     # SQLite file, one writer at a time, that is several thousand small writes.
     assert elapsed < 150, f"took {elapsed:.1f}s"
     await fake_slack.wait_for(lambda: open_connections(slack) == 0, timeout=10, what="connections to be released")

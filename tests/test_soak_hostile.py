@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from services.log_redaction import configure_logging
 from services.settings import Settings
+from services.telemetry.logs import configure_logging
 from services.ui.disconnect import TOO_MANY
 from tests.conftest import settings_for, suite_database
 from tests.fake_slack import FakeSlack

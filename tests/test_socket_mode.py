@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app import build_app
-from runtime.server import connect_socket_mode
-from services.identity import StartupError
+from server.app import connect_socket_mode
+from services.slack.identity import StartupError
 from tests.conftest import settings_for
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender

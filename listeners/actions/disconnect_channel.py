@@ -7,10 +7,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import installation_org, user_id_of
-from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.command_text import channel_id_of
-from services.shared_channels import describe_shared_channel
+from services.disconnecting.shared_channels import describe_shared_channel
+from services.slack.outcomes import call_outcome
+from services.ui.command_text import channel_id_of
 from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
 
 

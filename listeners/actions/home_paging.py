@@ -8,7 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
-from services.home import home_view, publish_home
+from services.audit.home import home_view, publish_home
 from services.ui.home import OLDER_ACTION
 
 

@@ -15,8 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import user_id_of
 from services.app_services import AppServices
-from services.delivery import reply_privately
-from services.rejoin import join_channels
+from services.leaving.rejoin import join_channels
+from services.slack.delivery import reply_privately
 from services.ui.rejoin import (
     REJOIN_BUSY,
     REJOIN_NOT_YOURS,

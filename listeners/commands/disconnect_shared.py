@@ -10,13 +10,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org
-from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.command_text import parse_disconnect_text
-from services.delivery import reply_privately
-from services.disconnect_flow import Requester, allowed_admin_token, show_or_tell
+from services.disconnecting.shared_channels import describe_shared_channel
+from services.disconnecting.workflow import Requester, allowed_admin_token, show_or_tell
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
-from services.shared_channels import describe_shared_channel
+from services.slack.delivery import reply_privately
+from services.slack.outcomes import call_outcome
+from services.ui.command_text import parse_disconnect_text
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
 
 

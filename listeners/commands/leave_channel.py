@@ -12,13 +12,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, installation_team
-from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.command_text import LeaveKind, parse_leave_text
-from services.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
-from services.leave import leave_channels
-from services.leave_policy import MAX_LEAVE_CHANNELS, LeavePolicy
+from services.leaving.leave import leave_channels
+from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
+from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.slack.outcomes import call_outcome
+from services.ui.command_text import LeaveKind, parse_leave_text
 from services.ui.leave import (
     leave_check_failed_text,
     leave_pick_modal,
@@ -44,7 +44,7 @@ async def submitted(
     response_url: str | None,
     view_id: str | None = None,
 ) -> bool:
-    """A leave of several channels kept in the database as a job (services.leave_jobs), so it outlives this process.
+    """A leave of several channels kept in the database as a job (services.leaving.workflow), so it outlives this process.
 
     False when the database can't take it: the leave then runs in this process, as it did before jobs existed.
     """

@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import installation_org
 from services.app_services import AppServices
-from services.home import home_view, publish_home
+from services.audit.home import home_view, publish_home
 
 
 async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:

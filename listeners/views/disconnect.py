@@ -11,10 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, user_id_of
 from services.app_services import AppServices
-from services.audit import AuditEvent
-from services.command_text import MAX_PARTIES_PER_RUN, channel_id_of
-from services.delivery import reply_privately
-from services.disconnect_flow import (
+from services.audit.log import AuditEvent
+from services.disconnecting.shared_channels import describe_shared_channel
+from services.disconnecting.workflow import (
     Requester,
     allowed_admin_token,
     disconnect_in_order,
@@ -22,7 +21,8 @@ from services.disconnect_flow import (
     show_or_tell,
 )
 from services.error_texts import CHANNEL_PROBLEMS
-from services.shared_channels import describe_shared_channel
+from services.slack.delivery import reply_privately
+from services.ui.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,

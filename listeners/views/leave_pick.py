@@ -12,11 +12,11 @@ from listeners.commands.leave_channel import submitted
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, installation_team, user_id_of
 from services.app_services import AppServices
-from services.command_text import channel_id_of
-from services.delivery import post_direct_message, reply_beside_copy, reply_privately
-from services.leave import leave_channels
-from services.leave_policy import MAX_LEAVE_CHANNELS, LeavePolicy
-from services.progress import ModalProgress
+from services.leaving.leave import leave_channels
+from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
+from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.slack.progress import ModalProgress
+from services.ui.command_text import channel_id_of
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,

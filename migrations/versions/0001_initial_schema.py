@@ -1,6 +1,6 @@
 """The schema of the release before migrations: the app's tables and slack_sdk's OAuth tables.
 
-The app's: audit_log, rejoin_offer, handled_request (services/tables.py). slack_sdk 3.47's SQLAlchemy stores:
+The app's: audit_log, rejoin_offer, handled_request (services/storage/tables.py). slack_sdk 3.47's SQLAlchemy stores:
 slack_installations, slack_bots (installation store), slack_oauth_states (state store). Generated with
 `alembic revision --autogenerate` against an empty database.
 

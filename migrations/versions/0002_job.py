@@ -1,4 +1,4 @@
-"""The job table (services.jobs): bulk work kept in the database, leased to one instance at a time.
+"""The job table (services.jobs.queue): bulk work kept in the database, leased to one instance at a time.
 
 Revision ID: 0002
 Revises: 0001

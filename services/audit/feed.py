@@ -9,10 +9,10 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services import metrics
-from services.api_calls import call_outcome
-from services.audit import DRY_RUN_ACTION, AuditEntry, AuditEvent
-from services.names import NameBook, installation_key
+from services.audit.log import DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.slack.names import NameBook, installation_key
+from services.slack.outcomes import call_outcome
+from services.telemetry import metrics
 from services.ui.audit import audit_channel_line, channel_label, person, team_text
 
 logger = logging.getLogger(__name__)

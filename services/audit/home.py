@@ -8,9 +8,9 @@ import logging
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.names import installation_key
+from services.slack.names import installation_key
+from services.slack.outcomes import call_outcome
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The audit log of /disconnect-shared: every attempt, in a database at DATABASE_URL.
 
-Read it with `python -m services.audit --last 20`.
+Read it with `python -m services.audit.log --last 20`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from services import metrics
-from services.storage import Database
+from services.storage.database import Database
+from services.telemetry import metrics
 
 
 class AuditEvent(Enum):
@@ -55,7 +55,7 @@ class AuditLog:
     async def record(self, entry: AuditEntry) -> None:
         from sqlalchemy import insert
 
-        from services.tables import audit_log
+        from services.storage.tables import audit_log
 
         engine = await self._database.engine()
         async with engine.begin() as conn:
@@ -78,7 +78,7 @@ class AuditLog:
         """The newest entries first."""
         from sqlalchemy import select
 
-        from services.tables import audit_log
+        from services.storage.tables import audit_log
 
         engine = await self._database.engine()
         async with engine.connect() as conn:
@@ -94,7 +94,7 @@ class AuditLog:
         """
         from sqlalchemy import select
 
-        from services.tables import audit_log
+        from services.storage.tables import audit_log
 
         query = select(audit_log)
         if enterprise_id:
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from services.settings import DEFAULT_DATABASE_URL, async_database_url
 
-    parser = argparse.ArgumentParser(prog="python -m services.audit", description="Print the newest audit entries.")
+    parser = argparse.ArgumentParser(prog="python -m services.audit.log", description="Print the newest audit entries.")
     parser.add_argument("--last", type=int, default=20, help="how many entries (default 20)")
     parser.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")
     args = parser.parse_args(argv)

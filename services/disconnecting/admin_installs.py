@@ -17,7 +17,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import (
     SQLAlchemyInstallationStore,
 )
 
-from services.scopes import ADMIN_SCOPE
+from services.slack.scopes import ADMIN_SCOPE
 
 
 def has_admin_scope(user_scopes: str | Sequence[str] | None) -> bool:

@@ -50,7 +50,7 @@ class AdminTokenSource:
             if self._override is not None:
                 return AdminToken(None, "admin_token_other_org", ADMIN_TOKEN_OTHER_ORG)
             return AdminToken(None, "admin_token_missing", ADMIN_TOKEN_MISSING)
-        from services.admin_installs import latest_admin_installation
+        from services.disconnecting.admin_installs import latest_admin_installation
 
         installation = await latest_admin_installation(self._store, org_id)
         if installation is not None and installation.user_token:

@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
+from services.slack.outcomes import call_outcome
 
 _ADMIN_FLAGS = ("is_admin", "is_owner", "is_primary_owner")
 # Refusals that are an answer, not a doubt: asking again won't change them.

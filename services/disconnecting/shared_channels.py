@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
+from services.slack.outcomes import call_outcome
 
 MAX_TEAMS = 100  # a multi-select holds at most 100 options
 _NAME_LOOKUPS_AT_ONCE = 5

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.admin_token import AdminToken
-from services.admins import AdminCheck
-from services.api_calls import call_outcome
 from services.app_services import AppServices
-from services.audit import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
-from services.delivery import reply_privately
+from services.audit.log import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.admin_tokens import AdminToken
+from services.disconnecting.admins import AdminCheck
+from services.disconnecting.shared_channels import DisconnectResult, disconnect_team, host_org_of
 from services.error_texts import (
     ADMIN_CHECK_FAILED,
     ADMIN_ONLY,
@@ -25,8 +24,9 @@ from services.error_texts import (
     NOT_ON_GRID,
     OTHER_ORG,
 )
-from services.shared_channels import DisconnectResult, disconnect_team, host_org_of
-from services.slack_client import client_like
+from services.slack.client import client_like
+from services.slack.delivery import reply_privately
+from services.slack.outcomes import call_outcome
 from services.ui import escape_text
 from services.ui.disconnect import status_modal
 

@@ -7,10 +7,10 @@ while it works, and writes the items back after each one. A process that stops (
 and lets its lease expire at once; one that dies leaves the lease to run out (JOB_LEASE_SECONDS), and the next claim
 marks the job interrupted. The one summary is claimed with `summary_sent_at` before it is posted.
 
-No Bolt here: the kinds' handlers (services.leave_jobs) get a JobWork and build their own Web API client.
+No Bolt here: the kinds' handlers (services.leaving.workflow) get a JobWork and build their own Web API client.
 
-    python -m services.jobs --list     # the jobs and where each stands (no response URL, no token)
-    python -m services.jobs --purge    # delete finished jobs older than JOB_RETENTION_DAYS
+    python -m services.jobs.queue --list     # the jobs and where each stands (no response URL, no token)
+    python -m services.jobs.queue --purge    # delete finished jobs older than JOB_RETENTION_DAYS
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from services.storage import Database
+from services.storage.database import Database
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -193,7 +193,7 @@ class JobStore:
     ) -> str:
         from sqlalchemy import insert
 
-        from services.tables import job
+        from services.storage.tables import job
 
         job_id = uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
@@ -222,7 +222,7 @@ class JobStore:
     async def get(self, job_id: str) -> Job | None:
         from sqlalchemy import select
 
-        from services.tables import job
+        from services.storage.tables import job
 
         engine = await self.database.engine()
         async with engine.connect() as conn:
@@ -232,7 +232,7 @@ class JobStore:
     def _claimable(self, now: datetime) -> ColumnElement[bool]:
         from sqlalchemy import and_, or_
 
-        from services.tables import job
+        from services.storage.tables import job
 
         return or_(job.c.status == QUEUED, and_(job.c.status == RUNNING, job.c.lease_expires_at < now))
 
@@ -245,7 +245,7 @@ class JobStore:
         """
         from sqlalchemy import case, select, update
 
-        from services.tables import job
+        from services.storage.tables import job
 
         engine = await self.database.engine()
         now = datetime.now(UTC)
@@ -285,7 +285,7 @@ class JobStore:
         """An UPDATE of a job this instance still holds; False when the lease was lost (another took it over)."""
         from sqlalchemy import update
 
-        from services.tables import job
+        from services.storage.tables import job
 
         result = await self._write(
             update(job)
@@ -341,7 +341,7 @@ class JobStore:
         if with_summary:
             from sqlalchemy import update
 
-            from services.tables import job
+            from services.storage.tables import job
 
             result = await self._write(
                 update(job)
@@ -358,7 +358,7 @@ class JobStore:
         """True for exactly one caller, ever: whoever gets it posts the job's summary."""
         from sqlalchemy import update
 
-        from services.tables import job
+        from services.storage.tables import job
 
         result = await self._write(
             update(job)
@@ -372,7 +372,7 @@ class JobStore:
         """Delete jobs finished more than `retention` ago; returns how many."""
         from sqlalchemy import delete
 
-        from services.tables import job
+        from services.storage.tables import job
 
         result = await self._write(
             delete(job).where(job.c.status.in_(FINISHED)).where(job.c.finished_at < datetime.now(UTC) - retention)
@@ -382,7 +382,7 @@ class JobStore:
     async def all(self) -> list[Job]:
         from sqlalchemy import select
 
-        from services.tables import job
+        from services.storage.tables import job
 
         engine = await self.database.engine()
         async with engine.connect() as conn:

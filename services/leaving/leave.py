@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
-from services.bulk import ProgressCallback, each_paced
+from services.slack.bulk import ProgressCallback, each_paced
+from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class LeaveStatus(Enum):
     LEFT = "left"
     NOT_IN_CHANNEL = "not_in_channel"
     FAILED = "failed"
-    # Not asked of Slack (services.leave_policy): the requester isn't in the channel and isn't an admin; the channel
+    # Not asked of Slack (services.leaving.policy): the requester isn't in the channel and isn't an admin; the channel
     # is the audit channel.
     NOT_A_MEMBER = "not_a_member"
     AUDIT_CHANNEL = "audit_channel"
@@ -78,7 +78,7 @@ async def leave_channels(
 ) -> LeaveOutcome:
     """Leave channels after the ack, many at once but paced; first learn which of them are private.
 
-    Channels in `refused` (services.leave_policy) are not left: they are reported with their reason, in the order
+    Channels in `refused` (services.leaving.policy) are not left: they are reported with their reason, in the order
     asked, and count as done in the progress.
     """
     refused = refused or {}

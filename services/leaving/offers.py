@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.leave import LeaveOutcome, LeaveStatus
-from services.storage import Database
+from services.leaving.leave import LeaveOutcome, LeaveStatus
+from services.storage.database import Database
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class RejoinOffers:
     async def _warm(self) -> None:
         # Loading SQLAlchemy is ~0.2 s of CPU: in a thread, the event loop keeps serving while it happens.
         await asyncio.to_thread(importlib.import_module, "sqlalchemy.ext.asyncio")
-        await asyncio.to_thread(importlib.import_module, "services.tables")
+        await asyncio.to_thread(importlib.import_module, "services.storage.tables")
         await self._database.engine()
 
     async def issue(self, outcome: LeaveOutcome, user_id: str, summary: str) -> IssuedOffer | None:
@@ -145,7 +145,7 @@ class RejoinOffers:
     ) -> str:
         from sqlalchemy import delete, insert
 
-        from services.tables import rejoin_offer
+        from services.storage.tables import rejoin_offer
 
         offer_id = uuid.uuid4().hex
         engine = await self._database.engine()
@@ -171,7 +171,7 @@ class RejoinOffers:
             return parse_inline(value)
         from sqlalchemy import select
 
-        from services.tables import rejoin_offer
+        from services.storage.tables import rejoin_offer
 
         engine = await self._database.engine()
         async with engine.connect() as conn:
@@ -193,7 +193,7 @@ class RejoinOffers:
             return True
         from sqlalchemy import or_, update
 
-        from services.tables import rejoin_offer
+        from services.storage.tables import rejoin_offer
 
         now = datetime.now(UTC)
         engine = await self._database.engine()
@@ -212,7 +212,7 @@ class RejoinOffers:
             return
         from sqlalchemy import update
 
-        from services.tables import rejoin_offer
+        from services.storage.tables import rejoin_offer
 
         engine = await self._database.engine()
         async with engine.begin() as conn:

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.admins import AdminPolicy, is_org_admin, org_of
-from services.api_calls import call_outcome
-from services.leave import PRIVATE_LIST_PAGE_SIZE, LeaveStatus
+from services.disconnecting.admins import AdminPolicy, is_org_admin, org_of
+from services.leaving.leave import PRIVATE_LIST_PAGE_SIZE, LeaveStatus
+from services.slack.outcomes import call_outcome
 
 if TYPE_CHECKING:
     from services.app_services import AppServices

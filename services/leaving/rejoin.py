@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
-from services.bulk import each_paced
+from services.slack.bulk import each_paced
+from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""A /leave-channel of more than one channel, as a job (services.jobs): it survives restarts, deploys and crashes.
+"""A /leave-channel of more than one channel, as a job (services.jobs.queue): it survives restarts, deploys and crashes.
 
 The listener writes the job (the channels, who asked, the response URL, the modal to update) before the user is told
 it started; any instance's runner then checks who may make the bot leave what, learns which channels are private,
@@ -16,15 +16,15 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.admins import AdminPolicy
-from services.delivery import post_direct_message, reply_beside_copy, reply_privately
-from services.jobs import DONE, FAILED, Job, JobRunner, JobWork
-from services.leave import LeaveOutcome, LeaveResult, LeaveStatus, leave_channel, private_channel_ids
-from services.leave_policy import LeavePolicy
-from services.pacing import pace_key
-from services.progress import ModalProgress
-from services.rejoin_offers import RejoinOffers
-from services.slack_client import pacer_of
+from services.disconnecting.admins import AdminPolicy
+from services.jobs.queue import DONE, FAILED, Job, JobRunner, JobWork
+from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus, leave_channel, private_channel_ids
+from services.leaving.offers import RejoinOffers
+from services.leaving.policy import LeavePolicy
+from services.slack.client import pacer_of
+from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.slack.pacing import pace_key
+from services.slack.progress import ModalProgress
 from services.ui.leave import (
     leave_check_failed_text,
     leave_notice_modal,
@@ -80,7 +80,7 @@ class LeaveJobs:
             is_enterprise_install=is_enterprise_install,
             response_url=response_url,
             # The installation's own workspace (None for an org-wide install): who counts as an admin is judged
-            # against it, never the payload's (services.leave_policy); `team_id` is the workspace the client acts in.
+            # against it, never the payload's (services.leaving.policy); `team_id` is the workspace the client acts in.
             payload={"view_id": view_id, "installation_team": installation_team},
         )
         self.runner.wake()
@@ -205,7 +205,7 @@ def installation_clients(base: AsyncWebClient, bot_token: str | None, installati
 
     With `team_id` set (client_like), an org-level token carries the job's workspace as Bolt's request clients do.
     """
-    from services.slack_client import client_like
+    from services.slack.client import client_like
 
     async def client_for(job: Job) -> AsyncWebClient | None:
         if bot_token is not None:

@@ -8,8 +8,8 @@ from typing import TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.pacing import pace_key
-from services.slack_client import pacer_of
+from services.slack.client import pacer_of
+from services.slack.pacing import pace_key
 
 ProgressCallback = Callable[[int, int], Awaitable[None]]
 Result = TypeVar("Result")

@@ -14,8 +14,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services import metrics
-from services.pacing import Pacer, pace_key
+from services.slack.pacing import Pacer, pace_key
+from services.telemetry import metrics
 
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2

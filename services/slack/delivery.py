@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from services.api_calls import call_outcome
+from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
+from services.slack.outcomes import call_outcome
 
 _REJECTED = {
     "invalid_auth",

@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
-from services.shared_channels import team_names
+from services.disconnecting.shared_channels import team_names
+from services.slack.outcomes import call_outcome
 
 NAME_TTL_SECONDS = 600.0
 _MAX_REMEMBERED = 5000

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from services import metrics
+from services.telemetry import metrics
 
 logger = logging.getLogger(__name__)
 

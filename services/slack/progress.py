@@ -10,7 +10,7 @@ from collections.abc import Callable
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.api_calls import call_outcome
+from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """One database for everything the app keeps: installations, OAuth state, the audit log.
 
 SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it. Its
-schema is Alembic's (services.migrate), brought up to date on first use.
+schema is Alembic's (services.storage.migrate), brought up to date on first use.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class Database:
         if not self._ready:
             async with self._lock:
                 if not self._ready:
-                    from services.migrate import upgrade
+                    from services.storage.migrate import upgrade
 
                     # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances.
                     await upgrade(self.url)

@@ -1,6 +1,6 @@
 """Act on a request once, whichever instance it reaches: a replayed confirmation or button press does nothing twice.
 
-Each HTTP instance also drops byte-identical replays it has seen (runtime.request_guard); this table covers the
+Each HTTP instance also drops byte-identical replays it has seen (server.request_guard); this table covers the
 others, and replays that differ only outside the part the app acts on.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.storage import Database
+from services.storage.database import Database
 
 KEEP_FOR = timedelta(days=1)  # Slack refuses a request more than five minutes old: a day is plenty
 
@@ -22,7 +22,7 @@ class HandledRequests:
         from sqlalchemy import delete, insert
         from sqlalchemy.exc import IntegrityError
 
-        from services.tables import handled_request
+        from services.storage.tables import handled_request
 
         engine = await self._database.engine()
         now = datetime.now(UTC)

@@ -1,8 +1,8 @@
 """The database schema, managed by Alembic migrations (migrations/): applied at start-up, or from a shell.
 
-    python -m services.migrate              # upgrade DATABASE_URL (from the environment or .env) to the newest schema
-    python -m services.migrate --current    # print the revision it is at, and the newest one
-    python -m services.migrate --database-url postgresql+psycopg://…
+    python -m services.storage.migrate              # upgrade DATABASE_URL (from the environment or .env) to the newest schema
+    python -m services.storage.migrate --current    # print the revision it is at, and the newest one
+    python -m services.storage.migrate --database-url postgresql+psycopg://…
 
 Every instance upgrades on start (with OAuth; with a pasted bot token, on the database's first use), under a lock:
 PostgreSQL's advisory lock on one key, SQLite's exclusive transaction on the file. The first instance migrates, the
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 # Any fixed number: PostgreSQL serialises every instance's migrations on this advisory lock.
 LOCK_KEY = 7_261_902_511
 # How long a SQLite migrator waits for another process's exclusive transaction on the same file.
@@ -47,7 +47,7 @@ def target_metadata() -> MetaData:
     from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
     from sqlalchemy import MetaData
 
-    from services.tables import metadata
+    from services.storage.tables import metadata
 
     combined = MetaData()  # one MetaData, as alembic's compare_metadata takes
     for table in metadata.tables.values():
@@ -104,7 +104,7 @@ def _migration_engine(url: str) -> Any:
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
 
-    from services.storage import sqlite_file
+    from services.storage.database import sqlite_file
 
     if sqlite_file(url) is None:
         return create_async_engine(url, poolclass=NullPool)
@@ -123,7 +123,7 @@ def _migration_engine(url: str) -> Any:
 
 async def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
     """Bring the database at `url` to `revision`, under the lock; returns (revision before, revision after)."""
-    from services.storage import prepare_private_file, sqlite_file
+    from services.storage.database import prepare_private_file, sqlite_file
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-step INFO lines; ours says what changed
@@ -170,7 +170,7 @@ def database_url_from_environment() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.migrate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m services.storage.migrate", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: DATABASE_URL from the environment or .env")
     parser.add_argument("--current", action="store_true", help="print the current and newest revisions; change nothing")
     args = parser.parse_args(argv)

@@ -20,7 +20,7 @@ audit_log = Table(
     Column("outcome", String(80), nullable=False),
 )
 
-# What a Rejoin button undoes when the channels left are too many for the button to carry (services.rejoin_offers).
+# What a Rejoin button undoes when the channels left are too many for the button to carry (services.leaving.offers).
 rejoin_offer = Table(
     "rejoin_offer",
     metadata,
@@ -41,7 +41,7 @@ handled_request = Table(
     Column("at", DateTime(timezone=True), nullable=False, index=True),
 )
 
-# Work that runs after the ack over more than one item (services.jobs): it outlives the process that started it.
+# Work that runs after the ack over more than one item (services.jobs.queue): it outlives the process that started it.
 job = Table(
     "job",
     metadata,

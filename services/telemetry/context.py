@@ -1,6 +1,6 @@
 """What a log line is about: the request (or job) being handled, and its workspace and org, in a context variable.
 
-A Bolt middleware sets it for each request (runtime.server); asyncio copies it into every task started while handling
+A Bolt middleware sets it for each request (server.app); asyncio copies it into every task started while handling
 that request, so lines logged after the ack carry the same IDs. JSON logs (LOG_FORMAT=json) write these fields.
 """
 

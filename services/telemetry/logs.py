@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-from services import log_context
+from services.telemetry import context as log_context
 
 REDACTED = "[redacted]"
 
@@ -94,7 +94,7 @@ class RetryNoticesAtDebug(logging.Filter):
 
 class JsonLineFormatter(JsonFormatter):
     """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then the request's or job's ID and its
-    workspace and org when known (services.log_context), and a traceback when there is one.
+    workspace and org when known (services.telemetry.context), and a traceback when there is one.
 
     Only these fields: a record's `extra` attributes are not written (nothing unredacted can slip through them).
     Messages arrive redacted (RedactingFilter runs before any formatter); tracebacks are redacted here.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.audit import AuditEvent
+from services.audit.log import AuditEvent
 from services.ui import escape_text, mention, truncate
 from services.ui.disconnect import team_label
 

@@ -20,9 +20,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.command_text import MAX_PARTIES_PER_RUN
+from services.disconnecting.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
 from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
-from services.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     capitalize,
@@ -36,6 +35,7 @@ from services.ui import (
     truncate,
     usage_reply,
 )
+from services.ui.command_text import MAX_PARTIES_PER_RUN
 
 FORM_CALLBACK = "disconnect_form"
 CONFIRM_CALLBACK = "disconnect_confirm"

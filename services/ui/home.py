@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.audit import DRY_RUN_ACTION
+from services.audit.log import DRY_RUN_ACTION
 from services.ui import escape_text, truncate
 from services.ui.audit import channel_label, outcome_text, person
 from services.ui.disconnect import USAGE as DISCONNECT_USAGE

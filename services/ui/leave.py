@@ -17,9 +17,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from services.error_texts import LEAVE_ERRORS, LEAVE_REFUSALS, error_text
-from services.leave import LeaveOutcome, LeaveResult, LeaveStatus
-from services.leave_policy import MAX_LEAVE_CHANNELS, USERS_INFO
-from services.rejoin_offers import IssuedOffer
+from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus
+from services.leaving.offers import IssuedOffer
+from services.leaving.policy import MAX_LEAVE_CHANNELS, USERS_INFO
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     channels_count,

@@ -9,8 +9,8 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
 
 from services.error_texts import JOIN_ERRORS, error_text
-from services.rejoin import JoinResult, JoinStatus
-from services.rejoin_offers import RejoinOffer
+from services.leaving.offers import RejoinOffer
+from services.leaving.rejoin import JoinResult, JoinStatus
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     channels_count,
