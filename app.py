@@ -9,6 +9,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -16,13 +17,16 @@ from slack_bolt.async_app import AsyncApp
 from listeners import register_listeners
 from server.app import build_web_app, create_bolt_app, serve_forever
 from server.operations import Readiness
-from services.app_services import AppServices
 from services.audit.feed import AuditChannel
+from services.audit.home import HomeTab
 from services.audit.log import AuditLog
+from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
+from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
+from services.leaving.policy import LeavePolicy
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
 from services.slack.client import build_web_client, close_session
@@ -38,7 +42,9 @@ from services.telemetry.logs import configure_logging
 @dataclass
 class BuiltApp:
     bolt: AsyncApp
-    services: AppServices
+    services: dict[str, Any]  # what listeners are given, by the name of their parameter (server.app's middleware)
+    audit_log: AuditLog
+    audit_feed: AuditChannel
     database: Database
     readiness: Readiness  # GET /readyz; a graceful shutdown sets readiness.draining
     jobs: JobRunner | None = None
@@ -54,7 +60,7 @@ class BuiltApp:
     async def close(self) -> None:
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
-        await self.services.audit_channel.drain()
+        await self.audit_feed.drain()
         await close_session(self.bolt.client)
         await self.database.close()
 
@@ -97,21 +103,24 @@ async def build_app(settings: Settings) -> BuiltApp:
     admins = AdminPolicy(settings.admin_user_ids)
     leave_jobs = LeaveJobs(runner, clients, client, admins, settings.audit_channel_id, rejoins)
     leave_jobs.register()
-    services = AppServices(
-        admins=admins,
-        audit=AuditLog(database),
-        admin_tokens=AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org),
-        audit_channel=AuditChannel(settings.audit_channel_id, names),
-        names=names,
-        rejoins=rejoins,
-        handled=HandledRequests(database),
-        leave_jobs=leave_jobs,
-    )
+    audit_log = AuditLog(database)
+    audit_feed = AuditChannel(settings.audit_channel_id, names)
+    trail = AuditTrail(audit_log, audit_feed)
+    admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    services: dict[str, Any] = {
+        "admins": admins,
+        "disconnects": Disconnects(admins, admin_tokens, trail),
+        "home_tab": HomeTab(admins, audit_log, names),
+        "handled_requests": HandledRequests(database),
+        "rejoin_offers": rejoins,
+        "leave_policy": LeavePolicy(admins, settings.audit_channel_id),
+        "leave_jobs": leave_jobs,
+    }
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
-    return BuiltApp(app, services, database, readiness, runner, settings.shutdown_grace_seconds)
+    return BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
 
 
 def tune_garbage_collector() -> None:

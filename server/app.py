@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -20,7 +20,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from server.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
 from server.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
 from server.request_guard import PageThrottle, RequestGuard
-from services.app_services import AppServices
 from services.settings import Settings
 from services.slack.identity import BotIdentity, StartupError
 from services.slack.outcomes import error_of
@@ -47,7 +46,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def create_bolt_app(
     settings: Settings,
     client: AsyncWebClient,
-    services: AppServices,
+    services: Mapping[str, object],
     *,
     identity: BotIdentity | None = None,
     oauth_settings: AsyncOAuthSettings | None = None,
@@ -75,7 +74,8 @@ def create_bolt_app(
 
     @app.middleware
     async def provide_services(context, next) -> None:
-        context[AppServices.CONTEXT_KEY] = services
+        # Bolt passes context entries to listeners as keyword arguments: each listener declares the services it uses.
+        context.update(services)
         # Every line logged for this request, after the ack too, carries its ID, workspace and org (LOG_FORMAT=json).
         log_context.start_request(team_id=context.team_id, enterprise_id=context.enterprise_id)
         await next()

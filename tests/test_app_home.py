@@ -36,7 +36,7 @@ def buttons(view: dict) -> list[str]:
 async def record(slack: SlackSender, fake: FakeSlack, n: int, user: str, channel: str, team: str) -> None:
     """n failed attempts, told apart by their codes: error_00 (oldest) … error_{n-1} (newest)."""
     for i in range(n):
-        await slack.built.services.audit.record(
+        await slack.built.audit_log.record(
             AuditEntry(AuditEvent.FAILED, user, f"error_{i:02d}", fake.enterprise_id, fake.team_id, channel, team)
         )
 
@@ -94,7 +94,7 @@ async def test_outcomes_read_as_words_and_unknown_people_fall_back_to_ids(
 ) -> None:
     channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha])
     ghost = "U0GONE0000"
-    audit = slack.built.services.audit
+    audit = slack.built.audit_log
     await audit.record(AuditEntry(AuditEvent.REFUSED, ghost, "not_admin", fake_slack.enterprise_id, None, channel))
     await audit.record(
         AuditEntry(
@@ -117,7 +117,7 @@ async def test_outcomes_read_as_words_and_unknown_people_fall_back_to_ids(
 
 async def test_an_admin_sees_only_their_own_orgs_entries(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
-    audit = slack.built.services.audit
+    audit = slack.built.audit_log
     await audit.record(AuditEntry(AuditEvent.SUCCEEDED, org.admin, "ok", "E0OTHERORG", "T0OTHER", channel, org.alpha))
     await audit.record(AuditEntry(AuditEvent.SUCCEEDED, org.admin, "ok", None, "T0SOLO", channel, org.alpha))
     await slack.home_opened(org.admin)

@@ -89,7 +89,7 @@ def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams:
 
 
 async def audit_rows(slack: SlackSender) -> list[dict]:
-    return list(reversed(await slack.built.services.audit.latest(100)))
+    return list(reversed(await slack.built.audit_log.latest(100)))
 
 
 async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:

@@ -93,7 +93,7 @@ async def test_users_info(slack: SlackSender, fake_slack: FakeSlack, org: Org, f
     )
     if fake_slack.posts_to(body["response_url"]):
         assert "couldn't confirm that you're an org admin" in fake_slack.posts_to(body["response_url"])[0]["text"]
-        rows = await slack.built.services.audit.latest(5)
+        rows = await slack.built.audit_log.latest(5)
         assert [r["event"] for r in rows] == ["refused"]
 
 
@@ -121,7 +121,7 @@ async def test_the_admin_call(slack: SlackSender, fake_slack: FakeSlack, org: Or
     await slack.submit_view(confirm["id"], {}, user_id=org.admin)
     text = (await fake_slack.next_post(body["response_url"], timeout=ANSWER_TIMEOUT))["text"]
     assert text.startswith(("Disconnected from", "Nothing was disconnected from"))
-    rows = list(reversed(await slack.built.services.audit.latest(10)))
+    rows = list(reversed(await slack.built.audit_log.latest(10)))
     assert rows[0]["event"] == "confirmed"
     assert rows[-1]["event"] == ("succeeded" if text.startswith("Disconnected") else "failed")
 

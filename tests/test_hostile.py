@@ -74,7 +74,7 @@ async def test_identical_refusals_within_a_minute_are_posted_once(fake_slack: Fa
         for _ in range(5):
             _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
             await fake_slack.next_post(body["response_url"])
-        await slack.built.services.audit_channel.drain()
+        await slack.built.audit_feed.drain()
         rows = await audit_rows(slack)
     assert len(rows) == 5  # the database keeps every attempt
     assert len(fake_slack.messages_to(audit_channel)) == 1
@@ -145,7 +145,7 @@ async def test_a_replayed_confirmation_disconnects_once(slack: SlackSender, fake
     replay = await slack.post(body, timestamp=timestamp)
     assert first.json() == {"response_action": "clear"} and replay.status == 200 and replay.text == ""
     await fake_slack.next_post(url)
-    await slack.built.services.audit_channel.drain()
+    await slack.built.audit_feed.drain()
     assert len(fake_slack.calls_to(ADMIN_CALL)) == 1
     assert [r["event"] for r in await audit_rows(slack)] == ["confirmed", "succeeded"]
     assert len(fake_slack.posts_to(url)) == 1
@@ -166,7 +166,7 @@ async def test_a_confirmation_replayed_to_another_instance_does_nothing(
         replay = await other.post(sent, timestamp=timestamp)  # byte for byte, to an instance that never saw it
         assert replay.status == 200
         await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replay's handling to end")
-        await other.built.services.audit_channel.drain()
+        await other.built.audit_feed.drain()
         rows = await audit_rows(one)
     assert len(fake_slack.calls_to(ADMIN_CALL)) == 1
     assert [r["event"] for r in rows] == ["confirmed", "succeeded"]

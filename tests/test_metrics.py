@@ -157,7 +157,7 @@ async def test_audit_rows_and_failed_audit_channel_posts(
         channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha])
         _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
         assert (await fake_slack.next_post(body["response_url"]))["text"] == ADMIN_ONLY
-        await slack.built.services.audit_channel.drain()
+        await slack.built.audit_feed.drain()
         delta, text = await scraper.delta()
     assert changed(delta, "channel_admin_audit_rows_written_total", event="refused") == 1
     assert changed(delta, "channel_admin_audit_channel_posts_failed_total", error="not_in_channel") == 1

@@ -143,7 +143,7 @@ async def test_only_a_workspace_install_means_no_admin_token(oauth_app: SlackSen
     channel = fake_slack.add_shared_channel("shared", connected=[fake_slack.add_team("P")])
     _, body = await oauth_app.command("/disconnect-shared", "", channel_id=channel, user_id=admin)
     assert (await fake_slack.next_post(body["response_url"]))["text"] == ORG_INSTALL_MISSING
-    rows = await oauth_app.built.services.audit.latest(5)
+    rows = await oauth_app.built.audit_log.latest(5)
     assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "org_install_missing")]
 
 
@@ -172,10 +172,10 @@ async def test_two_instances_share_one_database(fake_slack: FakeSlack, database_
 
         entries = [AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin") for i in range(60)]
         await asyncio.gather(
-            *(first.built.services.audit.record(e) for e in entries[:30]),
-            *(second.built.services.audit.record(e) for e in entries[30:]),
+            *(first.built.audit_log.record(e) for e in entries[:30]),
+            *(second.built.audit_log.record(e) for e in entries[30:]),
         )
-        rows = await second.built.services.audit.latest(1000)
+        rows = await second.built.audit_log.latest(1000)
         assert sorted(r["user_id"] for r in rows) == sorted(e.user_id for e in entries)
 
 

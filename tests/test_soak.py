@@ -107,7 +107,7 @@ async def test_soak_with_faults(slack: SlackSender, fake_slack: FakeSlack) -> No
     idle_pool = sum(len(conns) for conns in slack.built.bolt.client.session.connector._conns.values())
     assert slack.session.connector is not None
     assert len(asyncio.all_tasks()) - len(work_tasks()) <= slack.session.connector.limit + idle_pool
-    refusals = [r for r in await slack.built.services.audit.latest(10_000) if r["event"] == "refused"]
+    refusals = [r for r in await slack.built.audit_log.latest(10_000) if r["event"] == "refused"]
     assert len(refusals) == sum(1 for url in fake_slack.response_urls.values() if _is_refusal(url.posts))
 
 

@@ -7,7 +7,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import installation_org, user_id_of
-from services.app_services import AppServices
+from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.shared_channels import describe_shared_channel
 from services.slack.outcomes import call_outcome
 from services.ui.command_text import channel_id_of
@@ -15,7 +15,7 @@ from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
 
 
 async def disconnect_channel_chosen(
-    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext, admins: AdminPolicy
 ) -> None:
     await ack()
     view = body.get("view")
@@ -26,7 +26,7 @@ async def disconnect_channel_chosen(
     previous = FormMetadata.decode(view.get("private_metadata"))
     org = installation_org(context)
     # Only someone who may disconnect learns what a channel is shared with (a forged action gets nothing).
-    if not (await AppServices.of(context).admins.check(client, user_id_of(body), org)).allowed:
+    if not (await admins.check(client, user_id_of(body), org)).allowed:
         return
     shared = await describe_shared_channel(client, channel_id, org, context.team_id) if channel_id else None
     metadata = FormMetadata.for_channel(previous.response_url, shared).encode()

@@ -14,9 +14,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import user_id_of
-from services.app_services import AppServices
+from services.leaving.offers import RejoinOffers
 from services.leaving.rejoin import join_channels
 from services.slack.delivery import reply_privately
+from services.storage.handled_requests import HandledRequests
 from services.ui.rejoin import (
     REJOIN_BUSY,
     REJOIN_NOT_YOURS,
@@ -35,23 +36,28 @@ def pressed_in_ephemeral(body: dict) -> bool:
 
 
 async def rejoin_pressed(
-    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict,
+    action: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    handled_requests: HandledRequests,
+    rejoin_offers: RejoinOffers,
 ) -> None:
     await ack()
     user_id = user_id_of(body)
     response_url = body.get("response_url") if isinstance(body.get("response_url"), str) else None
     ephemeral = pressed_in_ephemeral(body)
     value = action.get("value")
-    services = AppServices.of(context)
 
     async def answer(message: dict) -> None:
         await reply_privately(client, user_id, response_url, message, original_ephemeral=ephemeral)
 
     async with answer_failures_after_ack(client, user_id, response_url):
         # Each press has its own action_ts; the same press again is a replay (on any instance): nothing twice.
-        if not await services.handled.first_time(f"rejoin:{action.get('action_ts')}:{user_id}:{value}"):
+        if not await handled_requests.first_time(f"rejoin:{action.get('action_ts')}:{user_id}:{value}"):
             return
-        offer = await services.rejoins.find(value) if isinstance(value, str) and value else None
+        offer = await rejoin_offers.find(value) if isinstance(value, str) and value else None
         if offer is None:
             await answer({"text": REJOIN_UNKNOWN, "replace_original": False})
             return
@@ -62,7 +68,7 @@ async def rejoin_pressed(
         if offer.expired(datetime.now(UTC)):
             await answer(rejoin_expired_message(summary, offer.expires_at, context.bot_user_id))
             return
-        if not await services.rejoins.claim(offer):
+        if not await rejoin_offers.claim(offer):
             await answer({"text": REJOIN_BUSY, "replace_original": False})
             return
         try:
@@ -70,7 +76,7 @@ async def rejoin_pressed(
                 await answer(rejoin_running_message(summary, len(offer.public_ids)))
             results = await join_channels(client, offer.public_ids)
         finally:
-            await services.rejoins.release(offer)
+            await rejoin_offers.release(offer)
         await answer(
             rejoin_done_message(
                 summary, results, offer.private_in_order, context.bot_user_id, str(value), offer.expires_at

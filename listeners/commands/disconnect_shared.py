@@ -10,18 +10,23 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org
-from services.app_services import AppServices
 from services.disconnecting.shared_channels import describe_shared_channel
-from services.disconnecting.workflow import Requester, allowed_admin_token, show_or_tell
+from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
+from services.storage.handled_requests import HandledRequests
 from services.ui.command_text import parse_disconnect_text
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
 
 
 async def disconnect_shared_command(
-    ack: AsyncAck, command: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    command: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    disconnects: Disconnects,
+    handled_requests: HandledRequests,
 ) -> None:
     request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
     if request.help:
@@ -29,7 +34,6 @@ async def disconnect_shared_command(
         return
     await ack()
 
-    services = AppServices.of(context)
     requester = Requester(
         command.get("user_id", ""),
         installation_org(context),
@@ -39,16 +43,16 @@ async def disconnect_shared_command(
     )
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # Each command has its own trigger_id: the same one again is a replay (on any instance), answered once.
-        if not await services.handled.first_time(f"command:{command.get('trigger_id')}"):
+        if not await handled_requests.first_time(f"command:{command.get('trigger_id')}"):
             return
         (opened, open_error), check = await asyncio.gather(
             call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=checking_modal())),
-            services.admins.check(client, requester.user_id, requester.enterprise_id),
+            disconnects.admins.check(client, requester.user_id, requester.enterprise_id),
         )
         view = opened.get("view") if open_error is None else None
         view_id = view.get("id") if isinstance(view, dict) else None
-        admin_token = await allowed_admin_token(
-            services, client, requester, request.channel_id, check, view_id=view_id, leaving_team_ids=request.team_ids
+        admin_token = await disconnects.allowed_admin_token(
+            client, requester, request.channel_id, check, view_id=view_id, leaving_team_ids=request.team_ids
         )
         if admin_token is None:
             return

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
+from listeners.leave_jobs import ACK_BUDGET_SECONDS, submitted
 from listeners.payload import installation_org, installation_team
-from services.app_services import AppServices
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leaving.leave import leave_channels
+from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
+from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui.command_text import LeaveKind, parse_leave_text
@@ -32,43 +33,15 @@ from services.ui.leave import (
 
 logger = logging.getLogger(__name__)
 
-# Of Slack's 3 seconds for the ack, what writing a bulk leave's job may take before the ack is sent regardless.
-ACK_BUDGET_SECONDS = 1.0
-
-
-async def submitted(
-    services: AppServices,
-    channel_ids: Sequence[str],
-    context: AsyncBoltContext,
-    user_id: str,
-    response_url: str | None,
-    view_id: str | None = None,
-) -> bool:
-    """A leave of several channels kept in the database as a job (services.leaving.workflow), so it outlives this process.
-
-    False when the database can't take it: the leave then runs in this process, as it did before jobs existed.
-    """
-    if services.leave_jobs is None:
-        return False
-    try:
-        await services.leave_jobs.submit(
-            channel_ids,
-            user_id=user_id,
-            enterprise_id=installation_org(context),
-            team_id=context.team_id,
-            is_enterprise_install=bool(context.is_enterprise_install),
-            response_url=response_url,
-            view_id=view_id,
-            installation_team=installation_team(context),
-        )
-    except Exception:  # the database is down: the leave still happens, in this process
-        logger.warning("Could not store a leave job; leaving in this process", exc_info=True)
-        return False
-    return True
-
 
 async def leave_channel_command(
-    ack: AsyncAck, command: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    command: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    leave_policy: LeavePolicy,
+    leave_jobs: LeaveJobs | None,
+    rejoin_offers: RejoinOffers,
 ) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
@@ -96,20 +69,19 @@ async def leave_channel_command(
     if count > MAX_LEAVE_CHANNELS:
         await ack(text=too_many_channels_text(count), response_type="ephemeral")
         return
-    services = AppServices.of(context)
     if count > 1:
         # The job is written before the user hears it started; a database opened cold (its first use in this
         # process: imports, migrations) may take longer than the ack can wait, and then the ack goes first.
-        storing = asyncio.ensure_future(submitted(services, request.channel_ids, context, user_id, response_url))
+        storing = asyncio.ensure_future(submitted(leave_jobs, request.channel_ids, context, user_id, response_url))
         await asyncio.wait({storing}, timeout=ACK_BUDGET_SECONDS)
         await ack(text=leave_started_text(count), response_type="ephemeral")
         if await storing:
             return
     else:
         await ack()
-    services.rejoins.warm_up(count)
+    rejoin_offers.warm_up(count)
     async with answer_failures_after_ack(client, user_id, response_url):
-        rights = await LeavePolicy.of(services).rights(
+        rights = await leave_policy.rights(
             client, user_id, request.channel_ids, installation_org(context), installation_team(context)
         )
         if rights.error is not None:
@@ -117,7 +89,7 @@ async def leave_channel_command(
             await reply_privately(client, user_id, response_url, {"text": text})
             return
         outcome = await leave_channels(client, request.channel_ids, refused=rights.refused)
-        offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
+        offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
             return

@@ -6,14 +6,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import installation_org
-from services.app_services import AppServices
-from services.audit.home import home_view, publish_home
+from services.audit.home import HomeTab, publish_home
 
 
-async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext) -> None:
+async def app_home_opened(event: dict, client: AsyncWebClient, context: AsyncBoltContext, home_tab: HomeTab) -> None:
     user_id = event.get("user")
     if event.get("tab") != "home" or not isinstance(user_id, str) or not user_id:
         return  # the Messages tab, or nobody to show it to
-    services = AppServices.of(context)
-    view = await home_view(services, client, user_id, installation_org(context), context.team_id)
+    view = await home_tab.view(client, user_id, installation_org(context), context.team_id)
     await publish_home(client, user_id, view)

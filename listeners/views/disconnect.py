@@ -10,18 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, user_id_of
-from services.app_services import AppServices
 from services.audit.log import AuditEvent
 from services.disconnecting.shared_channels import describe_shared_channel
-from services.disconnecting.workflow import (
-    Requester,
-    allowed_admin_token,
-    disconnect_in_order,
-    dry_run_in_order,
-    show_or_tell,
-)
+from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
 from services.error_texts import CHANNEL_PROBLEMS
 from services.slack.delivery import reply_privately
+from services.storage.handled_requests import HandledRequests
 from services.ui.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.ui.disconnect import (
     CHANNEL_ACTION,
@@ -82,7 +76,13 @@ def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, 
 
 
 async def disconnect_form_submission(
-    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    disconnects: Disconnects,
+    handled_requests: HandledRequests,
 ) -> None:
     metadata = FormMetadata.decode(view.get("private_metadata"))
     channel_id = chosen_channel(view)
@@ -94,15 +94,14 @@ async def disconnect_form_submission(
     external_id = f"disconnect-confirm-{uuid.uuid4().hex}"
     await ack(response_action="push", view=checking_modal(external_id))
 
-    services = AppServices.of(context)
     dry_run = dry_run_chosen(view)
     requester = _requester(body, context, metadata.response_url, dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # Each submission has its own trigger_id: the same one again is a replay (on any instance), handled once.
-        if not await services.handled.first_time(f"form:{body.get('trigger_id')}"):
+        if not await handled_requests.first_time(f"form:{body.get('trigger_id')}"):
             return
-        if not await allowed_admin_token(
-            services, client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
+        if not await disconnects.allowed_admin_token(
+            client, requester, channel_id, external_id=external_id, leaving_team_ids=teams
         ):
             return
         # Fresh: names, still connected, and still ours to disconnect from?
@@ -118,7 +117,13 @@ async def disconnect_form_submission(
 
 
 async def disconnect_confirm_submission(
-    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    disconnects: Disconnects,
+    handled_requests: HandledRequests,
 ) -> None:
     metadata = ConfirmMetadata.decode(view.get("private_metadata"))
     channel_id = channel_id_of(metadata.channel_id or "")
@@ -128,13 +133,12 @@ async def disconnect_confirm_submission(
         return
     await ack(response_action="clear")
 
-    services = AppServices.of(context)
     requester = _requester(body, context, metadata.response_url, metadata.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # A confirmation is submitted once; the same one again is a replay (on any instance): nothing twice.
-        if not await services.handled.first_time(f"confirm:{view.get('id')}:{requester.user_id}"):
+        if not await handled_requests.first_time(f"confirm:{view.get('id')}:{requester.user_id}"):
             return
-        admin_token = await allowed_admin_token(services, client, requester, channel_id, leaving_team_ids=teams)
+        admin_token = await disconnects.allowed_admin_token(client, requester, channel_id, leaving_team_ids=teams)
         if admin_token is None or admin_token.token is None:
             return
         # Read the channel again: only parties still connected, and ours to remove, go to Slack. The confirmation's
@@ -143,7 +147,7 @@ async def disconnect_confirm_submission(
         shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
         problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
         if problem is not None:
-            await services.record(
+            await disconnects.trail.record(
                 client,
                 requester.entry(
                     AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
@@ -155,10 +159,10 @@ async def disconnect_confirm_submission(
             return
         names = shared.team_names
         if requester.dry_run:
-            await dry_run_in_order(services, client, requester, channel_id, teams)
+            await disconnects.dry_run(client, requester, channel_id, teams)
             message = dry_run_message(channel_id, teams, names)
             await reply_privately(client, requester.user_id, requester.response_url, message)
             return
-        results = await disconnect_in_order(services, client, requester, admin_token.token, channel_id, teams)
+        results = await disconnects.in_order(client, requester, admin_token.token, channel_id, teams)
         message = outcome_message(channel_id, results, names, admin_token.source)
         await reply_privately(client, requester.user_id, requester.response_url, message)

@@ -8,12 +8,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from listeners.commands.leave_channel import submitted
 from listeners.errors import answer_failures_after_ack
+from listeners.leave_jobs import submitted
 from listeners.payload import installation_org, installation_team, user_id_of
-from services.app_services import AppServices
 from services.leaving.leave import leave_channels
+from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
+from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.progress import ModalProgress
 from services.ui.command_text import channel_id_of
@@ -48,7 +49,14 @@ def selected_channels(view: dict) -> list[str]:
 
 
 async def leave_pick_submission(
-    ack: AsyncAck, body: dict, view: dict, client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    leave_policy: LeavePolicy,
+    leave_jobs: LeaveJobs | None,
+    rejoin_offers: RejoinOffers,
 ) -> None:
     channel_ids = selected_channels(view)
     if not channel_ids:
@@ -61,16 +69,15 @@ async def leave_pick_submission(
 
     metadata = read_private_metadata(view.get("private_metadata"))
     user_id = user_id_of(body) or metadata["user_id"] or ""
-    services = AppServices.of(context)
     if len(channel_ids) > 1 and await submitted(
-        services, channel_ids, context, user_id, metadata["response_url"], view.get("id")
+        leave_jobs, channel_ids, context, user_id, metadata["response_url"], view.get("id")
     ):
         return
-    services.rejoins.warm_up(len(channel_ids))
+    rejoin_offers.warm_up(len(channel_ids))
     response_url = metadata["response_url"]
     async with answer_failures_after_ack(client, user_id, response_url):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
-        rights = await LeavePolicy.of(services).rights(
+        rights = await leave_policy.rights(
             client, user_id, channel_ids, installation_org(context), installation_team(context)
         )
         if rights.error is not None:
@@ -79,7 +86,7 @@ async def leave_pick_submission(
             await reply_privately(client, user_id, response_url, {"text": text})
             return
         outcome = await leave_channels(client, channel_ids, on_progress=progress.update, refused=rights.refused)
-        offer = await services.rejoins.issue(outcome, user_id, leave_summary_text(outcome))
+        offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await progress.finish(leave_result_modal(outcome))
             await reply_privately(client, user_id, response_url, leave_summary_message(outcome))

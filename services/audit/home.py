@@ -8,34 +8,43 @@ import logging
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.app_services import AppServices
-from services.slack.names import installation_key
+from services.audit.log import AuditLog
+from services.disconnecting.admins import AdminPolicy
+from services.slack.names import NameBook, installation_key
 from services.slack.outcomes import call_outcome
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
 
 logger = logging.getLogger(__name__)
 
 
-async def home_view(
-    services: AppServices,
-    client: AsyncWebClient,
-    user_id: str,
-    enterprise_id: str | None,
-    team_id: str | None,
-    before_id: int | None = None,
-) -> View:
-    """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
-    check = await services.admins.check(client, user_id, enterprise_id)
-    if not check.allowed:
-        return member_home(admin_check_failed_note(check.reason) if check.undecided else None)
-    rows, more = await services.audit.page(enterprise_id or None, team_id, before_id, HOME_PAGE_SIZE)
-    scope = installation_key(enterprise_id, team_id)
-    users, channels, teams = await asyncio.gather(
-        services.names.users(client, scope, [r["user_id"] for r in rows]),
-        services.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
-        services.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
-    )
-    return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
+class HomeTab:
+    """The App Home tab's content for one user: the audit log for admins (same rule as /disconnect-shared)."""
+
+    def __init__(self, admins: AdminPolicy, log: AuditLog, names: NameBook) -> None:
+        self.admins = admins
+        self.log = log
+        self.names = names
+
+    async def view(
+        self,
+        client: AsyncWebClient,
+        user_id: str,
+        enterprise_id: str | None,
+        team_id: str | None,
+        before_id: int | None = None,
+    ) -> View:
+        """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
+        check = await self.admins.check(client, user_id, enterprise_id)
+        if not check.allowed:
+            return member_home(admin_check_failed_note(check.reason) if check.undecided else None)
+        rows, more = await self.log.page(enterprise_id or None, team_id, before_id, HOME_PAGE_SIZE)
+        scope = installation_key(enterprise_id, team_id)
+        users, channels, teams = await asyncio.gather(
+            self.names.users(client, scope, [r["user_id"] for r in rows]),
+            self.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
+            self.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
+        )
+        return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
 
 
 async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.app_services import AppServices
 from services.audit.log import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
-from services.disconnecting.admin_tokens import AdminToken
-from services.disconnecting.admins import AdminCheck
+from services.audit.trail import AuditTrail
+from services.disconnecting.admin_tokens import AdminToken, AdminTokenSource
+from services.disconnecting.admins import AdminCheck, AdminPolicy
 from services.disconnecting.shared_channels import DisconnectResult, disconnect_team, host_org_of
 from services.error_texts import (
     ADMIN_CHECK_FAILED,
@@ -115,73 +115,81 @@ def refusal(check: AdminCheck, admin_token: AdminToken | None) -> tuple[str, str
     return None
 
 
-async def allowed_admin_token(
-    services: AppServices,
-    client: AsyncWebClient,
-    requester: Requester,
-    channel_id: str | None,
-    check: AdminCheck | None = None,
-    *,
-    view_id: str | None = None,
-    external_id: str | None = None,
-    leaving_team_ids: Sequence[str] = (),
-) -> AdminToken | None:
-    """Check (again) that the requester may disconnect and that an admin token exists; return that token.
+class Disconnects:
+    """/disconnect-shared's guarded steps: who may go on (checked at every step), the admin calls, and their audit."""
 
-    If not: audit, say why in the modal and privately, and return None.
-    """
-    check = check or await services.admins.check(client, requester.user_id, requester.enterprise_id)
-    admin_token = await services.admin_tokens.lookup(requester.enterprise_id) if check.allowed else None
-    refused = refusal(check, admin_token)
-    if refused is None and admin_token is not None and admin_token.token is not None:
-        return admin_token
-    outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
-    # One row per refused attempt, however many were named (the party when there is just one), under the org that
-    # created the channel acted on: a stranger's attempt on our channel is seen by our admins, wherever it came from.
-    named = list(dict.fromkeys(leaving_team_ids))
-    entry = requester.entry(AuditEvent.REFUSED, outcome, channel_id, named[0] if len(named) == 1 else None)
-    acted_on = await host_org_of(client, channel_id) if channel_id else None
-    if acted_on and acted_on != entry.enterprise_id:
-        entry = dataclasses.replace(entry, enterprise_id=acted_on)
-    await services.record(client, entry)
-    if view_id or external_id:
-        await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
-    await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
-    return None
+    def __init__(self, admins: AdminPolicy, admin_tokens: AdminTokenSource, trail: AuditTrail) -> None:
+        self.admins = admins
+        self.admin_tokens = admin_tokens
+        self.trail = trail
 
+    async def allowed_admin_token(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        channel_id: str | None,
+        check: AdminCheck | None = None,
+        *,
+        view_id: str | None = None,
+        external_id: str | None = None,
+        leaving_team_ids: Sequence[str] = (),
+    ) -> AdminToken | None:
+        """Check (again) that the requester may disconnect and that an admin token exists; return that token.
 
-async def disconnect_in_order(
-    services: AppServices,
-    client: AsyncWebClient,
-    requester: Requester,
-    admin_token: str,
-    channel_id: str,
-    team_ids: Sequence[str],
-) -> list[DisconnectResult]:
-    """One admin call per workspace, in order, each audited before and after.
+        If not: audit, say why in the modal and privately, and return None.
+        """
+        check = check or await self.admins.check(client, requester.user_id, requester.enterprise_id)
+        admin_token = await self.admin_tokens.lookup(requester.enterprise_id) if check.allowed else None
+        refused = refusal(check, admin_token)
+        if refused is None and admin_token is not None and admin_token.token is not None:
+            return admin_token
+        outcome, text = refused or ("admin_token_missing", ADMIN_TOKEN_MISSING)
+        # One row per refused attempt, however many were named (the party when there is just one), under the org that
+        # created the channel acted on: a stranger's attempt on our channel is seen by our admins, wherever it came from.
+        named = list(dict.fromkeys(leaving_team_ids))
+        entry = requester.entry(AuditEvent.REFUSED, outcome, channel_id, named[0] if len(named) == 1 else None)
+        acted_on = await host_org_of(client, channel_id) if channel_id else None
+        if acted_on and acted_on != entry.enterprise_id:
+            entry = dataclasses.replace(entry, enterprise_id=acted_on)
+        await self.trail.record(client, entry)
+        if view_id or external_id:
+            await update_view(client, status_modal(text), view_id=view_id, external_id=external_id)
+        await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+        return None
 
-    The admin call goes out once (no retry but on 429): after an answer that could hide a success, the channel is
-    read again and the audit row says what really happened.
-    """
-    admin_client = client_like(client, token=admin_token, retry_server_errors=False)
-    results: list[DisconnectResult] = []
-    for team_id in team_ids:
-        await services.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
-        result = await disconnect_team(
-            admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
-        )
-        event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
-        outcome = result.error or ("ok" if result.after_error is None else f"ok_after:{result.after_error}")
-        if result.error == "outcome_unknown":
-            outcome = f"outcome_unknown:{result.after_error}"
-        await services.record(client, requester.entry(event, outcome, channel_id, team_id))
-        results.append(result)
-    return results
+    async def in_order(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        admin_token: str,
+        channel_id: str,
+        team_ids: Sequence[str],
+    ) -> list[DisconnectResult]:
+        """One admin call per workspace, in order, each audited before and after.
 
+        The admin call goes out once (no retry but on 429): after an answer that could hide a success, the channel is
+        read again and the audit row says what really happened.
+        """
+        admin_client = client_like(client, token=admin_token, retry_server_errors=False)
+        results: list[DisconnectResult] = []
+        for team_id in team_ids:
+            await self.trail.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
+            result = await disconnect_team(
+                admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
+            )
+            event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
+            outcome = result.error or ("ok" if result.after_error is None else f"ok_after:{result.after_error}")
+            if result.error == "outcome_unknown":
+                outcome = f"outcome_unknown:{result.after_error}"
+            await self.trail.record(client, requester.entry(event, outcome, channel_id, team_id))
+            results.append(result)
+        return results
 
-async def dry_run_in_order(
-    services: AppServices, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]
-) -> None:
-    """A dry run's record: one entry per workspace that a real run would disconnect, and no admin call."""
-    for team_id in team_ids:
-        await services.record(client, requester.entry(AuditEvent.DRY_RUN, "would_disconnect", channel_id, team_id))
+    async def dry_run(
+        self, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]
+    ) -> None:
+        """A dry run's record: one entry per workspace that a real run would disconnect, and no admin call."""
+        for team_id in team_ids:
+            await self.trail.record(
+                client, requester.entry(AuditEvent.DRY_RUN, "would_disconnect", channel_id, team_id)
+            )

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.disconnecting.admins import AdminPolicy, is_org_admin, org_of
 from services.leaving.leave import PRIVATE_LIST_PAGE_SIZE, LeaveStatus
 from services.slack.outcomes import call_outcome
-
-if TYPE_CHECKING:
-    from services.app_services import AppServices
 
 # At most this many channels per /leave-channel (named or picked); the pick modal's select allows no more either.
 MAX_LEAVE_CHANNELS = 1000
@@ -70,10 +67,6 @@ class LeavePolicy:
     def __init__(self, admins: AdminPolicy, audit_channel_id: str | None) -> None:
         self._admins = admins
         self.audit_channel_id = audit_channel_id
-
-    @classmethod
-    def of(cls, services: AppServices) -> LeavePolicy:
-        return cls(services.admins, services.audit_channel.channel_id)
 
     async def rights(
         self,
