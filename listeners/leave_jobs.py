@@ -9,6 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from listeners.payload import installation_org, installation_team
 from services.leaving.workflow import LeaveJobs
+from services.storage.handled_requests import HandledRequests
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +24,20 @@ async def submitted(
     user_id: str,
     response_url: str | None,
     view_id: str | None = None,
+    *,
+    handled: HandledRequests,
+    request_key: str | None,
 ) -> bool:
     """A leave of several channels kept in the database as a job (services.leaving.workflow), so it outlives this process.
 
     False when the database can't take it: the leave then runs in this process, as it did before jobs existed.
+    True, and nothing stored, for a replay of a request already taken (`request_key`: its trigger or view ID).
     """
     if leave_jobs is None:
         return False
     try:
+        if request_key is not None and not await handled.first_time(request_key):
+            return True
         await leave_jobs.submit(
             channel_ids,
             user_id=user_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -131,19 +132,21 @@ def build_web_app(
     anything decodes it (server.request_guard).
     """
     guard = RequestGuard(signing_secret) if signing_secret else None
-    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+    # auto_decompress off: Slack never compresses a request, and aiohttp would otherwise inflate a compressed body
+    # (a 1 KB gzip bomb is 1 MB of work) on the event loop as it arrives, before any check could refuse it.
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={"auto_decompress": False})
     add_operations_routes(web_app, readiness)
     flow = app.oauth_flow
     if flow is not None:
         from sqlalchemy.exc import SQLAlchemyError  # OAuth mode only: the stores have loaded SQLAlchemy already
 
-        throttle = PageThrottle()
+        throttle, redirects = PageThrottle(), PageThrottle(what="OAuth redirect(s)")
 
         async def page(request: web.Request, render) -> web.Response:
             """An install page: throttled (each view stores an OAuth state), and a database in trouble is a 503."""
             if not throttle.allow():
                 return web.Response(status=429, text=TOO_MANY_INSTALL_VIEWS, headers={"Retry-After": "1"})
-            bolt_request = await _to_bolt_request(request)
+            bolt_request = _page_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
             try:
@@ -156,7 +159,9 @@ def build_web_app(
             return await page(request, flow.handle_installation)
 
         async def oauth_redirect(request: web.Request) -> web.Response:
-            bolt_request = await _to_bolt_request(request)
+            if not redirects.allow():
+                return web.Response(status=429, text=TOO_MANY_INSTALL_VIEWS, headers={"Retry-After": "1"})
+            bolt_request = _page_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request
             try:
@@ -200,16 +205,35 @@ def build_web_app(
     return web_app
 
 
+# The install pages' `team` parameter goes into Slack's authorize URL as it is (Bolt doesn't encode it): an ID only.
+_TEAM_PARAMETER = re.compile(r"[TE][A-Z0-9]{1,30}")
+
+
+def _page_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    """A GET page (install, OAuth redirect) as Bolt reads it: the query only. A body is refused unread."""
+    if request.can_read_body or request.headers.get("Content-Encoding", "identity") != "identity":
+        return web.Response(status=400, text="This page takes no request body.", headers={"Connection": "close"})
+    team = request.query.get("team")
+    if team is not None and not _TEAM_PARAMETER.fullmatch(team):
+        return web.Response(status=400, text="The team parameter must be a workspace or organisation ID.")
+    # aiohttp's headers are the read-only multi-dict Bolt reads by name; Bolt's hint asks for a plain dict.
+    return AsyncBoltRequest(body="", query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+
+
 async def _guarded(guard: RequestGuard, request: web.Request) -> web.Response | None:
     """A 401 for a request Slack didn't sign (unread when its headers can't be Slack's); an empty 200 for a replay of
     one already handled; else None."""
+    if request.headers.get("Content-Encoding", "identity") != "identity":  # Slack never sends one: refused unread
+        return web.Response(
+            status=415, text="Compressed request bodies are not accepted.", headers={"Connection": "close"}
+        )
     signature = request.headers.get("X-Slack-Signature")
     timestamp = request.headers.get("X-Slack-Request-Timestamp")
     if not guard.plausible(timestamp, signature):
         return web.Response(status=401, text="invalid request")
     if not await guard.verify(await request.read(), timestamp or "", signature or ""):
         return web.Response(status=401, text="invalid request")
-    if not guard.first_time(signature or ""):
+    if not guard.first_time(signature or "", timestamp or ""):
         return web.Response(status=200)
     return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from server.request_guard import PageThrottle
 from services.storage.database import Database
 from services.telemetry import metrics
 
@@ -66,7 +67,14 @@ async def _health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+# Anyone who can reach the port can ask for /metrics, and rendering it (every worker's file under gunicorn) costs the
+# loop milliseconds: a flood is answered 429 unrendered. Prometheus scrapes every 15 s or so.
+_scrapes = PageThrottle(per_second=2.0, burst=10, what="/metrics request(s)")
+
+
 async def _metrics(_: web.Request) -> web.Response:
+    if not _scrapes.allow():
+        return web.Response(status=429, text="Too many /metrics requests.", headers={"Retry-After": "1"})
     body, content_type = metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": content_type})
 

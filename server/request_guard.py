@@ -11,8 +11,9 @@ check done here with the standard library's one-shot HMAC on the bytes — in a 
 hashlib releases the GIL — keeps the loop free. Headers that can't be Slack's (no timestamp, a stale one, no `v0=`
 signature of the right length) are refused before the body is read at all.
 
-A byte-identical request sent again inside those five minutes carries the same signature: it is a replay (Slack
-itself re-signs its retries), and it is answered without being handled twice.
+A byte-identical request sent again while its timestamp is still accepted carries the same signature: it is a replay
+(Slack itself re-signs its retries), and it is answered without being handled twice. Its signature is remembered for as
+long as the timestamp is accepted: five minutes past the later of the timestamp and its arrival.
 """
 
 from __future__ import annotations
@@ -91,18 +92,20 @@ class RequestGuard:
         self._refused.note()
         return False
 
-    def first_time(self, signature: str) -> bool:
-        """False for a signature seen in the last five minutes: a replay of a request already handled."""
+    def first_time(self, signature: str, timestamp: str = "") -> bool:
+        """False for a signature seen while its request is still accepted: a replay of a request already handled."""
         now = self._clock()
         while self._seen:
-            oldest, at = next(iter(self._seen.items()))
-            if now - at <= REPLAY_WINDOW_SECONDS and len(self._seen) < _MAX_REMEMBERED:
+            oldest, until = next(iter(self._seen.items()))
+            if until >= now and len(self._seen) < _MAX_REMEMBERED:
                 break
             self._seen.pop(oldest)
         if signature in self._seen:
             self._replayed.note()
             return False
-        self._seen[signature] = now
+        # A timestamp up to five minutes ahead (plausible() allows it) keeps the request valid that much longer.
+        signed_at = int(timestamp) if timestamp.isdigit() else 0
+        self._seen[signature] = max(now, signed_at) + REPLAY_WINDOW_SECONDS
         return True
 
 
@@ -110,15 +113,19 @@ class PageThrottle:
     """A token bucket for pages anyone can open without a signature (the install pages): each view writes a row, so
     a flood is refused (429) before it reaches the database. Generous for people: installs are rare."""
 
-    def __init__(self, per_second: float = 5.0, burst: int = 20, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_second: float = 5.0,
+        burst: int = 20,
+        clock: Callable[[], float] = time.monotonic,
+        what: str = "install page view(s)",
+    ) -> None:
         self._rate = per_second
         self._burst = float(burst)
         self._tokens = float(burst)
         self._clock = clock
         self._at = clock()
-        self._refused = _RateLimitedLog(
-            logging.WARNING, "Refused %d install page view(s) over the rate limit in the last minute"
-        )
+        self._refused = _RateLimitedLog(logging.WARNING, f"Refused %d {what} over the rate limit in the last minute")
 
     def allow(self) -> bool:
         now = self._clock()

@@ -302,3 +302,140 @@ async def test_a_refused_command_replayed_to_another_instance_is_audited_once(
         rows = await audit_rows(one)
     assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "not_admin")]
     assert len(fake_slack.posts_to(body["response_url"])) == 1
+
+
+# ---- found by the attack audit of the running app --------------------------------------------------------------------
+
+
+def _gzip_bomb(megabytes: int) -> bytes:
+    """`megabytes` MiB of zeros, gzipped: a thousand times smaller than what it inflates to."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join([*(packer.compress(zeros) for _ in range(megabytes)), packer.flush()])
+
+
+async def test_a_compressed_body_is_refused_without_being_inflated(slack: SlackSender, fake_slack: FakeSlack) -> None:
+    """Slack never compresses a request; aiohttp would inflate one on the event loop as it arrives (64 MiB here: a
+    quarter of a second of the app's CPU; a 1 GB bomb stalled every ack for 5 s). The app is in this process, so
+    the process's CPU time shows whether it inflated."""
+    bomb = _gzip_bomb(64)
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/x-www-form-urlencoded"}
+    started = time.process_time()
+    signed = await slack.post(bomb, headers=headers)
+    unsigned = await slack.post(bomb, secret="not-the-secret", headers=headers)
+    spent = time.process_time() - started
+    assert signed.status == unsigned.status == 415
+    assert spent < 0.1, f"{spent:.2f} s of CPU: the body was inflated"
+    channel = fake_slack.add_channel("after")
+    reply, _ = await slack.command("/leave-channel", "help", channel_id=channel)
+    assert reply.status == 200  # the app still answers
+
+
+async def test_install_pages_read_no_body_and_take_only_an_id_as_team(fake_slack: FakeSlack, tmp_path) -> None:
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    async with running_app(fake_slack, settings) as slack:
+        for path in ("/slack/install", "/slack/install/admin", "/slack/oauth_redirect?code=x&state=y"):
+            async with slack.session.get(slack.base_url + path, data=b"a&" * 500_000) as page:
+                assert page.status == 400, path
+        forged = "T1&redirect_uri=https://attacker.example&user_scope=admin"
+        async with slack.session.get(slack.base_url + "/slack/install", params={"team": forged}) as page:
+            assert page.status == 400
+        async with slack.session.get(slack.base_url + "/slack/install", params={"team": "T0123ABCD"}) as page:
+            assert page.status == 200 and "team=T0123ABCD" in await page.text()
+
+
+def test_bolt_s_oauth_log_lines_lose_their_code_and_state() -> None:
+    from services.telemetry.logs import RedactingFilter
+
+    redact = RedactingFilter().redact
+    failed = redact("Failed to fetch oauth.v2.access result with code: 1234.5678.abcd - error: invalid_code")
+    assert "1234.5678.abcd" not in failed and failed.endswith("error: invalid_code")
+    parsed = redact("request: {'code': ['1234.5678.abcd'], 'state': ['s-e-c-r-e-t']}")
+    assert "1234.5678.abcd" not in parsed and "s-e-c-r-e-t" not in parsed
+    assert (
+        redact("views.open failed: error code: invalid_arguments") == "views.open failed: error code: invalid_arguments"
+    )
+
+
+def test_a_request_signed_ahead_of_time_is_remembered_until_its_timestamp_expires() -> None:
+    from server.request_guard import REPLAY_WINDOW_SECONDS, RequestGuard
+
+    now = [1_000_000.0]
+    guard = RequestGuard("secret", clock=lambda: now[0])
+    ahead = str(int(now[0]) + 240)  # Slack's check accepts a timestamp up to five minutes off, ahead too
+    assert guard.first_time("v0=sig", ahead)
+    now[0] += REPLAY_WINDOW_SECONDS + 5  # received more than five minutes ago, but still valid for 235 s
+    assert guard.plausible(ahead, "v0=" + "0" * 64)
+    assert not guard.first_time("v0=sig", ahead)
+    now[0] += 240
+    assert guard.first_time("v0=sig", ahead)  # its timestamp is stale now: plausible() refuses it anyway
+
+
+async def test_leave_requests_replayed_to_another_instance_leave_nothing_twice(
+    fake_slack: FakeSlack, org: Org, tmp_path
+) -> None:
+    from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+
+    settings = settings_for(fake_slack, database_url=await suite_database(tmp_path))
+    channels = [fake_slack.add_channel(f"c{i}") for i in range(3)]
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as other:
+        _, command = await one.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
+        await fake_slack.next_post(command["response_url"])
+        sent, timestamp = one.last_sent
+        assert (await other.post(sent, timestamp=timestamp)).status == 200
+        for channel in channels:
+            fake_slack.channels[channel].members.add(fake_slack.bot_user_id)  # back in, so a second leave would show
+        _, pick = await one.command("/leave-channel", "pick", channel_id=channels[0])
+        view_id = await fake_slack.wait_for(lambda: next(iter(fake_slack.views), None), what="the pick modal")
+        chosen = {LEAVE_PICK_BLOCK: {LEAVE_PICK_ACTION: {"type": "multi_conversations_select",
+                                                         "selected_conversations": [channels[1]]}}}  # fmt: skip
+        await one.submit_view(view_id, chosen)
+        await fake_slack.wait_for(lambda: not fake_slack.is_member(channels[1]), what="the picked leave")
+        sent, timestamp = one.last_sent
+        assert (await other.post(sent, timestamp=timestamp)).status == 200
+        await fake_slack.wait_for(lambda: fake_slack.posts_to(pick["response_url"]), what="the pick's summary")
+    leaves = [c.get("channel") for c in fake_slack.calls_to("conversations.leave")]
+    assert sorted(leaves) == sorted([*channels, channels[1]])  # each request acted on once
+
+
+async def test_a_metrics_flood_is_answered_unrendered(slack: SlackSender) -> None:
+    statuses = []
+    for _ in range(40):
+        async with slack.session.get(slack.base_url + "/metrics") as page:
+            statuses.append(page.status)
+    assert statuses[:10] == [200] * 10 and 429 in statuses
+
+
+async def test_every_database_folder_the_app_creates_is_private(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
+    nested = tmp_path / "nest" / "a" / "b"
+    settings = settings_for(
+        fake_slack, admin_token=org.admin_token, database_url=f"sqlite+aiosqlite:///{nested}/channel-admin.db"
+    )
+    old_umask = os.umask(0o022)
+    try:
+        channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+        async with running_app(fake_slack, settings) as slack:
+            _, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+            await fake_slack.next_post(body["response_url"])
+    finally:
+        os.umask(old_umask)
+    for folder in (tmp_path / "nest", tmp_path / "nest" / "a", nested):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
+
+
+async def test_a_forged_load_older_value_shows_the_newest_page(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    from services.ui.home import OLDER_ACTION
+
+    await slack.home_opened(org.admin)
+    await fake_slack.wait_for(lambda: fake_slack.home_of(org.admin), what="the Home tab")
+    home = fake_slack.home_of(org.admin)
+    home["blocks"].append({"type": "actions", "elements": [
+        {"type": "button", "action_id": OLDER_ACTION, "value": "²", "text": {"type": "plain_text", "text": "x"}}]})  # fmt: skip
+    published = len(fake_slack.calls_to("views.publish"))
+    reply = await slack.home_button(org.admin, OLDER_ACTION)
+    assert reply.status == 200
+    await fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.publish")) > published, what="the newest page")

@@ -19,6 +19,12 @@ async def audit_page_requested(
     if not user_id:
         return
     value = action.get("value")
-    before = int(str(value)) if action.get("action_id") == OLDER_ACTION and str(value).isdigit() else None
+    # The button carries an audit row ID; anything else (a forged value: "²", 5,000 digits) shows the newest page.
+    text = str(value)
+    before = (
+        int(text)
+        if action.get("action_id") == OLDER_ACTION and text.isascii() and text.isdigit() and len(text) < 19
+        else None
+    )
     view = await home_tab.view(client, user_id, installation_org(context), context.team_id, before)
     await publish_home(client, user_id, view)

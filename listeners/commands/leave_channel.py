@@ -19,6 +19,7 @@ from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
+from services.storage.handled_requests import HandledRequests
 from services.ui.command_text import LeaveKind, parse_leave_text
 from services.ui.leave import (
     leave_check_failed_text,
@@ -42,6 +43,7 @@ async def leave_channel_command(
     leave_policy: LeavePolicy,
     leave_jobs: LeaveJobs | None,
     rejoin_offers: RejoinOffers,
+    handled_requests: HandledRequests,
 ) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
@@ -72,7 +74,17 @@ async def leave_channel_command(
     if count > 1:
         # The job is written before the user hears it started; a database opened cold (its first use in this
         # process: imports, migrations) may take longer than the ack can wait, and then the ack goes first.
-        storing = asyncio.ensure_future(submitted(leave_jobs, request.channel_ids, context, user_id, response_url))
+        storing = asyncio.ensure_future(
+            submitted(
+                leave_jobs,
+                request.channel_ids,
+                context,
+                user_id,
+                response_url,
+                handled=handled_requests,
+                request_key=f"leave:{command['trigger_id']}" if command.get("trigger_id") else None,
+            )
+        )
         await asyncio.wait({storing}, timeout=ACK_BUDGET_SECONDS)
         await ack(text=leave_started_text(count), response_type="ephemeral")
         if await storing:

@@ -17,6 +17,7 @@ from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.progress import ModalProgress
+from services.storage.handled_requests import HandledRequests
 from services.ui.command_text import channel_id_of
 from services.ui.leave import (
     LEAVE_PICK_ACTION,
@@ -57,6 +58,7 @@ async def leave_pick_submission(
     leave_policy: LeavePolicy,
     leave_jobs: LeaveJobs | None,
     rejoin_offers: RejoinOffers,
+    handled_requests: HandledRequests,
 ) -> None:
     channel_ids = selected_channels(view)
     if not channel_ids:
@@ -69,9 +71,21 @@ async def leave_pick_submission(
 
     metadata = read_private_metadata(view.get("private_metadata"))
     user_id = user_id_of(body) or metadata["user_id"] or ""
-    if len(channel_ids) > 1 and await submitted(
-        leave_jobs, channel_ids, context, user_id, metadata["response_url"], view.get("id")
-    ):
+    # One submission per modal: the same view submitted again is a replay (on any instance), handled once.
+    request_key = f"leave-pick:{view.get('id')}"
+    if len(channel_ids) > 1:
+        if await submitted(
+            leave_jobs,
+            channel_ids,
+            context,
+            user_id,
+            metadata["response_url"],
+            view.get("id"),
+            handled=handled_requests,
+            request_key=request_key,
+        ):
+            return
+    elif not await handled_requests.first_time(request_key):
         return
     rejoin_offers.warm_up(len(channel_ids))
     response_url = metadata["response_url"]

@@ -31,9 +31,13 @@ def prepare_private_file(path: str) -> None:
     folders are left as the operator set them.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        os.chmod(folder, 0o700)  # makedirs' mode is filtered by the umask
+    missing: list[str] = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for created in reversed(missing):  # each folder the app creates, parents first (makedirs' mode skips parents)
+        os.makedirs(created, mode=0o700, exist_ok=True)
+        os.chmod(created, 0o700)  # the mode is filtered by the umask
     if not os.path.exists(path):
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)

@@ -33,6 +33,13 @@ _REPLACEMENTS = [
         re.compile(r"([\"'](?:code|state|token|trigger_id|verification_token)[\"']\s*:\s*)[\"'][^\"']*[\"']"),
         r"\1'" + REDACTED + "'",
     ),
+    # A parsed query string as Bolt logs it at DEBUG: {'code': ['…'], 'state': ['…']}.
+    (
+        re.compile(r"([\"'](?:code|state|token|trigger_id|verification_token)[\"']\s*:\s*)\[[^\]]*\]"),
+        r"\1['" + REDACTED + "']",
+    ),
+    # Bolt's "Failed to fetch oauth.v2.access result with code: …" (slack_bolt/oauth/async_oauth_flow.py).
+    (re.compile(r"(result with code:\s*)\S+"), r"\1" + REDACTED),
 ]
 
 
