@@ -396,7 +396,7 @@ async def test_leave_requests_replayed_to_another_instance_leave_nothing_twice(
         sent, timestamp = one.last_sent
         assert (await other.post(sent, timestamp=timestamp)).status == 200
         await fake_slack.wait_for(lambda: fake_slack.posts_to(pick["response_url"]), what="the pick's summary")
-    leaves = [c.get("channel") for c in fake_slack.calls_to("conversations.leave")]
+    leaves = [str(c.get("channel")) for c in fake_slack.calls_to("conversations.leave")]
     assert sorted(leaves) == sorted([*channels, channels[1]])  # each request acted on once
 
 
@@ -433,6 +433,7 @@ async def test_a_forged_load_older_value_shows_the_newest_page(
     await slack.home_opened(org.admin)
     await fake_slack.wait_for(lambda: fake_slack.home_of(org.admin), what="the Home tab")
     home = fake_slack.home_of(org.admin)
+    assert home is not None
     home["blocks"].append({"type": "actions", "elements": [
         {"type": "button", "action_id": OLDER_ACTION, "value": "²", "text": {"type": "plain_text", "text": "x"}}]})  # fmt: skip
     published = len(fake_slack.calls_to("views.publish"))
