@@ -20,8 +20,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.disconnecting.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
+from services.disconnecting.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel
 from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
+from services.slack.teams import is_org_id
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     capitalize,
