@@ -8,10 +8,10 @@ import pytest
 
 from services.error_texts import ADMIN_ONLY
 from services.settings import Settings
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture

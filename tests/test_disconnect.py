@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -15,64 +15,26 @@ from services.error_texts import (
     TokenSource,
     error_text,
 )
-from services.settings import Settings
 from services.ui import capitalize
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
     CONFIRM_CALLBACK,
-    DRY_RUN_ACTION,
-    DRY_RUN_BLOCK,
-    DRY_RUN_VALUE,
     FORM_CALLBACK,
-    TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
     ConfirmMetadata,
     team_label,
 )
-from tests.conftest import Org, settings_for, suite_database
-from tests.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
-from tests.slack_requests import SlackSender
-
-ADMIN_CALL = "admin.conversations.disconnectShared"
+from tests.helpers.app import Org, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
-async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
-    return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
-
-
-def form_values(channel: str | None, teams: Sequence[str] = (), dry_run: bool = False) -> dict:
-    values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
-    chosen = [{"value": DRY_RUN_VALUE, "text": {"type": "plain_text", "text": "Dry run"}}] if dry_run else []
-    values[DRY_RUN_BLOCK] = {DRY_RUN_ACTION: {"type": "checkboxes", "selected_options": chosen}}
-    if channel:
-        values[TEAMS_BLOCK_PREFIX + channel] = {
-            TEAMS_ACTION: {
-                "type": "multi_static_select",
-                "selected_options": [{"value": t, "text": {"type": "plain_text", "text": t}} for t in teams],
-            }
-        }
-    return values
-
-
-async def open_form(
-    slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "", **fields: str
-) -> tuple[str, dict]:
-    """Run the command as `user`; wait for the form to be filled in; return its view ID and the command."""
-    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user, **fields)
-    assert reply.status == 200 and reply.text == ""
-    views = await fake.wait_for(lambda: fake.views_with(FORM_CALLBACK), what="the form")
-    return views[0]["id"], body
-
-
-async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
-    pushed = slack.pushed_view_id
-    assert pushed is not None, "the form's submission did not push a view"
-    return await fake.wait_for(
-        lambda: fake.views[pushed] if fake.views[pushed]["callback_id"] == CONFIRM_CALLBACK else None,
-        what="the confirmation",
-    )
+def settings_overrides(org: Org) -> dict[str, Any]:
+    """The app with the org's admin token."""
+    return {"admin_token": org.admin_token}
 
 
 def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams: str) -> str:
@@ -86,24 +48,6 @@ def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams:
             "private_metadata": ConfirmMetadata(response_url, channel, teams).encode(),
         }
     )
-
-
-async def audit_rows(slack: SlackSender) -> list[dict]:
-    return list(reversed(await slack.built.audit_log.latest(100)))
-
-
-async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:
-    """The whole happy path as an admin; returns the outcome message."""
-    view_id, body = await open_form(slack, fake, org.admin, channel)
-    reply = await slack.submit_view(view_id, form_values(channel, teams), user_id=org.admin)
-    assert reply.json()["response_action"] == "push"
-    confirm = await confirm_view(slack, fake)
-    text = json.dumps(confirm["blocks"], ensure_ascii=False)
-    assert f"<#{channel}>" in text
-    assert all(t in text for t in teams)
-    reply = await slack.submit_view(confirm["id"], {}, user_id=org.admin)
-    assert reply.json() == {"response_action": "clear"}
-    return await fake.next_post(body["response_url"])
 
 
 async def test_an_admin_disconnects_one_workspace(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
@@ -345,7 +289,7 @@ async def test_a_forged_confirmation_on_a_partner_hosted_channel_is_refused(
 
 
 async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     settings = settings_for(
         fake_slack,
@@ -368,7 +312,7 @@ async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org
 async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
     fake_slack: FakeSlack, org: Org, tmp_path
 ) -> None:
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     settings = settings_for(fake_slack, database_url=await suite_database(tmp_path))
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
@@ -394,7 +338,7 @@ async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack
 async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, database_url: str) -> None:
     from services.audit.log import AuditLog
     from services.storage.database import Database
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     url = database_url
     settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=url)

@@ -7,9 +7,9 @@ import pytest
 from listeners.errors import UNEXPECTED
 from services.error_texts import COMMON_ERRORS
 from services.settings import Settings
-from tests.conftest import settings_for
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
+from tests.helpers.app import settings_for
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture

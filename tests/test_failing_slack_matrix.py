@@ -13,22 +13,13 @@ import re
 import pytest
 
 from services.settings import Settings
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values
-from tests.test_leave_modal import chosen, open_pick_modal
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.faults import FAULTS
+from tests.helpers.leave import chosen, open_pick_modal
+from tests.helpers.slack_requests import SlackSender
 
-FAULTS = {
-    "429 with Retry-After": lambda: [Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})],
-    "429 without Retry-After": lambda: [Scripted(body={"ok": False, "error": "ratelimited"}, status=429)],
-    "429 with an empty body": lambda: [Scripted(status=429, text="")],
-    "500": lambda: [Scripted(status=500, text="oops")] * 3,
-    "503": lambda: [Scripted(status=503, text="busy")] * 3,
-    "non-JSON": lambda: [Scripted(text="<html>maintenance</html>")],
-    "connection reset": lambda: [Scripted(reset=True)] * 3,
-    "hang past the timeout": lambda: [Scripted(body={"ok": True}, delay=2.5)],
-}  # fmt: skip
 ANSWER_TIMEOUT = 20
 
 

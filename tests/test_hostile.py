@@ -20,13 +20,13 @@ from services.slack.client import build_web_client, close_session
 from services.slack.names import NameBook, installation_key
 from services.ui.command_text import MAX_PARTIES_PER_RUN
 from services.ui.disconnect import TOO_MANY
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackSender, sign
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
-from tests.test_logging import debug_capture
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.logs import debug_capture
+from tests.helpers.slack_requests import SIGNING_SECRET, SlackSender, sign
+from tests.helpers.tasks import work_tasks
 from tests.test_oauth import install_page, oauth_settings_for, query_of
-from tests.test_soak import work_tasks
 
 
 @pytest.fixture

@@ -17,9 +17,9 @@ import pytest
 
 from services.settings import Settings
 from services.telemetry.logs import configure_logging
-from tests.fake_slack import FakeSlack, Scripted
-from tests.processes import ROOT, app_env, free_port, wait_for_http
-from tests.slack_requests import SIGNING_SECRET, SlackSender
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.slack_requests import SIGNING_SECRET, SlackSender
 
 FIELDS = {"time", "level", "logger", "message"}
 

@@ -3,31 +3,16 @@
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from services.settings import Settings
-from services.telemetry.logs import RedactingFilter, configure_logging
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackSender
-from tests.test_leave_modal import chosen, open_pick_modal
-
-
-@contextmanager
-def debug_capture(secrets: list[str]) -> Iterator[io.StringIO]:
-    """Everything logged at DEBUG through the app's own (redacting) handler."""
-    stream = io.StringIO()
-    root = logging.getLogger()
-    level = root.level
-    handler = configure_logging("DEBUG", secrets, stream=stream)
-    try:
-        yield stream
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+from services.telemetry.logs import RedactingFilter
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.leave import chosen, open_pick_modal
+from tests.helpers.logs import debug_capture
+from tests.helpers.slack_requests import SIGNING_SECRET, SlackSender
 
 
 @pytest.fixture
@@ -64,8 +49,8 @@ def test_redaction_patterns() -> None:
 
 
 async def test_an_oauth_install_and_an_admin_disconnect_at_debug_leak_nothing(fake_slack: FakeSlack, tmp_path) -> None:
-    from tests.conftest import running_app, suite_database
-    from tests.test_disconnect import confirm_view, form_values, open_form
+    from tests.helpers.app import running_app, suite_database
+    from tests.helpers.disconnect import confirm_view, form_values, open_form
     from tests.test_oauth import install, oauth_settings_for
 
     fake_slack.make_grid()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.storage.database import Database, create_engine_for
 from services.storage.migrate import APP_TABLES, SLACK_TABLES, current, target_metadata, upgrade
 from services.storage.tables import metadata as app_metadata
-from tests.test_production_server import ROOT
+from tests.helpers.processes import ROOT
 
 
 def newest_revision() -> str:

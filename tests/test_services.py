@@ -24,7 +24,7 @@ from services.ui.disconnect import (
     outcome_message,
 )
 from services.ui.leave import leave_pick_modal, leave_progress_modal, leave_result_modal, private_metadata
-from tests.fake_slack import DISCONNECT_ERROR_CODES, LEAVE_ERROR_CODES
+from tests.helpers.fake_slack import DISCONNECT_ERROR_CODES, LEAVE_ERROR_CODES
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 

@@ -17,9 +17,9 @@ import pytest
 from services.settings import Settings
 from services.telemetry.logs import configure_logging
 from services.ui.disconnect import TOO_MANY
-from tests.conftest import settings_for, suite_database
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
+from tests.helpers.app import settings_for, suite_database
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SlackSender
 
 OPERATIONS = int(os.environ.get("HOSTILE_SOAK_OPERATIONS", "400"))
 FLOODERS = int(os.environ.get("HOSTILE_FLOODERS", "8"))

@@ -19,6 +19,7 @@ import json
 import random
 import string
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,11 +223,13 @@ class FakeSlack:
         self.messages: list[dict[str, Any]] = []
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self.requests_in_flight = 0  # requests being answered right now
+        self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._count_connections])
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
@@ -236,6 +239,21 @@ class FakeSlack:
         site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
+
+    @web.middleware
+    async def _count_connections(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every request is counted while it is answered, and its connection remembered (see open_connections)."""
+        if request.transport is not None:
+            self._transports.add(request.transport)
+        self.requests_in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            self.requests_in_flight -= 1
+
+    def open_connections(self) -> int:
+        """Connections to the fake still open (each one a keep-alive handler task in this loop)."""
+        return sum(1 for transport in self._transports if not transport.is_closing())
 
     async def stop(self) -> None:
         for socket in self.sockets:
