@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.audit.log import DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.audit.log import DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
 from services.ui.home import ADMINS_ONLY_NOTE, NEWEST_ACTION, OLDER_ACTION
 from tests.helpers.app import Org
 from tests.helpers.disconnect import disconnect
@@ -112,7 +112,7 @@ async def test_outcomes_read_as_words_and_unknown_people_fall_back_to_ids(
     await audit.record(
         AuditEntry(
             AuditEvent.DRY_RUN, org.admin, "would_disconnect", fake_slack.enterprise_id, None, channel, org.alpha,
-            action=DRY_RUN_ACTION,
+            action=DRY_RUN_AUDIT_ACTION,
         )
     )  # fmt: skip
     await slack.home_opened(org.admin)

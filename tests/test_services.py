@@ -23,7 +23,7 @@ from services.ui.disconnect import (
     form_modal,
     outcome_message,
 )
-from services.ui.leave import leave_pick_modal, leave_progress_modal, leave_result_modal, private_metadata
+from services.ui.leave import PickMetadata, leave_pick_modal, leave_progress_modal, leave_result_modal
 from tests.helpers.fake_slack import DISCONNECT_ERROR_CODES, LEAVE_ERROR_CODES
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
@@ -118,7 +118,7 @@ def long_outcome(n: int) -> LeaveOutcome:
 @pytest.mark.parametrize("n", [1, 35, 500])
 def test_views_hold_block_kit_limits(n: int) -> None:
     for view in (
-        leave_pick_modal("C0123ABCDE", private_metadata("https://hooks.slack.com/commands/T1/2/3", "C1", "U1")),
+        leave_pick_modal("C0123ABCDE", PickMetadata("https://hooks.slack.com/commands/T1/2/3", "C1", "U1").encode()),
         leave_progress_modal(n // 2, n),
         leave_result_modal(long_outcome(n)),
     ):

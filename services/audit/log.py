@@ -26,8 +26,8 @@ class AuditEvent(Enum):
     DRY_RUN = "dry_run"  # the whole flow walked, no admin call made
 
 
-DISCONNECT_ACTION = "disconnect_shared"
-DRY_RUN_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
+DISCONNECT_AUDIT_ACTION = "disconnect_shared"
+DRY_RUN_AUDIT_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class AuditEntry:
     team_id: str | None = None
     channel_id: str | None = None
     leaving_team_id: str | None = None
-    action: str = DISCONNECT_ACTION
+    action: str = DISCONNECT_AUDIT_ACTION
     at: datetime | None = None
 
 
@@ -91,7 +91,7 @@ def _format(row: dict[str, Any]) -> str:
         [
             when,
             f"{row['event']:<9}",
-            "dry-run" if row["action"] == DRY_RUN_ACTION else "real   ",
+            "dry-run" if row["action"] == DRY_RUN_AUDIT_ACTION else "real   ",
             f"user={row['user_id']}",
             f"enterprise={row['enterprise_id'] or '-'}",
             f"workspace={row['team_id'] or '-'}",

@@ -66,9 +66,6 @@ class SharedChannel:
     def pending(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.parties if not p.removable)
 
-    def party(self, team_id: str) -> Party | None:
-        return next((p for p in self.parties if p.id == team_id), None)
-
     def team_name(self, team_id: str | None) -> str | None:
         return self.team_names.get(team_id or "")
 

@@ -105,20 +105,6 @@ def _option(team_id: str, name: str | None, state: str = "connected") -> Option:
     return Option(value=team_id, text=PlainTextObject(text=truncate(text, OPTION_TEXT_LIMIT), emoji=False))
 
 
-def view_values(view: dict[str, Any]) -> dict[str, Any]:
-    """A submitted view's state values, read defensively."""
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    return values if isinstance(values, dict) else {}
-
-
-def dry_run_chosen(view: dict[str, Any]) -> bool:
-    """Whether the form's dry-run box is ticked."""
-    element = (view_values(view).get(DRY_RUN_BLOCK) or {}).get(DRY_RUN_ACTION)
-    options = element.get("selected_options") if isinstance(element, dict) else None
-    return any(isinstance(o, dict) and o.get("value") == DRY_RUN_VALUE for o in options or [])
-
-
 def channel_problem_text(problem: str, shared: SharedChannel | None = None, host: str | None = None) -> str:
     """Why nothing may be disconnected from the chosen channel; `host` names who created it, if known."""
     if shared is not None and shared.host_team_id:
