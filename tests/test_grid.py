@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from server.oauth import ADMIN_INSTALL_PATH
 from services.error_texts import ADMIN_TOKEN_OTHER_ORG, CHANNEL_PROBLEMS, NOT_ON_GRID, OTHER_ORG
 from services.slack.client import build_web_client, client_like, close_session
 from services.slack.identity import StartupError
@@ -19,8 +20,8 @@ from services.ui.disconnect import FORM_CALLBACK, team_label
 from tests.helpers.app import Org, running_app, settings_for, suite_database
 from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.oauth import oauth_settings_for, through_slack
 from tests.helpers.slack_requests import SlackSender
-from tests.test_oauth import ADMIN_INSTALL_PATH, oauth_settings_for, through_slack
 
 
 @pytest.fixture

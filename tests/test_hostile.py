@@ -24,9 +24,9 @@ from tests.helpers.app import Org, running_app, settings_for, suite_database
 from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.logs import debug_capture
+from tests.helpers.oauth import install_page, oauth_settings_for, query_of
 from tests.helpers.slack_requests import SIGNING_SECRET, SlackSender, sign
 from tests.helpers.tasks import work_tasks
-from tests.test_oauth import install_page, oauth_settings_for, query_of
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_redaction_patterns() -> None:
 async def test_an_oauth_install_and_an_admin_disconnect_at_debug_leak_nothing(fake_slack: FakeSlack, tmp_path) -> None:
     from tests.helpers.app import running_app, suite_database
     from tests.helpers.disconnect import confirm_view, form_values, open_form
-    from tests.test_oauth import install, oauth_settings_for
+    from tests.helpers.oauth import install, oauth_settings_for
 
     fake_slack.make_grid()
     admin = fake_slack.add_user(org_admin=True)

@@ -1,24 +1,63 @@
-"""Soak: 2,000 mixed commands and submissions with 5% of Web API calls failing; nothing lost, nothing leaks."""
+"""Soak (issues 9 and 12): mixed commands and submissions with 5% of Web API calls failing, nothing lost and nothing
+leaking; and hostile members beside real traffic (eviction attempts, 3,000-ID commands, replays, an unsigned flood
+from strangers): nothing is done for them, the real commands are answered, the log stays small.
+
+The everyday suite runs a smaller soak (it shares the machine with its other workers); .ci/run runs the full sizes
+alone: SOAK_OPERATIONS=2000 HOSTILE_SOAK_OPERATIONS=400.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+import os
 import random
+import sys
 import time
+from urllib.parse import urlencode
 
 import pytest
 
 from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY
 from services.settings import Settings
+from services.telemetry.logs import configure_logging
+from services.ui.disconnect import TOO_MANY
 from tests.helpers.app import settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.leave import chosen
 from tests.helpers.slack_requests import SlackSender
 from tests.helpers.tasks import work_tasks
 
-# 500 in the everyday suite (it shares the machine with three other workers); .ci/run also runs the full 2,000 alone.
-OPERATIONS = int(__import__("os").environ.get("SOAK_OPERATIONS", "500"))
+OPERATIONS = int(os.environ.get("SOAK_OPERATIONS", "200"))
 AT_ONCE = 50
+
+HOSTILE_OPERATIONS = int(os.environ.get("HOSTILE_SOAK_OPERATIONS", "200"))
+FLOODERS = int(os.environ.get("HOSTILE_FLOODERS", "8"))
+FLOOD_POSTS_EACH = 60
+FLOOD_BODY_BYTES = int(os.environ.get("HOSTILE_FLOOD_BYTES", str(256 * 1024)))
+LOG_LIMIT_BYTES = 64 * 1024  # the whole run's log at INFO, flood included
+HOSTILE_AT_ONCE = int(os.environ.get("HOSTILE_AT_ONCE", "5"))  # real commands in flight at once
+
+# Posts unsigned bodies with a fresh timestamp and a made-up signature from several connections; prints each status.
+FLOODER = """
+import asyncio, sys, time, aiohttp
+url, flooders, each, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+async def one(session, body):
+    out = []
+    for _ in range(each):
+        headers = {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        async with session.post(url, data=body, headers=headers) as reply:
+            out.append(str(reply.status))
+    return out
+async def main():
+    body = b"payload=" + b"A" * size
+    async with aiohttp.ClientSession() as session:
+        results = await asyncio.gather(*(one(session, body) for _ in range(flooders)))
+    print(" ".join(s for r in results for s in r))
+asyncio.run(main())
+"""
 
 
 @pytest.fixture
@@ -118,3 +157,80 @@ def _view_for(fake: FakeSlack, response_url: str) -> str | None:
         if response_url in view.get("private_metadata", ""):
             return view_id
     return None
+
+
+async def test_hostile_members_and_an_unsigned_flood_beside_real_traffic(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    member, stranger = fake_slack.add_user(), fake_slack.add_user()
+    theirs = [fake_slack.add_channel(f"member{i}") for i in range(40)]  # the member is in these
+    closed = [fake_slack.add_channel(f"closed{i}") for i in range(20)]  # nobody asking is in these
+    for channel in theirs:
+        fake_slack.channels[channel].members.add(member)
+    rng = random.Random(12)
+    acks: list[float] = []
+    problems: list[str] = []
+    stream = io.StringIO()
+    handler = configure_logging("INFO", [fake_slack.bot_token], stream=stream)
+
+    async def flood() -> None:
+        """Strangers on other machines: a separate process, so the flood's own sending costs the app nothing."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FLOODER, slack.base_url + "/slack/events", str(FLOODERS), str(FLOOD_POSTS_EACH),
+            str(FLOOD_BODY_BYTES), stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+        statuses = out.decode().split()
+        if len(statuses) != FLOODERS * FLOOD_POSTS_EACH or set(statuses) - {"401", "413"}:
+            problems.append(f"unsigned posts answered {sorted(set(statuses))} ({len(statuses)} answers)")
+
+    async def operation(n: int) -> None:
+        kind = rng.random()
+        if kind < 0.5:  # a member leaves a channel they are in: real traffic, timed
+            channel = theirs[n % len(theirs)]
+            reply, body = await slack.command("/leave-channel", "", channel_id=channel, user_id=member)
+            acks.append(reply.elapsed)
+            await fake_slack.next_post(body["response_url"], timeout=30)
+            fake_slack.channels[channel].members.add(fake_slack.bot_user_id)  # back in, for the next round
+        elif kind < 0.75:  # a stranger tries to evict the bot from channels they aren't in
+            named = " ".join(f"<#{c}>" for c in rng.sample(closed, 3))
+            reply, body = await slack.command("/leave-channel", named, channel_id=closed[0], user_id=stranger)
+            acks.append(reply.elapsed)
+            await fake_slack.next_post(body["response_url"], timeout=30)
+        elif kind < 0.9:  # a stranger names 3,000 workspaces
+            ids = " ".join(f"T{i:09d}" for i in range(3000))
+            reply, _ = await slack.command("/disconnect-shared", ids, channel_id=closed[0], user_id=stranger)
+            acks.append(reply.elapsed)
+            if not reply.json()["text"].startswith(TOO_MANY):
+                problems.append("a 3,000-ID command was not refused at once")
+        else:  # a captured command replayed byte for byte
+            channel = theirs[n % len(theirs)]
+            fields = slack.command_body("/leave-channel", "", channel_id=channel, user_id=member)
+            raw, ts = urlencode(fields).encode(), int(time.time())
+            first, again = await slack.post(raw, timestamp=ts), await slack.post(raw, timestamp=ts)
+            acks.append(first.elapsed)
+            if again.text != "":
+                problems.append("a replay was handled twice")
+            await fake_slack.next_post(fields["response_url"], timeout=30)
+            fake_slack.channels[channel].members.add(fake_slack.bot_user_id)
+
+    limit = asyncio.Semaphore(HOSTILE_AT_ONCE)
+
+    async def bounded(n: int) -> None:
+        async with limit:
+            await operation(n)
+
+    try:
+        await asyncio.gather(flood(), *(bounded(n) for n in range(HOSTILE_OPERATIONS)))
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+    assert problems == []
+    assert all(fake_slack.is_member(c) for c in closed), "a stranger made the bot leave a channel"
+    assert await slack.built.audit_log.latest(10) == []  # 3,000-ID commands wrote nothing
+    # Never a timeout (Slack waits 3 s). The p99 target (< 100 ms with the flood running) is measured by the
+    # benchmark (`python -m benchmarks.run`, hostile case), in its own processes, not by a timed test.
+    assert max(acks) < 3.0, f"slowest ack {max(acks):.2f} s with the flood running"
+    log = stream.getvalue()
+    assert len(log.encode()) < LOG_LIMIT_BYTES, f"the log grew to {len(log)} bytes"
+    assert "A" * 100 not in log  # no body of the flood

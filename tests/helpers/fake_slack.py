@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import html
 import itertools
 import json
@@ -224,6 +225,7 @@ class FakeSlack:
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.requests_in_flight = 0  # requests being answered right now
+        self._stopping = asyncio.Event()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
 
@@ -251,11 +253,17 @@ class FakeSlack:
         finally:
             self.requests_in_flight -= 1
 
+    async def _pause(self, seconds: float) -> None:
+        """A slow answer: `seconds`, or until the fake stops (a test ends without waiting out a hang it caused)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     def open_connections(self) -> int:
         """Connections to the fake still open (each one a keep-alive handler task in this loop)."""
         return sum(1 for transport in self._transports if not transport.is_closing())
 
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in self.sockets:
             await socket.close()
         if self._runner is not None:
@@ -697,7 +705,7 @@ class FakeSlack:
 
         delay = self.delays.get(method, self.default_delay)
         if delay:
-            await asyncio.sleep(delay)
+            await self._pause(delay)
         queue = self.scripts.get(method)
         if queue:
             answer = queue.popleft()
@@ -732,7 +740,7 @@ class FakeSlack:
 
     async def _scripted(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
         if answer.delay:
-            await asyncio.sleep(answer.delay)
+            await self._pause(answer.delay)
         if answer.reset:
             if request.transport is not None:
                 request.transport.close()
