@@ -12,7 +12,9 @@ from tests.helpers.app import (
     POSTGRES_URL,
     Org,
     Partner,
+    empty_at_newest_schema,
     for_this_worker,
+    migrated_sqlite_file,
     reset_database,
     running_app,
     settings_for,
@@ -32,10 +34,23 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """For storage tests: a fresh SQLite file, and a real PostgreSQL server (skipped with the reason if none)."""
+    """For storage tests: an empty database, a fresh SQLite file and a real PostgreSQL server (skipped with the reason
+    if none answers)."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/app.db"
     reason = await reset_database(POSTGRES_URL)
+    if reason is not None:
+        pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
+    return for_this_worker(POSTGRES_URL)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def migrated_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """For the app's storage on both databases: the newest schema, no rows (PostgreSQL skipped with the reason if
+    none answers)."""
+    if request.param == "sqlite":
+        return await migrated_sqlite_file(tmp_path / "app.db")
+    reason = await empty_at_newest_schema(POSTGRES_URL)
     if reason is not None:
         pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
     return for_this_worker(POSTGRES_URL)

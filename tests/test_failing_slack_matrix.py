@@ -26,7 +26,7 @@ ANSWER_TIMEOUT = 20
 @pytest.fixture
 async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
     return settings_for(
-        fake_slack, admin_token=org.admin_token, api_timeout=0.5, database_url=await suite_database(tmp_path)
+        fake_slack, admin_token=org.admin_token, api_timeout=1.0, database_url=await suite_database(tmp_path)
     )
 
 
@@ -125,7 +125,7 @@ async def test_auth_test_at_start_up_ends_in_one_line_or_a_running_app(
     from services.slack.identity import StartupError
 
     fail(fake_slack, "auth.test", fault)
-    settings = settings_for(fake_slack, api_timeout=0.5, database_url=await suite_database(tmp_path))
+    settings = settings_for(fake_slack, api_timeout=1.0, database_url=await suite_database(tmp_path))
     try:
         built = await build_app(settings)
     except StartupError as e:
@@ -160,7 +160,7 @@ async def test_the_dm_fallback_recovers_from_transient_faults(
 async def test_oauth_v2_access_failures_end_on_slacks_failure_page(fake_slack: FakeSlack, fault: str, tmp_path) -> None:
     from tests.helpers.oauth import oauth_settings_for
 
-    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), api_timeout=0.5)
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), api_timeout=1.0)
     async with running_app(fake_slack, settings) as sender:
         async with sender.session.get(sender.base_url + "/slack/install") as page:
             html = await page.text()

@@ -23,8 +23,8 @@ from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
-async def oauth_app(fake_slack: FakeSlack, database_url: str) -> AsyncIterator[SlackSender]:
-    async with running_app(fake_slack, oauth_settings_for(fake_slack, database_url)) as sender:
+async def oauth_app(fake_slack: FakeSlack, migrated_database_url: str) -> AsyncIterator[SlackSender]:
+    async with running_app(fake_slack, oauth_settings_for(fake_slack, migrated_database_url)) as sender:
         yield sender
 
 
@@ -121,8 +121,8 @@ async def test_uninstall_deletes_the_installation(oauth_app: SlackSender, fake_s
     assert len(leave_tokens(fake_slack)) == before
 
 
-async def test_two_instances_share_one_database(fake_slack: FakeSlack, database_url: str) -> None:
-    settings = oauth_settings_for(fake_slack, database_url)
+async def test_two_instances_share_one_database(fake_slack: FakeSlack, migrated_database_url: str) -> None:
+    settings = oauth_settings_for(fake_slack, migrated_database_url)
     async with AsyncExitStack() as stack:
         first = await stack.enter_async_context(running_app(fake_slack, settings))
         second = await stack.enter_async_context(running_app(fake_slack, settings))

@@ -102,6 +102,49 @@ async def reset_database(url: str) -> str | None:
     return None
 
 
+async def empty_at_newest_schema(url: str) -> str | None:
+    """A PostgreSQL database (this worker's) with the newest schema and no rows; returns why it can't be, or None.
+
+    A database the previous test left at the newest schema only has its tables emptied (one TRUNCATE); any other
+    is dropped and migrated. Migrating itself is covered by tests/test_migrations.py, on empty databases.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from services.storage.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if url != for_this_worker(url):
+        try:
+            await ensure_database(for_this_worker(url))
+        except (OSError, SQLAlchemyError) as e:
+            return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    url = for_this_worker(url)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+
+            def empty_if_newest(sync_conn) -> bool:
+                if MigrationContext.configure(sync_conn).get_current_revision() != head:
+                    return False
+                tables = [t for t in inspect(sync_conn).get_table_names() if t != "alembic_version"]
+                quoted = ", ".join(f'"{t}"' for t in tables)
+                sync_conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+                return True
+
+            if await conn.run_sync(empty_if_newest):
+                return None
+    except (OSError, SQLAlchemyError) as e:
+        return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+    finally:
+        await engine.dispose()
+    reason = await reset_database(url)
+    if reason is None:
+        await upgrade(url)
+    return reason
+
+
 _migrated_template: Path | None = None
 
 
@@ -126,7 +169,7 @@ async def migrated_sqlite_file(path: Path) -> str:
 async def suite_database(tmp_path: Path) -> str:
     """The app's database for one test: a migrated SQLite file, or the reset TEST_DATABASE_URL."""
     if SUITE_DATABASE_URL:
-        reason = await reset_database(SUITE_DATABASE_URL)
+        reason = await empty_at_newest_schema(SUITE_DATABASE_URL)
         assert reason is None, f"TEST_DATABASE_URL is set but unusable: {reason}"
         return for_this_worker(SUITE_DATABASE_URL)
     return await migrated_sqlite_file(tmp_path / "app.db")
