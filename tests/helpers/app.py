@@ -7,7 +7,7 @@ import atexit
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import MetaData, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -77,29 +77,44 @@ async def ensure_database(url: str) -> None:
         await engine.dispose()
 
 
-async def reset_database(url: str) -> str | None:
-    """Drop every table in the database; returns why the server can't be used, or None."""
-    if url.startswith("postgresql") and url != for_this_worker(url):
-        try:
-            await ensure_database(for_this_worker(url))
-        except (OSError, SQLAlchemyError) as e:
-            return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
-        url = for_this_worker(url)
+def _unusable(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+
+
+async def _this_workers(url: str) -> str:
+    """This worker's database of `url`, created first on a PostgreSQL server shared by the workers."""
+    if url != for_this_worker(url):
+        await ensure_database(for_this_worker(url))
+    return for_this_worker(url)
+
+
+async def _in_one_transaction(url: str, work: Callable[[Connection], Any]) -> tuple[Any, str | None]:
+    """`work` on this worker's database of `url`, in one transaction: (what it returned, None), or (None, why the
+    server can't be used)."""
+    try:
+        url = await _this_workers(url)
+    except (OSError, SQLAlchemyError) as e:
+        return None, _unusable(e)
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-
-            def drop_all(sync_conn) -> None:
-                existing = MetaData()
-                existing.reflect(sync_conn)
-                existing.drop_all(sync_conn)
-
-            await conn.run_sync(drop_all)
+            return await conn.run_sync(work), None
     except (OSError, SQLAlchemyError) as e:
-        return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+        return None, _unusable(e)
     finally:
         await engine.dispose()
-    return None
+
+
+async def reset_database(url: str) -> str | None:
+    """Drop every table in the database; returns why the server can't be used, or None."""
+
+    def drop_all(sync_conn: Connection) -> None:
+        existing = MetaData()
+        existing.reflect(sync_conn)
+        existing.drop_all(sync_conn)
+
+    _, reason = await _in_one_transaction(url, drop_all)
+    return reason
 
 
 async def empty_at_newest_schema(url: str) -> str | None:
@@ -115,33 +130,21 @@ async def empty_at_newest_schema(url: str) -> str | None:
     from services.storage.migrate import alembic_config
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if url != for_this_worker(url):
-        try:
-            await ensure_database(for_this_worker(url))
-        except (OSError, SQLAlchemyError) as e:
-            return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
-    url = for_this_worker(url)
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
 
-            def empty_if_newest(sync_conn) -> bool:
-                if MigrationContext.configure(sync_conn).get_current_revision() != head:
-                    return False
-                tables = [t for t in inspect(sync_conn).get_table_names() if t != "alembic_version"]
-                quoted = ", ".join(f'"{t}"' for t in tables)
-                sync_conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-                return True
+    def empty_if_newest(sync_conn: Connection) -> bool:
+        if MigrationContext.configure(sync_conn).get_current_revision() != head:
+            return False
+        tables = [t for t in inspect(sync_conn).get_table_names() if t != "alembic_version"]
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        sync_conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        return True
 
-            if await conn.run_sync(empty_if_newest):
-                return None
-    except (OSError, SQLAlchemyError) as e:
-        return f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
-    finally:
-        await engine.dispose()
+    emptied, reason = await _in_one_transaction(url, empty_if_newest)
+    if reason is not None or emptied:
+        return reason
     reason = await reset_database(url)
     if reason is None:
-        await upgrade(url)
+        await upgrade(for_this_worker(url))
     return reason
 
 

@@ -943,6 +943,17 @@ class FakeSlack:
             return _error("not_allowed_token_type")
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
+    def _out_of_reach(self, channel: Channel, identity: dict, params: dict) -> dict | None:
+        """Slack's answer when the token can't act in the channel (not visible to it, private without it, archived)."""
+        member = identity["user_id"] in channel.members
+        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
+            return _error("channel_not_found")
+        if channel.is_private and not member:
+            return _error("channel_not_found")
+        if channel.is_archived:
+            return _error("is_archived")
+        return None
+
     def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
         channel = self.channels.get(params.get("channel", ""))
         if channel is None:
@@ -952,13 +963,9 @@ class FakeSlack:
         needed = "groups:write" if channel.is_private else "channels:manage"
         if needed not in identity["scopes"]:
             return _error("missing_scope", needed=needed, provided=",".join(sorted(identity["scopes"])))
+        if problem := self._out_of_reach(channel, identity, params):
+            return problem
         member = identity["user_id"] in channel.members
-        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
-            return _error("channel_not_found")
-        if channel.is_private and not member:
-            return _error("channel_not_found")
-        if channel.is_archived:
-            return _error("is_archived")
         if channel.is_general:
             return _error("cant_leave_general")
         if not member:  # seeds/conversations.leave.txt, "Alternate response"
@@ -977,13 +984,9 @@ class FakeSlack:
             return missing
         if channel.is_im:
             return _error("method_not_supported_for_channel_type")
+        if problem := self._out_of_reach(channel, identity, params):
+            return problem
         member = identity["user_id"] in channel.members
-        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
-            return _error("channel_not_found")
-        if channel.is_private and not member:
-            return _error("channel_not_found")
-        if channel.is_archived:
-            return _error("is_archived")
         body = {"id": channel.id, "name": channel.name, "is_channel": True, "is_member": True}
         if member:
             warning = "already_in_channel"
