@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.disconnecting.admins import is_org_admin
+from services.disconnecting.shared_channels import DisconnectResult, Party, SharedChannel
 from services.error_texts import (
     ADMIN_ONLY,
     ADMIN_TOKEN_MISSING,
@@ -23,6 +25,11 @@ from services.ui.disconnect import (
     FORM_CALLBACK,
     TEAMS_BLOCK_PREFIX,
     ConfirmMetadata,
+    FormMetadata,
+    checking_modal,
+    confirm_modal,
+    form_modal,
+    outcome_message,
     team_label,
 )
 from tests.helpers.app import Org, settings_for, suite_database
@@ -371,3 +378,59 @@ def test_fake_follows_the_seed_for_more_than_two_teams_and_token_kinds() -> None
     assert call({"channel_id": channel, "leaving_team_ids": alpha}, admin)["error"] == "leaving_team_not_in_channel"
     assert call({"channel_id": channel}, admin) == {"ok": True}  # two teams left: the other one goes
     assert call({"channel_id": channel}, admin)["error"] == "no_teams_to_disconnect"
+
+
+def long_shared_channel(n: int) -> SharedChannel:
+    teams = tuple(Party(f"T{i:010d}" if i % 2 else f"E{i:010d}", "limited" if i % 3 else "connected") for i in range(n))
+    names = {t.id: "Ünïcode Workspace <with> *markup* & a very long name " * 6 for t in teams}
+    names["THOST00000"] = "Host"
+    return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names, None, "EHOST00000")
+
+
+@pytest.mark.parametrize("n", [1, 3, 100])
+def test_disconnect_views_hold_block_kit_limits_with_long_names(n: int) -> None:
+    shared = long_shared_channel(n)
+    metadata = FormMetadata.for_channel("https://hooks.slack.com/commands/T1/2/3", shared).encode()
+    assert len(metadata) <= 3000
+    confirm_metadata = ConfirmMetadata("https://hooks.slack.com/commands/T1/2/3", "C0123ABCDE", shared.team_ids)
+    for view in (
+        checking_modal("disconnect-confirm-" + "f" * 32),
+        form_modal("C0123ABCDE", shared, shared.team_ids[:2], metadata),
+        form_modal("C0123ABCDE", None, (), metadata),
+        confirm_modal(shared, shared.team_ids, confirm_metadata.encode(), "ext"),
+    ):
+        data = view.to_dict()  # slack_sdk.models validates Block Kit's limits here
+        assert len(data["blocks"]) <= 100
+        for block in data["blocks"]:
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            for option in block.get("element", {}).get("options", []):
+                assert len(option["text"]["text"]) <= 75
+    assert "<with>" not in json.dumps(confirm_modal(shared, shared.team_ids, "{}", "ext").to_dict())
+
+
+def test_outcome_message_escapes_team_names() -> None:
+    results = [DisconnectResult("T1", None), DisconnectResult("T2", "restricted_action")]
+    text = outcome_message("C1", results, {"T1": "<!channel> Evil", "T2": "Fine & Co"})["text"]
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; Evil" in text and "Fine &amp; Co" in text
+    assert text.splitlines()[0].startswith("Disconnected from <#C1>:")
+    assert text.splitlines()[1] == "Not disconnected from <#C1>:"
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ({"is_admin": True, "enterprise_user": {"is_admin": False, "is_owner": False}}, False),
+        ({"enterprise_user": {"is_admin": True}}, True),
+        ({"enterprise_user": {"is_owner": True}}, True),
+        ({"enterprise_user": {"is_primary_owner": True}}, True),
+        # Outside an Enterprise org nobody is an Org Admin: a standalone workspace's admins don't count.
+        ({"is_admin": True}, False),
+        ({"is_owner": True}, False),
+        ({"is_primary_owner": True}, False),
+        ({"is_admin": False, "is_restricted": True}, False),
+        ({"enterprise_user": {"is_admin": "true"}}, False),
+    ],
+)
+def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
+    assert is_org_admin(user) is allowed

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import pytest
 
 from services.error_texts import LEAVE_ERRORS
+from services.leaving.leave import LeaveStatus, result_from_response
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
 from tests.helpers.fake_slack import FakeSlack, Scripted
 from tests.helpers.leave import as_admin, as_member
@@ -199,3 +200,17 @@ async def test_private_channels_are_listed_in_pages_within_slacks_maximum(
     assert len(bots_own) == 2 and bots_own[1]["cursor"]
     (value,) = [b["value"] for b in buttons_in(summary["blocks"])]
     assert f"*{last}" in value  # marked private: the Rejoin button will explain /invite, not try to join
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "status"),
+    [
+        ({"ok": True}, None, LeaveStatus.LEFT),
+        ({"ok": False, "not_in_channel": True}, "unexpected_response", LeaveStatus.NOT_IN_CHANNEL),
+        ({"ok": True, "not_in_channel": True}, None, LeaveStatus.NOT_IN_CHANNEL),
+        ({"ok": False, "error": "is_archived"}, "is_archived", LeaveStatus.FAILED),
+        ({}, None, LeaveStatus.FAILED),
+    ],
+)
+def test_one_place_decides_what_leave_answers_mean(body: dict, error: str | None, status: LeaveStatus) -> None:
+    assert result_from_response("C1", body, error).status is status

@@ -202,3 +202,12 @@ def test_python_m_services_migrate(tmp_path, capsys) -> None:
     assert from_a_shell() == f"upgraded from nothing to {HEAD}"
     assert run() == f"already at {HEAD}"
     assert run("--current") == f"at {HEAD}; newest {HEAD}"
+
+
+async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
+    from services.storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
+    await upgrade(url)
+    await upgrade(url)  # idempotent
+    assert (tmp_path / "nested" / "dir" / "audit.db").exists()

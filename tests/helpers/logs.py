@@ -1,4 +1,4 @@
-"""Capturing the app's DEBUG log in-process, to check what it says and that no secret is in it."""
+"""Capturing the app's log in-process (text or JSON lines), to check what it says and that no secret is in it."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from services.telemetry.logs import configure_logging
 
 
 @contextmanager
-def debug_capture(secrets: list[str]) -> Iterator[io.StringIO]:
-    """Everything logged at DEBUG through the app's own (redacting) handler."""
+def log_capture(secrets: list[str], level: str = "DEBUG", log_format: str = "text") -> Iterator[io.StringIO]:
+    """Everything logged at `level` through the app's own (redacting) handler, in LOG_FORMAT `log_format`."""
     stream = io.StringIO()
     root = logging.getLogger()
-    level = root.level
-    handler = configure_logging("DEBUG", secrets, stream=stream)
+    before = root.level
+    handler = configure_logging(level, secrets, stream=stream, log_format=log_format)
     try:
         yield stream
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(before)

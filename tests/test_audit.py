@@ -1,7 +1,9 @@
-"""AUDIT_CHANNEL_ID: every /disconnect-shared attempt is also posted there as one line; a failed post loses nothing."""
+"""The audit trail: every /disconnect-shared attempt in the audit log (`python -m services.audit.log` prints it) and,
+with AUDIT_CHANNEL_ID, posted there as one line; a failed post loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -135,3 +137,21 @@ async def test_a_rate_limited_post_is_retried_not_lost(
         (line,) = await lines(fake_slack, audit_channel, 1)
     assert line.startswith(":white_check_mark:")
     assert [r for r in caplog.records if r.name == "services.audit.feed"] == []
+
+
+async def test_audit_log_records_concurrently_and_the_command_prints(database_url: str, capsys) -> None:
+    from services.audit.log import AuditEntry, AuditEvent, AuditLog, main
+    from services.storage.database import Database
+
+    url = database_url
+    database = Database(url)
+    log = AuditLog(database)
+    await asyncio.gather(
+        *(log.record(AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin", channel_id="C1")) for i in range(30))
+    )
+    assert len(await log.latest(100)) == 30
+    await database.close()
+    await asyncio.to_thread(main, ["--last", "3", "--database-url", url])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all("refused" in line and "outcome=not_admin" in line and "UTC" in line for line in lines)
