@@ -53,6 +53,11 @@ async def test_views_open(slack: SlackSender, fake_slack: FakeSlack, fault: str)
     await fake_slack.wait_for(
         lambda: fake_slack.views or fake_slack.posts_to(body["response_url"]), ANSWER_TIMEOUT, "a modal or a reply"
     )
+    if fault.startswith("429"):  # transient: retried after the pause, and the form opens
+        assert len(fake_slack.views) == 1 and not fake_slack.posts_to(body["response_url"])
+    else:  # the form can't open: the user reads why, in a sentence naming what failed
+        (reply,) = fake_slack.posts_to(body["response_url"])
+        assert "open the form" in reply["text"] and not fake_slack.views
 
 
 @pytest.mark.parametrize("fault", FAULTS)
