@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.ui.command_text import channel_id_of
+from listeners.command_text import channel_id_of
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
@@ -17,7 +17,7 @@ from services.ui.disconnect import (
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
 
 
-def user_id_of(body: dict) -> str:
+def user_id_of(body: dict[str, Any]) -> str:
     """Who acted: `user_id` (slash commands) or `user.id` (interactions); "" when neither is usable."""
     user = body.get("user")
     user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else None)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.ui.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
+from listeners.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
 from services.ui.disconnect import usage_message as disconnect_usage
 from services.ui.leave import usage_message as leave_usage
 

@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN
 from services.settings import Settings
 from services.slack.client import build_web_client, close_session
 from services.slack.names import NameBook, installation_key
-from services.ui.command_text import MAX_PARTIES_PER_RUN
 from services.ui.disconnect import TOO_MANY
 from tests.helpers.app import Org, running_app, settings_for, suite_database
 from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form

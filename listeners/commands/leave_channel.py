@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.command_text import LeaveKind, parse_leave_text
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS, submitted
 from listeners.payload import installation_org, installation_team
@@ -19,7 +20,6 @@ from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
-from services.ui.command_text import LeaveKind, parse_leave_text
 from services.ui.leave import (
     PickMetadata,
     leave_check_failed_text,

@@ -8,15 +8,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, installation_org, user_id_of
 from services.audit.log import AuditEvent
-from services.disconnecting.shared_channels import describe_shared_channel
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
 from services.error_texts import CHANNEL_PROBLEMS
 from services.slack.delivery import reply_privately
 from services.storage.handled_requests import HandledRequests
-from services.ui.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.ui.disconnect import (
     CHANNEL_BLOCK,
     TEAMS_BLOCK_PREFIX,

@@ -24,6 +24,9 @@ from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, team_facts, team_name
 
 MAX_TEAMS = 100  # a multi-select holds at most 100 options
+# Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
+# from writing thousands of audit rows or team.info calls.
+MAX_PARTIES_PER_RUN = 20
 
 PartyState = Literal["connected", "limited", "pending"]
 # Where a party's ID comes from in conversations.info, in the order a later key overrides an earlier one.

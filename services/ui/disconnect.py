@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.disconnecting.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, OUTCOME_UNKNOWN, DisconnectResult, SharedChannel
 from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
 from services.slack.teams import is_org_id
 from services.ui import (
@@ -36,7 +36,6 @@ from services.ui import (
     truncate,
     usage_reply,
 )
-from services.ui.command_text import MAX_PARTIES_PER_RUN
 
 FORM_CALLBACK = "disconnect_form"
 CONFIRM_CALLBACK = "disconnect_confirm"
