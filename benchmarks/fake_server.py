@@ -22,7 +22,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from tests.fake_slack import FakeSlack
+from tests.helpers.fake_slack import FakeSlack
 
 STATS_METHOD = "bench.stats"
 

@@ -44,8 +44,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_slack import FakeSlack  # noqa: E402
-from tests.slack_requests import SIGNING_SECRET, sign  # noqa: E402
+from tests.helpers.fake_slack import FakeSlack  # noqa: E402
+from tests.helpers.slack_requests import SIGNING_SECRET, sign  # noqa: E402
 
 TARGETS = {
     "ours": [sys.executable, str(ROOT / "app.py")],
@@ -408,7 +408,7 @@ async def bulk_at_rate_limit(args, tmp: str) -> dict:
     server = await start_server("ours", fake.api_url, fake.bot_token, tmp)
     try:
         async with aiohttp.ClientSession() as session:
-            from tests.slack_requests import SlackSender
+            from tests.helpers.slack_requests import SlackSender
 
             sender = SlackSender(f"http://127.0.0.1:{server.port}", fake, session)
             _, command = await sender.command("/leave-channel", "pick", channel_id=channels[0])

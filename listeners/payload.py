@@ -1,11 +1,23 @@
-"""Reading the parts of Slack's payloads every listener needs, defensively (a field may be missing or odd)."""
+"""Reading Slack's payloads and a submitted view's state, defensively (a field may be missing or odd): in one place."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from listeners.command_text import channel_id_of
+from services.ui.disconnect import (
+    CHANNEL_ACTION,
+    CHANNEL_BLOCK,
+    DRY_RUN_ACTION,
+    DRY_RUN_BLOCK,
+    DRY_RUN_VALUE,
+    TEAMS_ACTION,
+    TEAMS_BLOCK_PREFIX,
+)
+from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
 
-def user_id_of(body: dict) -> str:
+
+def user_id_of(body: dict[str, Any]) -> str:
     """Who acted: `user_id` (slash commands) or `user.id` (interactions); "" when neither is usable."""
     user = body.get("user")
     user_id = body.get("user_id") or (user.get("id") if isinstance(user, dict) else None)
@@ -29,3 +41,56 @@ def installation_team(context: Any) -> str | None:
     result = context.get("authorize_result") if hasattr(context, "get") else None
     team = getattr(result, "team_id", None) if result is not None else None
     return team if isinstance(team, str) and team else None
+
+
+# ---- a submitted view's state (view.state.values[block_id][action_id]) ------------------------------------------------
+
+
+def view_values(view: dict[str, Any]) -> dict[str, Any]:
+    """A submitted view's state values; {} when there are none."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values") if isinstance(state, dict) else None
+    return values if isinstance(values, dict) else {}
+
+
+def _element(view: dict[str, Any], block_id: str, action_id: str) -> dict[str, Any]:
+    block = view_values(view).get(block_id)
+    element = block.get(action_id) if isinstance(block, dict) else None
+    return element if isinstance(element, dict) else {}
+
+
+def _option_values(view: dict[str, Any], block_id: str, action_id: str) -> list[str]:
+    """The values of the options chosen in a select or checkboxes, each once, in order (linear in a forged size)."""
+    options = _element(view, block_id, action_id).get("selected_options")
+    values: dict[str, None] = {}
+    for option in options if isinstance(options, list) else []:
+        value = option.get("value") if isinstance(option, dict) else None
+        if isinstance(value, str):
+            values[value] = None
+    return list(values)
+
+
+def chosen_channel(view: dict[str, Any]) -> str | None:
+    """The channel picked in /disconnect-shared's form."""
+    selected = _element(view, CHANNEL_BLOCK, CHANNEL_ACTION).get("selected_conversation")
+    return channel_id_of(selected) if isinstance(selected, str) else None
+
+
+def chosen_teams(view: dict[str, Any], channel_id: str) -> list[str]:
+    """Team IDs chosen in the workspaces block that belongs to this channel (a stale block is ignored)."""
+    return _option_values(view, TEAMS_BLOCK_PREFIX + channel_id, TEAMS_ACTION)
+
+
+def dry_run_chosen(view: dict[str, Any]) -> bool:
+    """Whether /disconnect-shared's form has its dry-run box ticked."""
+    return DRY_RUN_VALUE in _option_values(view, DRY_RUN_BLOCK, DRY_RUN_ACTION)
+
+
+def picked_channels(view: dict[str, Any]) -> list[str]:
+    """The channels chosen in /leave-channel's pick form, each once in the order chosen (linear in the selection's
+    size, whatever it is)."""
+    chosen = _element(view, LEAVE_PICK_BLOCK, LEAVE_PICK_ACTION).get("selected_conversations")
+    if not isinstance(chosen, list):
+        return []
+    ids = (channel_id_of(value) if isinstance(value, str) else None for value in chosen)
+    return list(dict.fromkeys(i for i in ids if i))

@@ -138,7 +138,9 @@ def build_web_app(
     add_operations_routes(web_app, readiness)
     flow = app.oauth_flow
     if flow is not None:
-        from sqlalchemy.exc import SQLAlchemyError  # OAuth mode only: the stores have loaded SQLAlchemy already
+        from services.storage.errors import database_errors  # OAuth mode only: the stores have loaded SQLAlchemy
+
+        storage_failures = database_errors()
 
         throttle, redirects = PageThrottle(), PageThrottle(what="OAuth redirect(s)")
 
@@ -151,7 +153,7 @@ def build_web_app(
                 return bolt_request
             try:
                 return await to_aiohttp_response(await render(bolt_request))
-            except (OSError, SQLAlchemyError) as e:
+            except storage_failures as e:
                 logger.warning("An install page couldn't store its OAuth state (%s): answered 503", type(e).__name__)
                 return web.Response(status=503, text=INSTALL_PAGE_BUSY, headers={"Retry-After": "5"})
 

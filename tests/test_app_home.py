@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from services.audit.log import DRY_RUN_ACTION, AuditEntry, AuditEvent
+import pytest
+
+from services.audit.log import DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
 from services.ui.home import ADMINS_ONLY_NOTE, NEWEST_ACTION, OLDER_ACTION
-from tests.conftest import Org
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender, buttons_in
-from tests.test_disconnect import app_settings as app_settings  # the app with the org's admin token
-from tests.test_disconnect import disconnect
+from tests.helpers.app import Org
+from tests.helpers.disconnect import disconnect
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SlackSender, buttons_in
+
+
+@pytest.fixture
+def settings_overrides(org: Org) -> dict[str, Any]:
+    """The app with the org's admin token."""
+    return {"admin_token": org.admin_token}
 
 
 async def home(slack: SlackSender, fake: FakeSlack, user_id: str, publishes: int = 1) -> dict:
@@ -104,7 +112,7 @@ async def test_outcomes_read_as_words_and_unknown_people_fall_back_to_ids(
     await audit.record(
         AuditEntry(
             AuditEvent.DRY_RUN, org.admin, "would_disconnect", fake_slack.enterprise_id, None, channel, org.alpha,
-            action=DRY_RUN_ACTION,
+            action=DRY_RUN_AUDIT_ACTION,
         )
     )  # fmt: skip
     await slack.home_opened(org.admin)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
+from services.disconnecting.admins import is_org_admin
+from services.disconnecting.shared_channels import DisconnectResult, Party, SharedChannel
 from services.error_texts import (
     ADMIN_ONLY,
     ADMIN_TOKEN_MISSING,
@@ -15,64 +17,31 @@ from services.error_texts import (
     TokenSource,
     error_text,
 )
-from services.settings import Settings
 from services.ui import capitalize
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
     CONFIRM_CALLBACK,
-    DRY_RUN_ACTION,
-    DRY_RUN_BLOCK,
-    DRY_RUN_VALUE,
     FORM_CALLBACK,
-    TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
     ConfirmMetadata,
+    FormMetadata,
+    checking_modal,
+    confirm_modal,
+    form_modal,
+    outcome_message,
     team_label,
 )
-from tests.conftest import Org, settings_for, suite_database
-from tests.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
-from tests.slack_requests import SlackSender
-
-ADMIN_CALL = "admin.conversations.disconnectShared"
+from tests.helpers.app import Org, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.fake_slack import DISCONNECT_ERROR_CODES, FakeSlack
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
-async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
-    return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
-
-
-def form_values(channel: str | None, teams: Sequence[str] = (), dry_run: bool = False) -> dict:
-    values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
-    chosen = [{"value": DRY_RUN_VALUE, "text": {"type": "plain_text", "text": "Dry run"}}] if dry_run else []
-    values[DRY_RUN_BLOCK] = {DRY_RUN_ACTION: {"type": "checkboxes", "selected_options": chosen}}
-    if channel:
-        values[TEAMS_BLOCK_PREFIX + channel] = {
-            TEAMS_ACTION: {
-                "type": "multi_static_select",
-                "selected_options": [{"value": t, "text": {"type": "plain_text", "text": t}} for t in teams],
-            }
-        }
-    return values
-
-
-async def open_form(
-    slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "", **fields: str
-) -> tuple[str, dict]:
-    """Run the command as `user`; wait for the form to be filled in; return its view ID and the command."""
-    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user, **fields)
-    assert reply.status == 200 and reply.text == ""
-    views = await fake.wait_for(lambda: fake.views_with(FORM_CALLBACK), what="the form")
-    return views[0]["id"], body
-
-
-async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
-    pushed = slack.pushed_view_id
-    assert pushed is not None, "the form's submission did not push a view"
-    return await fake.wait_for(
-        lambda: fake.views[pushed] if fake.views[pushed]["callback_id"] == CONFIRM_CALLBACK else None,
-        what="the confirmation",
-    )
+def settings_overrides(org: Org) -> dict[str, Any]:
+    """The app with the org's admin token."""
+    return {"admin_token": org.admin_token}
 
 
 def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams: str) -> str:
@@ -86,24 +55,6 @@ def forge_confirmation(fake: FakeSlack, response_url: str, channel: str, *teams:
             "private_metadata": ConfirmMetadata(response_url, channel, teams).encode(),
         }
     )
-
-
-async def audit_rows(slack: SlackSender) -> list[dict]:
-    return list(reversed(await slack.built.audit_log.latest(100)))
-
-
-async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:
-    """The whole happy path as an admin; returns the outcome message."""
-    view_id, body = await open_form(slack, fake, org.admin, channel)
-    reply = await slack.submit_view(view_id, form_values(channel, teams), user_id=org.admin)
-    assert reply.json()["response_action"] == "push"
-    confirm = await confirm_view(slack, fake)
-    text = json.dumps(confirm["blocks"], ensure_ascii=False)
-    assert f"<#{channel}>" in text
-    assert all(t in text for t in teams)
-    reply = await slack.submit_view(confirm["id"], {}, user_id=org.admin)
-    assert reply.json() == {"response_action": "clear"}
-    return await fake.next_post(body["response_url"])
 
 
 async def test_an_admin_disconnects_one_workspace(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:
@@ -345,7 +296,7 @@ async def test_a_forged_confirmation_on_a_partner_hosted_channel_is_refused(
 
 
 async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org, tmp_path) -> None:
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     settings = settings_for(
         fake_slack,
@@ -368,7 +319,7 @@ async def test_allow_listed_users_may_disconnect(fake_slack: FakeSlack, org: Org
 async def test_without_an_admin_token_the_admin_is_told_exactly_what_is_missing(
     fake_slack: FakeSlack, org: Org, tmp_path
 ) -> None:
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     settings = settings_for(fake_slack, database_url=await suite_database(tmp_path))
     channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
@@ -394,7 +345,7 @@ async def test_usage_for_help_and_unreadable_text(slack: SlackSender, fake_slack
 async def test_the_audit_log_survives_a_restart(fake_slack: FakeSlack, org: Org, database_url: str) -> None:
     from services.audit.log import AuditLog
     from services.storage.database import Database
-    from tests.conftest import running_app
+    from tests.helpers.app import running_app
 
     url = database_url
     settings = settings_for(fake_slack, admin_token=org.admin_token, database_url=url)
@@ -427,3 +378,59 @@ def test_fake_follows_the_seed_for_more_than_two_teams_and_token_kinds() -> None
     assert call({"channel_id": channel, "leaving_team_ids": alpha}, admin)["error"] == "leaving_team_not_in_channel"
     assert call({"channel_id": channel}, admin) == {"ok": True}  # two teams left: the other one goes
     assert call({"channel_id": channel}, admin)["error"] == "no_teams_to_disconnect"
+
+
+def long_shared_channel(n: int) -> SharedChannel:
+    teams = tuple(Party(f"T{i:010d}" if i % 2 else f"E{i:010d}", "limited" if i % 3 else "connected") for i in range(n))
+    names = {t.id: "Ünïcode Workspace <with> *markup* & a very long name " * 6 for t in teams}
+    names["THOST00000"] = "Host"
+    return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names, None, "EHOST00000")
+
+
+@pytest.mark.parametrize("n", [1, 3, 100])
+def test_disconnect_views_hold_block_kit_limits_with_long_names(n: int) -> None:
+    shared = long_shared_channel(n)
+    metadata = FormMetadata.for_channel("https://hooks.slack.com/commands/T1/2/3", shared).encode()
+    assert len(metadata) <= 3000
+    confirm_metadata = ConfirmMetadata("https://hooks.slack.com/commands/T1/2/3", "C0123ABCDE", shared.team_ids)
+    for view in (
+        checking_modal("disconnect-confirm-" + "f" * 32),
+        form_modal("C0123ABCDE", shared, shared.team_ids[:2], metadata),
+        form_modal("C0123ABCDE", None, (), metadata),
+        confirm_modal(shared, shared.team_ids, confirm_metadata.encode(), "ext"),
+    ):
+        data = view.to_dict()  # slack_sdk.models validates Block Kit's limits here
+        assert len(data["blocks"]) <= 100
+        for block in data["blocks"]:
+            assert len(block.get("text", {}).get("text", "")) <= 3000
+            for option in block.get("element", {}).get("options", []):
+                assert len(option["text"]["text"]) <= 75
+    assert "<with>" not in json.dumps(confirm_modal(shared, shared.team_ids, "{}", "ext").to_dict())
+
+
+def test_outcome_message_escapes_team_names() -> None:
+    results = [DisconnectResult("T1", None), DisconnectResult("T2", "restricted_action")]
+    text = outcome_message("C1", results, {"T1": "<!channel> Evil", "T2": "Fine & Co"})["text"]
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; Evil" in text and "Fine &amp; Co" in text
+    assert text.splitlines()[0].startswith("Disconnected from <#C1>:")
+    assert text.splitlines()[1] == "Not disconnected from <#C1>:"
+
+
+@pytest.mark.parametrize(
+    ("user", "allowed"),
+    [
+        ({"is_admin": True, "enterprise_user": {"is_admin": False, "is_owner": False}}, False),
+        ({"enterprise_user": {"is_admin": True}}, True),
+        ({"enterprise_user": {"is_owner": True}}, True),
+        ({"enterprise_user": {"is_primary_owner": True}}, True),
+        # Outside an Enterprise org nobody is an Org Admin: a standalone workspace's admins don't count.
+        ({"is_admin": True}, False),
+        ({"is_owner": True}, False),
+        ({"is_primary_owner": True}, False),
+        ({"is_admin": False, "is_restricted": True}, False),
+        ({"enterprise_user": {"is_admin": "true"}}, False),
+    ],
+)
+def test_who_counts_as_an_admin(user: dict, allowed: bool) -> None:
+    assert is_org_admin(user) is allowed

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
 from services.audit.log import main as audit_cli
 from services.error_texts import ADMIN_ONLY
 from services.ui.disconnect import CONFIRM_CALLBACK, DRY_RUN_BLOCK, team_label
-from tests.conftest import Org
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
-from tests.test_disconnect import app_settings as app_settings  # the app with the org's admin token
+from tests.helpers.app import Org
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SlackSender
+
+
+@pytest.fixture
+def settings_overrides(org: Org) -> dict[str, Any]:
+    """The app with the org's admin token."""
+    return {"admin_token": org.admin_token}
 
 
 def dry_run_box(view: dict) -> dict:

@@ -7,9 +7,10 @@ import pytest
 from listeners.errors import UNEXPECTED
 from services.error_texts import COMMON_ERRORS
 from services.settings import Settings
-from tests.conftest import settings_for
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
+from services.slack.pacing import Pacer
+from tests.helpers.app import settings_for
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
@@ -71,3 +72,33 @@ async def test_an_unexpected_error_in_the_app_still_answers(
     assert reply.status == 200
     assert reply.elapsed < 1.0
     assert (await fake_slack.next_post(body["response_url"]))["text"] == UNEXPECTED
+
+
+async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
+    now = [100.0]
+    pacer = Pacer(clock=lambda: now[0])
+    for _ in range(20):  # 20 answers accepted, then 4 calls in flight come back 429
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    for _ in range(4):
+        pacer.answered("k", limited=True)
+        pacer.rate_limited("k", retry_after=1.0)
+    now[0] += 1.1  # the pause is over
+    await pacer.wait_turn("k")
+    learned = pacer.interval("k")
+    assert learned == pytest.approx(1 / 20 * 1.05)
+    pacer.rate_limited("k", retry_after=1.0)  # almost nothing accepted in the window: no rate to learn, pace stays
+    now[0] += 1.1
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == learned
+    for _ in range(12):  # Slack now accepts fewer than our pace: slower to match, never faster
+        now[0] += learned
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    pacer.rate_limited("k", retry_after=1.0)
+    now[0] += 1.1
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") > learned
+    now[0] += 61  # a quiet minute forgets it
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == 0

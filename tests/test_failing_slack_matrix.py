@@ -13,22 +13,13 @@ import re
 import pytest
 
 from services.settings import Settings
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values
-from tests.test_leave_modal import chosen, open_pick_modal
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.faults import FAULTS
+from tests.helpers.leave import chosen, open_pick_modal
+from tests.helpers.slack_requests import SlackSender
 
-FAULTS = {
-    "429 with Retry-After": lambda: [Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"})],
-    "429 without Retry-After": lambda: [Scripted(body={"ok": False, "error": "ratelimited"}, status=429)],
-    "429 with an empty body": lambda: [Scripted(status=429, text="")],
-    "500": lambda: [Scripted(status=500, text="oops")] * 3,
-    "503": lambda: [Scripted(status=503, text="busy")] * 3,
-    "non-JSON": lambda: [Scripted(text="<html>maintenance</html>")],
-    "connection reset": lambda: [Scripted(reset=True)] * 3,
-    "hang past the timeout": lambda: [Scripted(body={"ok": True}, delay=2.5)],
-}  # fmt: skip
 ANSWER_TIMEOUT = 20
 
 
@@ -62,6 +53,11 @@ async def test_views_open(slack: SlackSender, fake_slack: FakeSlack, fault: str)
     await fake_slack.wait_for(
         lambda: fake_slack.views or fake_slack.posts_to(body["response_url"]), ANSWER_TIMEOUT, "a modal or a reply"
     )
+    if fault.startswith("429"):  # transient: retried after the pause, and the form opens
+        assert len(fake_slack.views) == 1 and not fake_slack.posts_to(body["response_url"])
+    else:  # the form can't open: the user reads why, in a sentence naming what failed
+        (reply,) = fake_slack.posts_to(body["response_url"])
+        assert "open the form" in reply["text"] and not fake_slack.views
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -167,7 +163,7 @@ async def test_the_dm_fallback_recovers_from_transient_faults(
 
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_oauth_v2_access_failures_end_on_slacks_failure_page(fake_slack: FakeSlack, fault: str, tmp_path) -> None:
-    from tests.test_oauth import oauth_settings_for
+    from tests.helpers.oauth import oauth_settings_for
 
     settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), api_timeout=1.0)
     async with running_app(fake_slack, settings) as sender:

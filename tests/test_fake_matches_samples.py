@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 import aiohttp
 import pytest
 
-from tests.conftest import Org, Partner
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import Reply, SlackSender
+from tests.helpers.app import Org, Partner
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import Reply, SlackSender
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "slack-samples"
 VIEW_DOCS = "https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload"

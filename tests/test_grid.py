@@ -7,25 +7,27 @@ to one org, (5) no blind retry of the admin call, (7) error texts that name wher
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
+from server.oauth import ADMIN_INSTALL_PATH
 from services.error_texts import ADMIN_TOKEN_OTHER_ORG, CHANNEL_PROBLEMS, NOT_ON_GRID, OTHER_ORG
-from services.settings import Settings
 from services.slack.client import build_web_client, client_like, close_session
 from services.slack.identity import StartupError
 from services.slack.outcomes import call_outcome
 from services.ui.disconnect import FORM_CALLBACK, team_label
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
-from tests.test_oauth import ADMIN_INSTALL_PATH, oauth_settings_for, through_slack
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.oauth import oauth_settings_for, through_slack
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
-async def app_settings(fake_slack: FakeSlack, org: Org, tmp_path) -> Settings:
-    return settings_for(fake_slack, admin_token=org.admin_token, database_url=await suite_database(tmp_path))
+def settings_overrides(org: Org) -> dict[str, Any]:
+    """The app with the org's admin token."""
+    return {"admin_token": org.admin_token}
 
 
 def form_of(fake: FakeSlack, view_id: str) -> str:

@@ -15,18 +15,18 @@ from urllib.parse import urlencode
 
 import pytest
 
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN
 from services.settings import Settings
 from services.slack.client import build_web_client, close_session
 from services.slack.names import NameBook, installation_key
-from services.ui.command_text import MAX_PARTIES_PER_RUN
 from services.ui.disconnect import TOO_MANY
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET, SlackSender, sign
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
-from tests.test_logging import debug_capture
-from tests.test_oauth import install_page, oauth_settings_for, query_of
-from tests.test_soak import work_tasks
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.logs import log_capture
+from tests.helpers.oauth import install_page, oauth_settings_for, query_of
+from tests.helpers.slack_requests import SIGNING_SECRET, SlackSender, sign
+from tests.helpers.tasks import work_tasks
 
 
 @pytest.fixture
@@ -183,7 +183,7 @@ async def test_oauth_codes_state_verification_tokens_and_trigger_ids_stay_out_of
     admin = fake_slack.add_user(org_admin=True)
     settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
     code = fake_slack.prepare_install(org_wide=True, installer=admin)
-    with debug_capture(settings.secrets()) as stream:
+    with log_capture(settings.secrets()) as stream:
         async with running_app(fake_slack, settings) as slack:
             _, authorize, cookie = await install_page(slack)
             state = query_of(authorize)["state"]

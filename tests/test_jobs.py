@@ -23,9 +23,9 @@ import aiohttp
 from services.jobs.queue import DONE, RUNNING, JobStore
 from services.leaving.workflow import LEAVE
 from services.storage.database import Database
-from tests.fake_slack import FakeSlack
-from tests.processes import ROOT, app_env, free_port, wait_for_http
-from tests.slack_requests import SlackSender
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.slack_requests import SlackSender
 
 LEASE = 2.0
 

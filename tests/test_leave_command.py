@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlencode
 
 import pytest
 
 from services.error_texts import LEAVE_ERRORS
+from services.leaving.leave import LeaveStatus, result_from_response
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender, buttons_in
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.leave import as_admin, as_member
+from tests.helpers.slack_requests import SlackSender, buttons_in
+from tests.helpers.tasks import busy_tasks, settled
 
 # users.conversations' `limit`: "specify a limit value with a max of 999"
 # (https://docs.slack.dev/reference/methods/users.conversations, Pagination).
 USERS_CONVERSATIONS_MAX_LIMIT = 999
-
-
-def busy_tasks() -> int:
-    """Tasks at work in this loop (the app's listeners among them), not aiohttp's idle keep-alive handlers."""
-    return sum(1 for t in asyncio.all_tasks() if "RequestHandler.start" not in repr(t.get_coro()))
-
-
-async def settled(fake: FakeSlack, before: int) -> None:
-    """Until what the app started after the ack has finished (bounded), so "nothing more was sent" can be asserted."""
-    await fake.wait_for(lambda: busy_tasks() <= before, what="the app to finish its work after the ack")
-
-
-def as_member(slack: SlackSender, fake: FakeSlack, *channels: str) -> str:
-    """From now on the sender is a person Slack knows (no admin), in each of `channels`: someone who may make the bot
-    leave those (services.leaving.policy)."""
-    slack.user_id = fake.add_user()
-    join(fake, slack.user_id, *channels)
-    return slack.user_id
-
-
-def join(fake: FakeSlack, user_id: str, *channels: str) -> None:
-    for channel in channels:
-        fake.channels[channel].members.add(user_id)
-
-
-def as_admin(slack: SlackSender, fake: FakeSlack) -> str:
-    """From now on the sender is a workspace admin, who may make the bot leave any channel (but the audit channel)."""
-    slack.user_id = fake.add_user(workspace_admin=True)
-    return slack.user_id
 
 
 async def test_no_text_leaves_the_current_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -227,3 +200,17 @@ async def test_private_channels_are_listed_in_pages_within_slacks_maximum(
     assert len(bots_own) == 2 and bots_own[1]["cursor"]
     (value,) = [b["value"] for b in buttons_in(summary["blocks"])]
     assert f"*{last}" in value  # marked private: the Rejoin button will explain /invite, not try to join
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "status"),
+    [
+        ({"ok": True}, None, LeaveStatus.LEFT),
+        ({"ok": False, "not_in_channel": True}, "unexpected_response", LeaveStatus.NOT_IN_CHANNEL),
+        ({"ok": True, "not_in_channel": True}, None, LeaveStatus.NOT_IN_CHANNEL),
+        ({"ok": False, "error": "is_archived"}, "is_archived", LeaveStatus.FAILED),
+        ({}, None, LeaveStatus.FAILED),
+    ],
+)
+def test_one_place_decides_what_leave_answers_mean(body: dict, error: str | None, status: LeaveStatus) -> None:
+    assert result_from_response("C1", body, error).status is status

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from services.leaving.policy import MAX_LEAVE_CHANNELS
-from tests.conftest import Org, Partner, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender, buttons_in
-from tests.test_leave_command import as_admin, as_member, busy_tasks, join, settled
-from tests.test_leave_modal import chosen, open_pick_modal, result_view
+from tests.helpers.app import Org, Partner, running_app, settings_for, suite_database
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.leave import as_admin, as_member, chosen, join, open_pick_modal, result_view
+from tests.helpers.slack_requests import SlackSender, buttons_in
+from tests.helpers.tasks import busy_tasks, settled
 
 # users.conversations' `limit`: "specify a limit value with a max of 999"
 # (https://docs.slack.dev/reference/methods/users.conversations, Pagination).

@@ -6,34 +6,13 @@ import json
 
 import pytest
 
-from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus
+from services.ui.leave import LEAVE_PICK_BLOCK, PickMetadata, leave_pick_modal, leave_progress_modal, leave_result_modal
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender, buttons_in
-from tests.test_leave_command import as_member, busy_tasks, settled
-
-
-def chosen(*channel_ids: str) -> dict:
-    return {
-        LEAVE_PICK_BLOCK: {
-            LEAVE_PICK_ACTION: {"type": "multi_conversations_select", "selected_conversations": list(channel_ids)}
-        }
-    }
-
-
-async def open_pick_modal(slack: SlackSender, fake: FakeSlack, channel: str) -> tuple[str, dict]:
-    reply, body = await slack.command("/leave-channel", "pick", channel_id=channel)
-    assert reply.status == 200
-    opened = await fake.wait_for(lambda: fake.calls_to("views.open"), what="views.open")
-    assert opened[0]["trigger_id"] == body["trigger_id"]
-    (view_id,) = fake.views
-    return view_id, body
-
-
-def result_view(fake: FakeSlack, view_id: str) -> dict:
-    """The modal's final result (closed with "Done"), wherever the harness recorded the submission's own update."""
-    (result,) = [v for v in fake.view_history[view_id] if (v.get("close") or {}).get("text") == "Done"]
-    return result
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.leave import as_member, chosen, open_pick_modal, result_view
+from tests.helpers.slack_requests import SlackSender, buttons_in
+from tests.helpers.tasks import busy_tasks, settled
 
 
 async def test_pick_opens_a_modal_prefilled_with_the_current_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -161,3 +140,19 @@ async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(
     final = fake_slack.view_history[view_id][-1]
     shown = json.dumps(final["blocks"])
     assert all(f"<#{c}>" in shown for c in channels)
+
+
+def long_outcome(n: int) -> LeaveOutcome:
+    return LeaveOutcome(tuple(LeaveResult(f"C{i:010d}", LeaveStatus.FAILED, "channel_not_found") for i in range(n)))
+
+
+@pytest.mark.parametrize("n", [1, 35, 500])
+def test_views_hold_block_kit_limits(n: int) -> None:
+    for view in (
+        leave_pick_modal("C0123ABCDE", PickMetadata("https://hooks.slack.com/commands/T1/2/3", "C1", "U1").encode()),
+        leave_progress_modal(n // 2, n),
+        leave_result_modal(long_outcome(n)),
+    ):
+        data = view.to_dict()  # slack_sdk.models validates the limits here
+        assert len(data["blocks"]) <= 100
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in data["blocks"])

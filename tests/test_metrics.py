@@ -14,34 +14,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.error_texts import ADMIN_ONLY
 from services.telemetry import metrics
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.processes import ROOT, app_env, free_port, wait_for_http
-from tests.slack_requests import SlackSender
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.metrics import Samples, scrape, value
+from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.slack_requests import SlackSender
 
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 # Anything shaped like a Slack ID or token: never a label value.
 SLACK_ID = re.compile(r"^[TUWCGDEB][A-Z0-9]{6,}$|xox|xapp")
-
-
-def parse(text: str) -> Samples:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-async def scrape(session: aiohttp.ClientSession, base_url: str) -> tuple[Samples, str]:
-    async with session.get(base_url + "/metrics") as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain")
-        text = await response.text()
-    return parse(text), text
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 class Scraper:

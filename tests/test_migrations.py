@@ -17,9 +17,9 @@ from sqlalchemy import MetaData, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.storage.database import Database, create_engine_for
-from services.storage.migrate import APP_TABLES, SLACK_TABLES, current, target_metadata, upgrade
+from services.storage.migrate import APP_TABLES, SLACK_TABLES, current, main, target_metadata, upgrade
 from services.storage.tables import metadata as app_metadata
-from tests.test_production_server import ROOT
+from tests.helpers.processes import ROOT
 
 
 def newest_revision() -> str:
@@ -184,10 +184,14 @@ async def test_the_app_migrates_on_first_use(database_url: str) -> None:
         await database.close()
 
 
-def test_python_m_services_migrate(tmp_path) -> None:
+def test_python_m_services_migrate(tmp_path, capsys) -> None:
     url = f"sqlite:///{tmp_path}/shell.db"  # written as people write it: the app adds the async driver
 
     def run(*args: str) -> str:
+        main(["--database-url", url, *args])
+        return capsys.readouterr().out.strip()
+
+    def from_a_shell(*args: str) -> str:
         done = subprocess.run(
             [sys.executable, "-m", "services.storage.migrate", "--database-url", url, *args],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
@@ -195,6 +199,15 @@ def test_python_m_services_migrate(tmp_path) -> None:
         return done.stdout.strip()
 
     assert run("--current") == f"at nothing (no migrations applied); newest {HEAD}"
-    assert run() == f"upgraded from nothing to {HEAD}"
+    assert from_a_shell() == f"upgraded from nothing to {HEAD}"
     assert run() == f"already at {HEAD}"
     assert run("--current") == f"at {HEAD}; newest {HEAD}"
+
+
+async def test_a_sqlite_database_folder_is_created_on_first_use(tmp_path) -> None:
+    from services.storage.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/nested/dir/audit.db"
+    await upgrade(url)
+    await upgrade(url)  # idempotent
+    assert (tmp_path / "nested" / "dir" / "audit.db").exists()

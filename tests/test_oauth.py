@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -15,58 +13,19 @@ from server.oauth import ADMIN_INSTALL_PATH, ADMIN_INSTALL_WHO, INSTALL_PATH
 from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.admin_installs import latest_admin_installation
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
-from services.settings import Settings
 from services.slack.scopes import ADMIN_SCOPE, BOT_SCOPES
-from tests.conftest import running_app, settings_for
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, confirm_view, form_values, open_form
-from tests.test_rejoin import has_button, leave, press
-
-
-def oauth_settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
-    return settings_for(
-        fake,
-        bot_token=None,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        database_url=database_url,
-        **overrides,
-    )
+from tests.helpers.app import running_app
+from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.oauth import install, install_page, oauth_settings_for, query_of, through_slack
+from tests.helpers.rejoin import has_button, leave, press
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
-async def oauth_app(fake_slack: FakeSlack, database_url: str) -> AsyncIterator[SlackSender]:
-    async with running_app(fake_slack, oauth_settings_for(fake_slack, database_url)) as sender:
+async def oauth_app(fake_slack: FakeSlack, migrated_database_url: str) -> AsyncIterator[SlackSender]:
+    async with running_app(fake_slack, oauth_settings_for(fake_slack, migrated_database_url)) as sender:
         yield sender
-
-
-async def install_page(sender: SlackSender, path: str = INSTALL_PATH) -> tuple[str, str, str]:
-    """Open an install page: its HTML, the authorize URL it links to, and the state cookie it sets."""
-    async with sender.session.get(sender.base_url + path, allow_redirects=False) as page:
-        assert page.status == 200
-        text = await page.text()
-        cookie = page.headers["Set-Cookie"].split(";")[0]
-    link = re.search(r'href="(http[^"]+)"', text)
-    assert link is not None
-    authorize = html.unescape(link.group(1))
-    assert authorize.startswith(f"http://127.0.0.1:{sender.fake.port}/oauth/v2/authorize?")
-    return text, authorize, cookie
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
-
-
-async def install(sender: SlackSender, fake: FakeSlack, code: str, path: str = INSTALL_PATH) -> str:
-    """Open an install page, follow Slack's redirect back with the code; returns the page the installer ends on."""
-    _, authorize, cookie = await install_page(sender, path)
-    state = query_of(authorize)["state"]
-    async with sender.session.get(
-        sender.base_url + f"/slack/oauth_redirect?code={code}&state={state}", headers={"Cookie": cookie}
-    ) as done:
-        assert done.status == 200, await done.text()
-        return await done.text()
 
 
 async def leave_as(sender: SlackSender, fake: FakeSlack, **fields: str) -> dict:
@@ -162,8 +121,8 @@ async def test_uninstall_deletes_the_installation(oauth_app: SlackSender, fake_s
     assert len(leave_tokens(fake_slack)) == before
 
 
-async def test_two_instances_share_one_database(fake_slack: FakeSlack, database_url: str) -> None:
-    settings = oauth_settings_for(fake_slack, database_url)
+async def test_two_instances_share_one_database(fake_slack: FakeSlack, migrated_database_url: str) -> None:
+    settings = oauth_settings_for(fake_slack, migrated_database_url)
     async with AsyncExitStack() as stack:
         first = await stack.enter_async_context(running_app(fake_slack, settings))
         second = await stack.enter_async_context(running_app(fake_slack, settings))
@@ -278,22 +237,6 @@ async def test_no_admin_installation_without_an_org_wide_install_that_carries_th
 
 
 # ---- through Slack's install page (the fake's /oauth/v2/authorize), as an installer's browser goes -------------------
-
-
-async def through_slack(sender: SlackSender, fake: FakeSlack, path: str) -> tuple[bool, str]:
-    """Open an install page, follow its link to Slack's page and, when Slack sends the installer back, the app's
-    redirect URL; returns whether Slack sent them back, and the last page's text."""
-    fake.default_redirect_uri = sender.base_url + "/slack/oauth_redirect"  # the app's configured Redirect URL
-    _, authorize, cookie = await install_page(sender, path)
-    async with sender.session.get(authorize, allow_redirects=False) as slack_page:
-        if slack_page.status != 302:
-            assert slack_page.status == 200
-            return False, await slack_page.text()
-        back = slack_page.headers["Location"]
-    assert back.startswith(fake.default_redirect_uri + "?")
-    async with sender.session.get(back, headers={"Cookie": cookie}, allow_redirects=False) as done:
-        assert done.status == 200, await done.text()
-        return True, html.unescape(await done.text())
 
 
 async def test_a_standalone_workspace_installs_and_leave_channel_and_rejoin_work(

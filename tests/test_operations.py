@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.conftest import running_app, settings_for
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
-from tests.test_production_server import free_port
+from tests.helpers.app import running_app, settings_for
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import free_port
+from tests.helpers.slack_requests import SlackSender
 
 
 async def get(slack: SlackSender, path: str) -> tuple[int, str]:

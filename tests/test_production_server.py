@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.fake_slack import FakeSlack
-from tests.processes import ROOT, app_env, free_port, wait_for_http
-from tests.slack_requests import SlackSender
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.slack_requests import SlackSender
 
 
 async def test_gunicorn_workers_serve_commands(fake_slack: FakeSlack, tmp_path: Path) -> None:

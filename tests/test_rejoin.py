@@ -13,13 +13,10 @@ from sqlalchemy import update
 
 from services.storage.tables import rejoin_offer
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
-from tests.conftest import running_app, settings_for
-from tests.fake_slack import FakeSlack, Scripted, slack_id
-from tests.slack_requests import Reply, SlackSender, buttons_in
-
-
-def has_button(message: dict) -> bool:
-    return any(b["action_id"] == REJOIN_ACTION for b in buttons_in(message.get("blocks", [])))
+from tests.helpers.app import running_app, settings_for
+from tests.helpers.fake_slack import FakeSlack, Scripted, slack_id
+from tests.helpers.rejoin import has_button, leave, press
+from tests.helpers.slack_requests import Reply, SlackSender, buttons_in
 
 
 def summary_button_value(message: dict) -> str:
@@ -68,21 +65,6 @@ async def press_in_dm(slack: SlackSender, message: dict, user_id: str | None = N
     }
     reply = await slack.post(urlencode({"payload": json.dumps(payload)}).encode())
     return reply, response_url
-
-
-async def leave(slack: SlackSender, fake: FakeSlack, *channels: str) -> dict:
-    """/leave-channel for these channels; returns the summary message."""
-    text = " ".join(f"<#{c}>" for c in channels)
-    _, body = await slack.command("/leave-channel", text, channel_id=channels[0])
-    return await fake.next_post(body["response_url"], timeout=15)  # a bulk leave is a job: written as it goes
-
-
-async def press(slack: SlackSender, fake: FakeSlack, summary: dict, posts: int = 2) -> list[dict]:
-    """Press Rejoin; wait for that many posts to the press's response URL (the last one is the result)."""
-    reply, url = await slack.press_button(summary, REJOIN_ACTION)
-    assert reply.status == 200 and reply.text == ""
-    await fake.next_post(url, count=posts)
-    return fake.posts_to(url)
 
 
 async def test_rejoin_brings_the_app_back_into_a_public_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
@@ -273,7 +255,7 @@ async def test_a_database_that_fails_costs_the_button_not_the_summary(fake_slack
 
 
 async def test_a_leave_from_the_pick_modal_can_be_undone_too(slack: SlackSender, fake_slack: FakeSlack) -> None:
-    from tests.test_leave_modal import chosen, open_pick_modal, result_view
+    from tests.helpers.leave import chosen, open_pick_modal, result_view
 
     a, b = fake_slack.add_channel("one"), fake_slack.add_channel("two")
     view_id, body = await open_pick_modal(slack, fake_slack, a)

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ async def test_hostile_bodies_get_a_4xx_or_a_friendly_reply_and_no_500(
 
 
 async def test_block_ids_from_another_view_are_refused_inline(slack: SlackSender, fake_slack: FakeSlack) -> None:
-    from tests.test_leave_modal import open_pick_modal
+    from tests.helpers.leave import open_pick_modal
 
     view_id, _ = await open_pick_modal(slack, fake_slack, fake_slack.add_channel("here"))
     other = {"disconnect_channel": {"disconnect_channel_chosen": {"selected_conversation": "C0123ABCDE"}}}

@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from services.settings import DEFAULT_API_URL, SettingsError, load_settings
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "secret"}

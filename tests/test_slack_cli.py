@@ -15,10 +15,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.fake_slack import FakeSlack
-from tests.processes import ROOT, app_env, free_port, wait_for_http
-from tests.slack_requests import SlackSender
-from tests.test_metrics import scrape, value
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.metrics import scrape, value
+from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.slack_requests import SlackSender
 
 
 def run_hook(command: str, *extra: str) -> str:

@@ -7,10 +7,10 @@ import pytest
 from app import build_app
 from server.app import connect_socket_mode
 from services.slack.identity import StartupError
-from tests.conftest import settings_for
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SlackSender
-from tests.test_failing_slack_matrix import FAULTS
+from tests.helpers.app import settings_for
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.faults import FAULTS
+from tests.helpers.slack_requests import SlackSender
 
 
 async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeSlack) -> None:

@@ -6,12 +6,12 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from listeners.payload import installation_org, user_id_of
+from listeners.command_text import channel_id_of
+from listeners.payload import dry_run_chosen, installation_org, user_id_of
 from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.shared_channels import describe_shared_channel
 from services.slack.outcomes import call_outcome
-from services.ui.command_text import channel_id_of
-from services.ui.disconnect import FormMetadata, dry_run_chosen, form_modal
+from services.ui.disconnect import FormMetadata, form_modal
 
 
 async def disconnect_channel_chosen(

@@ -8,6 +8,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.command_text import parse_disconnect_text
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org
 from services.disconnecting.shared_channels import describe_shared_channel
@@ -16,7 +17,6 @@ from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.storage.handled_requests import HandledRequests
-from services.ui.command_text import parse_disconnect_text
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
 
 

@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.command_text import LeaveKind, parse_leave_text
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS, submitted
 from listeners.payload import installation_org, installation_team
@@ -20,14 +21,13 @@ from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
 from services.storage.handled_requests import HandledRequests
-from services.ui.command_text import LeaveKind, parse_leave_text
 from services.ui.leave import (
+    PickMetadata,
     leave_check_failed_text,
     leave_pick_modal,
     leave_started_text,
     leave_summary_message,
     leave_summary_text,
-    private_metadata,
     too_many_channels_text,
     usage_message,
 )
@@ -56,7 +56,7 @@ async def leave_channel_command(
 
     if request.kind is LeaveKind.PICK:
         await ack()
-        modal = leave_pick_modal(channel_id, private_metadata(response_url, channel_id, user_id))
+        modal = leave_pick_modal(channel_id, PickMetadata(response_url, channel_id, user_id).encode())
         async with answer_failures_after_ack(client, user_id, response_url):
             _, error = await call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=modal))
             if error is not None:

@@ -8,19 +8,17 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import installation_org, user_id_of
+from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, installation_org, user_id_of
 from services.audit.log import AuditEvent
-from services.disconnecting.shared_channels import describe_shared_channel
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
 from services.error_texts import CHANNEL_PROBLEMS
 from services.slack.delivery import reply_privately
 from services.storage.handled_requests import HandledRequests
-from services.ui.command_text import MAX_PARTIES_PER_RUN, channel_id_of
 from services.ui.disconnect import (
-    CHANNEL_ACTION,
     CHANNEL_BLOCK,
-    TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
     TOO_MANY,
     ConfirmMetadata,
@@ -28,30 +26,10 @@ from services.ui.disconnect import (
     channel_problem_text,
     checking_modal,
     confirm_modal,
-    dry_run_chosen,
     dry_run_message,
     outcome_message,
     status_modal,
-    view_values,
 )
-
-
-def chosen_channel(view: dict) -> str | None:
-    element = (view_values(view).get(CHANNEL_BLOCK) or {}).get(CHANNEL_ACTION)
-    selected = element.get("selected_conversation") if isinstance(element, dict) else None
-    return channel_id_of(selected) if isinstance(selected, str) else None
-
-
-def chosen_teams(view: dict, channel_id: str) -> list[str]:
-    """Team IDs chosen in the workspaces block that belongs to this channel (a stale block is ignored)."""
-    element = (view_values(view).get(TEAMS_BLOCK_PREFIX + channel_id) or {}).get(TEAMS_ACTION)
-    options = element.get("selected_options") if isinstance(element, dict) else None
-    teams: dict[str, None] = {}  # ordered, and linear in a forged payload's size
-    for option in options if isinstance(options, list) else []:
-        value = option.get("value") if isinstance(option, dict) else None
-        if isinstance(value, str):
-            teams[value] = None
-    return list(teams)
 
 
 def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]) -> dict[str, str]:

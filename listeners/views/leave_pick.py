@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import submitted
-from listeners.payload import installation_org, installation_team, user_id_of
+from listeners.payload import installation_org, installation_team, picked_channels, user_id_of
 from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
@@ -18,35 +18,19 @@ from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.progress import ModalProgress
 from services.storage.handled_requests import HandledRequests
-from services.ui.command_text import channel_id_of
 from services.ui.leave import (
-    LEAVE_PICK_ACTION,
     LEAVE_PICK_BLOCK,
+    PickMetadata,
     leave_check_failed_text,
     leave_notice_modal,
     leave_progress_modal,
     leave_result_modal,
     leave_summary_message,
     leave_summary_text,
-    read_private_metadata,
     too_many_picked_text,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def selected_channels(view: dict) -> list[str]:
-    """The chosen conversation IDs, read defensively from the submitted state, each once in the order chosen
-    (linear in the selection's size, whatever it is)."""
-    state = view.get("state") if isinstance(view, dict) else None
-    values = state.get("values") if isinstance(state, dict) else None
-    block = values.get(LEAVE_PICK_BLOCK) if isinstance(values, dict) else None
-    element = block.get(LEAVE_PICK_ACTION) if isinstance(block, dict) else None
-    chosen = element.get("selected_conversations") if isinstance(element, dict) else None
-    if not isinstance(chosen, list):
-        return []
-    ids = (channel_id_of(value) if isinstance(value, str) else None for value in chosen)
-    return list(dict.fromkeys(i for i in ids if i))
 
 
 async def leave_pick_submission(
@@ -60,7 +44,7 @@ async def leave_pick_submission(
     rejoin_offers: RejoinOffers,
     handled_requests: HandledRequests,
 ) -> None:
-    channel_ids = selected_channels(view)
+    channel_ids = picked_channels(view)
     if not channel_ids:
         await ack(response_action="errors", errors={LEAVE_PICK_BLOCK: "Choose at least one channel."})
         return
@@ -69,8 +53,8 @@ async def leave_pick_submission(
         return
     await ack(response_action="update", view=leave_progress_modal(0, len(channel_ids)))
 
-    metadata = read_private_metadata(view.get("private_metadata"))
-    user_id = user_id_of(body) or metadata["user_id"] or ""
+    metadata = PickMetadata.decode(view.get("private_metadata"))
+    user_id = user_id_of(body) or metadata.user_id or ""
     # One submission per modal: the same view submitted again is a replay (on any instance), handled once.
     request_key = f"leave-pick:{view.get('id')}"
     if len(channel_ids) > 1:
@@ -79,7 +63,7 @@ async def leave_pick_submission(
             channel_ids,
             context,
             user_id,
-            metadata["response_url"],
+            metadata.response_url,
             view.get("id"),
             handled=handled_requests,
             request_key=request_key,
@@ -88,7 +72,7 @@ async def leave_pick_submission(
     elif not await handled_requests.first_time(request_key):
         return
     rejoin_offers.warm_up(len(channel_ids))
-    response_url = metadata["response_url"]
+    response_url = metadata.response_url
     async with answer_failures_after_ack(client, user_id, response_url):
         progress = ModalProgress(client, view.get("id"), leave_progress_modal)
         rights = await leave_policy.rights(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.audit.log import DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.audit.log import DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
 from services.slack.names import NameBook, installation_key
 from services.slack.outcomes import call_outcome
 from services.telemetry import metrics
@@ -93,7 +93,7 @@ class AuditChannel:
             person(entry.user_id, users.get(entry.user_id)),
             channel_label(entry.channel_id, channels.get(entry.channel_id or "")),
             team_text(entry.leaving_team_id, teams.get(entry.leaving_team_id or "")),
-            dry_run=entry.action == DRY_RUN_ACTION,
+            dry_run=entry.action == DRY_RUN_AUDIT_ACTION,
         )
 
     async def drain(self, timeout: float = 5.0) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from services.storage.audit_rows import audit_rows_page, insert_audit_row, newest_audit_rows
 from services.storage.database import Database
 from services.telemetry import metrics
 
@@ -25,8 +26,8 @@ class AuditEvent(Enum):
     DRY_RUN = "dry_run"  # the whole flow walked, no admin call made
 
 
-DISCONNECT_ACTION = "disconnect_shared"
-DRY_RUN_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
+DISCONNECT_AUDIT_ACTION = "disconnect_shared"
+DRY_RUN_AUDIT_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class AuditEntry:
     team_id: str | None = None
     channel_id: str | None = None
     leaving_team_id: str | None = None
-    action: str = DISCONNECT_ACTION
+    action: str = DISCONNECT_AUDIT_ACTION
     at: datetime | None = None
 
 
@@ -53,37 +54,25 @@ class AuditLog:
         self._database = database
 
     async def record(self, entry: AuditEntry) -> None:
-        from sqlalchemy import insert
-
-        from services.storage.tables import audit_log
-
-        engine = await self._database.engine()
-        async with engine.begin() as conn:
-            await conn.execute(
-                insert(audit_log).values(
-                    at=entry.at or datetime.now(UTC),
-                    action=entry.action,
-                    event=entry.event.value,
-                    user_id=_clip(entry.user_id, 32) or "",
-                    enterprise_id=_clip(entry.enterprise_id or None, 32),  # "" outside a Grid, in some payloads
-                    team_id=_clip(entry.team_id or None, 32),
-                    channel_id=_clip(entry.channel_id, 32),
-                    leaving_team_id=_clip(entry.leaving_team_id, 32),
-                    outcome=_clip(entry.outcome, 80) or "",
-                )
-            )
+        await insert_audit_row(
+            self._database,
+            {
+                "at": entry.at or datetime.now(UTC),
+                "action": entry.action,
+                "event": entry.event.value,
+                "user_id": _clip(entry.user_id, 32) or "",
+                "enterprise_id": _clip(entry.enterprise_id or None, 32),  # "" outside a Grid, in some payloads
+                "team_id": _clip(entry.team_id or None, 32),
+                "channel_id": _clip(entry.channel_id, 32),
+                "leaving_team_id": _clip(entry.leaving_team_id, 32),
+                "outcome": _clip(entry.outcome, 80) or "",
+            },
+        )
         metrics.audit_row_written(entry.event.value)
 
     async def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first."""
-        from sqlalchemy import select
-
-        from services.storage.tables import audit_log
-
-        engine = await self._database.engine()
-        async with engine.connect() as conn:
-            rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
-            return [dict(row._mapping) for row in rows]
+        return await newest_audit_rows(self._database, limit)
 
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
@@ -92,23 +81,7 @@ class AuditLog:
 
         An admin sees their own org or workspace only: installs of other orgs share this database.
         """
-        from sqlalchemy import select
-
-        from services.storage.tables import audit_log
-
-        query = select(audit_log)
-        if enterprise_id:
-            query = query.where(audit_log.c.enterprise_id == enterprise_id)
-        else:
-            query = query.where(audit_log.c.enterprise_id.is_(None), audit_log.c.team_id == team_id)
-        if before_id is not None:
-            query = query.where(audit_log.c.id < before_id)
-        engine = await self._database.engine()
-        async with engine.connect() as conn:
-            rows = [
-                dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit + 1))
-            ]
-        return rows[:limit], len(rows) > limit
+        return await audit_rows_page(self._database, enterprise_id, team_id, before_id, limit)
 
 
 def _format(row: dict[str, Any]) -> str:
@@ -118,7 +91,7 @@ def _format(row: dict[str, Any]) -> str:
         [
             when,
             f"{row['event']:<9}",
-            "dry-run" if row["action"] == DRY_RUN_ACTION else "real   ",
+            "dry-run" if row["action"] == DRY_RUN_AUDIT_ACTION else "real   ",
             f"user={row['user_id']}",
             f"enterprise={row['enterprise_id'] or '-'}",
             f"workspace={row['team_id'] or '-'}",

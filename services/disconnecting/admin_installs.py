@@ -12,12 +12,9 @@ from collections.abc import Sequence
 
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.installation_store.sqlalchemy import (
-    AsyncSQLAlchemyInstallationStore,
-    SQLAlchemyInstallationStore,
-)
 
 from services.slack.scopes import ADMIN_SCOPE
+from services.storage.installations import installation_of_row, org_wide_rows_mentioning
 
 
 def has_admin_scope(user_scopes: str | Sequence[str] | None) -> bool:
@@ -30,32 +27,13 @@ def has_admin_scope(user_scopes: str | Sequence[str] | None) -> bool:
 
 async def latest_admin_installation(store: AsyncInstallationStore, enterprise_id: str) -> Installation | None:
     """The newest org-wide installation of this org whose user token carries admin.conversations:write, or None."""
-    if not isinstance(store, AsyncSQLAlchemyInstallationStore):
+    rows = await org_wide_rows_mentioning(store, enterprise_id, ADMIN_SCOPE)
+    if rows is None:
         # Not the SQLAlchemy store: only the latest org-wide installation can be asked for.
         latest = await store.async_find_installation(
             enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
         )
         return latest if latest and latest.user_token and has_admin_scope(latest.user_scopes) else None
-
-    from sqlalchemy import and_, desc, select
-
-    table = store.installations
-    c = table.c
-    query = (
-        select(table)
-        .where(
-            and_(
-                c.client_id == store.client_id,
-                c.enterprise_id == enterprise_id,
-                c.is_enterprise_install.is_(True),
-                c.user_token.is_not(None),
-                c.user_scopes.like(f"%{ADMIN_SCOPE}%"),  # narrows the rows; has_admin_scope decides
-            )
-        )
-        .order_by(desc(c.installed_at), desc(c.id))
-    )
-    async with store.engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
     row = next((r for r in rows if has_admin_scope(r["user_scopes"])), None)
     if row is None:
         return None
@@ -66,4 +44,4 @@ async def latest_admin_installation(store: AsyncInstallationStore, enterprise_id
     if found is not None and found.user_token == row["user_token"]:
         return found
     # ...unless that same admin reinstalled later without the scope: the row with the scope still holds the token.
-    return SQLAlchemyInstallationStore.build_installation_entity(row)
+    return installation_of_row(row)

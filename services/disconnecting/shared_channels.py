@@ -15,17 +15,18 @@ method."
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.slack.outcomes import call_outcome
+from services.slack.teams import is_org_id, team_facts, team_name
 
 MAX_TEAMS = 100  # a multi-select holds at most 100 options
-_NAME_LOOKUPS_AT_ONCE = 5
+# Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
+# from writing thousands of audit rows or team.info calls.
+MAX_PARTIES_PER_RUN = 20
 
 PartyState = Literal["connected", "limited", "pending"]
 # Where a party's ID comes from in conversations.info, in the order a later key overrides an earlier one.
@@ -34,11 +35,6 @@ _PARTY_KEYS: tuple[tuple[str, PartyState], ...] = (
     ("connected_limited_team_ids", "limited"),
     ("pending_connected_team_ids", "pending"),
 )
-
-
-def is_org_id(team_id: str) -> bool:
-    """An Enterprise org's ID (`E…`), as opposed to a workspace's (`T…`)."""
-    return team_id.startswith("E")
 
 
 @dataclass(frozen=True)
@@ -73,9 +69,6 @@ class SharedChannel:
     def pending(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.parties if not p.removable)
 
-    def party(self, team_id: str) -> Party | None:
-        return next((p for p in self.parties if p.id == team_id), None)
-
     def team_name(self, team_id: str | None) -> str | None:
         return self.team_names.get(team_id or "")
 
@@ -105,36 +98,6 @@ def parties_of(channel: dict[str, Any], excluded: set[str]) -> tuple[Party, ...]
             if team_id not in excluded:
                 states[team_id] = state
     return tuple(Party(team_id, state) for team_id, state in list(states.items())[:MAX_TEAMS])
-
-
-async def team_facts(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """team.info for each workspace ID (`T…`); a team Slack won't describe is left out.
-
-    https://docs.slack.dev/reference/methods/team.info documents workspace look-ups only, so org IDs (`E…`) are
-    never sent: they are shown by ID.
-    """
-    limit = asyncio.Semaphore(_NAME_LOOKUPS_AT_ONCE)
-
-    async def one(team_id: str) -> tuple[str, dict[str, Any] | None]:
-        async with limit:
-            body, error = await call_outcome(client.team_info(team=team_id))
-        team = body.get("team") if error is None else None
-        return team_id, team if isinstance(team, dict) else None
-
-    wanted = [t for t in dict.fromkeys(team_ids) if t and not is_org_id(t)]
-    found = await asyncio.gather(*(one(t) for t in wanted))
-    return {team_id: team for team_id, team in found if team is not None}
-
-
-def _name(team: dict[str, Any]) -> str | None:
-    name = team.get("name")
-    return name if isinstance(name, str) and name.strip() else None
-
-
-async def team_names(client: AsyncWebClient, team_ids: Sequence[str]) -> dict[str, str]:
-    """Workspace names by ID (team.info); organisations and teams Slack won't describe are left unnamed."""
-    facts = await team_facts(client, team_ids)
-    return {team_id: name for team_id, team in facts.items() if (name := _name(team))}
 
 
 def _host_org(host: str, our_org: str | None, our_team: str | None, host_facts: dict[str, Any] | None) -> str | None:
@@ -170,7 +133,7 @@ async def describe_shared_channel(
     ours = {t for t in (our_org, our_team) if t}
     everyone = [t for key, _ in _PARTY_KEYS for t in _ids(channel, key)]
     facts = await team_facts(client, [t for t in (host, *(e for e in everyone if e not in ours)) if t])
-    names = {team_id: n for team_id, team in facts.items() if (n := _name(team))}
+    names = {team_id: n for team_id, team in facts.items() if (n := team_name(team))}
     host_org = _host_org(host, our_org, our_team, facts.get(host)) if host else None
     # Never offered: us, our org's other workspaces (team.info says so, or they are the host org's own workspaces
     # when our org is the host), and the host.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.audit.log import DISCONNECT_ACTION, DRY_RUN_ACTION, AuditEntry, AuditEvent
+from services.audit.log import DISCONNECT_AUDIT_ACTION, DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminToken, AdminTokenSource
 from services.disconnecting.admins import AdminCheck, AdminPolicy
@@ -61,7 +61,7 @@ class Requester:
             team_id=self.team_id,
             channel_id=channel_id,
             leaving_team_id=leaving_team_id,
-            action=DRY_RUN_ACTION if self.dry_run else DISCONNECT_ACTION,
+            action=DRY_RUN_AUDIT_ACTION if self.dry_run else DISCONNECT_AUDIT_ACTION,
         )
 
 

@@ -8,7 +8,6 @@ database at all. Only a leave of more channels than a button can carry opens the
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import uuid
 from collections.abc import Sequence
@@ -17,6 +16,13 @@ from datetime import UTC, datetime, timedelta
 
 from services.leaving.leave import LeaveOutcome, LeaveStatus
 from services.storage.database import Database
+from services.storage.offer_rows import (
+    claim_offer_row,
+    insert_offer_row,
+    offer_row,
+    open_offer_rows,
+    release_offer_row,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +119,7 @@ class RejoinOffers:
             self._warming.add_done_callback(_quietly)
 
     async def _warm(self) -> None:
-        # Loading SQLAlchemy is ~0.2 s of CPU: in a thread, the event loop keeps serving while it happens.
-        await asyncio.to_thread(importlib.import_module, "sqlalchemy.ext.asyncio")
-        await asyncio.to_thread(importlib.import_module, "services.storage.tables")
-        await self._database.engine()
+        await open_offer_rows(self._database)
 
     async def issue(self, outcome: LeaveOutcome, user_id: str, summary: str) -> IssuedOffer | None:
         """The Rejoin button for a leave; None when nothing was left, or the offer can't be kept.
@@ -143,25 +146,17 @@ class RejoinOffers:
     async def _store(
         self, now: datetime, user_id: str, left: Sequence[str], private: frozenset[str], summary: str
     ) -> str:
-        from sqlalchemy import delete, insert
-
-        from services.storage.tables import rejoin_offer
-
         offer_id = uuid.uuid4().hex
-        engine = await self._database.engine()
-        async with engine.begin() as conn:
-            await conn.execute(delete(rejoin_offer).where(rejoin_offer.c.created_at < now - _KEEP_FOR))
-            await conn.execute(
-                insert(rejoin_offer).values(
-                    id=offer_id,
-                    created_at=now,
-                    user_id=user_id,
-                    public_ids=",".join(c for c in left if c not in private),
-                    private_ids=",".join(c for c in left if c in private),
-                    summary=summary,
-                    claimed_at=None,
-                )
-            )
+        row = {
+            "id": offer_id,
+            "created_at": now,
+            "user_id": user_id,
+            "public_ids": ",".join(c for c in left if c not in private),
+            "private_ids": ",".join(c for c in left if c in private),
+            "summary": summary,
+            "claimed_at": None,
+        }
+        await insert_offer_row(self._database, row, purge_before=now - _KEEP_FOR)
         return offer_id
 
     async def find(self, value: str) -> RejoinOffer | None:
@@ -169,16 +164,9 @@ class RejoinOffers:
         kind, _, offer_id = value.partition("|")
         if kind != _STORED:
             return parse_inline(value)
-        from sqlalchemy import select
-
-        from services.storage.tables import rejoin_offer
-
-        engine = await self._database.engine()
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(rejoin_offer).where(rejoin_offer.c.id == offer_id))).first()
-        if row is None:
+        r = await offer_row(self._database, offer_id)
+        if r is None:
             return None
-        r = row._mapping
         public = tuple(c for c in r["public_ids"].split(",") if c)
         private = tuple(c for c in r["private_ids"].split(",") if c)
         created = _aware(r["created_at"])
@@ -191,29 +179,11 @@ class RejoinOffers:
                 return False
             self._running.add(offer.key)
             return True
-        from sqlalchemy import or_, update
-
-        from services.storage.tables import rejoin_offer
-
         now = datetime.now(UTC)
-        engine = await self._database.engine()
-        async with engine.begin() as conn:
-            result = await conn.execute(
-                update(rejoin_offer)
-                .where(rejoin_offer.c.id == offer.key)
-                .where(or_(rejoin_offer.c.claimed_at.is_(None), rejoin_offer.c.claimed_at < now - _CLAIM_STALE_AFTER))
-                .values(claimed_at=now)
-            )
-        return result.rowcount == 1
+        return await claim_offer_row(self._database, offer.key, now, stale_before=now - _CLAIM_STALE_AFTER)
 
     async def release(self, offer: RejoinOffer) -> None:
         if not offer.stored:
             self._running.discard(offer.key)
             return
-        from sqlalchemy import update
-
-        from services.storage.tables import rejoin_offer
-
-        engine = await self._database.engine()
-        async with engine.begin() as conn:
-            await conn.execute(update(rejoin_offer).where(rejoin_offer.c.id == offer.key).values(claimed_at=None))
+        await release_offer_row(self._database, offer.key)

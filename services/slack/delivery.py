@@ -7,7 +7,6 @@ app, a normal message in the app's Messages tab: it survives a reload and shows 
 from __future__ import annotations
 
 import logging
-from enum import Enum
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,12 +15,6 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
-
-
-class Delivered(Enum):
-    RESPONSE_URL = "response_url"
-    DIRECT_MESSAGE = "direct_message"
-    NOT_DELIVERED = "not_delivered"
 
 
 async def post_to_response_url(
@@ -67,31 +60,29 @@ async def reply_privately(
     response_url: str | None,
     message: dict[str, Any],
     original_ephemeral: bool = True,
-) -> Delivered:
+) -> None:
     """Ephemeral reply through the response_url; otherwise a DM from the app (chat.postMessage to the user).
 
     With `replace_original` in the message, the response_url replaces the message a button was pressed in
     (`original_ephemeral` False when that message is a normal one).
     """
     if response_url and await post_to_response_url(client, response_url, message, original_ephemeral):
-        return Delivered.RESPONSE_URL
+        return
     if await post_direct_message(client, user_id, message):
-        return Delivered.DIRECT_MESSAGE
+        return
     logger.error("Could not reach user %s by response URL or DM", user_id)
-    return Delivered.NOT_DELIVERED
 
 
 async def reply_beside_copy(
     client: AsyncWebClient, user_id: str, response_url: str | None, message: dict[str, Any], copy_posted: bool
-) -> Delivered:
+) -> None:
     """The ephemeral reply to a message whose DM copy was just attempted (post_direct_message).
 
     Never a second DM: when the response URL can't be used, a posted copy is the reply, and a DM that has just
     failed (or hung: it may have arrived) is not tried again.
     """
     if response_url and await post_to_response_url(client, response_url, message):
-        return Delivered.RESPONSE_URL
+        return
     if copy_posted:
-        return Delivered.DIRECT_MESSAGE
+        return
     logger.error("Could not reach user %s by response URL or DM", user_id)
-    return Delivered.NOT_DELIVERED

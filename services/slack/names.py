@@ -10,8 +10,8 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.disconnecting.shared_channels import team_names
 from services.slack.outcomes import call_outcome
+from services.slack.teams import team_names
 
 NAME_TTL_SECONDS = 600.0
 _MAX_REMEMBERED = 5000

@@ -140,9 +140,6 @@ class AppLogHandler(logging.StreamHandler[TextIO]):
     """The app's one handler on the root logger (configure_logging replaces it, never adds a second)."""
 
 
-LOG_FORMATS = ("text", "json")
-
-
 def configure_logging(
     level: str, secrets: Iterable[str] = (), stream: TextIO | None = None, log_format: str = "text"
 ) -> logging.Handler:

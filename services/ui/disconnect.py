@@ -20,8 +20,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.disconnecting.shared_channels import OUTCOME_UNKNOWN, DisconnectResult, SharedChannel, is_org_id
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, OUTCOME_UNKNOWN, DisconnectResult, SharedChannel
 from services.error_texts import CHANNEL_PROBLEMS, COMMON_ERRORS, DISCONNECT_ERRORS, TokenSource, error_text
+from services.slack.teams import is_org_id
 from services.ui import (
     MESSAGE_TEXT_LIMIT,
     capitalize,
@@ -35,7 +36,6 @@ from services.ui import (
     truncate,
     usage_reply,
 )
-from services.ui.command_text import MAX_PARTIES_PER_RUN
 
 FORM_CALLBACK = "disconnect_form"
 CONFIRM_CALLBACK = "disconnect_confirm"
@@ -102,20 +102,6 @@ def _option(team_id: str, name: str | None, state: str = "connected") -> Option:
     suffix = f" ({kind} {team_id}{note})"
     text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else f"{kind} {team_id}{note}"
     return Option(value=team_id, text=PlainTextObject(text=truncate(text, OPTION_TEXT_LIMIT), emoji=False))
-
-
-def view_values(view: dict[str, Any]) -> dict[str, Any]:
-    """A submitted view's state values, read defensively."""
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    return values if isinstance(values, dict) else {}
-
-
-def dry_run_chosen(view: dict[str, Any]) -> bool:
-    """Whether the form's dry-run box is ticked."""
-    element = (view_values(view).get(DRY_RUN_BLOCK) or {}).get(DRY_RUN_ACTION)
-    options = element.get("selected_options") if isinstance(element, dict) else None
-    return any(isinstance(o, dict) and o.get("value") == DRY_RUN_VALUE for o in options or [])
 
 
 def channel_problem_text(problem: str, shared: SharedChannel | None = None, host: str | None = None) -> str:

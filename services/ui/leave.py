@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -227,11 +228,20 @@ def _rejoin_hint(offer: IssuedOffer | None, lasting_copy: bool) -> list[ContextB
     return [ContextBlock(elements=[MarkdownTextObject(text=text)])]
 
 
-def private_metadata(response_url: str | None, channel_id: str | None, user_id: str | None) -> str:
-    """What the pick modal carries from its command to its submission (never a token)."""
-    return encode_metadata({"response_url": response_url, "channel_id": channel_id, "user_id": user_id})
+@dataclass(frozen=True)
+class PickMetadata:
+    """What the pick form carries from its command to its submission (never a token)."""
 
+    response_url: str | None
+    channel_id: str | None
+    user_id: str | None
 
-def read_private_metadata(text: str | None) -> dict[str, str | None]:
-    data = decode_metadata(text)
-    return {k: text_field(data, k) for k in ("response_url", "channel_id", "user_id")}
+    def encode(self) -> str:
+        return encode_metadata(
+            {"response_url": self.response_url, "channel_id": self.channel_id, "user_id": self.user_id}
+        )
+
+    @classmethod
+    def decode(cls, text: str | None) -> PickMetadata:
+        data = decode_metadata(text)
+        return cls(text_field(data, "response_url"), text_field(data, "channel_id"), text_field(data, "user_id"))

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from tests.fake_slack import FakeSlack
+from tests.helpers.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret-" + "0123456789abcdef"
 

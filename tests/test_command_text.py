@@ -1,13 +1,14 @@
-"""Property-based tests of the command-text parsers: any text, never a crash, never an ID that wasn't typed."""
+"""The command-text parsers: examples, and properties over any text (never a crash, never an ID that wasn't typed)."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from services.ui.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
+from listeners.command_text import LeaveKind, parse_disconnect_text, parse_leave_text
 from services.ui.disconnect import usage_message as disconnect_usage
 from services.ui.leave import usage_message as leave_usage
 
@@ -67,3 +68,47 @@ def test_disconnect_parser_never_raises_and_only_returns_typed_ids(text: str) ->
         return
     assert request.channel_id == CURRENT or typed(request.channel_id or "", text)
     assert all(typed(t, text) and t[0] in "TE" for t in request.team_ids)  # a workspace or an Enterprise org
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "ids"),
+    [
+        ("", LeaveKind.CURRENT, ("CHERE",)),
+        ("   ", LeaveKind.CURRENT, ("CHERE",)),
+        ("pick", LeaveKind.PICK, ()),
+        ("help", LeaveKind.HELP, ()),
+        ("<#C123|general> <#C456|> <#C789>", LeaveKind.NAMED, ("C123", "C456", "C789")),
+        ("C0123ABCDE, <#C0123ABCDE|dup> G0123ABCDE", LeaveKind.NAMED, ("C0123ABCDE", "G0123ABCDE")),
+        ("C12", LeaveKind.HELP, ()),
+        ("<#C123|a> nonsense", LeaveKind.HELP, ()),
+        ("<@U0123ABCDE>", LeaveKind.HELP, ()),
+        ("<#C1<#C2>>", LeaveKind.HELP, ()),
+    ],
+)
+def test_parse_leave_text(text: str, kind: LeaveKind, ids: tuple[str, ...]) -> None:
+    request = parse_leave_text(text, current_channel="CHERE")
+    assert request.kind is kind
+    assert request.channel_ids == ids
+
+
+@pytest.mark.parametrize(
+    ("text", "channel", "teams", "help_", "dry_run"),
+    [
+        ("", "CHERE", (), False, False),
+        ("--dry-run", "CHERE", (), False, True),
+        ("<#C0123ABCDE> \u2014dry-run T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False, True),
+        ("T0123ABCDE DRY-RUN", "CHERE", ("T0123ABCDE",), False, True),
+        ("--dry-runs", None, (), True, False),
+        ("<#C0123ABCDE|shared> T0123ABCDE", "C0123ABCDE", ("T0123ABCDE",), False, False),
+        ("C0123ABCDE T0123ABCDE T0123ABCDE TABCDEFGHI", "C0123ABCDE", ("T0123ABCDE", "TABCDEFGHI"), False, False),
+        ("T0123ABCDE", "CHERE", ("T0123ABCDE",), False, False),
+        ("<#C0123ABCDE> <#C0123ABCDF>", None, (), True, False),
+        ("help", None, (), True, False),
+        ("remove acme", None, (), True, False),
+    ],
+)
+def test_parse_disconnect_text(text: str, channel: str | None, teams: tuple, help_: bool, dry_run: bool) -> None:
+    request = parse_disconnect_text(text, "CHERE")
+    assert request.help is help_
+    if not help_:
+        assert (request.channel_id, request.team_ids, request.dry_run) == (channel, teams, dry_run)

@@ -1,10 +1,12 @@
-"""Parsing slash-command text into what the user asked for."""
+"""Reading slash-command text: what the user asked for (beside payload.py, which reads the rest of a request)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN
 
 # With should_escape on, Slack sends channel references as <#C123|name>, <#C123|> or <#C123>.
 _CHANNEL_MENTION = re.compile(r"<#([CGD][A-Z0-9]{2,40})(?:\|[^<>]*)?>")
@@ -57,9 +59,6 @@ def parse_leave_text(text: str | None, current_channel: str) -> LeaveRequest:
 
 
 _TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,40}")  # a workspace (T…) or an Enterprise org (E…)
-# Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
-# from writing thousands of audit rows or team.info calls.
-MAX_PARTIES_PER_RUN = 20
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import html
 import itertools
 import json
 import random
 import string
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,11 +224,14 @@ class FakeSlack:
         self.messages: list[dict[str, Any]] = []
         self._counter = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self.requests_in_flight = 0  # requests being answered right now
+        self._stopping = asyncio.Event()
+        self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._count_connections])
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
@@ -237,7 +242,28 @@ class FakeSlack:
         await site.start()
         self.port = self._runner.addresses[0][1]
 
+    @web.middleware
+    async def _count_connections(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every request is counted while it is answered, and its connection remembered (see open_connections)."""
+        if request.transport is not None:
+            self._transports.add(request.transport)
+        self.requests_in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            self.requests_in_flight -= 1
+
+    async def _pause(self, seconds: float) -> None:
+        """A slow answer: `seconds`, or until the fake stops (a test ends without waiting out a hang it caused)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def open_connections(self) -> int:
+        """Connections to the fake still open (each one a keep-alive handler task in this loop)."""
+        return sum(1 for transport in self._transports if not transport.is_closing())
+
     async def stop(self) -> None:
+        self._stopping.set()
         for socket in self.sockets:
             await socket.close()
         if self._runner is not None:
@@ -679,7 +705,7 @@ class FakeSlack:
 
         delay = self.delays.get(method, self.default_delay)
         if delay:
-            await asyncio.sleep(delay)
+            await self._pause(delay)
         queue = self.scripts.get(method)
         if queue:
             answer = queue.popleft()
@@ -714,7 +740,7 @@ class FakeSlack:
 
     async def _scripted(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
         if answer.delay:
-            await asyncio.sleep(answer.delay)
+            await self._pause(answer.delay)
         if answer.reset:
             if request.transport is not None:
                 request.transport.close()
@@ -917,6 +943,17 @@ class FakeSlack:
             return _error("not_allowed_token_type")
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"}
 
+    def _out_of_reach(self, channel: Channel, identity: dict, params: dict) -> dict | None:
+        """Slack's answer when the token can't act in the channel (not visible to it, private without it, archived)."""
+        member = identity["user_id"] in channel.members
+        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
+            return _error("channel_not_found")
+        if channel.is_private and not member:
+            return _error("channel_not_found")
+        if channel.is_archived:
+            return _error("is_archived")
+        return None
+
     def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
         channel = self.channels.get(params.get("channel", ""))
         if channel is None:
@@ -926,13 +963,9 @@ class FakeSlack:
         needed = "groups:write" if channel.is_private else "channels:manage"
         if needed not in identity["scopes"]:
             return _error("missing_scope", needed=needed, provided=",".join(sorted(identity["scopes"])))
+        if problem := self._out_of_reach(channel, identity, params):
+            return problem
         member = identity["user_id"] in channel.members
-        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
-            return _error("channel_not_found")
-        if channel.is_private and not member:
-            return _error("channel_not_found")
-        if channel.is_archived:
-            return _error("is_archived")
         if channel.is_general:
             return _error("cant_leave_general")
         if not member:  # seeds/conversations.leave.txt, "Alternate response"
@@ -951,13 +984,9 @@ class FakeSlack:
             return missing
         if channel.is_im:
             return _error("method_not_supported_for_channel_type")
+        if problem := self._out_of_reach(channel, identity, params):
+            return problem
         member = identity["user_id"] in channel.members
-        if not self._visible(channel, self._workspace(identity, params), self._token_org(identity)):
-            return _error("channel_not_found")
-        if channel.is_private and not member:
-            return _error("channel_not_found")
-        if channel.is_archived:
-            return _error("is_archived")
         body = {"id": channel.id, "name": channel.name, "is_channel": True, "is_member": True}
         if member:
             warning = "already_in_channel"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.fake_slack import FakeSlack
-from tests.slack_requests import SIGNING_SECRET
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SIGNING_SECRET
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:

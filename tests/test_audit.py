@@ -1,17 +1,19 @@
-"""AUDIT_CHANNEL_ID: every /disconnect-shared attempt is also posted there as one line; a failed post loses nothing."""
+"""The audit trail: every /disconnect-shared attempt in the audit log (`python -m services.audit.log` prints it) and,
+with AUDIT_CHANNEL_ID, posted there as one line; a failed post loses nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
 from services.error_texts import ADMIN_ONLY
 from services.settings import Settings
-from tests.conftest import Org, running_app, settings_for, suite_database
-from tests.fake_slack import FakeSlack, Scripted
-from tests.slack_requests import SlackSender
-from tests.test_disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.app import Org, running_app, settings_for, suite_database
+from tests.helpers.disconnect import ADMIN_CALL, audit_rows, confirm_view, disconnect, form_values, open_form
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import SlackSender
 
 
 @pytest.fixture
@@ -135,3 +137,21 @@ async def test_a_rate_limited_post_is_retried_not_lost(
         (line,) = await lines(fake_slack, audit_channel, 1)
     assert line.startswith(":white_check_mark:")
     assert [r for r in caplog.records if r.name == "services.audit.feed"] == []
+
+
+async def test_audit_log_records_concurrently_and_the_command_prints(database_url: str, capsys) -> None:
+    from services.audit.log import AuditEntry, AuditEvent, AuditLog, main
+    from services.storage.database import Database
+
+    url = database_url
+    database = Database(url)
+    log = AuditLog(database)
+    await asyncio.gather(
+        *(log.record(AuditEntry(AuditEvent.REFUSED, f"U{i:09d}", "not_admin", channel_id="C1")) for i in range(30))
+    )
+    assert len(await log.latest(100)) == 30
+    await database.close()
+    await asyncio.to_thread(main, ["--last", "3", "--database-url", url])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all("refused" in line and "outcome=not_admin" in line and "UTC" in line for line in lines)

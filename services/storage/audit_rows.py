@@ -1,0 +1,49 @@
+"""The `audit_log` table's queries: append a row, read the newest, read one org's page (services.audit.log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.storage.database import Database
+
+
+async def insert_audit_row(database: Database, values: dict[str, Any]) -> None:
+    from sqlalchemy import insert
+
+    from services.storage.tables import audit_log
+
+    engine = await database.engine()
+    async with engine.begin() as conn:
+        await conn.execute(insert(audit_log).values(**values))
+
+
+async def newest_audit_rows(database: Database, limit: int) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from services.storage.tables import audit_log
+
+    engine = await database.engine()
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
+        return [dict(row._mapping) for row in rows]
+
+
+async def audit_rows_page(
+    database: Database, enterprise_id: str | None, team_id: str | None, before_id: int | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """One org's (else one workspace's) rows, newest first, older than `before_id`; and whether more exist."""
+    from sqlalchemy import select
+
+    from services.storage.tables import audit_log
+
+    query = select(audit_log)
+    if enterprise_id:
+        query = query.where(audit_log.c.enterprise_id == enterprise_id)
+    else:
+        query = query.where(audit_log.c.enterprise_id.is_(None), audit_log.c.team_id == team_id)
+    if before_id is not None:
+        query = query.where(audit_log.c.id < before_id)
+    engine = await database.engine()
+    async with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit + 1))]
+    return rows[:limit], len(rows) > limit

@@ -1,0 +1,74 @@
+"""/disconnect-shared as an admin goes through it: the form's values, opening it, the confirmation, the audit rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from services.ui.disconnect import (
+    CHANNEL_ACTION,
+    CHANNEL_BLOCK,
+    CONFIRM_CALLBACK,
+    DRY_RUN_ACTION,
+    DRY_RUN_BLOCK,
+    DRY_RUN_VALUE,
+    FORM_CALLBACK,
+    TEAMS_ACTION,
+    TEAMS_BLOCK_PREFIX,
+)
+from tests.helpers.app import Org
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.slack_requests import SlackSender
+
+ADMIN_CALL = "admin.conversations.disconnectShared"
+
+
+def form_values(channel: str | None, teams: Sequence[str] = (), dry_run: bool = False) -> dict:
+    values: dict = {CHANNEL_BLOCK: {CHANNEL_ACTION: {"type": "conversations_select", "selected_conversation": channel}}}
+    chosen = [{"value": DRY_RUN_VALUE, "text": {"type": "plain_text", "text": "Dry run"}}] if dry_run else []
+    values[DRY_RUN_BLOCK] = {DRY_RUN_ACTION: {"type": "checkboxes", "selected_options": chosen}}
+    if channel:
+        values[TEAMS_BLOCK_PREFIX + channel] = {
+            TEAMS_ACTION: {
+                "type": "multi_static_select",
+                "selected_options": [{"value": t, "text": {"type": "plain_text", "text": t}} for t in teams],
+            }
+        }
+    return values
+
+
+async def open_form(
+    slack: SlackSender, fake: FakeSlack, user: str, channel: str, text: str = "", **fields: str
+) -> tuple[str, dict]:
+    """Run the command as `user`; wait for the form to be filled in; return its view ID and the command."""
+    reply, body = await slack.command("/disconnect-shared", text, channel_id=channel, user_id=user, **fields)
+    assert reply.status == 200 and reply.text == ""
+    views = await fake.wait_for(lambda: fake.views_with(FORM_CALLBACK), what="the form")
+    return views[0]["id"], body
+
+
+async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
+    pushed = slack.pushed_view_id
+    assert pushed is not None, "the form's submission did not push a view"
+    return await fake.wait_for(
+        lambda: fake.views[pushed] if fake.views[pushed]["callback_id"] == CONFIRM_CALLBACK else None,
+        what="the confirmation",
+    )
+
+
+async def audit_rows(slack: SlackSender) -> list[dict]:
+    return list(reversed(await slack.built.audit_log.latest(100)))
+
+
+async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:
+    """The whole happy path as an admin; returns the outcome message."""
+    view_id, body = await open_form(slack, fake, org.admin, channel)
+    reply = await slack.submit_view(view_id, form_values(channel, teams), user_id=org.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm = await confirm_view(slack, fake)
+    text = json.dumps(confirm["blocks"], ensure_ascii=False)
+    assert f"<#{channel}>" in text
+    assert all(t in text for t in teams)
+    reply = await slack.submit_view(confirm["id"], {}, user_id=org.admin)
+    assert reply.json() == {"response_action": "clear"}
+    return await fake.next_post(body["response_url"])
