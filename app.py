@@ -23,6 +23,7 @@ from services.audit.log import AuditLog
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
+from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
@@ -107,9 +108,13 @@ async def build_app(settings: Settings) -> BuiltApp:
     audit_feed = AuditChannel(settings.audit_channel_id, names)
     trail = AuditTrail(audit_log, audit_feed)
     admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    disconnects = Disconnects(admins, admin_tokens, trail)
+    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects)
+    disconnect_jobs.register()
     services: dict[str, Any] = {
         "admins": admins,
-        "disconnects": Disconnects(admins, admin_tokens, trail),
+        "disconnects": disconnects,
+        "disconnect_jobs": disconnect_jobs,
         "home_tab": HomeTab(admins, audit_log, names),
         "handled_requests": HandledRequests(database),
         "rejoin_offers": rejoins,

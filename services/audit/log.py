@@ -85,6 +85,35 @@ class AuditLog:
             rows = await conn.execute(select(audit_log).order_by(audit_log.c.id.desc()).limit(limit))
             return [dict(row._mapping) for row in rows]
 
+    async def dangling(self, before: datetime) -> list[dict[str, Any]]:
+        """`confirmed … pending` rows of a disconnect written before `before` with no result row after them."""
+        from sqlalchemy import and_, exists, select
+
+        from services.storage.tables import audit_log
+
+        later = audit_log.alias("later")
+        result_after = exists().where(
+            and_(
+                later.c.id > audit_log.c.id,
+                later.c.user_id == audit_log.c.user_id,
+                later.c.channel_id == audit_log.c.channel_id,
+                later.c.leaving_team_id == audit_log.c.leaving_team_id,
+                later.c.event.in_((AuditEvent.SUCCEEDED.value, AuditEvent.FAILED.value)),
+            )
+        )
+        query = (
+            select(audit_log)
+            .where(audit_log.c.action == DISCONNECT_ACTION)
+            .where(audit_log.c.event == AuditEvent.CONFIRMED.value)
+            .where(audit_log.c.outcome == "pending")
+            .where(audit_log.c.at < before)
+            .where(~result_after)
+            .order_by(audit_log.c.id)
+        )
+        engine = await self._database.engine()
+        async with engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query)]
+
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
     ) -> tuple[list[dict[str, Any]], bool]:

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.storage.database import Database
+from services.telemetry import metrics
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -190,12 +191,13 @@ class JobStore:
         response_url: str | None = None,
         payload: dict[str, Any] | None = None,
         created_at: datetime | None = None,
+        job_id: str | None = None,
     ) -> str:
         from sqlalchemy import insert
 
         from services.storage.tables import job
 
-        job_id = uuid.uuid4().hex
+        job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
         await self._write(
             insert(job).values(
@@ -217,6 +219,7 @@ class JobStore:
             ),
             queued=False,
         )
+        metrics.job_event(kind, "queued")
         return job_id
 
     async def get(self, job_id: str) -> Job | None:
@@ -379,14 +382,17 @@ class JobStore:
         )
         return result.rowcount or 0
 
-    async def all(self) -> list[Job]:
+    async def all(self, kind: str | None = None) -> list[Job]:
         from sqlalchemy import select
 
         from services.storage.tables import job
 
+        query = select(job).order_by(job.c.created_at)
+        if kind is not None:
+            query = query.where(job.c.kind == kind)
         engine = await self.database.engine()
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(job).order_by(job.c.created_at))).all()
+            rows = (await conn.execute(query)).all()
         return [_job_of(r) for r in rows]
 
 
@@ -404,12 +410,17 @@ class JobWork:
     lost: bool = False
     on_progress: Callable[[int, int], Awaitable[None]] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _sequential: asyncio.Lock = field(default_factory=asyncio.Lock)
     _changes: int = 0
     _saved: int = 0
 
     @property
     def stopping(self) -> bool:
         return self.runner.stopping or self.lost
+
+    def in_order(self) -> asyncio.Lock:
+        """A slot for `each_item` that takes the items one at a time, in their order (asyncio.Lock is FIFO)."""
+        return self._sequential
 
     async def save(self) -> None:
         """Write the job as it stands; returns once a write that includes this caller's change is done.
@@ -453,6 +464,7 @@ class JobWork:
                     if self.stopping:
                         return
                 item.update(await one(dict(item), sent_before))
+                metrics.job_item_done(self.job.kind)
                 await self.save()
             if self.on_progress is not None:
                 await self.on_progress(self.job.done_count, total)
@@ -461,6 +473,8 @@ class JobWork:
 
 
 Handler = Callable[[JobWork], Awaitable[None]]
+Maintenance = Callable[[], Awaitable[object]]
+_MAINTAIN_EVERY = timedelta(minutes=5)
 
 
 class JobRunner:
@@ -484,9 +498,15 @@ class JobRunner:
         self._loop_task: asyncio.Task[None] | None = None
         self._working: dict[str, tuple[asyncio.Task[None], JobWork]] = {}
         self._last_purge: datetime | None = None
+        self._maintenance: list[Maintenance] = []
+        self._last_maintained: datetime | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
+
+    def maintain(self, task: Maintenance) -> None:
+        """Run `task` at start-up and every few minutes (e.g. closing what an interrupted process left open)."""
+        self._maintenance.append(task)
 
     def _may_poll(self) -> bool:
         """A SQLite file that doesn't exist yet holds no job: don't create it (a leave-only app never opens it)."""
@@ -542,6 +562,13 @@ class JobRunner:
 
     async def _purge_now_and_then(self) -> None:
         now = datetime.now(UTC)
+        if self._last_maintained is None or now - self._last_maintained > _MAINTAIN_EVERY:
+            self._last_maintained = now
+            for task in self._maintenance:
+                try:
+                    await task()
+                except Exception as e:  # noqa: BLE001 - tried again at the next round
+                    logger.warning("Job runner: maintenance failed (%s)", type(e).__name__)
         if self._last_purge is None or now - self._last_purge > _PURGE_EVERY:
             self._last_purge = now
             purged = await self.store.purge(self.retention)
@@ -571,6 +598,7 @@ class JobRunner:
                 "Job %s (%s): working, %s of %s items done%s",
                 job.id, job.kind, job.done_count, len(job.items), " (resumed)" if job.interrupted else "",
             )  # fmt: skip
+            metrics.job_event(job.kind, "running")
             await handler(work)
             finished = work.job.status in FINISHED
         except asyncio.CancelledError:
@@ -597,6 +625,7 @@ class JobRunner:
     async def finish(self, work: JobWork, status: str = DONE, *, with_summary: bool = False) -> bool:
         """End the job; with `with_summary`, True when this caller claimed its summary in the same write."""
         work.job.status = status
+        metrics.job_event(work.job.kind, "finished" if status == DONE else "failed")
         if not with_summary:
             if not await self.store.finish(work.job, status):
                 work.lost = True
