@@ -28,6 +28,7 @@ from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import LeavePolicy
+from services.leaving.rejoin_jobs import RejoinJobs
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
 from services.slack.client import build_web_client, close_session
@@ -108,6 +109,8 @@ async def build_app(settings: Settings) -> BuiltApp:
     audit_feed = AuditChannel(settings.audit_channel_id, names)
     trail = AuditTrail(audit_log, audit_feed)
     admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    rejoin_jobs = RejoinJobs(runner, clients, client, rejoins)
+    rejoin_jobs.register()
     disconnects = Disconnects(admins, admin_tokens, trail)
     disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects)
     disconnect_jobs.register()
@@ -118,6 +121,7 @@ async def build_app(settings: Settings) -> BuiltApp:
         "home_tab": HomeTab(admins, audit_log, names),
         "handled_requests": HandledRequests(database),
         "rejoin_offers": rejoins,
+        "rejoin_jobs": rejoin_jobs,
         "leave_policy": LeavePolicy(admins, settings.audit_channel_id),
         "leave_jobs": leave_jobs,
     }

@@ -222,6 +222,52 @@ class JobStore:
         metrics.job_event(kind, "queued")
         return job_id
 
+    async def requeue_finished(
+        self,
+        job_id: str,
+        *,
+        user_id: str,
+        items: Sequence[dict[str, Any]],
+        enterprise_id: str | None = None,
+        team_id: str | None = None,
+        is_enterprise_install: bool = False,
+        response_url: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
+        """A finished job with this ID made new again (a job per thing, e.g. per Rejoin offer); False while it is
+        still queued or running (one conditional UPDATE: of two callers, at most one succeeds)."""
+        from sqlalchemy import update
+
+        from services.storage.tables import job
+
+        now = datetime.now(UTC)
+        result = await self._write(
+            update(job)
+            .where(job.c.id == job_id)
+            .where(job.c.status.in_(FINISHED))
+            .values(
+                status=QUEUED,
+                created_at=now,
+                updated_at=now,
+                finished_at=None,
+                user_id=user_id,
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+                response_url=response_url,
+                payload=json.dumps(payload or {}),
+                items=json.dumps(list(items)),
+                next_item=0,
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=0,
+                interrupted=False,
+                summary_sent_at=None,
+            ),
+            queued=False,
+        )
+        return bool(result.rowcount == 1)
+
     async def get(self, job_id: str) -> Job | None:
         from sqlalchemy import select
 

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -29,6 +29,54 @@ def pace_key(token: str | None, method: str) -> str:
     return f"{digest}:{method}"
 
 
+class FairSlots:
+    """A semaphore whose free permits go round-robin across lanes (a lane per job).
+
+    Each lane queues its own waiters; a released permit goes to the head of the lane after the one served last.
+    So a job of 3,000 items and one of 2 alternate: the small one waits for a few permits, not behind the big one's
+    whole queue (an asyncio.Semaphore is FIFO over every waiter).
+    """
+
+    def __init__(self, permits: int) -> None:
+        self._free = permits
+        self._lanes: dict[Hashable, deque[asyncio.Future[None]]] = {}  # insertion order is the rotation
+
+    async def acquire(self, lane: Hashable) -> None:
+        if self._free > 0 and not self._lanes:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._lanes.setdefault(lane, deque()).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the permit arrived with the cancellation: hand it on
+            else:
+                queue = self._lanes.get(lane)
+                if queue is not None and waiter in queue:
+                    queue.remove(waiter)
+                    if not queue:
+                        del self._lanes[lane]
+            raise
+
+    def release(self) -> None:
+        while self._lanes:
+            lane = next(iter(self._lanes))
+            queue = self._lanes.pop(lane)
+            waiter = queue.popleft()
+            if queue:
+                self._lanes[lane] = queue  # to the back of the rotation
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._lanes.values())
+
+
 @dataclass
 class _Pace:
     interval: float = 0.0  # minimum seconds between call starts; 0 = not paced
@@ -38,7 +86,7 @@ class _Pace:
     window: float = 1.0
     last_limited: float = float("-inf")
     accepted: deque[float] = field(default_factory=lambda: deque(maxlen=5000))  # answers other than 429
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(BULK_CONCURRENCY))
+    slots: FairSlots = field(default_factory=lambda: FairSlots(BULK_CONCURRENCY))
 
 
 class Pacer:
@@ -95,12 +143,15 @@ class Pacer:
             await asyncio.sleep(start - now)
 
     @asynccontextmanager
-    async def slot(self, key: str) -> AsyncIterator[None]:
-        """A bulk call: bounded concurrency, then wait for its turn."""
+    async def slot(self, key: str, lane: Hashable = None) -> AsyncIterator[None]:
+        """A bulk call: bounded concurrency shared round-robin between lanes (jobs), then wait for its turn."""
         pace = self._pace(key)
-        async with pace.slots:
+        await pace.slots.acquire(lane)
+        try:
             await self.wait_turn(key)
             yield
+        finally:
+            pace.slots.release()
 
     def rate_limited(self, key: str, retry_after: float) -> None:
         """Slack answered 429: everyone pauses for Retry-After; the allowed rate is learned when it ends."""
