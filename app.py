@@ -37,6 +37,7 @@ from services.slack.names import NameBook
 from services.slack.pacing import Pacer
 from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
+from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
 from services.telemetry.logs import configure_logging
 
@@ -75,7 +76,8 @@ async def build_app(settings: Settings) -> BuiltApp:
     """
     metrics.configure(settings.metrics_enabled)
     database = Database(settings.database_url)
-    client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
+    # The pace learned from 429s is shared through the database by every instance and worker (services.storage.pace_rows).
+    client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer(shared=PaceRows(database)))
     try:
         oauth = None
         identity = None

@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # A bulk job runs at most this many calls at once per workspace token and method.
 BULK_CONCURRENCY = 4
@@ -23,10 +24,33 @@ MIN_SAMPLE = 5
 RESUME_SLACK_SECONDS = 0.05
 
 
+# How often an instance re-reads the pace the others learned (a database read, only for paced bulk calls).
+SHARED_REFRESH_SECONDS = 1.0
+
+
+class SharedPace(Protocol):
+    """The pace every instance shares (services.storage.pace_rows.PaceRows); times are Unix seconds."""
+
+    async def learned(self, key: str) -> tuple[float, float, float] | None: ...
+
+    async def publish(self, key: str, *, interval: float, resume_at: float, limited_at: float) -> None: ...
+
+    async def reserve(self, key: str, interval: float, now: float) -> float | None: ...
+
+
 def pace_key(token: str | None, method: str) -> str:
     """Rate limits are per method and per workspace token; key on a digest, never the token itself."""
     digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
     return f"{digest}:{method}"
+
+
+def _settle(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the shared pace is advisory, this instance's own pace stays in force
+
+    return done
 
 
 class FairSlots:
@@ -87,14 +111,24 @@ class _Pace:
     last_limited: float = float("-inf")
     accepted: deque[float] = field(default_factory=lambda: deque(maxlen=5000))  # answers other than 429
     slots: FairSlots = field(default_factory=lambda: FairSlots(BULK_CONCURRENCY))
+    shared_interval: float = 0.0  # what the other instances learned (SharedPace)
+    shared_read_at: float = float("-inf")
 
 
 class Pacer:
     """Per (token, method) pacing shared by the retry handler and bulk jobs."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedPace | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
         self._paces: dict[str, _Pace] = {}
+        self.shared = shared
+        self._wall = wall
+        self._publishing: set[asyncio.Task[None]] = set()
 
     def _pace(self, key: str) -> _Pace:
         pace = self._paces.get(key)
@@ -110,7 +144,7 @@ class Pacer:
         if not limited:
             self._pace(key).accepted.append(self._clock())
 
-    def _learn(self, pace: _Pace) -> None:
+    def _learn(self, key: str, pace: _Pace) -> None:
         """Once the burst that hit the limit has come back: the rate Slack accepted in the window before it."""
         end = pace.paused_at or 0.0
         accepted = sum(1 for t in pace.accepted if end - pace.window < t <= end)
@@ -123,6 +157,45 @@ class Pacer:
             pace.interval = max(pace.interval, pace.window / accepted)
         else:
             pace.interval = pace.window / accepted * SAFETY_MARGIN
+        self._publish(key, pace)
+
+    def _publish(self, key: str, pace: _Pace) -> None:
+        """Tell the other instances (in the background: a 429's wait must not wait on the database)."""
+        if self.shared is None:
+            return
+        wall_now, now = self._wall(), self._clock()
+        task = asyncio.ensure_future(
+            self.shared.publish(
+                key,
+                interval=pace.interval,
+                resume_at=wall_now + max(pace.resume_at - now, 0.0),
+                limited_at=wall_now - max(now - pace.last_limited, 0.0),
+            )
+        )
+        self._publishing.add(task)
+        task.add_done_callback(_settle(self._publishing))
+
+    async def _shared_turn(self, key: str, pace: _Pace) -> None:
+        """With other instances: adopt what they learned, and take the next start of the pace they all share."""
+        if self.shared is None:
+            return
+        now = self._clock()
+        try:
+            if now - pace.shared_read_at >= SHARED_REFRESH_SECONDS:
+                pace.shared_read_at = now
+                learned = await self.shared.learned(key)
+                if learned is not None:
+                    interval, _resume_at, limited_at = learned
+                    fresh = self._wall() - limited_at <= FORGET_AFTER_SECONDS
+                    pace.shared_interval = interval if fresh else 0.0
+            interval = max(pace.interval, pace.shared_interval)
+            if not interval:
+                return  # nobody has been limited lately: as fast as Slack lets us
+            start = await self.shared.reserve(key, interval, self._wall())
+        except Exception:  # noqa: BLE001 - the local pace still holds
+            return
+        if start is not None:
+            await asyncio.sleep(min(max(start - self._wall(), 0.0), 300.0))
 
     async def wait_turn(self, key: str) -> None:
         """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval."""
@@ -134,11 +207,12 @@ class Pacer:
             start = max(pace.next_start, pace.resume_at, now)
             if start <= now:
                 if pace.paused_at is not None:
-                    self._learn(pace)
+                    self._learn(key, pace)
                     if pace.interval and pace.next_start < now:
                         pace.next_start = now
                     continue
                 pace.next_start = now + pace.interval
+                await self._shared_turn(key, pace)
                 return
             await asyncio.sleep(start - now)
 
@@ -162,3 +236,4 @@ class Pacer:
             pace.paused_at = now  # the first 429 of a burst
             pace.window = max(retry_after, 1.0)
         pace.resume_at = max(pace.resume_at, now + retry_after + RESUME_SLACK_SECONDS)
+        self._publish(key, pace)  # every instance pauses, not just this one
