@@ -113,6 +113,7 @@ class _Pace:
     slots: FairSlots = field(default_factory=lambda: FairSlots(BULK_CONCURRENCY))
     shared_interval: float = 0.0  # what the other instances learned (SharedPace)
     shared_read_at: float = float("-inf")
+    shared_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Pacer:
@@ -182,12 +183,14 @@ class Pacer:
         now = self._clock()
         try:
             if now - pace.shared_read_at >= SHARED_REFRESH_SECONDS:
-                pace.shared_read_at = now
-                learned = await self.shared.learned(key)
-                if learned is not None:
-                    interval, _resume_at, limited_at = learned
-                    fresh = self._wall() - limited_at <= FORGET_AFTER_SECONDS
-                    pace.shared_interval = interval if fresh else 0.0
+                async with pace.shared_reading:  # callers arriving meanwhile wait for this read, not go unpaced
+                    if self._clock() - pace.shared_read_at >= SHARED_REFRESH_SECONDS:
+                        learned = await self.shared.learned(key)
+                        pace.shared_read_at = self._clock()
+                        if learned is not None:
+                            interval, _resume_at, limited_at = learned
+                            fresh = self._wall() - limited_at <= FORGET_AFTER_SECONDS
+                            pace.shared_interval = interval if fresh else 0.0
             interval = max(pace.interval, pace.shared_interval)
             if not interval:
                 return  # nobody has been limited lately: as fast as Slack lets us
@@ -198,23 +201,32 @@ class Pacer:
             await asyncio.sleep(min(max(start - self._wall(), 0.0), 300.0))
 
     async def wait_turn(self, key: str) -> None:
-        """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval."""
+        """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval.
+
+        Each caller reserves its start when it arrives (first come, first served: with FairSlots, the round-robin
+        order of the jobs), and gives it up for a new one if a 429 pause began while it waited.
+        """
         pace = self._pace(key)
         while True:
             now = self._clock()
             if pace.interval and now - pace.last_limited > FORGET_AFTER_SECONDS:
                 pace.interval = 0.0
-            start = max(pace.next_start, pace.resume_at, now)
-            if start <= now:
-                if pace.paused_at is not None:
-                    self._learn(key, pace)
-                    if pace.interval and pace.next_start < now:
-                        pace.next_start = now
-                    continue
-                pace.next_start = now + pace.interval
-                await self._shared_turn(key, pace)
-                return
-            await asyncio.sleep(start - now)
+            if now < pace.resume_at:
+                await asyncio.sleep(pace.resume_at - now)
+                continue
+            if pace.paused_at is not None:
+                self._learn(key, pace)
+                if pace.interval and pace.next_start < now:
+                    pace.next_start = now
+                continue
+            start = max(pace.next_start, now)
+            pace.next_start = start + pace.interval
+            if start > now:
+                await asyncio.sleep(start - now)
+                if pace.resume_at > self._clock():
+                    continue  # a 429 came meanwhile: wait for its pause, then take a new turn
+            await self._shared_turn(key, pace)
+            return
 
     @asynccontextmanager
     async def slot(self, key: str, lane: Hashable = None) -> AsyncIterator[None]:
