@@ -26,6 +26,8 @@ RESUME_SLACK_SECONDS = 0.05
 
 # How often an instance re-reads the pace the others learned (a database read, only for paced bulk calls).
 SHARED_REFRESH_SECONDS = 1.0
+# A paced instance reserves the starts of this many seconds at once (one database write), at most 16 starts.
+SHARED_BATCH_SECONDS = 0.25
 
 
 class SharedPace(Protocol):
@@ -35,7 +37,7 @@ class SharedPace(Protocol):
 
     async def publish(self, key: str, *, interval: float, resume_at: float, limited_at: float) -> None: ...
 
-    async def reserve(self, key: str, interval: float, now: float) -> float | None: ...
+    async def reserve(self, key: str, interval: float, now: float, count: int = 1) -> tuple[float, float] | None: ...
 
 
 def pace_key(token: str | None, method: str) -> str:
@@ -114,6 +116,7 @@ class _Pace:
     shared_interval: float = 0.0  # what the other instances learned (SharedPace)
     shared_read_at: float = float("-inf")
     shared_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reserved: deque[float] = field(default_factory=deque)  # starts this instance reserved in the shared pace
 
 
 class Pacer:
@@ -194,11 +197,20 @@ class Pacer:
             interval = max(pace.interval, pace.shared_interval)
             if not interval:
                 return  # nobody has been limited lately: as fast as Slack lets us
-            start = await self.shared.reserve(key, interval, self._wall())
+            async with pace.shared_reading:
+                while pace.reserved and pace.reserved[0] < self._wall() - interval:
+                    pace.reserved.popleft()  # a start left unused is not made up for by a burst
+                if not pace.reserved:
+                    count = max(1, min(16, int(SHARED_BATCH_SECONDS / interval)))
+                    reserved = await self.shared.reserve(key, interval, self._wall(), count)
+                    if reserved is None:
+                        return
+                    first, step = reserved
+                    pace.reserved.extend(first + n * step for n in range(count))
+                start = pace.reserved.popleft()
         except Exception:  # noqa: BLE001 - the local pace still holds
             return
-        if start is not None:
-            await asyncio.sleep(min(max(start - self._wall(), 0.0), 300.0))
+        await asyncio.sleep(min(max(start - self._wall(), 0.0), 300.0))
 
     async def wait_turn(self, key: str) -> None:
         """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval.

@@ -106,27 +106,31 @@ class PaceRows:
 
         await self._run(build)
 
-    async def reserve(self, key: str, interval: float, now: float) -> float | None:
-        """The start reserved for this call (Unix seconds): the next free slot of every instance's shared pace."""
+    async def reserve(self, key: str, interval: float, now: float, count: int = 1) -> tuple[float, float] | None:
+        """`count` starts reserved for this instance in the pace every instance shares: (the first, in Unix seconds;
+        the interval between them, the larger of `interval` and the shared one)."""
         from sqlalchemy import func, update
 
         from services.storage.tables import pace
 
-        async def build(conn: Any, dialect: str) -> float | None:
+        async def build(conn: Any, dialect: str) -> tuple[float, float] | None:
             greatest = func.greatest if dialect == "postgresql" else func.max  # SQLite's max() of several is scalar
             start = greatest(pace.c.next_free, pace.c.resume_at, now)
             step = greatest(pace.c.interval, interval)
             statement = (
-                update(pace).where(pace.c.key == key).values(next_free=start + step).returning(pace.c.next_free, step)
+                update(pace)
+                .where(pace.c.key == key)
+                .values(next_free=start + step * count)
+                .returning(pace.c.next_free, step)
             )
             row = (await conn.execute(statement)).first()
             if row is None:
                 await self._ensure(conn, key)
                 row = (await conn.execute(statement)).first()
-            return None if row is None else float(row[0]) - float(row[1])
+            return None if row is None else (float(row[0]) - float(row[1]) * count, float(row[1]))
 
         try:
-            result: float | None = await self._run(build)
+            result: tuple[float, float] | None = await self._run(build)
         except Exception as e:  # noqa: BLE001 - the local pace still holds; the database is not worth failing a call for
             logger.info("Shared pace unavailable (%s); pacing this instance alone", type(e).__name__)
             return None
