@@ -25,6 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -101,6 +102,16 @@ async def crash_takeover(channels: int, lease: float, tmp: str, database_url: st
         return original(params, identity)
 
     fake._m_conversations_leave = counted  # type: ignore[method-assign]
+    limited_at: list[float] = []
+    over_limit = fake._over_limit
+
+    def noted(method: str) -> web.Response | None:
+        answer = over_limit(method)
+        if answer is not None:
+            limited_at.append(time.perf_counter())
+        return answer
+
+    fake._over_limit = noted  # type: ignore[method-assign]
     await fake.start()
     url = database_url or f"sqlite+aiosqlite:///{tmp}/crash.db"
     ids = [fake.add_channel(f"crash{i}") for i in range(channels)]
@@ -121,8 +132,9 @@ async def crash_takeover(channels: int, lease: float, tmp: str, database_url: st
                                                            "selected_conversations": ids}}}  # fmt: skip
             started = time.perf_counter()
             await sender.submit_view(view_id, values)
-            await asyncio.sleep(max(KILL_AT - (time.perf_counter() - started), 0))
+            await asyncio.sleep(max(KILL_AT - 0.5 - (time.perf_counter() - started), 0))
             owner = await _owner_pid(store)
+            await asyncio.sleep(max(KILL_AT - (time.perf_counter() - started), 0))
             victim = next((p for p in processes if p.pid == owner), first)
             left_at_kill = sum(acted.values())
             victim.kill()
@@ -144,6 +156,7 @@ async def crash_takeover(channels: int, lease: float, tmp: str, database_url: st
         "first_leave": times[0] - started if times else float("nan"),
         "taken_over_at": after[0] if after else float("nan"),
         "last_leave": after[-1] if after else float("nan"),
+        "limited_at": [round(t - started, 2) for t in limited_at],
         "seconds": elapsed,
         "target": 1.1 * (channels / RATE + lease),
         "killed_at": killed_at,
@@ -175,7 +188,8 @@ def report(result: dict, channels: int, lease: float, quick: bool = False) -> bo
           f"in flight at the kill and settled by not_in_channel: {result['acted_twice']}; "
           f"{result['429s']} of {result['calls']} calls answered 429  {verdict}")  # fmt: skip
     print(f"   first leave at {result['first_leave']:.2f} s, first after the kill (taken over) at "
-          f"{result['taken_over_at']:.2f} s, last at {result['last_leave']:.2f} s")  # fmt: skip
+          f"{result['taken_over_at']:.2f} s, last at {result['last_leave']:.2f} s; 429s at (s) "
+          f"{', '.join(map(str, result['limited_at'])) or 'none'}")  # fmt: skip
     return ok
 
 

@@ -54,6 +54,8 @@ _WRITE_ATTEMPTS = 6
 RESPONSE_URL_LIFETIME = timedelta(minutes=29)
 _PURGE_EVERY = timedelta(hours=1)
 _CANDIDATES = 10
+# A takeover is tried this long after a lease runs out (a lease renewed at the last moment is then seen).
+_TAKEOVER_MARGIN = 0.05
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -330,6 +332,23 @@ class JobStore:
                     return claimed
         return None
 
+    async def next_lease_expiry(self) -> datetime | None:
+        """When the first lease held by another instance runs out: a takeover is due then, not at the next poll."""
+        from sqlalchemy import func, select
+
+        from services.storage.tables import job
+
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            moment = (
+                await conn.execute(
+                    select(func.min(job.c.lease_expires_at))
+                    .where(job.c.status == RUNNING)
+                    .where(job.c.lease_owner != self.owner)
+                )
+            ).scalar()
+        return _aware(moment)
+
     async def _owned_update(self, job_id: str, **values: Any) -> bool:
         """An UPDATE of a job this instance still holds; False when the lease was lost (another took it over)."""
         from sqlalchemy import update
@@ -575,15 +594,17 @@ class JobRunner:
 
     async def _loop(self) -> None:
         while not self.stopping:
+            wait = self.poll_seconds
             try:
                 if self._may_poll():
                     await self._claim_some()
                     await self._purge_now_and_then()
+                    wait = await self._until_takeover(wait)
             except Exception as e:  # noqa: BLE001 - a database hiccup: try again at the next poll
                 logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
             # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own on 3.11.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
 
@@ -599,6 +620,15 @@ class JobRunner:
             task = asyncio.create_task(self._work(work))
             self._working[job.id] = (task, work)
             task.add_done_callback(functools.partial(self._done, job.id))
+
+    async def _until_takeover(self, wait: float) -> float:
+        """The poll's wait, shortened to when another instance's lease runs out (its process may have died)."""
+        if len(self._working) >= self.max_jobs:
+            return wait
+        expiry = await self.store.next_lease_expiry()
+        if expiry is None:
+            return wait
+        return min(wait, max((expiry - datetime.now(UTC)).total_seconds() + _TAKEOVER_MARGIN, _TAKEOVER_MARGIN))
 
     def _done(self, job_id: str, _task: object = None) -> None:
         """A job ended here: room for the next one now, not at the next poll."""
