@@ -179,3 +179,33 @@ async def test_instances_share_one_pace_through_the_database(database_url: str) 
         assert gaps[len(gaps) // 2] >= 0.05 * 0.9, gaps  # the median start-to-start gap is the shared interval
     finally:
         await database.close()
+
+
+async def test_an_item_sent_before_an_interruption_is_settled_by_slacks_answer_when_still_listed(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    """The channel still lists the workspace (Slack hadn't caught up, or our call never reached it): the call is made
+    again, and `leaving_team_not_in_channel` after our own earlier call counts as done, reported as such."""
+    channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha, org.beta])
+    fake_slack.fail(ADMIN_CALL, "leaving_team_not_in_channel")
+    response_url = fake_slack.new_response_url()
+    runner = slack.built.jobs
+    assert runner is not None
+    await runner.store.create(
+        DISCONNECT, user_id=org.admin, enterprise_id=fake_slack.enterprise_id, team_id=fake_slack.team_id,
+        response_url=response_url, payload={"channel_id": channel},
+        items=[{"id": org.alpha, "outcome": None, "sent": True}, {"id": org.beta, "outcome": None}],
+    )  # fmt: skip
+    runner.wake()
+    summary = await fake_slack.next_post(response_url)
+    assert [c["leaving_team_ids"] for c in fake_slack.calls_to(ADMIN_CALL)] == [org.alpha, org.beta]
+    (job,) = await runner.store.all()
+    assert [(i["outcome"], i.get("settled", False)) for i in job.items] == [("ok", True), ("ok", False)]
+    assert summary["text"].startswith(f"Disconnected from <#{channel}>")
+    rows = [(r["event"], r["leaving_team_id"], r["outcome"]) for r in reversed(await slack.built.audit_log.latest(10))]
+    # The first workspace's `confirmed … pending` was written before the interruption: only its result now.
+    assert rows == [
+        ("succeeded", org.alpha, "ok_after:leaving_team_not_in_channel"),
+        ("confirmed", org.beta, "pending"),
+        ("succeeded", org.beta, "ok"),
+    ]

@@ -142,10 +142,11 @@ class DisconnectJobs:
                 if settled is not None:
                     return settled
             result = await self.disconnects.one(
-                client, admin_client, requester, channel_id, team, pending_recorded=sent_before
-            )
-            if sent_before and result.error in GONE_AFTER_OUR_CALL:
-                return {"outcome": "ok", "settled": True}
+                client, admin_client, requester, channel_id, team, pending_recorded=sent_before,
+                gone_means_done=GONE_AFTER_OUR_CALL if sent_before else frozenset(),
+            )  # fmt: skip
+            if sent_before and result.ok and result.after_error in GONE_AFTER_OUR_CALL:
+                return {"outcome": "ok", "settled": True}  # audited as ok_after:<code>; the summary says why
             return {"outcome": result.error or "ok", "after_error": result.after_error}
 
         # In the order the admin confirmed them, one at a time.

@@ -205,13 +205,19 @@ class Disconnects:
         team_id: str,
         *,
         pending_recorded: bool = False,
+        gone_means_done: frozenset[str] = frozenset(),
     ) -> DisconnectResult:
-        """One workspace: audited `confirmed … pending` before the admin call, and with what happened after it."""
+        """One workspace: audited `confirmed … pending` before the admin call, and with what happened after it.
+
+        `gone_means_done`: answers that, after our own earlier call for it (an interrupted job), mean that call did it.
+        """
         if not pending_recorded:
             await self.trail.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
         result = await disconnect_team(
             admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
         )
+        if result.error in gone_means_done:
+            result = DisconnectResult(team_id, None, after_error=result.error)
         await self.record_result(client, requester, channel_id, result)
         return result
 
