@@ -656,6 +656,8 @@ class JobRunner:
         while not work.lost:
             await asyncio.sleep(interval)
             if not await self.store.renew(work.job.id):
+                if work.job.status in FINISHED:
+                    return  # finished here a moment ago (its lease cleared), not lost: the summary must still go out
                 work.lost = True
                 logger.warning("Job %s: the lease was lost; another instance has it", work.job.id)
 

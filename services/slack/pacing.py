@@ -133,6 +133,7 @@ class Pacer:
         self.shared = shared
         self._wall = wall
         self._publishing: set[asyncio.Task[None]] = set()
+        self._publishing_keys: set[str] = set()
 
     def _pace(self, key: str) -> _Pace:
         pace = self._paces.get(key)
@@ -164,9 +165,11 @@ class Pacer:
         self._publish(key, pace)
 
     def _publish(self, key: str, pace: _Pace) -> None:
-        """Tell the other instances (in the background: a 429's wait must not wait on the database)."""
-        if self.shared is None:
+        """Tell the other instances the interval just learned (in the background: a 429's wait must not wait on the
+        database; one write at a time per key)."""
+        if self.shared is None or key in self._publishing_keys:
             return
+        self._publishing_keys.add(key)
         wall_now, now = self._wall(), self._clock()
         task = asyncio.ensure_future(
             self.shared.publish(
@@ -178,6 +181,7 @@ class Pacer:
         )
         self._publishing.add(task)
         task.add_done_callback(_settle(self._publishing))
+        task.add_done_callback(lambda _: self._publishing_keys.discard(key))
 
     async def _shared_turn(self, key: str, pace: _Pace) -> None:
         """With other instances: adopt what they learned, and take the next start of the pace they all share."""
@@ -237,7 +241,6 @@ class Pacer:
                 await asyncio.sleep(start - now)
                 if pace.resume_at > self._clock():
                     continue  # a 429 came meanwhile: wait for its pause, then take a new turn
-            await self._shared_turn(key, pace)
             return
 
     @asynccontextmanager
@@ -247,6 +250,8 @@ class Pacer:
         await pace.slots.acquire(lane)
         try:
             await self.wait_turn(key)
+            # Bulk work only (always after the ack): a single call's retry never waits on the database.
+            await self._shared_turn(key, pace)
             yield
         finally:
             pace.slots.release()
@@ -260,4 +265,3 @@ class Pacer:
             pace.paused_at = now  # the first 429 of a burst
             pace.window = max(retry_after, 1.0)
         pace.resume_at = max(pace.resume_at, now + retry_after + RESUME_SLACK_SECONDS)
-        self._publish(key, pace)  # every instance pauses, not just this one
