@@ -23,10 +23,12 @@ from services.audit.log import AuditLog
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
+from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import LeavePolicy
+from services.leaving.rejoin_jobs import RejoinJobs
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
 from services.slack.client import build_web_client, close_session
@@ -35,6 +37,7 @@ from services.slack.names import NameBook
 from services.slack.pacing import Pacer
 from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
+from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
 from services.telemetry.logs import configure_logging
 
@@ -73,7 +76,8 @@ async def build_app(settings: Settings) -> BuiltApp:
     """
     metrics.configure(settings.metrics_enabled)
     database = Database(settings.database_url)
-    client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
+    # The pace learned from 429s is shared through the database by every instance and worker (services.storage.pace_rows).
+    client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer(shared=PaceRows(database)))
     try:
         oauth = None
         identity = None
@@ -107,12 +111,19 @@ async def build_app(settings: Settings) -> BuiltApp:
     audit_feed = AuditChannel(settings.audit_channel_id, names)
     trail = AuditTrail(audit_log, audit_feed)
     admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    rejoin_jobs = RejoinJobs(runner, clients, client, rejoins)
+    rejoin_jobs.register()
+    disconnects = Disconnects(admins, admin_tokens, trail)
+    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects)
+    disconnect_jobs.register()
     services: dict[str, Any] = {
         "admins": admins,
-        "disconnects": Disconnects(admins, admin_tokens, trail),
+        "disconnects": disconnects,
+        "disconnect_jobs": disconnect_jobs,
         "home_tab": HomeTab(admins, audit_log, names),
         "handled_requests": HandledRequests(database),
         "rejoin_offers": rejoins,
+        "rejoin_jobs": rejoin_jobs,
         "leave_policy": LeavePolicy(admins, settings.audit_channel_id),
         "leave_jobs": leave_jobs,
     }

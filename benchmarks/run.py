@@ -512,7 +512,7 @@ def verdict(ok: bool) -> str:
 async def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run, not a measurement")
-    parser.add_argument("--only", choices=["acks", "bulk", "footprint", "hostile"], help="run one target only")
+    parser.add_argument("--only", choices=["acks", "bulk", "footprint", "hostile", "crash"], help="run one target only")
     args = parser.parse_args()
     global QUICK
     QUICK = args.quick
@@ -528,7 +528,10 @@ async def main() -> int:
           f"Python {platform.python_version()}{' (quick smoke run)' if args.quick else ''}")  # fmt: skip
     print("# figures are skewed when the machine is busy with other work: each case says how much there was")
     all_ok = True
+    from benchmarks.crash import report_crash  # 5. a SIGKILL mid-job, taken over by a second instance
+
     cases = {"acks": report_acks, "bulk": report_bulk, "footprint": report_footprint, "hostile": report_hostile}
+    cases["crash"] = report_crash
     with tempfile.TemporaryDirectory() as tmp:
         for case, report in cases.items():
             if args.only in (None, case):

@@ -20,9 +20,16 @@ from pathlib import Path
 
 import aiohttp
 
+from services.audit.log import AuditLog
+from services.disconnecting.jobs import DISCONNECT
 from services.jobs.queue import DONE, RUNNING, JobStore
+from services.leaving.offers import inline_value, parse_inline
+from services.leaving.rejoin_jobs import REJOIN
+from services.leaving.rejoin_jobs import job_id_for as rejoin_job_id
 from services.leaving.workflow import LEAVE
 from services.storage.database import Database
+from services.ui.rejoin import REJOIN_BUSY
+from tests.helpers.app import Org
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
 from tests.helpers.slack_requests import SlackSender
@@ -104,22 +111,24 @@ async def bulk_leave(fake: FakeSlack, instance: Instance, session: aiohttp.Clien
     return channels, body["response_url"], sender
 
 
-async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(fake_slack: FakeSlack, tmp_path: Path):
-    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+):
+    fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    url = database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
         async with instances(fake_slack, url, tmp_path) as start, aiohttp.ClientSession() as session:
             first = await start()
-            channels, response_url, _ = await bulk_leave(fake_slack, first, session, 30)
+            channels, response_url, _ = await bulk_leave(fake_slack, first, session, 24)
             await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
             first.process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(first.process.wait(), timeout=20) == 0
             stopped = await store.all()
             assert len(stopped) == 1 and stopped[0].status == RUNNING and stopped[0].lease_owner is None
-            assert stopped[0].interrupted and 0 < stopped[0].done_count < 30
+            assert stopped[0].interrupted and 0 < stopped[0].done_count < 24
             assert stopped[0].done_count == sum(counts.values())  # every call in flight finished and was recorded
             assert fake_slack.posts_to(response_url) == []
             log = first.log.read_text()
@@ -128,7 +137,7 @@ async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(fake
             await start()  # the same database, a new process: it resumes the job
             summary = await fake_slack.next_post(response_url, timeout=30)
             job = await the_job(store, lambda j: j.status == DONE)
-        assert summary["text"].startswith("Left 30 channels")
+        assert summary["text"].startswith("Left 24 channels")
         assert "interrupted" in summary["text"]
         assert counts == Counter({c: 1 for c in channels})  # each channel acted on once, across both processes
         assert not any(fake_slack.is_member(c) for c in channels)
@@ -138,11 +147,11 @@ async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(fake
 
 
 async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lease(
-    fake_slack: FakeSlack, tmp_path: Path
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
 ):
-    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+    fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    url = database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
@@ -174,9 +183,11 @@ async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lea
         await database.close()
 
 
-async def test_two_instances_racing_for_one_job_only_one_works_it(fake_slack: FakeSlack, tmp_path: Path):
+async def test_two_instances_racing_for_one_job_only_one_works_it(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+):
     counts = count_leaves(fake_slack)
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    url = database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
@@ -265,11 +276,11 @@ async def test_finished_jobs_are_purged_after_the_retention_period_and_listed_fo
 
 
 async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instance(
-    fake_slack: FakeSlack, tmp_path: Path
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
 ):
-    fake_slack.rate_limit("conversations.leave", 5, 1.0)
+    fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    url = database_url
     port = free_port()
     env = app_env(
         fake_slack, tmp_path, DATABASE_URL=url, JOB_LEASE_SECONDS=str(LEASE), JOB_POLL_SECONDS="0.1",
@@ -285,20 +296,137 @@ async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instanc
     try:
         async with aiohttp.ClientSession() as session:
             await wait_for_http(session, f"http://127.0.0.1:{port}/healthz", server, log=log)
-            channels, response_url, _ = await bulk_leave(fake_slack, Instance(server, port, log), session, 30)
+            channels, response_url, _ = await bulk_leave(fake_slack, Instance(server, port, log), session, 24)
             await fake_slack.wait_for(lambda: sum(counts.values()) >= 5, timeout=20, what="some channels left")
             server.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(server.wait(), timeout=40) == 0
             stopped = (await store.all())[0]
-            assert stopped.status == RUNNING and stopped.lease_owner is None and 0 < stopped.done_count < 30
+            assert stopped.status == RUNNING and stopped.lease_owner is None and 0 < stopped.done_count < 24
             assert stopped.done_count == sum(counts.values())
             async with instances(fake_slack, url, tmp_path) as start:
                 await start()
                 summary = await fake_slack.next_post(response_url, timeout=30)
-        assert summary["text"].startswith("Left 30 channels") and "interrupted" in summary["text"]
+        assert summary["text"].startswith("Left 24 channels") and "interrupted" in summary["text"]
         assert counts == Counter({c: 1 for c in channels})
     finally:
         if server.returncode is None:
             server.kill()
             await server.wait()
+        await database.close()
+
+
+async def test_a_crash_between_slacks_answer_and_the_checkpoint_is_settled_not_sent_again(
+    fake_slack: FakeSlack, org: Org, tmp_path: Path, database_url: str
+):
+    """A disconnect job of three workspaces; the instance working it dies (SIGKILL) just after Slack acted on the
+    second admin call and before the answer was recorded. The other instance takes it over after the lease, reads the
+    channel (that workspace is gone), records it as done without calling again, and finishes the third."""
+    gamma = fake_slack.add_team("Gamma Group")
+    teams = [org.alpha, org.beta, gamma]
+    channel = fake_slack.add_shared_channel("partners", connected=teams)
+    fake_slack.delays["admin.conversations.disconnectShared"] = 0.3
+    calls: list[str] = []
+    victim: list[int] = []
+    original = fake_slack._m_admin_conversations_disconnectShared
+
+    def acted_then_crashed(params: dict, identity: dict) -> dict:
+        calls.append(params["leaving_team_ids"])
+        answer = original(params, identity)
+        if len(calls) == 2 and victim:
+            os.kill(victim[0], signal.SIGKILL)  # Slack has acted; the app never hears the answer
+        return answer
+
+    fake_slack._m_admin_conversations_disconnectShared = acted_then_crashed  # type: ignore[method-assign]
+    database = Database(database_url)
+    store = JobStore(database, owner="test")
+    try:
+        async with instances(fake_slack, database_url, tmp_path, SLACK_ADMIN_TOKEN=org.admin_token) as start:
+            one, two = await start(), await start()
+            response_url = fake_slack.new_response_url()
+            await store.create(
+                DISCONNECT,
+                user_id=org.admin,
+                enterprise_id=fake_slack.enterprise_id,
+                team_id=fake_slack.team_id,
+                response_url=response_url,
+                items=[{"id": t, "outcome": None} for t in teams],
+                payload={"channel_id": channel},
+            )
+            job = await the_job(store, lambda j: j.lease_owner is not None)
+            owner = next(i for i in (one, two) if f":{i.process.pid}:" in (job.lease_owner or ""))
+            victim.append(owner.process.pid)
+            assert await asyncio.wait_for(owner.process.wait(), timeout=20) == -signal.SIGKILL
+            summary = await fake_slack.next_post(response_url, timeout=30)
+            job = await the_job(store, lambda j: j.status == DONE)
+            rows = list(reversed(await AuditLog(database).latest(50)))
+        assert calls == teams  # every workspace sent once: the one cut off was settled by reading the channel
+        assert fake_slack.channels[channel].connected_teams == []
+        assert job.attempts == 2 and job.interrupted
+        assert [i.get("settled", False) for i in job.items] == [False, True, False]
+        assert [(r["event"], r["leaving_team_id"]) for r in rows] == [
+            ("confirmed", org.alpha), ("succeeded", org.alpha),
+            ("confirmed", org.beta), ("succeeded", org.beta),  # the pending row is settled, never left dangling
+            ("confirmed", gamma), ("succeeded", gamma),
+        ]  # fmt: skip
+        assert summary["text"].startswith(f"Disconnected from <#{channel}>")
+        assert "interrupted" in summary["text"] and f"`{org.beta}` had already been disconnected" in summary["text"]
+        assert len(fake_slack.posts_to(response_url)) == 1
+    finally:
+        await database.close()
+
+
+async def test_a_rejoin_drained_by_sigterm_is_finished_by_the_next_start_and_its_claim_released(
+    fake_slack: FakeSlack, tmp_path: Path, database_url: str
+):
+    """A Rejoin press is a job: SIGTERM mid-rejoin releases it (no "already rejoining" for minutes, no summary stuck on
+    "Rejoining…"); the next start finishes it; a press meanwhile is told it is running; each channel joined once."""
+    fake_slack.rate_limit("conversations.join", 10, 1.0)
+    user = fake_slack.add_user(workspace_admin=True)
+    channels = [fake_slack.add_channel(f"back{i}", bot_member=False) for i in range(20)]
+    joins: Counter = Counter()
+    original = fake_slack._m_conversations_join
+
+    def counted(params: dict, identity: dict) -> dict:
+        joins[params.get("channel", "")] += 1
+        return original(params, identity)
+
+    fake_slack._m_conversations_join = counted  # type: ignore[method-assign]
+    value = inline_value(datetime.now(UTC).replace(microsecond=0), user, channels, frozenset())
+    offer = parse_inline(value)
+    assert offer is not None
+    database = Database(database_url)
+    store = JobStore(database, owner="test")
+    try:
+        async with instances(fake_slack, database_url, tmp_path) as start:
+            first = await start()
+            response_url = fake_slack.new_response_url()
+            await store.create(
+                REJOIN,
+                job_id=rejoin_job_id(offer),
+                user_id=user,
+                team_id=fake_slack.team_id,
+                response_url=response_url,
+                items=[{"id": c, "outcome": None} for c in channels],
+                payload={"value": value, "ephemeral": True, "bot_user_id": fake_slack.bot_user_id},
+            )
+            running = await fake_slack.next_post(response_url, timeout=20)
+            assert "Rejoining 20 channels…" in running["text"]
+            await fake_slack.wait_for(lambda: sum(joins.values()) >= 4, timeout=20, what="some channels joined")
+            first.process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(first.process.wait(), timeout=20) == 0
+            stopped = (await store.all())[0]
+            assert stopped.status == RUNNING and stopped.lease_owner is None  # released at shutdown, not held
+            second = await start()
+            async with aiohttp.ClientSession() as session:  # a second press while it runs: told, not run twice
+                sender = SlackSender(second.url, fake_slack, session)
+                summary = {"blocks": [{"type": "actions", "block_id": "rejoin", "elements": [
+                    {"type": "button", "action_id": "rejoin_channels", "value": value}]}]}  # fmt: skip
+                _, press_url = await sender.press_button(summary, "rejoin_channels", user_id=user)
+                busy = await fake_slack.next_post(press_url, timeout=20)
+            done = await fake_slack.next_post(response_url, timeout=30, count=2)
+        assert busy["text"] == REJOIN_BUSY
+        assert "I'm back in 20 channels" in done["text"] and done["replace_original"] is True
+        assert joins == Counter({c: 1 for c in channels})
+        assert len(fake_slack.posts_to(response_url)) == 2  # "Rejoining…", then the one summary
+    finally:
         await database.close()

@@ -6,6 +6,7 @@ the user. Either press is answered through its own response_url, rewriting the m
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -13,9 +14,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import user_id_of
-from services.leaving.offers import RejoinOffers
+from listeners.payload import installation_org, user_id_of
+from services.leaving.offers import RejoinOffer, RejoinOffers
 from services.leaving.rejoin import join_channels
+from services.leaving.rejoin_jobs import RejoinJobs
 from services.slack.delivery import reply_privately
 from services.storage.handled_requests import HandledRequests
 from services.ui.rejoin import (
@@ -27,6 +29,8 @@ from services.ui.rejoin import (
     rejoin_expired_message,
     rejoin_running_message,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def pressed_in_ephemeral(body: dict) -> bool:
@@ -43,6 +47,7 @@ async def rejoin_pressed(
     context: AsyncBoltContext,
     handled_requests: HandledRequests,
     rejoin_offers: RejoinOffers,
+    rejoin_jobs: RejoinJobs | None = None,
 ) -> None:
     await ack()
     user_id = user_id_of(body)
@@ -68,6 +73,13 @@ async def rejoin_pressed(
         if offer.expired(datetime.now(UTC)):
             await answer(rejoin_expired_message(summary, offer.expires_at, context.bot_user_id))
             return
+        if offer.public_ids and rejoin_jobs is not None:
+            # A job (one per offer) is the claim: it outlives this process, and a press while it runs is told so.
+            queued = await _submitted(rejoin_jobs, offer, str(value), body, context, user_id, response_url, ephemeral)
+            if queued is not None:
+                if not queued:
+                    await answer({"text": REJOIN_BUSY, "replace_original": False})
+                return
         if not await rejoin_offers.claim(offer):
             await answer({"text": REJOIN_BUSY, "replace_original": False})
             return
@@ -82,3 +94,31 @@ async def rejoin_pressed(
                 summary, results, offer.private_in_order, context.bot_user_id, str(value), offer.expires_at
             )
         )
+
+
+async def _submitted(
+    rejoin_jobs: RejoinJobs,
+    offer: RejoinOffer,
+    value: str,
+    body: dict,
+    context: AsyncBoltContext,
+    user_id: str,
+    response_url: str | None,
+    ephemeral: bool,
+) -> bool | None:
+    """True: the rejoin is a job now; False: an earlier press's job is at it; None: the database can't take it."""
+    try:
+        return await rejoin_jobs.submit(
+            offer,
+            value,
+            user_id=user_id,
+            enterprise_id=installation_org(context),
+            team_id=context.team_id,
+            is_enterprise_install=bool(context.is_enterprise_install),
+            response_url=response_url,
+            ephemeral=ephemeral,
+            bot_user_id=context.bot_user_id,
+        )
+    except Exception:  # the database is down: rejoin in this process, as before jobs
+        logger.warning("Could not store a rejoin job; rejoining in this process", exc_info=True)
+        return None

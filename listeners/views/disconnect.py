@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -10,8 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
+from listeners.leave_jobs import ACK_BUDGET_SECONDS
 from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, installation_org, user_id_of
 from services.audit.log import AuditEvent
+from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
 from services.error_texts import CHANNEL_PROBLEMS
@@ -30,6 +34,8 @@ from services.ui.disconnect import (
     outcome_message,
     status_modal,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]) -> dict[str, str]:
@@ -102,6 +108,7 @@ async def disconnect_confirm_submission(
     context: AsyncBoltContext,
     disconnects: Disconnects,
     handled_requests: HandledRequests,
+    disconnect_jobs: DisconnectJobs | None = None,
 ) -> None:
     metadata = ConfirmMetadata.decode(view.get("private_metadata"))
     channel_id = channel_id_of(metadata.channel_id or "")
@@ -109,38 +116,74 @@ async def disconnect_confirm_submission(
     if channel_id is None or not teams or len(teams) > MAX_PARTIES_PER_RUN:
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
-    await ack(response_action="clear")
-
     requester = _requester(body, context, metadata.response_url, metadata.dry_run)
+    if len(teams) > 1 and not requester.dry_run and disconnect_jobs is not None:
+        # Several workspaces: a job in the database, written before the modal closes (the admin's "it started"),
+        # unless the database takes longer than the ack can wait. Its runner does every check again.
+        storing = asyncio.ensure_future(_submitted(disconnect_jobs, requester, channel_id, teams, view, context))
+        await asyncio.wait({storing}, timeout=ACK_BUDGET_SECONDS)
+        await ack(response_action="clear")
+        if await storing:
+            return
+    else:
+        await ack(response_action="clear")
+
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # A confirmation is submitted once; the same one again is a replay (on any instance): nothing twice.
         if not await handled_requests.first_time(f"confirm:{view.get('id')}:{requester.user_id}"):
             return
-        admin_token = await disconnects.allowed_admin_token(client, requester, channel_id, leaving_team_ids=teams)
-        if admin_token is None or admin_token.token is None:
-            return
-        # Read the channel again: only parties still connected, and ours to remove, go to Slack. The confirmation's
-        # private_metadata comes back from Slack as the app wrote it, but a forged or stale one must not reach the
-        # admin call with our own org, the host, or a partner-hosted channel.
-        shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
-        problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
-        if problem is not None:
-            await disconnects.trail.record(
-                client,
-                requester.entry(
-                    AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
-                ),
-            )
-            text = channel_problem_text(problem, shared)
-            text = text if "othing was changed" in text else f"{text} Nothing was changed."
-            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
-            return
-        names = shared.team_names
         if requester.dry_run:
+            # A dry run makes no admin call: it stays in this process.
+            admin_token = await disconnects.allowed_admin_token(client, requester, channel_id, leaving_team_ids=teams)
+            if admin_token is None or admin_token.token is None:
+                return
+            shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
+            problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
+            if problem is not None:
+                await disconnects.trail.record(
+                    client,
+                    requester.entry(
+                        AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
+                    ),
+                )
+                text = channel_problem_text(problem, shared)
+                text = text if "othing was changed" in text else f"{text} Nothing was changed."
+                await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+                return
             await disconnects.dry_run(client, requester, channel_id, teams)
-            message = dry_run_message(channel_id, teams, names)
+            message = dry_run_message(channel_id, teams, shared.team_names)
             await reply_privately(client, requester.user_id, requester.response_url, message)
             return
-        results = await disconnects.in_order(client, requester, admin_token.token, channel_id, teams)
+        checked = await disconnects.checked(client, requester, channel_id, teams)
+        if checked is None:
+            return
+        admin_token, names = checked
+        results = await disconnects.in_order(client, requester, admin_token.token or "", channel_id, teams)
         message = outcome_message(channel_id, results, names, admin_token.source)
         await reply_privately(client, requester.user_id, requester.response_url, message)
+
+
+async def _submitted(
+    disconnect_jobs: DisconnectJobs,
+    requester: Requester,
+    channel_id: str,
+    teams: list[str],
+    view: dict,
+    context: AsyncBoltContext,
+) -> bool:
+    """True when the disconnect is a job now (or was already: a replayed confirmation); False: do it here."""
+    try:
+        await disconnect_jobs.submit(
+            channel_id,
+            teams,
+            user_id=requester.user_id,
+            enterprise_id=requester.enterprise_id,
+            team_id=requester.team_id,
+            is_enterprise_install=bool(context.is_enterprise_install),
+            response_url=requester.response_url,
+            view_id=view.get("id"),
+        )
+    except Exception:  # the database is down: the disconnect still happens, in this process
+        logger.warning("Could not store a disconnect job; disconnecting in this process", exc_info=True)
+        return False
+    return True

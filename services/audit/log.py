@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from services.storage.audit_rows import audit_rows_page, insert_audit_row, newest_audit_rows
+from services.storage.audit_rows import audit_rows_page, dangling_audit_rows, insert_audit_row, newest_audit_rows
 from services.storage.database import Database
 from services.telemetry import metrics
 
@@ -73,6 +73,16 @@ class AuditLog:
     async def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first."""
         return await newest_audit_rows(self._database, limit)
+
+    async def dangling(self, before: datetime) -> list[dict[str, Any]]:
+        """`confirmed … pending` rows of a disconnect written before `before` with no result row after them."""
+        return await dangling_audit_rows(
+            self._database,
+            action=DISCONNECT_AUDIT_ACTION,
+            pending=(AuditEvent.CONFIRMED.value, "pending"),
+            results=(AuditEvent.SUCCEEDED.value, AuditEvent.FAILED.value),
+            before=before,
+        )
 
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25

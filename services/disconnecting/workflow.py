@@ -15,7 +15,12 @@ from services.audit.log import DISCONNECT_AUDIT_ACTION, DRY_RUN_AUDIT_ACTION, Au
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminToken, AdminTokenSource
 from services.disconnecting.admins import AdminCheck, AdminPolicy
-from services.disconnecting.shared_channels import DisconnectResult, disconnect_team, host_org_of
+from services.disconnecting.shared_channels import (
+    DisconnectResult,
+    describe_shared_channel,
+    disconnect_team,
+    host_org_of,
+)
 from services.error_texts import (
     ADMIN_CHECK_FAILED,
     ADMIN_ONLY,
@@ -28,7 +33,7 @@ from services.slack.client import client_like
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui import escape_text
-from services.ui.disconnect import status_modal
+from services.ui.disconnect import channel_problem_text, status_modal
 
 logger = logging.getLogger(__name__)
 
@@ -157,6 +162,74 @@ class Disconnects:
         await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
         return None
 
+    async def checked(
+        self, client: AsyncWebClient, requester: Requester, channel_id: str, teams: Sequence[str]
+    ) -> tuple[AdminToken, dict[str, str]] | None:
+        """A confirmation's checks, repeated wherever it is carried out (in the request, or when its job runs): the
+        requester may disconnect, an admin token exists, and every team is still connected and ours to remove.
+
+        Returns the token and the teams' names; None when refused (audited, and the admin told why).
+        """
+        admin_token = await self.allowed_admin_token(client, requester, channel_id, leaving_team_ids=teams)
+        if admin_token is None or admin_token.token is None:
+            return None
+        # Read the channel again: only parties still connected, and ours to remove, go to Slack. The confirmation's
+        # private_metadata comes back from Slack as the app wrote it, but a forged or stale one must not reach the
+        # admin call with our own org, the host, or a partner-hosted channel.
+        shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
+        problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
+        if problem is not None:
+            await self.trail.record(
+                client,
+                requester.entry(
+                    AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
+                ),
+            )
+            text = channel_problem_text(problem, shared)
+            text = text if "othing was changed" in text else f"{text} Nothing was changed."
+            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+            return None
+        return admin_token, shared.team_names
+
+    def admin_client(self, client: AsyncWebClient, admin_token: str) -> AsyncWebClient:
+        """The admin call goes out once (no retry but on 429): an answer that could hide a success is settled by
+        reading the channel again (services.disconnecting.shared_channels.disconnect_team)."""
+        return client_like(client, token=admin_token, retry_server_errors=False)
+
+    async def one(
+        self,
+        client: AsyncWebClient,
+        admin_client: AsyncWebClient,
+        requester: Requester,
+        channel_id: str,
+        team_id: str,
+        *,
+        pending_recorded: bool = False,
+        gone_means_done: frozenset[str] = frozenset(),
+    ) -> DisconnectResult:
+        """One workspace: audited `confirmed … pending` before the admin call, and with what happened after it.
+
+        `gone_means_done`: answers that, after our own earlier call for it (an interrupted job), mean that call did it.
+        """
+        if not pending_recorded:
+            await self.trail.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
+        result = await disconnect_team(
+            admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
+        )
+        if result.error in gone_means_done:
+            result = DisconnectResult(team_id, None, after_error=result.error)
+        await self.record_result(client, requester, channel_id, result)
+        return result
+
+    async def record_result(
+        self, client: AsyncWebClient, requester: Requester, channel_id: str, result: DisconnectResult
+    ) -> None:
+        event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
+        outcome = result.error or ("ok" if result.after_error is None else f"ok_after:{result.after_error}")
+        if result.error == "outcome_unknown":
+            outcome = f"outcome_unknown:{result.after_error}"
+        await self.trail.record(client, requester.entry(event, outcome, channel_id, result.team_id))
+
     async def in_order(
         self,
         client: AsyncWebClient,
@@ -165,25 +238,9 @@ class Disconnects:
         channel_id: str,
         team_ids: Sequence[str],
     ) -> list[DisconnectResult]:
-        """One admin call per workspace, in order, each audited before and after.
-
-        The admin call goes out once (no retry but on 429): after an answer that could hide a success, the channel is
-        read again and the audit row says what really happened.
-        """
-        admin_client = client_like(client, token=admin_token, retry_server_errors=False)
-        results: list[DisconnectResult] = []
-        for team_id in team_ids:
-            await self.trail.record(client, requester.entry(AuditEvent.CONFIRMED, "pending", channel_id, team_id))
-            result = await disconnect_team(
-                admin_client, client, channel_id, team_id, requester.enterprise_id, requester.team_id
-            )
-            event = AuditEvent.SUCCEEDED if result.ok else AuditEvent.FAILED
-            outcome = result.error or ("ok" if result.after_error is None else f"ok_after:{result.after_error}")
-            if result.error == "outcome_unknown":
-                outcome = f"outcome_unknown:{result.after_error}"
-            await self.trail.record(client, requester.entry(event, outcome, channel_id, team_id))
-            results.append(result)
-        return results
+        """One admin call per workspace, in order, each audited before and after."""
+        admin_client = self.admin_client(client, admin_token)
+        return [await self.one(client, admin_client, requester, channel_id, t) for t in team_ids]
 
     async def dry_run(
         self, client: AsyncWebClient, requester: Requester, channel_id: str, team_ids: Sequence[str]

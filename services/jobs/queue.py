@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.storage.database import Database
+from services.telemetry import metrics
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -53,6 +54,8 @@ _WRITE_ATTEMPTS = 6
 RESPONSE_URL_LIFETIME = timedelta(minutes=29)
 _PURGE_EVERY = timedelta(hours=1)
 _CANDIDATES = 10
+# A takeover is tried this long after a lease runs out (a lease renewed at the last moment is then seen).
+_TAKEOVER_MARGIN = 0.05
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -135,6 +138,10 @@ def _first_unfinished(items: Sequence[dict[str, Any]]) -> int:
     return len(items)
 
 
+class JobExists(Exception):
+    """A job with this ID was written before."""
+
+
 class JobStore:
     """The job table: create, claim, renew, checkpoint, release, finish, the summary claim, purge."""
 
@@ -190,20 +197,70 @@ class JobStore:
         response_url: str | None = None,
         payload: dict[str, Any] | None = None,
         created_at: datetime | None = None,
+        job_id: str | None = None,
     ) -> str:
+        """Write a queued job; JobExists when `job_id` is taken (a replay of the request that made it)."""
         from sqlalchemy import insert
+        from sqlalchemy.exc import IntegrityError
 
         from services.storage.tables import job
 
-        job_id = uuid.uuid4().hex
+        job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
-        await self._write(
-            insert(job).values(
-                id=job_id,
-                kind=kind,
+        try:
+            await self._write(
+                insert(job).values(
+                    id=job_id,
+                    kind=kind,
+                    status=QUEUED,
+                    created_at=now,
+                    updated_at=now,
+                    user_id=user_id,
+                    enterprise_id=enterprise_id,
+                    team_id=team_id,
+                    is_enterprise_install=is_enterprise_install,
+                    response_url=response_url,
+                    payload=json.dumps(payload or {}),
+                    items=json.dumps(list(items)),
+                    next_item=0,
+                    attempts=0,
+                    interrupted=False,
+                ),
+                queued=False,
+            )
+        except IntegrityError:
+            raise JobExists(job_id) from None
+        metrics.job_event(kind, "queued")
+        return job_id
+
+    async def requeue_finished(
+        self,
+        job_id: str,
+        *,
+        user_id: str,
+        items: Sequence[dict[str, Any]],
+        enterprise_id: str | None = None,
+        team_id: str | None = None,
+        is_enterprise_install: bool = False,
+        response_url: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> bool:
+        """A finished job with this ID made new again (a job per thing, e.g. per Rejoin offer); False while it is
+        still queued or running (one conditional UPDATE: of two callers, at most one succeeds)."""
+        from sqlalchemy import update
+
+        from services.storage.tables import job
+
+        now = datetime.now(UTC)
+        result = await self._write(
+            update(job)
+            .where(job.c.id == job_id)
+            .where(job.c.status.in_(FINISHED))
+            .values(
                 status=QUEUED,
                 created_at=now,
                 updated_at=now,
+                finished_at=None,
                 user_id=user_id,
                 enterprise_id=enterprise_id,
                 team_id=team_id,
@@ -212,12 +269,15 @@ class JobStore:
                 payload=json.dumps(payload or {}),
                 items=json.dumps(list(items)),
                 next_item=0,
+                lease_owner=None,
+                lease_expires_at=None,
                 attempts=0,
                 interrupted=False,
+                summary_sent_at=None,
             ),
             queued=False,
         )
-        return job_id
+        return bool(result.rowcount == 1)
 
     async def get(self, job_id: str) -> Job | None:
         from sqlalchemy import select
@@ -280,6 +340,23 @@ class JobStore:
                 if claimed is not None:
                     return claimed
         return None
+
+    async def next_lease_expiry(self) -> datetime | None:
+        """When the first lease held by another instance runs out: a takeover is due then, not at the next poll."""
+        from sqlalchemy import func, select
+
+        from services.storage.tables import job
+
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            moment = (
+                await conn.execute(
+                    select(func.min(job.c.lease_expires_at))
+                    .where(job.c.status == RUNNING)
+                    .where(job.c.lease_owner != self.owner)
+                )
+            ).scalar()
+        return _aware(moment)
 
     async def _owned_update(self, job_id: str, **values: Any) -> bool:
         """An UPDATE of a job this instance still holds; False when the lease was lost (another took it over)."""
@@ -379,14 +456,17 @@ class JobStore:
         )
         return result.rowcount or 0
 
-    async def all(self) -> list[Job]:
+    async def all(self, kind: str | None = None) -> list[Job]:
         from sqlalchemy import select
 
         from services.storage.tables import job
 
+        query = select(job).order_by(job.c.created_at)
+        if kind is not None:
+            query = query.where(job.c.kind == kind)
         engine = await self.database.engine()
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(job).order_by(job.c.created_at))).all()
+            rows = (await conn.execute(query)).all()
         return [_job_of(r) for r in rows]
 
 
@@ -404,12 +484,17 @@ class JobWork:
     lost: bool = False
     on_progress: Callable[[int, int], Awaitable[None]] | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _sequential: asyncio.Lock = field(default_factory=asyncio.Lock)
     _changes: int = 0
     _saved: int = 0
 
     @property
     def stopping(self) -> bool:
         return self.runner.stopping or self.lost
+
+    def in_order(self) -> asyncio.Lock:
+        """A slot for `each_item` that takes the items one at a time, in their order (asyncio.Lock is FIFO)."""
+        return self._sequential
 
     async def save(self) -> None:
         """Write the job as it stands; returns once a write that includes this caller's change is done.
@@ -453,6 +538,7 @@ class JobWork:
                     if self.stopping:
                         return
                 item.update(await one(dict(item), sent_before))
+                metrics.job_item_done(self.job.kind)
                 await self.save()
             if self.on_progress is not None:
                 await self.on_progress(self.job.done_count, total)
@@ -461,6 +547,8 @@ class JobWork:
 
 
 Handler = Callable[[JobWork], Awaitable[None]]
+Maintenance = Callable[[], Awaitable[object]]
+_MAINTAIN_EVERY = timedelta(minutes=5)
 
 
 class JobRunner:
@@ -484,9 +572,15 @@ class JobRunner:
         self._loop_task: asyncio.Task[None] | None = None
         self._working: dict[str, tuple[asyncio.Task[None], JobWork]] = {}
         self._last_purge: datetime | None = None
+        self._maintenance: list[Maintenance] = []
+        self._last_maintained: datetime | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
         self.handlers[kind] = handler
+
+    def maintain(self, task: Maintenance) -> None:
+        """Run `task` at start-up and every few minutes (e.g. closing what an interrupted process left open)."""
+        self._maintenance.append(task)
 
     def _may_poll(self) -> bool:
         """A SQLite file that doesn't exist yet holds no job: don't create it (a leave-only app never opens it)."""
@@ -509,15 +603,17 @@ class JobRunner:
 
     async def _loop(self) -> None:
         while not self.stopping:
+            wait = self.poll_seconds
             try:
                 if self._may_poll():
                     await self._claim_some()
                     await self._purge_now_and_then()
+                    wait = await self._until_takeover(wait)
             except Exception as e:  # noqa: BLE001 - a database hiccup: try again at the next poll
                 logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
             # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own on 3.11.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
+                async with asyncio.timeout(wait):
                     await self._wake.wait()
             self._wake.clear()
 
@@ -534,6 +630,15 @@ class JobRunner:
             self._working[job.id] = (task, work)
             task.add_done_callback(functools.partial(self._done, job.id))
 
+    async def _until_takeover(self, wait: float) -> float:
+        """The poll's wait, shortened to when another instance's lease runs out (its process may have died)."""
+        if len(self._working) >= self.max_jobs:
+            return wait
+        expiry = await self.store.next_lease_expiry()
+        if expiry is None:
+            return wait
+        return min(wait, max((expiry - datetime.now(UTC)).total_seconds() + _TAKEOVER_MARGIN, _TAKEOVER_MARGIN))
+
     def _done(self, job_id: str, _task: object = None) -> None:
         """A job ended here: room for the next one now, not at the next poll."""
         self._working.pop(job_id, None)
@@ -542,6 +647,13 @@ class JobRunner:
 
     async def _purge_now_and_then(self) -> None:
         now = datetime.now(UTC)
+        if self._last_maintained is None or now - self._last_maintained > _MAINTAIN_EVERY:
+            self._last_maintained = now
+            for task in self._maintenance:
+                try:
+                    await task()
+                except Exception as e:  # noqa: BLE001 - tried again at the next round
+                    logger.warning("Job runner: maintenance failed (%s)", type(e).__name__)
         if self._last_purge is None or now - self._last_purge > _PURGE_EVERY:
             self._last_purge = now
             purged = await self.store.purge(self.retention)
@@ -553,6 +665,8 @@ class JobRunner:
         while not work.lost:
             await asyncio.sleep(interval)
             if not await self.store.renew(work.job.id):
+                if work.job.status in FINISHED:
+                    return  # finished here a moment ago (its lease cleared), not lost: the summary must still go out
                 work.lost = True
                 logger.warning("Job %s: the lease was lost; another instance has it", work.job.id)
 
@@ -571,6 +685,7 @@ class JobRunner:
                 "Job %s (%s): working, %s of %s items done%s",
                 job.id, job.kind, job.done_count, len(job.items), " (resumed)" if job.interrupted else "",
             )  # fmt: skip
+            metrics.job_event(job.kind, "running")
             await handler(work)
             finished = work.job.status in FINISHED
         except asyncio.CancelledError:
@@ -597,6 +712,7 @@ class JobRunner:
     async def finish(self, work: JobWork, status: str = DONE, *, with_summary: bool = False) -> bool:
         """End the job; with `with_summary`, True when this caller claimed its summary in the same write."""
         work.job.status = status
+        metrics.job_event(work.job.kind, "finished" if status == DONE else "failed")
         if not with_summary:
             if not await self.store.finish(work.job, status):
                 work.lost = True

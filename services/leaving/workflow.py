@@ -125,7 +125,7 @@ class LeaveJobs:
                 return {"outcome": LeaveStatus.LEFT.value, "settled": True}
             return {"outcome": result.status.value, "error": result.error}
 
-        await work.each_item(one, lambda: pacer.slot(key))
+        await work.each_item(one, lambda: pacer.slot(key, lane=job.id))
         if work.stopping:
             return
         outcome = outcome_of(job)

@@ -6,9 +6,10 @@ import asyncio
 import hashlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # A bulk job runs at most this many calls at once per workspace token and method.
 BULK_CONCURRENCY = 4
@@ -23,10 +24,83 @@ MIN_SAMPLE = 5
 RESUME_SLACK_SECONDS = 0.05
 
 
+# How often an instance re-reads the pace the others learned (a database read, only for paced bulk calls).
+SHARED_REFRESH_SECONDS = 1.0
+# A paced instance reserves the starts of this many seconds at once (one database write), at most 16 starts.
+SHARED_BATCH_SECONDS = 0.25
+
+
+class SharedPace(Protocol):
+    """The pace every instance shares (services.storage.pace_rows.PaceRows); times are Unix seconds."""
+
+    async def learned(self, key: str) -> tuple[float, float, float] | None: ...
+
+    async def publish(self, key: str, *, interval: float, resume_at: float, limited_at: float) -> None: ...
+
+    async def reserve(self, key: str, interval: float, now: float, count: int = 1) -> tuple[float, float] | None: ...
+
+
 def pace_key(token: str | None, method: str) -> str:
     """Rate limits are per method and per workspace token; key on a digest, never the token itself."""
     digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
     return f"{digest}:{method}"
+
+
+def _settle(tasks: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def done(task: asyncio.Task[None]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: the shared pace is advisory, this instance's own pace stays in force
+
+    return done
+
+
+class FairSlots:
+    """A semaphore whose free permits go round-robin across lanes (a lane per job).
+
+    Each lane queues its own waiters; a released permit goes to the head of the lane after the one served last.
+    So a job of 3,000 items and one of 2 alternate: the small one waits for a few permits, not behind the big one's
+    whole queue (an asyncio.Semaphore is FIFO over every waiter).
+    """
+
+    def __init__(self, permits: int) -> None:
+        self._free = permits
+        self._lanes: dict[Hashable, deque[asyncio.Future[None]]] = {}  # insertion order is the rotation
+
+    async def acquire(self, lane: Hashable) -> None:
+        if self._free > 0 and not self._lanes:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._lanes.setdefault(lane, deque()).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the permit arrived with the cancellation: hand it on
+            else:
+                queue = self._lanes.get(lane)
+                if queue is not None and waiter in queue:
+                    queue.remove(waiter)
+                    if not queue:
+                        del self._lanes[lane]
+            raise
+
+    def release(self) -> None:
+        while self._lanes:
+            lane = next(iter(self._lanes))
+            queue = self._lanes.pop(lane)
+            waiter = queue.popleft()
+            if queue:
+                self._lanes[lane] = queue  # to the back of the rotation
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._free += 1
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(q) for q in self._lanes.values())
 
 
 @dataclass
@@ -38,15 +112,28 @@ class _Pace:
     window: float = 1.0
     last_limited: float = float("-inf")
     accepted: deque[float] = field(default_factory=lambda: deque(maxlen=5000))  # answers other than 429
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(BULK_CONCURRENCY))
+    slots: FairSlots = field(default_factory=lambda: FairSlots(BULK_CONCURRENCY))
+    shared_interval: float = 0.0  # what the other instances learned (SharedPace)
+    shared_read_at: float = float("-inf")
+    shared_reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reserved: deque[float] = field(default_factory=deque)  # starts this instance reserved in the shared pace
 
 
 class Pacer:
     """Per (token, method) pacing shared by the retry handler and bulk jobs."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedPace | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._clock = clock
         self._paces: dict[str, _Pace] = {}
+        self.shared = shared
+        self._wall = wall
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._publishing_keys: set[str] = set()
 
     def _pace(self, key: str) -> _Pace:
         pace = self._paces.get(key)
@@ -62,7 +149,7 @@ class Pacer:
         if not limited:
             self._pace(key).accepted.append(self._clock())
 
-    def _learn(self, pace: _Pace) -> None:
+    def _learn(self, key: str, pace: _Pace) -> None:
         """Once the burst that hit the limit has come back: the rate Slack accepted in the window before it."""
         end = pace.paused_at or 0.0
         accepted = sum(1 for t in pace.accepted if end - pace.window < t <= end)
@@ -75,32 +162,105 @@ class Pacer:
             pace.interval = max(pace.interval, pace.window / accepted)
         else:
             pace.interval = pace.window / accepted * SAFETY_MARGIN
+        self._publish(key, pace)
+
+    def _publish(self, key: str, pace: _Pace) -> None:
+        """Tell the other instances the interval just learned (in the background: a 429's wait must not wait on the
+        database; one write at a time per key)."""
+        if self.shared is None or key in self._publishing_keys:
+            return
+        self._publishing_keys.add(key)
+        wall_now, now = self._wall(), self._clock()
+        task = asyncio.ensure_future(
+            self.shared.publish(
+                key,
+                interval=pace.interval,
+                resume_at=wall_now + max(pace.resume_at - now, 0.0),
+                limited_at=wall_now - max(now - pace.last_limited, 0.0),
+            )
+        )
+        self._publishing.add(task)
+        task.add_done_callback(_settle(self._publishing))
+        task.add_done_callback(lambda _: self._publishing_keys.discard(key))
+
+    async def _shared_turn(self, key: str, pace: _Pace) -> None:
+        """With other instances: adopt what they learned, and take the next start of the pace they all share."""
+        if self.shared is None:
+            return
+        now = self._clock()
+        try:
+            if now - pace.shared_read_at >= SHARED_REFRESH_SECONDS:
+                async with pace.shared_reading:  # callers arriving meanwhile wait for this read, not go unpaced
+                    if self._clock() - pace.shared_read_at >= SHARED_REFRESH_SECONDS:
+                        learned = await self.shared.learned(key)
+                        pace.shared_read_at = self._clock()
+                        if learned is not None:
+                            interval, _resume_at, limited_at = learned
+                            fresh = self._wall() - limited_at <= FORGET_AFTER_SECONDS
+                            pace.shared_interval = interval if fresh else 0.0
+            interval = max(pace.interval, pace.shared_interval)
+            if not interval:
+                return  # nobody has been limited lately: as fast as Slack lets us
+            async with pace.shared_reading:
+                while pace.reserved and pace.reserved[0] < self._wall() - interval:
+                    pace.reserved.popleft()  # a start left unused is not made up for by a burst
+                if not pace.reserved:
+                    count = max(1, min(16, int(SHARED_BATCH_SECONDS / interval)))
+                    reserved = await self.shared.reserve(key, interval, self._wall(), count)
+                    if reserved is None:
+                        return
+                    first, step = reserved
+                    pace.reserved.extend(first + n * step for n in range(count))
+                start = pace.reserved.popleft()
+        except Exception:  # noqa: BLE001 - the local pace still holds
+            return
+        await asyncio.sleep(min(max(start - self._wall(), 0.0), 300.0))
 
     async def wait_turn(self, key: str) -> None:
-        """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval."""
+        """Wait until a call may start: after any Retry-After pause, and spaced by the learned interval.
+
+        Each caller reserves its start when it arrives (first come, first served: with FairSlots, the round-robin
+        order of the jobs), and gives it up for a new one if a 429 pause began while it waited.
+        """
         pace = self._pace(key)
+        retaken = False
         while True:
             now = self._clock()
             if pace.interval and now - pace.last_limited > FORGET_AFTER_SECONDS:
                 pace.interval = 0.0
-            start = max(pace.next_start, pace.resume_at, now)
-            if start <= now:
-                if pace.paused_at is not None:
-                    self._learn(pace)
-                    if pace.interval and pace.next_start < now:
-                        pace.next_start = now
+            if now < pace.resume_at:
+                await asyncio.sleep(pace.resume_at - now)
+                continue
+            if pace.paused_at is not None:
+                self._learn(key, pace)
+                if pace.interval and pace.next_start < now:
+                    pace.next_start = now
+                continue
+            start = max(pace.next_start, now)
+            pace.next_start = start + pace.interval
+            if start > now:
+                await asyncio.sleep(start - now)
+                if pace.resume_at > self._clock():
+                    continue  # a 429 came meanwhile: wait for its pause, then take a new turn
+                if not retaken and self._clock() - start > pace.interval / 2:
+                    # Woken late (a busy loop): the turns due meanwhile would all go at once, a burst Slack may
+                    # count against the limit. Once per call, take a new turn instead.
+                    retaken = True
                     continue
-                pace.next_start = now + pace.interval
-                return
-            await asyncio.sleep(start - now)
+            return
 
     @asynccontextmanager
-    async def slot(self, key: str) -> AsyncIterator[None]:
-        """A bulk call: bounded concurrency, then wait for its turn."""
+    async def slot(self, key: str, lane: Hashable = None) -> AsyncIterator[None]:
+        """A bulk call: bounded concurrency shared round-robin between lanes (jobs), then wait for its turn."""
         pace = self._pace(key)
-        async with pace.slots:
+        await pace.slots.acquire(lane)
+        try:
             await self.wait_turn(key)
+            # Bulk work only (always after the ack): a single call's retry never waits on the database.
+            await self._shared_turn(key, pace)
             yield
+        finally:
+            pace.slots.release()
 
     def rate_limited(self, key: str, retry_after: float) -> None:
         """Slack answered 429: everyone pauses for Retry-After; the allowed rate is learned when it ends."""

@@ -1,7 +1,9 @@
-"""The `audit_log` table's queries: append a row, read the newest, read one org's page (services.audit.log)."""
+"""The `audit_log` table's queries: append a row, read the newest, one org's page, the dangling ones (services.audit.log)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from services.storage.database import Database
@@ -47,3 +49,36 @@ async def audit_rows_page(
     async with engine.connect() as conn:
         rows = [dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit + 1))]
     return rows[:limit], len(rows) > limit
+
+
+async def dangling_audit_rows(
+    database: Database, *, action: str, pending: tuple[str, str], results: Sequence[str], before: datetime
+) -> list[dict[str, Any]]:
+    """Rows of `action` with (event, outcome) == `pending`, written before `before`, with no later row of the same
+    user, channel and leaving team whose event is one of `results`."""
+    from sqlalchemy import and_, exists, select
+
+    from services.storage.tables import audit_log
+
+    later = audit_log.alias("later")
+    result_after = exists().where(
+        and_(
+            later.c.id > audit_log.c.id,
+            later.c.user_id == audit_log.c.user_id,
+            later.c.channel_id == audit_log.c.channel_id,
+            later.c.leaving_team_id == audit_log.c.leaving_team_id,
+            later.c.event.in_(list(results)),
+        )
+    )
+    query = (
+        select(audit_log)
+        .where(audit_log.c.action == action)
+        .where(audit_log.c.event == pending[0])
+        .where(audit_log.c.outcome == pending[1])
+        .where(audit_log.c.at < before)
+        .where(~result_after)
+        .order_by(audit_log.c.id)
+    )
+    engine = await database.engine()
+    async with engine.connect() as conn:
+        return [dict(r._mapping) for r in await conn.execute(query)]

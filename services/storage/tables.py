@@ -1,6 +1,6 @@
 """The app's own tables (SQLAlchemy Core), imported only once the database is first used."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -66,4 +66,17 @@ job = Table(
     Column("attempts", Integer, nullable=False, default=0),  # claims so far
     Column("interrupted", Boolean, nullable=False, default=False),  # a process stopped or died while working it
     Column("summary_sent_at", DateTime(timezone=True)),  # claimed by whoever posts the one summary
+)
+
+# The pace of a Web API method for one installation's token (services.storage.pace_rows), shared by every instance
+# and worker: the interval learned from 429s and the next free start, so N processes don't call N times as fast.
+# Times are Unix seconds (float): every instance reads them against its own clock.
+pace = Table(
+    "pace",
+    metadata,
+    Column("key", String(120), primary_key=True),  # services.slack.pacing.pace_key: a token digest and the method
+    Column("interval", Float, nullable=False),  # seconds between call starts; 0 = not paced
+    Column("next_free", Float, nullable=False),  # the next start not yet reserved by any instance
+    Column("resume_at", Float, nullable=False),  # no call before this (a Retry-After)
+    Column("limited_at", Float, nullable=False),  # the last 429: the interval is forgotten a while after it
 )

@@ -32,6 +32,8 @@ CONNECTION_ERROR = "connection_error"
 UNREADABLE = "unexpected_response"
 OTHER_ERROR = "other_error"
 OTHER_METHOD = "other"
+JOB_KINDS = ("leave", "disconnect", "rejoin")
+JOB_EVENTS = ("queued", "running", "finished", "failed")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class _Metrics:
     retry_after_seconds: Counter
     audit_rows: Counter
     audit_channel_failures: Counter
-    # Jobs (queued / running / finished / failed, items per second) come here with the job runner.
+    jobs: Counter
+    job_items: Counter
 
 
 _metrics: _Metrics | None = None
@@ -99,6 +102,18 @@ def _create() -> _Metrics:
             f"{PREFIX}_audit_channel_posts_failed",
             "Audit lines that couldn't be posted to AUDIT_CHANNEL_ID (the database row stands), by error.",
             ["error"],
+        ),
+        jobs=Counter(
+            f"{PREFIX}_jobs",
+            "Job transitions by kind (leave, disconnect, rejoin) and event: queued (written), running (claimed by "
+            "an instance, again after a takeover or a resume), finished, failed.",
+            ["kind", "event"],
+        ),
+        job_items=Counter(
+            f"{PREFIX}_job_items_done",
+            "Job items done (a channel left or joined, a workspace disconnected), by kind: its rate is items per "
+            "second.",
+            ["kind"],
         ),
     )
 
@@ -201,6 +216,17 @@ def audit_row_written(event: str) -> None:
 def audit_channel_post_failed(error: str) -> None:
     if _enabled and _metrics is not None:
         _metrics.audit_channel_failures.labels(error_label(error)).inc()
+
+
+def job_event(kind: str, event: str) -> None:
+    """A job was queued, claimed (running), finished or failed."""
+    if _enabled and _metrics is not None and event in JOB_EVENTS:
+        _metrics.jobs.labels(kind if kind in JOB_KINDS else "other", event).inc()
+
+
+def job_item_done(kind: str) -> None:
+    if _enabled and _metrics is not None:
+        _metrics.job_items.labels(kind if kind in JOB_KINDS else "other").inc()
 
 
 def exposition() -> tuple[bytes, str]:
