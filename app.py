@@ -18,11 +18,12 @@ from listeners import register_listeners
 from server.app import build_web_app, create_bolt_app, serve_forever
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
-from services.audit.home import HomeTab
+from services.audit.home import HomeTab, publish_home
 from services.audit.log import AuditLog
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
+from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
@@ -107,10 +108,26 @@ async def build_app(settings: Settings) -> BuiltApp:
     audit_feed = AuditChannel(settings.audit_channel_id, names)
     trail = AuditTrail(audit_log, audit_feed)
     admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    disconnects = Disconnects(admins, admin_tokens, trail)
+    offboarding = Offboarding(runner, clients, client, disconnects)
+    offboarding.register()
+
+    async def offboarding_home(enterprise_id: str | None) -> list[Any]:
+        from services.ui.offboarding import home_blocks
+
+        return home_blocks(await offboarding.active_jobs(enterprise_id))
+
+    home_tab = HomeTab(admins, audit_log, names, offboarding_home)
+
+    async def refresh_home(web: Any, user_id: str, enterprise_id: str | None, team_id: str | None) -> None:
+        await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
+
+    offboarding.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
-        "disconnects": Disconnects(admins, admin_tokens, trail),
-        "home_tab": HomeTab(admins, audit_log, names),
+        "disconnects": disconnects,
+        "offboarding": offboarding,
+        "home_tab": home_tab,
         "handled_requests": HandledRequests(database),
         "rejoin_offers": rejoins,
         "leave_policy": LeavePolicy(admins, settings.audit_channel_id),

@@ -23,10 +23,17 @@ class AuditEvent(Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DRY_RUN = "dry_run"  # the whole flow walked, no admin call made
+    # An offboarding job (services.disconnecting.offboarding): its start, a channel not attempted, a cancel, its end.
+    STARTED = "started"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
 
 
 DISCONNECT_ACTION = "disconnect_shared"
 DRY_RUN_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
+OFFBOARD_ACTION = "offboard"  # /disconnect-shared all <org>: every channel shared with one organisation, as a job
+OFFBOARD_DRY_RUN_ACTION = "offboard_dry_run"
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class AuditEntry:
     leaving_team_id: str | None = None
     action: str = DISCONNECT_ACTION
     at: datetime | None = None
+    job_id: str | None = None
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -70,9 +78,23 @@ class AuditLog:
                     channel_id=_clip(entry.channel_id, 32),
                     leaving_team_id=_clip(entry.leaving_team_id, 32),
                     outcome=_clip(entry.outcome, 80) or "",
+                    job_id=_clip(entry.job_id, 32),
                 )
             )
         metrics.audit_row_written(entry.event.value)
+
+    async def of_job(self, job_id: str, event: AuditEvent | None = None) -> list[dict[str, Any]]:
+        """A job's entries, oldest first (only `event` ones when given)."""
+        from sqlalchemy import select
+
+        from services.storage.tables import audit_log
+
+        query = select(audit_log).where(audit_log.c.job_id == job_id)
+        if event is not None:
+            query = query.where(audit_log.c.event == event.value)
+        engine = await self._database.engine()
+        async with engine.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id))]
 
     async def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first."""

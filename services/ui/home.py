@@ -83,11 +83,13 @@ def admin_home(
     teams: dict[str, str],
     more: bool,
     older_page: bool,
+    extra_blocks: Sequence[Any] = (),
 ) -> View:
     """The newest audit entries (or an older page), with buttons to page back and return to the newest."""
     title = "Audit log: older entries" if older_page else "Audit log: latest entries"
     blocks: list[Any] = [
         *_about_blocks(),
+        *extra_blocks,
         DividerBlock(),
         HeaderBlock(text=title),
         ContextBlock(
