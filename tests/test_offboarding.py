@@ -217,8 +217,14 @@ async def test_a_member_is_refused_in_the_home_form_and_at_the_confirmation(
     await fake_slack.wait_for(lambda: ADMIN_ONLY in modal_text(fake_slack, start), what="the refusal")
     assert fake_slack.calls_to(SEARCH) == []
 
-    # The confirmation an admin reached, submitted by a member: refused, nothing disconnected.
+    # The plan an admin was shown, submitted by a member: the confirmation pushed in the ack becomes a refusal.
     plan_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    await slack.submit_view(plan_id, plan_values(fake_slack.views[plan_id]), user_id=grid.member)
+    pushed = slack.pushed_view_id
+    assert pushed is not None
+    await fake_slack.wait_for(lambda: ADMIN_ONLY in modal_text(fake_slack, pushed), what="the refusal")
+
+    # The confirmation an admin reached, submitted by a member: refused, nothing disconnected.
     await slack.submit_view(plan_id, plan_values(fake_slack.views[plan_id]), user_id=grid.admin)
     confirm_id = slack.pushed_view_id
     assert confirm_id is not None
@@ -226,7 +232,7 @@ async def test_a_member_is_refused_in_the_home_form_and_at_the_confirmation(
     await fake_slack.wait_for(lambda: ADMIN_ONLY in modal_text(fake_slack, confirm_id), what="the refusal")
     await asyncio.sleep(0.3)  # nothing more comes: no job
     assert fake_slack.calls_to(ADMIN_CALL) == []
-    assert [r["outcome"] for r in await audit(slack) if r["event"] == "refused"] == ["not_admin", "not_admin"]
+    assert [r["outcome"] for r in await audit(slack) if r["event"] == "refused"] == ["not_admin"] * 3
 
 
 # ---- the job -------------------------------------------------------------------------------------------------------

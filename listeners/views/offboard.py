@@ -3,6 +3,8 @@ confirmation (→ the job)."""
 
 from __future__ import annotations
 
+import uuid
+
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
@@ -46,8 +48,16 @@ async def offboard_start_submission(
         await offboarding.show_plan(client, requester, view.get("id"), partner)
 
 
-async def offboard_plan_submission(ack: AsyncAck, view: dict) -> None:
-    """No Web API call before the ack: the confirmation is built from what the plan showed and what was ticked."""
+async def offboard_plan_submission(
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    offboarding: Offboarding,
+) -> None:
+    """No Web API call before the ack: the confirmation is built from what the plan showed and what was ticked;
+    who may is checked again right after it (a refusal replaces the confirmation)."""
     metadata = PlanMetadata.decode(view.get("private_metadata"))
     offered, ticked = offered_and_ticked(view)
     first_block = f"{CHANNELS_BLOCK_PREFIX}1"
@@ -70,7 +80,13 @@ async def offboard_plan_submission(ack: AsyncAck, view: dict) -> None:
     if not metadata_fits(confirm):
         await ack(response_action="errors", errors={first_block: problem_text("too_many_unticked")})
         return
-    await ack(response_action="push", view=confirm_modal(confirm))
+    external_id = f"offboard-confirm-{uuid.uuid4().hex}"
+    await ack(response_action="push", view=confirm_modal(confirm, external_id))
+    requester = _requester(body, context, metadata.response_url, confirm.dry_run)
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        await offboarding.disconnects.allowed_admin_token(
+            client, requester, None, external_id=external_id, leaving_team_ids=[metadata.partner_id]
+        )
 
 
 async def offboard_confirm_submission(

@@ -343,7 +343,7 @@ def plan_modal(plan: Plan, partner: Partner, metadata: str, dry_run: bool = Fals
     )
 
 
-def confirm_modal(metadata: ConfirmMetadata) -> View:
+def confirm_modal(metadata: ConfirmMetadata, external_id: str | None = None) -> View:
     label = partner_label(metadata.partner_id, metadata.partner_name)
     count = f"{metadata.count} channel{'s' if metadata.count != 1 else ''}"
     kept = f" The {len(metadata.excluded)} you unticked stay connected." if metadata.excluded else ""
@@ -365,6 +365,7 @@ def confirm_modal(metadata: ConfirmMetadata) -> View:
     return View(
         type="modal",
         callback_id=CONFIRM_CALLBACK,
+        external_id=external_id,
         title="Confirm dry run" if metadata.dry_run else "Confirm offboarding",
         submit="Dry run" if metadata.dry_run else "Disconnect",
         close="Back",
