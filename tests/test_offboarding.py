@@ -416,3 +416,32 @@ async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
     assert counts == Counter({c: 1 for c in hosted})
     assert "disconnected from 24 of 24 channels" in summary["text"]
     assert "interrupted" in summary["text"]
+
+
+async def test_a_revoked_token_stops_the_job_at_once_and_says_why(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    hosted = ours(fake_slack, grid, 6)
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    fake_slack.fail(ADMIN_CALL, "token_revoked")
+    await confirm(slack, fake_slack, grid, plan_id)
+    summary = await fake_slack.next_post(body["response_url"])
+    assert len(fake_slack.calls_to(ADMIN_CALL)) == 1  # no call after an error every later call would share
+    assert "disconnected from 0 of 6 channels*, 1 failed, 5 not attempted" in summary["text"]
+    assert "every further call would fail the same way (`token_revoked`)" in summary["text"]
+    assert all(fake_slack.channels[c].connected_teams == [grid.partner] for c in hosted)
+
+
+async def test_an_admin_demoted_during_the_job_stops_it(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
+    ours(fake_slack, grid, 30)
+    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    slack.built.services["offboarding"].recheck_admin_seconds = 0.2
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    await confirm(slack, fake_slack, grid, plan_id)
+    await fake_slack.wait_for(lambda: len(fake_slack.calls_to(ADMIN_CALL)) >= 3, timeout=20, what="some progress")
+    fake_slack.users[grid.admin]["enterprise_user"]["is_admin"] = False
+    summary = await fake_slack.next_post(body["response_url"], timeout=20)
+    assert "you may no longer do this" in summary["text"]
+    assert len(fake_slack.calls_to(ADMIN_CALL)) < 30
+    rows = await audit(slack)
+    assert ("refused", "not_admin") in [(r["event"], r["outcome"]) for r in rows if r["job_id"]]

@@ -295,6 +295,7 @@ class Offboarding:
     disconnects: Disconnects
     clock: Callable[[], float] = time.monotonic
     home_refresh: HomeRefresh | None = None  # republish an admin's Home tab (progress)
+    recheck_admin_seconds: float = RECHECK_ADMIN_SECONDS
     _cancelled_here: set[str] = field(default_factory=set)
 
     def register(self) -> None:
@@ -590,7 +591,7 @@ class Offboarding:
             if await self.cancel_requested(state.job.id):
                 state.stop_reason = state.job.payload["stopping"] = "cancelled"
                 return
-        if now - state.last_admin_check >= RECHECK_ADMIN_SECONDS:
+        if now - state.last_admin_check >= self.recheck_admin_seconds:
             state.last_admin_check = now
             check = await self.disconnects.admins.check(client, state.requester.user_id, state.requester.enterprise_id)
             if not check.allowed and not check.undecided:
