@@ -140,13 +140,14 @@ def _format(row: dict[str, Any]) -> str:
         [
             when,
             f"{row['event']:<9}",
-            "dry-run" if row["action"] == DRY_RUN_ACTION else "real   ",
+            "dry-run" if row["action"] in (DRY_RUN_ACTION, OFFBOARD_DRY_RUN_ACTION) else "real   ",
             f"user={row['user_id']}",
             f"enterprise={row['enterprise_id'] or '-'}",
             f"workspace={row['team_id'] or '-'}",
             f"channel={row['channel_id'] or '-'}",
             f"leaving={row['leaving_team_id'] or '-'}",
             f"outcome={row['outcome']}",
+            *([f"job={row['job_id']}"] if row.get("job_id") else []),
         ]
     )
 
