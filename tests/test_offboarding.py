@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
 from services.audit.log import OFFBOARD_ACTION, OFFBOARD_DRY_RUN_ACTION
@@ -30,6 +31,7 @@ from services.ui.offboarding import (
 from tests.conftest import running_app, settings_for, suite_database
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackSender
+from tests.test_jobs import instances
 
 ADMIN_CALL = "admin.conversations.disconnectShared"
 SEARCH = "admin.conversations.search"
@@ -449,3 +451,31 @@ async def test_an_admin_demoted_during_the_job_stops_it(slack: SlackSender, fake
     assert len(fake_slack.calls_to(ADMIN_CALL)) < 30
     rows = await audit(slack)
     assert ("refused", "not_admin") in [(r["event"], r["outcome"]) for r in rows if r["job_id"]]
+
+
+async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
+    fake_slack: FakeSlack, grid: Grid, tmp_path
+) -> None:
+    hosted = ours(fake_slack, grid, 20)
+    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    counts = count_disconnects(fake_slack)
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    async with (
+        instances(fake_slack, url, tmp_path, SLACK_ADMIN_TOKEN=grid.admin_token) as start,
+        aiohttp.ClientSession() as session,
+    ):
+        first = await start()  # python app.py, its own process
+        sender = SlackSender(first.url, fake_slack, session)
+        plan_id, body = await open_plan(sender, fake_slack, grid.admin, f"all {grid.partner}")
+        await confirm(sender, fake_slack, grid, plan_id)
+        await fake_slack.wait_for(lambda: len(counts) >= 5, timeout=20, what="some channels")
+        first.process.kill()  # SIGKILL: no drain, the lease runs out
+        await first.process.wait()
+        await start()
+        summary = await fake_slack.next_post(body["response_url"], timeout=40)
+        await asyncio.sleep(0.5)
+    assert len(fake_slack.posts_to(body["response_url"])) == 1
+    assert "disconnected from 20 of 20 channels" in summary["text"] and "interrupted" in summary["text"]
+    assert all(fake_slack.channels[c].connected_teams == [] for c in hosted)
+    # At most the call in flight at the crash went out again; Slack's answer (not connected any more) settled it.
+    assert set(counts) == set(hosted) and sum(n - 1 for n in counts.values()) <= 1

@@ -553,8 +553,9 @@ class Offboarding:
             result = await disconnect_team(admin_client, client, channel_id, partner, job.enterprise_id, job.team_id)
             error = result.error
             settled = False
-            if sent_before and error == "leaving_team_not_in_channel":
-                error, settled = None, True  # our own call before the interruption did it
+            if sent_before and error in ("leaving_team_not_in_channel", "no_teams_to_disconnect"):
+                # Our own call before the interruption did it: Slack says the partner (or anyone) is gone.
+                error, settled = None, True
             if error is None:
                 outcome = "ok" if result.after_error is None else f"ok_after:{result.after_error}"
                 if settled:
