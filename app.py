@@ -18,12 +18,13 @@ from listeners import register_listeners
 from server.app import build_web_app, create_bolt_app, serve_forever
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
-from services.audit.home import HomeTab
+from services.audit.home import HomeTab, publish_home
 from services.audit.log import AuditLog
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.jobs import DisconnectJobs
+from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
@@ -116,11 +117,26 @@ async def build_app(settings: Settings) -> BuiltApp:
     disconnects = Disconnects(admins, admin_tokens, trail)
     disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects)
     disconnect_jobs.register()
+    offboarding = Offboarding(runner, clients, client, disconnects)
+    offboarding.register()
+
+    async def offboarding_home(enterprise_id: str | None) -> list[Any]:
+        from services.ui.offboarding import home_blocks
+
+        return home_blocks(await offboarding.active_jobs(enterprise_id))
+
+    home_tab = HomeTab(admins, audit_log, names, offboarding_home)
+
+    async def refresh_home(web: Any, user_id: str, enterprise_id: str | None, team_id: str | None) -> None:
+        await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
+
+    offboarding.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
         "disconnect_jobs": disconnect_jobs,
-        "home_tab": HomeTab(admins, audit_log, names),
+        "offboarding": offboarding,
+        "home_tab": home_tab,
         "handled_requests": HandledRequests(database),
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,

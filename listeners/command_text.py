@@ -97,3 +97,21 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
         else:
             return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
     return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids), dry_run=dry_run)
+
+
+@dataclass(frozen=True)
+class OffboardRequest:
+    """`/disconnect-shared all <org or workspace> [--dry-run]`: every channel shared with one partner."""
+
+    partner: str  # an `E…`, a `T…`, or a name (may hold spaces); "" when none was given
+    dry_run: bool = False
+
+
+def parse_offboard_text(text: str | None) -> OffboardRequest | None:
+    """None unless the text starts with `all`; the rest (less `--dry-run`) names the partner."""
+    words = [w for w in (text or "").split() if w]
+    if not words or words[0].lower() != "all":
+        return None
+    dry_run = any(_DRY_RUN.fullmatch(w) for w in words[1:])
+    partner = " ".join(w for w in words[1:] if not _DRY_RUN.fullmatch(w))
+    return OffboardRequest(partner[:200], dry_run)

@@ -102,3 +102,19 @@ async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
     now[0] += 61  # a quiet minute forgets it
     await pacer.wait_turn("k")
     assert pacer.interval("k") == 0
+
+
+async def test_pacer_keeps_what_it_learned_from_a_whole_minute_retry_after() -> None:
+    """20 a minute, Retry-After: 60 (a whole window): the pace is learned when the pause ends and kept after it."""
+    now = [100.0]
+    pacer = Pacer(clock=lambda: now[0])
+    for _ in range(20):
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    pacer.rate_limited("k", retry_after=60.0)
+    now[0] += 60.1
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == pytest.approx(60 / 20 * 1.05)
+    now[0] += 3.2
+    await pacer.wait_turn("k")
+    assert pacer.interval("k") == pytest.approx(60 / 20 * 1.05)

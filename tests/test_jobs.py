@@ -12,9 +12,6 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,21 +28,8 @@ from services.storage.database import Database
 from services.ui.rejoin import REJOIN_BUSY
 from tests.helpers.app import Org
 from tests.helpers.fake_slack import FakeSlack
-from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
+from tests.helpers.processes import LEASE, ROOT, Instance, app_env, free_port, instances, wait_for_http
 from tests.helpers.slack_requests import SlackSender
-
-LEASE = 2.0
-
-
-@dataclass
-class Instance:
-    process: asyncio.subprocess.Process
-    port: int
-    log: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
 
 def count_leaves(fake: FakeSlack) -> Counter:
@@ -59,37 +43,6 @@ def count_leaves(fake: FakeSlack) -> Counter:
 
     fake._m_conversations_leave = counted  # type: ignore[method-assign]  # the fake's method, wrapped to count
     return counts
-
-
-@asynccontextmanager
-async def instances(
-    fake: FakeSlack, database_url: str, tmp_path: Path, **env: str
-) -> AsyncIterator[Callable[[], Awaitable[Instance]]]:
-    started: list[Instance] = []
-
-    async def start() -> Instance:
-        port = free_port()
-        log = tmp_path / f"app-{port}.log"
-        defaults = {"JOB_LEASE_SECONDS": str(LEASE), "JOB_POLL_SECONDS": "0.1", "SHUTDOWN_GRACE_SECONDS": "10"}
-        settings = {**defaults, "METRICS_ENABLED": "false", **env}  # a test's own settings win
-        environment = app_env(fake, tmp_path, DATABASE_URL=database_url, PORT=str(port), **settings)
-        with open(log, "wb") as out:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable, "app.py", env=environment, cwd=ROOT, stdout=out, stderr=out
-            )
-        instance = Instance(process, port, log)
-        started.append(instance)
-        async with aiohttp.ClientSession() as session:
-            await wait_for_http(session, f"{instance.url}/healthz", process, log=log)
-        return instance
-
-    try:
-        yield start
-    finally:
-        for instance in started:
-            if instance.process.returncode is None:
-                instance.process.kill()
-                await instance.process.wait()
 
 
 async def the_job(store: JobStore, predicate=lambda job: True, timeout: float = 20.0):

@@ -53,7 +53,15 @@ def test_manifest_asks_for_bot_scopes_only_so_any_workspace_can_install() -> Non
 
 def test_the_enterprise_manifest_is_the_same_app_plus_the_admin_user_scope() -> None:
     plain, enterprise = manifest(), manifest("manifest.enterprise.json")
-    assert enterprise["oauth_config"]["scopes"]["user"] == ADMIN_USER_SCOPES == ["admin.conversations:write"]
+    assert (
+        enterprise["oauth_config"]["scopes"]["user"]
+        == ADMIN_USER_SCOPES
+        == [
+            "admin.conversations:write",
+            "admin.conversations:read",
+        ]
+    )
+    assert "admin.conversations:read" not in json.dumps(plain)
     assert sorted(enterprise["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
     del enterprise["oauth_config"]["scopes"]["user"]
     assert enterprise == plain

@@ -13,7 +13,7 @@ from server.oauth import ADMIN_INSTALL_PATH, ADMIN_INSTALL_WHO, INSTALL_PATH
 from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.admin_installs import latest_admin_installation
 from services.error_texts import ORG_INSTALL_MISSING, ORG_INSTALL_WITHOUT_ADMIN_SCOPE
-from services.slack.scopes import ADMIN_SCOPE, BOT_SCOPES
+from services.slack.scopes import ADMIN_SCOPE, ADMIN_USER_SCOPES, BOT_SCOPES
 from tests.helpers.app import running_app
 from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
@@ -163,7 +163,9 @@ async def test_the_admin_install_page_asks_for_the_admin_user_scope_and_says_who
     page, authorize, cookie = await install_page(oauth_app, ADMIN_INSTALL_PATH)
     query = query_of(authorize)
     assert query["scope"].split(",") == BOT_SCOPES
-    assert query["user_scope"] == ADMIN_SCOPE == "admin.conversations:write"
+    assert (
+        query["user_scope"].split(",") == ADMIN_USER_SCOPES == ["admin.conversations:write", "admin.conversations:read"]
+    )
     assert cookie.startswith("slack-app-oauth-state=") and cookie.endswith(query["state"])
     assert html.escape(ADMIN_INSTALL_WHO) in page
     assert ADMIN_INSTALL_WHO.count(". ") == 0  # one sentence
@@ -292,7 +294,7 @@ async def test_an_org_admin_installs_org_wide_with_the_admin_scope_and_a_later_b
     assert sent_back and f"Slack granted {ADMIN_SCOPE} to you ({admin}) on the whole org" in page
     store = oauth_app.built.bolt.installation_store
     found = await latest_admin_installation(store, enterprise_id)
-    assert found is not None and found.user_id == admin and found.user_scopes == [ADMIN_SCOPE]
+    assert found is not None and found.user_id == admin and found.user_scopes == ADMIN_USER_SCOPES
 
     fake_slack.installing_as(other, org_wide=True)
     sent_back, page = await through_slack(oauth_app, fake_slack, INSTALL_PATH)
@@ -301,4 +303,4 @@ async def test_an_org_admin_installs_org_wide_with_the_admin_scope_and_a_later_b
     assert latest.user_id == other and latest.user_token is None  # bot-only: Slack issued no user token
     again = await latest_admin_installation(store, enterprise_id)
     assert again is not None and again.user_id == admin and again.user_token == found.user_token
-    assert again.user_token is not None and fake_slack.tokens[again.user_token]["scopes"] == {ADMIN_SCOPE}
+    assert again.user_token is not None and fake_slack.tokens[again.user_token]["scopes"] == set(ADMIN_USER_SCOPES)

@@ -9,7 +9,13 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.audit.log import DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
+from services.audit.log import (
+    DRY_RUN_AUDIT_ACTION,
+    OFFBOARD_AUDIT_ACTION,
+    OFFBOARD_DRY_RUN_AUDIT_ACTION,
+    AuditEntry,
+    AuditEvent,
+)
 from services.slack.names import NameBook, installation_key
 from services.slack.outcomes import call_outcome
 from services.telemetry import metrics
@@ -19,6 +25,15 @@ logger = logging.getLogger(__name__)
 
 REFUSAL_COLLAPSE_SECONDS = 60.0
 _POSTED_EVENTS = {AuditEvent.REFUSED, AuditEvent.SUCCEEDED, AuditEvent.FAILED, AuditEvent.DRY_RUN}
+# An offboarding job posts its start, its end, a cancel and its failures, not a line for each of 300 channels.
+_OFFBOARD_POSTED = {
+    AuditEvent.STARTED,
+    AuditEvent.FINISHED,
+    AuditEvent.CANCELLED,
+    AuditEvent.FAILED,
+    AuditEvent.REFUSED,
+}
+_OFFBOARD_ACTIONS = {OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION}
 _HINTS = {
     "not_in_channel": " Invite the app to that channel (/invite @Channel Admin).",
     "channel_not_found": " Check AUDIT_CHANNEL_ID, and invite the app if the channel is private.",
@@ -41,7 +56,8 @@ class AuditChannel:
         self._pending: set[asyncio.Task[None]] = set()
 
     def announce(self, client: AsyncWebClient, entry: AuditEntry) -> None:
-        if self.channel_id is None or entry.event not in _POSTED_EVENTS or self._repeated_refusal(entry):
+        posted = _OFFBOARD_POSTED if entry.action in _OFFBOARD_ACTIONS else _POSTED_EVENTS
+        if self.channel_id is None or entry.event not in posted or self._repeated_refusal(entry):
             return
         task = asyncio.create_task(self._post(client, self.channel_id, entry))
         self._pending.add(task)
@@ -93,7 +109,8 @@ class AuditChannel:
             person(entry.user_id, users.get(entry.user_id)),
             channel_label(entry.channel_id, channels.get(entry.channel_id or "")),
             team_text(entry.leaving_team_id, teams.get(entry.leaving_team_id or "")),
-            dry_run=entry.action == DRY_RUN_AUDIT_ACTION,
+            dry_run=entry.action in (DRY_RUN_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION),
+            job_id=entry.job_id,
         )
 
     async def drain(self, timeout: float = 5.0) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,10 +22,17 @@ logger = logging.getLogger(__name__)
 class HomeTab:
     """The App Home tab's content for one user: the audit log for admins (same rule as /disconnect-shared)."""
 
-    def __init__(self, admins: AdminPolicy, log: AuditLog, names: NameBook) -> None:
+    def __init__(
+        self,
+        admins: AdminPolicy,
+        log: AuditLog,
+        names: NameBook,
+        extra: Callable[[str | None], Awaitable[list[Any]]] | None = None,
+    ) -> None:
         self.admins = admins
         self.log = log
         self.names = names
+        self.extra = extra  # more blocks for admins, by org (offboarding's button and jobs)
 
     async def view(
         self,
@@ -44,7 +53,8 @@ class HomeTab:
             self.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
             self.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
         )
-        return admin_home(rows, users, channels, teams, more, older_page=before_id is not None)
+        extra = await self.extra(enterprise_id) if self.extra is not None and enterprise_id else []
+        return admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
 
 
 async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> None:

@@ -13,7 +13,13 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from services.storage.audit_rows import audit_rows_page, dangling_audit_rows, insert_audit_row, newest_audit_rows
+from services.storage.audit_rows import (
+    audit_rows_page,
+    dangling_audit_rows,
+    insert_audit_row,
+    job_audit_rows,
+    newest_audit_rows,
+)
 from services.storage.database import Database
 from services.telemetry import metrics
 
@@ -24,10 +30,17 @@ class AuditEvent(Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DRY_RUN = "dry_run"  # the whole flow walked, no admin call made
+    # An offboarding job (services.disconnecting.offboarding): its start, a channel not attempted, a cancel, its end.
+    STARTED = "started"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
 
 
 DISCONNECT_AUDIT_ACTION = "disconnect_shared"
 DRY_RUN_AUDIT_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
+OFFBOARD_AUDIT_ACTION = "offboard"  # /disconnect-shared all <org>: every channel shared with one organisation, as a job
+OFFBOARD_DRY_RUN_AUDIT_ACTION = "offboard_dry_run"
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class AuditEntry:
     leaving_team_id: str | None = None
     action: str = DISCONNECT_AUDIT_ACTION
     at: datetime | None = None
+    job_id: str | None = None
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -66,9 +80,14 @@ class AuditLog:
                 "channel_id": _clip(entry.channel_id, 32),
                 "leaving_team_id": _clip(entry.leaving_team_id, 32),
                 "outcome": _clip(entry.outcome, 80) or "",
+                "job_id": _clip(entry.job_id, 32),
             },
         )
         metrics.audit_row_written(entry.event.value)
+
+    async def of_job(self, job_id: str, event: AuditEvent | None = None) -> list[dict[str, Any]]:
+        """A job's entries, oldest first (only `event` ones when given)."""
+        return await job_audit_rows(self._database, job_id, event.value if event is not None else None)
 
     async def latest(self, limit: int = 20) -> list[dict[str, Any]]:
         """The newest entries first."""
@@ -101,13 +120,14 @@ def _format(row: dict[str, Any]) -> str:
         [
             when,
             f"{row['event']:<9}",
-            "dry-run" if row["action"] == DRY_RUN_AUDIT_ACTION else "real   ",
+            "dry-run" if row["action"] in (DRY_RUN_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION) else "real   ",
             f"user={row['user_id']}",
             f"enterprise={row['enterprise_id'] or '-'}",
             f"workspace={row['team_id'] or '-'}",
             f"channel={row['channel_id'] or '-'}",
             f"leaving={row['leaving_team_id'] or '-'}",
             f"outcome={row['outcome']}",
+            *([f"job={row['job_id']}"] if row.get("job_id") else []),
         ]
     )
 

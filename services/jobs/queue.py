@@ -185,6 +185,26 @@ class JobStore:
                         raise
                     await asyncio.sleep(0.05 * attempt)
 
+    async def recent(self, kind: str, enterprise_id: str, *, since: datetime, limit: int = 5) -> list[Job]:
+        """An org's jobs of `kind` not finished yet or finished after `since`, newest first."""
+        from sqlalchemy import or_, select
+
+        from services.storage.tables import job
+
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(job.c.id)
+                    .where(job.c.kind == kind, job.c.enterprise_id == enterprise_id)
+                    .where(or_(job.c.finished_at.is_(None), job.c.finished_at > since))
+                    .order_by(job.c.created_at.desc())
+                    .limit(limit)
+                )
+            ).all()
+        found = [await self.get(r[0]) for r in rows]
+        return [j for j in found if j is not None]
+
     async def create(
         self,
         kind: str,

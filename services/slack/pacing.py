@@ -233,6 +233,9 @@ class Pacer:
                 continue
             if pace.paused_at is not None:
                 self._learn(key, pace)
+                # The quiet minute counts from the end of the pause: with a Retry-After of 60 s or more, counting
+                # from the 429 forgot the pace the moment it was learned.
+                pace.last_limited = now
                 if pace.interval and pace.next_start < now:
                     pace.next_start = now
                 continue

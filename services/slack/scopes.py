@@ -7,6 +7,9 @@ so only the admin install (manifest.enterprise.json, /slack/install/admin) asks 
 """
 
 ADMIN_SCOPE = "admin.conversations:write"
+# Offboarding a partner finds every channel shared with it: admin.conversations.search needs admin.conversations:read
+# (https://api.slack.com/methods/admin.conversations.search).
+ADMIN_READ_SCOPE = "admin.conversations:read"
 
 BOT_SCOPES = [
     "commands",  # the two slash commands
@@ -22,4 +25,5 @@ BOT_SCOPES = [
 
 USER_SCOPES: list[str] = []  # manifest.json and /slack/install: no user token at all
 
-ADMIN_USER_SCOPES = [ADMIN_SCOPE]  # manifest.enterprise.json and /slack/install/admin: an Org Admin's user token
+# manifest.enterprise.json and /slack/install/admin: an Org Admin's user token
+ADMIN_USER_SCOPES = [ADMIN_SCOPE, ADMIN_READ_SCOPE]

@@ -82,3 +82,17 @@ async def dangling_audit_rows(
     engine = await database.engine()
     async with engine.connect() as conn:
         return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def job_audit_rows(database: Database, job_id: str, event: str | None) -> list[dict[str, Any]]:
+    """A job's rows, oldest first (only `event` ones when given)."""
+    from sqlalchemy import select
+
+    from services.storage.tables import audit_log
+
+    query = select(audit_log).where(audit_log.c.job_id == job_id)
+    if event is not None:
+        query = query.where(audit_log.c.event == event)
+    engine = await database.engine()
+    async with engine.connect() as conn:
+        return [dict(r._mapping) for r in await conn.execute(query.order_by(audit_log.c.id))]

@@ -18,6 +18,8 @@ audit_log = Table(
     Column("channel_id", String(32)),
     Column("leaving_team_id", String(32)),
     Column("outcome", String(80), nullable=False),
+    # The job an entry belongs to (an offboarding's start, each channel, its end or cancel); None outside jobs.
+    Column("job_id", String(32), index=True),
 )
 
 # What a Rejoin button undoes when the channels left are too many for the button to carry (services.leaving.offers).

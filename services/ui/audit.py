@@ -45,6 +45,14 @@ def outcome_text(event: str, outcome: str) -> str:
         return ":test_tube: Dry run: would disconnect, nothing changed"
     if event == AuditEvent.CONFIRMED.value:
         return ":hourglass: Confirmed; no result recorded yet"
+    if event == AuditEvent.STARTED.value:
+        return f":arrow_forward: Offboarding started ({escape_text(outcome)})"
+    if event == AuditEvent.FINISHED.value:
+        return f":checkered_flag: Offboarding ended ({escape_text(outcome)})"
+    if event == AuditEvent.CANCELLED.value:
+        return ":octagonal_sign: Offboarding cancelled"
+    if event == AuditEvent.SKIPPED.value:
+        return f":fast_forward: Not attempted (`{escape_text(outcome)}`)"
     return f"`{escape_text(event)}` (`{escape_text(outcome)}`)"
 
 
@@ -66,9 +74,21 @@ def audit_channel_line(
     channel: str,
     team: str | None,
     dry_run: bool,
+    job_id: str | None = None,
 ) -> str:
     """One line per attempt; `user`, `channel` and `team` are already labels."""
     workspace = team or "a workspace"
+    job = f" (job `{job_id}`)" if job_id else ""
+    test = "a dry run of " if dry_run else ""
+    if event == AuditEvent.STARTED.value:
+        return f":arrow_forward: {user} started {test}offboarding {workspace}: {escape_text(outcome)}{job}."
+    if event == AuditEvent.FINISHED.value:
+        what = "A dry run of offboarding" if dry_run else "Offboarding"
+        return f":checkered_flag: {what} {workspace} ended: {escape_text(outcome)}{job}."
+    if event == AuditEvent.CANCELLED.value:
+        return f":octagonal_sign: {user} cancelled {test}offboarding {workspace}{job}."
+    if job_id and event == AuditEvent.FAILED.value:
+        return f":x: Offboarding {workspace}: {channel} failed, Slack answered `{escape_text(outcome)}`{job}."
     if event == AuditEvent.SUCCEEDED.value:
         return f":white_check_mark: {user} disconnected {workspace} from {channel}."
     if event == AuditEvent.FAILED.value:

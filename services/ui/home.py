@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from services.audit.log import DRY_RUN_AUDIT_ACTION
+from services.audit.log import DRY_RUN_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION
 from services.ui import escape_text, truncate
 from services.ui.audit import channel_label, outcome_text, person
 from services.ui.disconnect import USAGE as DISCONNECT_USAGE
@@ -65,7 +65,7 @@ def audit_entry_text(
     team = row["leaving_team_id"]
     workspace = team_label(team, teams.get(team)) if team else "no workspace chosen"
     outcome = outcome_text(row["event"], row["outcome"])
-    if row["action"] == DRY_RUN_AUDIT_ACTION and row["event"] != "dry_run":
+    if row["action"] in (DRY_RUN_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION) and row["event"] != "dry_run":
         outcome += " _(dry run)_"
     parts = [
         f"*{_when(row['at'])}*",
@@ -83,11 +83,13 @@ def admin_home(
     teams: dict[str, str],
     more: bool,
     older_page: bool,
+    extra_blocks: Sequence[Any] = (),
 ) -> View:
     """The newest audit entries (or an older page), with buttons to page back and return to the newest."""
     title = "Audit log: older entries" if older_page else "Audit log: latest entries"
     blocks: list[Any] = [
         *_about_blocks(),
+        *extra_blocks,
         DividerBlock(),
         HeaderBlock(text=title),
         ContextBlock(

@@ -916,7 +916,10 @@ class FakeSlack:
                 continue
             if query and query not in channel.name.lower():
                 continue
-            if partners and not partners & {*self._connected_team_ids(channel), *channel.limited}:
+            # The filter names "the external orgs to search through"; a result carries the partner's pending
+            # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited
+            # matches as well. Not verified against a live org.
+            if partners and not partners & {*self._connected_team_ids(channel), *channel.limited, *channel.pending}:
                 continue
             internal = self._internal_team_ids(channel)
             if teams and not teams & set(internal):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -54,3 +58,49 @@ async def wait_for_http(
         await asyncio.sleep(0.02)
     tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
     raise AssertionError(f"{url} never answered 200 (process exit code {process.returncode}) {tail}")
+
+
+# The app as real processes on one database, for the job tests (a short lease: takeovers within seconds).
+LEASE = 2.0
+
+
+@dataclass
+class Instance:
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@asynccontextmanager
+async def instances(
+    fake: FakeSlack, database_url: str, tmp_path: Path, **env: str
+) -> AsyncIterator[Callable[[], Awaitable[Instance]]]:
+    started: list[Instance] = []
+
+    async def start() -> Instance:
+        port = free_port()
+        log = tmp_path / f"app-{port}.log"
+        defaults = {"JOB_LEASE_SECONDS": str(LEASE), "JOB_POLL_SECONDS": "0.1", "SHUTDOWN_GRACE_SECONDS": "10"}
+        settings = {**defaults, "METRICS_ENABLED": "false", **env}  # a test's own settings win
+        environment = app_env(fake, tmp_path, DATABASE_URL=database_url, PORT=str(port), **settings)
+        with open(log, "wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "app.py", env=environment, cwd=ROOT, stdout=out, stderr=out
+            )
+        instance = Instance(process, port, log)
+        started.append(instance)
+        async with aiohttp.ClientSession() as session:
+            await wait_for_http(session, f"{instance.url}/healthz", process, log=log)
+        return instance
+
+    try:
+        yield start
+    finally:
+        for instance in started:
+            if instance.process.returncode is None:
+                instance.process.kill()
+                await instance.process.wait()

@@ -1,0 +1,47 @@
+"""Offboarding's buttons: the Home tab's "Offboard an organization" (opens the form) and Cancel (modal or Home)."""
+
+from __future__ import annotations
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from listeners.payload import installation_org, user_id_of
+from services.disconnecting.offboarding import Offboarding
+from services.disconnecting.workflow import Requester
+from services.slack.outcomes import call_outcome
+from services.ui.offboarding import progress_modal, start_modal, status_modal
+
+
+async def offboard_open_pressed(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+    """The trigger lasts 3 s: open the form at once; who may is checked when it is submitted (and at every step)."""
+    await ack()
+    await call_outcome(client.views_open(trigger_id=body.get("trigger_id"), view=start_modal()))
+
+
+async def offboard_cancel_pressed(
+    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext, offboarding: Offboarding
+) -> None:
+    await ack()
+    job_id = action.get("value")
+    if not isinstance(job_id, str) or not job_id:
+        return
+    requester = Requester(user_id_of(body), installation_org(context), context.team_id, None)
+    check = await offboarding.disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
+    pressed_in = body.get("view")
+    view: dict = pressed_in if isinstance(pressed_in, dict) else {}
+    in_modal = view.get("type") == "modal"
+    if not check.allowed:
+        await offboarding.disconnects.allowed_admin_token(client, requester, None, check)  # audited, told why
+        return
+    answer = await offboarding.cancel(client, requester, job_id)
+    if in_modal:
+        job = await offboarding.runner.store.get(job_id)
+        if answer == "cancelling" and job is not None:
+            job.payload["stopping"] = "cancelled"
+            await call_outcome(client.views_update(view_id=view.get("id"), view=progress_modal(job)))
+        elif answer != "cancelling":
+            text = "That job has already finished; nothing to cancel." if answer == "finished" else "No such job."
+            await call_outcome(client.views_update(view_id=view.get("id"), view=status_modal(text)))
+    elif offboarding.home_refresh is not None:
+        await offboarding.home_refresh(client, requester.user_id, requester.enterprise_id, requester.team_id)

@@ -1,0 +1,121 @@
+"""Offboarding's submissions: the Home tab's start form (→ the plan), the plan (→ the confirmation), and the
+confirmation (→ the job)."""
+
+from __future__ import annotations
+
+import uuid
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from listeners.errors import answer_failures_after_ack
+from listeners.payload import installation_org, installation_team, user_id_of
+from services.disconnecting.offboarding import Offboarding
+from services.disconnecting.partners import Partner, plan_digest
+from services.disconnecting.workflow import Requester
+from services.storage.handled_requests import HandledRequests
+from services.ui.offboarding import (
+    CHANNELS_BLOCK_PREFIX,
+    ConfirmMetadata,
+    PlanMetadata,
+    confirm_modal,
+    dry_run_chosen,
+    loading_modal,
+    metadata_fits,
+    offered_and_ticked,
+    partner_typed,
+    problem_text,
+    status_modal,
+)
+
+
+def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
+    return Requester(user_id_of(body), installation_org(context), context.team_id, response_url, dry_run=dry_run)
+
+
+async def offboard_start_submission(
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    offboarding: Offboarding,
+) -> None:
+    partner = partner_typed(view)
+    await ack(response_action="update", view=loading_modal(partner))
+    requester = _requester(body, context, None, dry_run_chosen(view))
+    async with answer_failures_after_ack(client, requester.user_id, None):
+        await offboarding.show_plan(client, requester, view.get("id"), partner)
+
+
+async def offboard_plan_submission(
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    offboarding: Offboarding,
+) -> None:
+    """No Web API call before the ack: the confirmation is built from what the plan showed and what was ticked;
+    who may is checked again right after it (a refusal replaces the confirmation)."""
+    metadata = PlanMetadata.decode(view.get("private_metadata"))
+    offered, ticked = offered_and_ticked(view)
+    first_block = f"{CHANNELS_BLOCK_PREFIX}1"
+    if not metadata.partner_id or not offered:
+        await ack(response_action="update", view=status_modal("This form is incomplete. Start again."))
+        return
+    if not ticked:
+        await ack(response_action="errors", errors={first_block: problem_text("none_chosen")})
+        return
+    excluded = tuple(c for c in offered if c not in set(ticked))
+    confirm = ConfirmMetadata(
+        metadata.response_url,
+        metadata.partner_id,
+        metadata.partner_name,
+        excluded,
+        plan_digest(ticked),
+        len(ticked),
+        dry_run_chosen(view),
+    )
+    if not metadata_fits(confirm):
+        await ack(response_action="errors", errors={first_block: problem_text("too_many_unticked")})
+        return
+    external_id = f"offboard-confirm-{uuid.uuid4().hex}"
+    await ack(response_action="push", view=confirm_modal(confirm, external_id))
+    requester = _requester(body, context, metadata.response_url, confirm.dry_run)
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        await offboarding.disconnects.allowed_admin_token(
+            client, requester, None, external_id=external_id, leaving_team_ids=[metadata.partner_id]
+        )
+
+
+async def offboard_confirm_submission(
+    ack: AsyncAck,
+    body: dict,
+    view: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    offboarding: Offboarding,
+    handled_requests: HandledRequests,
+) -> None:
+    metadata = ConfirmMetadata.decode(view.get("private_metadata"))
+    if not metadata.partner_id or not metadata.digest:
+        await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
+        return
+    await ack(response_action="update", view=status_modal("Checking again and starting…"))
+    requester = _requester(body, context, metadata.response_url, metadata.dry_run)
+    async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
+        # A confirmation is submitted once; the same one again is a replay (on any instance): one job.
+        if not await handled_requests.first_time(f"offboard-confirm:{view.get('id')}:{requester.user_id}"):
+            return
+        await offboarding.confirmed(
+            client,
+            requester,
+            view.get("id"),
+            Partner(metadata.partner_id, metadata.partner_name),
+            metadata.excluded,
+            metadata.digest,
+            is_enterprise_install=bool(context.is_enterprise_install),
+            installation_team=installation_team(context),
+        )

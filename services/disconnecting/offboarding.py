@@ -1,0 +1,438 @@
+"""Offboarding a partner: disconnect one organisation (or standalone workspace) from every channel we share with it.
+
+What Slack offers, and where it says so:
+- admin.conversations.search (https://api.slack.com/methods/admin.conversations.search) finds an org's channels,
+  filtered by `connected_team_ids`, at most 20 a page (`limit` "Must be between 1 - 20"), paged by `cursor` /
+  `next_cursor`; it needs the Org Admin's user token with `admin.conversations:read`. Its answer names the host as an
+  org ID (`conversation_host_id: "E…"`) and carries `connected_team_ids`, `connected_limited_team_ids`,
+  `pending_connected_team_ids` and `is_archived` (../shared/slack-samples/api/admin.conversations.search.json).
+- admin.conversations.disconnectShared (../shared/seeds/admin.conversations.disconnectShared.txt) takes "one team ID
+  at a time" in `leaving_team_ids`; "only the originating organization may call this method". A partner org is listed
+  in a channel's `connected_team_ids` by its org ID `E…` (../shared/slack-samples/api/conversations.info.json), so the
+  org ID is what leaves, as /disconnect-shared already sends; a standalone workspace leaves by its `T…`.
+- No published rate limit tier for the admin call: the job learns the pace from 429s (services.slack.pacing) and,
+  unlike a short bulk leave, keeps what it learned for the rest of the job (the fake, like Slack, answers a 429 with a
+  whole window's Retry-After: forgetting the pace after a quiet minute would cost a full window each time).
+
+The job (services.jobs.queue, kind "offboard") disconnects the channels in order, one at a time, audits every channel
+under the job's ID, can be cancelled by any admin of the org (a "cancelled" audit row is the request: any instance
+sees it), and ends with one summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.audit.log import OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.partners import (
+    CANCEL_CHECK_SECONDS,
+    DISCONNECT_METHOD,
+    DISCONNECTED,
+    HOME_REFRESH_SECONDS,
+    NOT_DISCONNECTED,
+    OFFBOARD,
+    RECHECK_ADMIN_SECONDS,
+    SKIPPED,
+    STOPPING_ERRORS,
+    WOULD_DISCONNECT,
+    Partner,
+    plan_digest,
+    resolve_partner,
+    search_shared_with,
+)
+from services.disconnecting.shared_channels import disconnect_team
+from services.disconnecting.workflow import Disconnects, Requester
+from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
+from services.slack.client import client_like, pacer_of
+from services.slack.delivery import reply_privately
+from services.slack.outcomes import call_outcome
+from services.slack.pacing import pace_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Run:
+    """One job's state while it runs in this process."""
+
+    job: Job
+    requester: Requester
+    stop_reason: str | None = None  # "cancelled", "not_admin:…", or a code from STOPPING_ERRORS
+    interval: float = 0.0  # the pace learned from Slack's 429s, kept for the whole job
+    next_start: float = 0.0
+    last_admin_check: float = 0.0
+    last_cancel_check: float = 0.0
+    last_home: float = 0.0
+    order: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+ClientFor = Callable[[Job], Awaitable[AsyncWebClient | None]]
+HomeRefresh = Callable[[AsyncWebClient, str, str | None, str | None], Awaitable[None]]
+SummaryRender = Callable[[Job], dict[str, Any]]
+ProgressRender = Callable[[Job], Any]
+
+
+@dataclass
+class Offboarding:
+    """Submits, runs, cancels and reports offboarding jobs; no Bolt."""
+
+    runner: JobRunner
+    client_for: ClientFor
+    base_client: AsyncWebClient
+    disconnects: Disconnects
+    clock: Callable[[], float] = time.monotonic
+    home_refresh: HomeRefresh | None = None  # republish an admin's Home tab (progress)
+    recheck_admin_seconds: float = RECHECK_ADMIN_SECONDS
+    _cancelled_here: set[str] = field(default_factory=set)
+
+    def register(self) -> None:
+        self.runner.register(OFFBOARD, self.run)
+
+    async def admin_client(self, requester: Requester, client: AsyncWebClient) -> AsyncWebClient | None:
+        token = await self.disconnects.admin_tokens.lookup(requester.enterprise_id)
+        if token.token is None:
+            return None
+        return client_like(client, token=token.token, retry_server_errors=False)
+
+    async def submit(
+        self,
+        requester: Requester,
+        partner: Partner,
+        channels: Sequence[dict[str, Any]],
+        *,
+        theirs: Sequence[dict[str, Any]],
+        pending: Sequence[dict[str, Any]],
+        is_enterprise_install: bool,
+        view_id: str | None,
+        installation_team: str | None,
+    ) -> str:
+        """Write the job (before the admin is told it started) and wake this instance's runner."""
+        job_id = await self.runner.store.create(
+            OFFBOARD,
+            user_id=requester.user_id,
+            items=[{**c, "outcome": None} for c in channels],
+            enterprise_id=requester.enterprise_id,
+            team_id=requester.team_id,
+            is_enterprise_install=is_enterprise_install,
+            response_url=requester.response_url,
+            payload={
+                "partner": partner.id,
+                "partner_name": partner.name,
+                "dry_run": requester.dry_run,
+                "view_id": view_id,
+                "installation_team": installation_team,
+                "theirs": list(theirs),
+                "pending": list(pending),
+            },
+        )
+        self.runner.wake()
+        return job_id
+
+    # ---- the modal's steps ---------------------------------------------------------------------------------------
+    async def _tell(self, client: AsyncWebClient, requester: Requester, view_id: str | None, text: str) -> None:
+        from services.disconnecting.workflow import show_or_tell
+        from services.ui.offboarding import status_modal
+
+        if view_id:
+            await show_or_tell(client, requester, status_modal(text), view_id=view_id)
+        else:
+            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+
+    async def show_plan(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        view_id: str | None,
+        partner_text: str,
+        check: Any = None,
+    ) -> None:
+        """Who may (again), who the partner is, every channel shared with it; then the plan in the modal."""
+        from services.disconnecting.workflow import show_or_tell
+        from services.ui.offboarding import PlanMetadata, partner_label, plan_modal, problem_text
+
+        admin_token = await self.disconnects.allowed_admin_token(client, requester, None, check, view_id=view_id)
+        if admin_token is None or admin_token.token is None or not requester.enterprise_id:
+            return
+        admin_client = client_like(client, token=admin_token.token)
+        partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id)
+        if partner.id is None:
+            candidates = ", ".join(f"{name} (`{team_id}`)" for team_id, name in partner.candidates)
+            text = problem_text(partner.problem or "no_partner", partner_text, candidates=candidates)
+            await self._tell(client, requester, view_id, text)
+            return
+        plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
+        label = partner_label(partner.id, partner.name)
+        if plan.error is not None or plan.total == 0:
+            problem = f"search:{plan.error}" if plan.error else "nothing_shared"
+            await self._tell(client, requester, view_id, problem_text(problem, partner_text, partner=label))
+            return
+        metadata = PlanMetadata(requester.response_url, partner.id, partner.name).encode()
+        view = plan_modal(plan, partner, metadata, requester.dry_run)
+        if view_id:
+            await show_or_tell(client, requester, view, view_id=view_id)
+
+    async def confirmed(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        view_id: str | None,
+        partner: Partner,
+        excluded: Sequence[str],
+        digest: str,
+        *,
+        is_enterprise_install: bool,
+        installation_team: str | None,
+    ) -> str | None:
+        """Checked afresh (who, the token, the channels): then the job; returns its ID."""
+        from services.ui.offboarding import partner_label, problem_text, progress_modal
+
+        admin_token = await self.disconnects.allowed_admin_token(
+            client, requester, None, view_id=view_id, leaving_team_ids=[partner.id or ""]
+        )
+        if admin_token is None or admin_token.token is None or not requester.enterprise_id or not partner.id:
+            return None
+        admin_client = client_like(client, token=admin_token.token)
+        plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
+        label = partner_label(partner.id, partner.name)
+        if plan.error is not None:
+            await self._tell(client, requester, view_id, problem_text(f"search:{plan.error}", partner=label))
+            return None
+        kept = [c for c in plan.ours if c.id not in set(excluded)]
+        if not kept or plan_digest([c.id for c in kept]) != digest:
+            await self.disconnects.trail.record(
+                client, requester.entry(AuditEvent.REFUSED, "channel:changed", None, partner.id)
+            )
+            await self._tell(client, requester, view_id, problem_text("changed", partner=label))
+            return None
+        job_id = await self.submit(
+            requester,
+            partner,
+            [c.as_item() for c in kept],
+            theirs=[c.as_item() for c in plan.theirs],
+            pending=[c.as_item() for c in plan.pending],
+            is_enterprise_install=is_enterprise_install,
+            view_id=view_id,
+            installation_team=installation_team,
+        )
+        job = await self.runner.store.get(job_id)
+        if view_id and job is not None and job.done_count == 0:
+            await call_outcome(client.views_update(view_id=view_id, view=progress_modal(job)))
+        return job_id
+
+    # ---- cancel ------------------------------------------------------------------------------------------------
+    async def cancel(self, client: AsyncWebClient, requester: Requester, job_id: str) -> str:
+        """Any admin of the job's org: record the request (the audit row is the signal every instance reads).
+
+        Returns "cancelling", "finished" (too late: nothing to stop) or "unknown" (no such job of this org)."""
+        job = await self.runner.store.get(job_id)
+        if job is None or job.kind != OFFBOARD or job.enterprise_id != requester.enterprise_id:
+            return "unknown"
+        if job.status in FINISHED:
+            return "finished"
+        if not await self.disconnects.trail.log.of_job(job_id, AuditEvent.CANCELLED):  # the first press is recorded
+            entry = self._entry(job, AuditEvent.CANCELLED, "requested", user_id=requester.user_id)
+            await self.disconnects.trail.record(client, entry)
+        self._cancelled_here.add(job_id)
+        return "cancelling"
+
+    async def cancel_requested(self, job_id: str) -> bool:
+        if job_id in self._cancelled_here:
+            return True
+        rows = await self.disconnects.trail.log.of_job(job_id, AuditEvent.CANCELLED)
+        return bool(rows)
+
+    # ---- the job ----------------------------------------------------------------------------------------------
+    def _entry(
+        self,
+        job: Job,
+        event: AuditEvent,
+        outcome: str,
+        channel_id: str | None = None,
+        user_id: str | None = None,
+    ) -> AuditEntry:
+        return AuditEntry(
+            event=event,
+            user_id=user_id or job.user_id,
+            outcome=outcome,
+            enterprise_id=job.enterprise_id,
+            team_id=job.team_id,
+            channel_id=channel_id,
+            leaving_team_id=job.payload.get("partner"),
+            action=OFFBOARD_DRY_RUN_AUDIT_ACTION if job.payload.get("dry_run") else OFFBOARD_AUDIT_ACTION,
+            job_id=job.id,
+        )
+
+    async def run(self, work: JobWork) -> None:
+        job = work.job
+        client = await self.client_for(job)
+        dry_run = job.payload.get("dry_run") is True
+        requester = Requester(job.user_id, job.enterprise_id, job.team_id, job.reply_url(), dry_run=dry_run)
+        if client is None:
+            await self.runner.finish(work, FAILED)
+            job.payload["stopped"] = "not_installed"
+            await self._summary(work, self.base_client, claimed=False)
+            return
+        state = _Run(job, requester, interval=float(job.payload.get("pace") or 0.0))
+        # Checked again when the job starts or resumes: still an admin of this org, still an admin token.
+        view_id = job.payload.get("view_id")
+        admin_token = await self.disconnects.allowed_admin_token(
+            client,
+            requester,
+            None,
+            view_id=view_id if isinstance(view_id, str) and view_id else None,
+            leaving_team_ids=[job.payload.get("partner") or ""],
+        )
+        if admin_token is None or admin_token.token is None:
+            for item in job.items:
+                if item.get("outcome") is None:
+                    item.update(outcome=SKIPPED, error="not_allowed")
+            job.payload["stopped"] = "not_allowed"
+            await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, "refused"))
+            await self.runner.finish(work, FAILED, with_summary=True)  # the refusal was the answer
+            return
+        admin_client = client_like(client, token=admin_token.token, retry_server_errors=False)
+        state.last_admin_check = self.clock()
+        if not job.payload.get("started"):
+            await self.disconnects.trail.record(
+                client, self._entry(job, AuditEvent.STARTED, f"{len(job.items)} channels")
+            )
+            job.payload["started"] = True
+            await work.save()
+        pacer = pacer_of(admin_client)
+        key = pace_key(admin_token.token, DISCONNECT_METHOD)
+        partner = str(job.payload.get("partner") or "")
+
+        async def progress(done: int, total: int) -> None:
+            await self._progress(client, state, view_id, done, total)
+
+        work.on_progress = progress
+
+        @asynccontextmanager
+        async def slot() -> AsyncIterator[None]:
+            async with state.order:  # in order, one at a time
+                await self._check_stop(client, state)
+                if state.stop_reason is not None or dry_run:
+                    yield
+                    return
+                wait = state.next_start - self.clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                async with pacer.slot(key):
+                    state.next_start = self.clock() + state.interval
+                    yield
+                learned = pacer.interval(key)
+                if learned > state.interval:
+                    state.interval = learned
+                    job.payload["pace"] = learned
+
+        async def one(item: dict[str, Any], sent_before: bool) -> dict[str, Any]:
+            channel_id = item["id"]
+            if state.stop_reason is not None:
+                await self.disconnects.trail.record(
+                    client, self._entry(job, AuditEvent.SKIPPED, state.stop_reason[:80], channel_id)
+                )
+                return {"outcome": SKIPPED, "error": state.stop_reason}
+            if dry_run:
+                await self.disconnects.trail.record(
+                    client, self._entry(job, AuditEvent.DRY_RUN, "would_disconnect", channel_id)
+                )
+                return {"outcome": WOULD_DISCONNECT}
+            result = await disconnect_team(admin_client, client, channel_id, partner, job.enterprise_id, job.team_id)
+            error = result.error
+            settled = False
+            if sent_before and error in ("leaving_team_not_in_channel", "no_teams_to_disconnect"):
+                # Our own call before the interruption did it: Slack says the partner (or anyone) is gone.
+                error, settled = None, True
+            if error is None:
+                outcome = "ok" if result.after_error is None else f"ok_after:{result.after_error}"
+                if settled:
+                    outcome = "ok_settled"
+                await self.disconnects.trail.record(client, self._entry(job, AuditEvent.SUCCEEDED, outcome, channel_id))
+                return {"outcome": DISCONNECTED, "after": result.after_error, "settled": settled}
+            if error in STOPPING_ERRORS:
+                state.stop_reason = job.payload["stopping"] = error
+            await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FAILED, error, channel_id))
+            return {"outcome": NOT_DISCONNECTED, "error": error}
+
+        await work.each_item(one, slot)
+        if work.stopping:
+            return
+        if state.stop_reason is not None:
+            job.payload["stopped"] = state.stop_reason
+        counts = self.counts(job)
+        end = ",".join(f"{k}={v}" for k, v in counts.items() if v)
+        await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, end or "nothing"))
+        claimed = await self.runner.finish(work, DONE, with_summary=True)
+        if work.lost:
+            return
+        await self._summary(work, client, claimed=claimed)
+        if self.home_refresh is not None:
+            await self.home_refresh(client, job.user_id, job.enterprise_id, job.team_id)
+
+    async def _check_stop(self, client: AsyncWebClient, state: _Run) -> None:
+        """Cancelled by an admin? Still allowed? Asked at most every CANCEL_CHECK / RECHECK_ADMIN seconds."""
+        if state.stop_reason is not None:
+            return
+        now = self.clock()
+        if state.job.id in self._cancelled_here or now - state.last_cancel_check >= CANCEL_CHECK_SECONDS:
+            state.last_cancel_check = now
+            if await self.cancel_requested(state.job.id):
+                state.stop_reason = state.job.payload["stopping"] = "cancelled"
+                return
+        if now - state.last_admin_check >= self.recheck_admin_seconds:
+            state.last_admin_check = now
+            check = await self.disconnects.admins.check(client, state.requester.user_id, state.requester.enterprise_id)
+            if not check.allowed and not check.undecided:
+                state.stop_reason = state.job.payload["stopping"] = f"not_allowed:{check.reason}"
+                await self.disconnects.trail.record(
+                    client, self._entry(state.job, AuditEvent.REFUSED, check.reason, None)
+                )
+
+    async def _progress(self, client: AsyncWebClient, state: _Run, view_id: Any, done: int, total: int) -> None:
+        from services.ui.offboarding import progress_modal
+
+        if isinstance(view_id, str) and view_id:
+            # views.update is cheap next to the admin call's pace: every item is shown.
+            _, error = await call_outcome(client.views_update(view_id=view_id, view=progress_modal(state.job)))
+            if error in ("not_found", "view_not_found"):
+                state.job.payload["view_id"] = None
+        now = self.clock()
+        if self.home_refresh is not None and now - state.last_home >= HOME_REFRESH_SECONDS:
+            state.last_home = now
+            await self.home_refresh(client, state.job.user_id, state.job.enterprise_id, state.job.team_id)
+
+    @staticmethod
+    def counts(job: Job) -> dict[str, int]:
+        counted = {DISCONNECTED: 0, NOT_DISCONNECTED: 0, SKIPPED: 0, WOULD_DISCONNECT: 0, "left": 0}
+        for item in job.items:
+            outcome = item.get("outcome")
+            counted[outcome if outcome in counted else "left"] += 1
+        return counted
+
+    async def _summary(self, work: JobWork, client: AsyncWebClient, *, claimed: bool) -> None:
+        """The one summary (claimed in the database first), to the response URL while Slack takes it, else a DM;
+        and the modal's last view."""
+        from services.ui.offboarding import result_modal, summary_message
+
+        job = work.job
+        if not claimed and not await work.store.claim_summary(job.id):
+            return
+        view_id = job.payload.get("view_id")
+        if isinstance(view_id, str) and view_id:
+            await call_outcome(client.views_update(view_id=view_id, view=result_modal(job)))
+        await reply_privately(client, job.user_id, job.reply_url(), summary_message(job))
+
+    async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
+        """This org's offboarding jobs not finished yet, and those finished in the last hour (the Home tab)."""
+        if not enterprise_id or not self.runner.store.database.opened:
+            return []
+        return await self.runner.store.recent(OFFBOARD, enterprise_id, since=datetime.now(UTC) - timedelta(hours=1))

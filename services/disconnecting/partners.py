@@ -1,0 +1,242 @@
+"""Who a partner is and which channels we share with it: the plan an offboarding works from (no workflow here).
+
+admin.conversations.search (https://api.slack.com/methods/admin.conversations.search) finds an org's channels,
+filtered by `connected_team_ids`, at most 20 a page (`limit` "Must be between 1 - 20"), paged by `cursor` /
+`next_cursor`; it needs the Org Admin's user token with `admin.conversations:read`. Its answer names the host as an org
+ID (`conversation_host_id: "E…"`) and carries `connected_team_ids`, `connected_limited_team_ids`,
+`pending_connected_team_ids` and `is_archived` (../shared/slack-samples/api/admin.conversations.search.json).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.slack.outcomes import call_outcome
+from services.slack.teams import is_org_id, team_facts
+
+logger = logging.getLogger(__name__)
+
+OFFBOARD = "offboard"  # the job kind
+SEARCH_METHOD = "admin.conversations.search"
+DISCONNECT_METHOD = "admin.conversations.disconnectShared"
+SEARCH_PAGE_SIZE = 20  # "Must be between 1 - 20" (admin.conversations.search, `limit`)
+MAX_SEARCH_PAGES = 500  # 10,000 channels: a guard against a cursor that never ends
+NAME_SEARCH_PAGES = 25  # resolving a name scans at most 500 of our Slack Connect channels
+# Before Slack has answered a 429, the estimate assumes this many admin calls a minute (Slack publishes no tier for
+# the method; Tier 2, "20+ per minute", is the usual floor of admin.* methods). Said as an estimate, never enforced.
+ASSUMED_CALLS_PER_MINUTE = 20
+# How often the job asks again whether the requester may still do this (users.info) and whether someone cancelled.
+RECHECK_ADMIN_SECONDS = 60.0
+CANCEL_CHECK_SECONDS = 0.5
+HOME_REFRESH_SECONDS = 10.0
+# Errors after which every further call would fail the same way: the job stops and says so.
+STOPPING_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "not_an_admin",
+        "missing_scope",
+        "not_allowed_token_type",
+        "feature_not_enabled",
+        "not_an_enterprise",
+        "restricted_action",
+        "two_factor_setup_required",
+    }
+)
+_PARTNER_ID = re.compile(r"[TE][A-Z0-9]{2,40}")
+
+# Item outcomes.
+DISCONNECTED, NOT_DISCONNECTED, SKIPPED, WOULD_DISCONNECT = "disconnected", "failed", "skipped", "would_disconnect"
+
+
+@dataclass(frozen=True)
+class FoundChannel:
+    """One channel admin.conversations.search returned, seen from our org and the partner."""
+
+    id: str
+    name: str | None
+    is_private: bool = False
+    is_archived: bool = False
+    host_id: str | None = None  # conversation_host_id: an org `E…` (or a standalone workspace `T…`)
+
+    def as_item(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "archived": self.is_archived, "private": self.is_private}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The channels shared with one partner, split by what our org may do about them."""
+
+    partner_id: str
+    ours: tuple[FoundChannel, ...] = ()  # created by our org: they will be disconnected
+    theirs: tuple[FoundChannel, ...] = ()  # created by the partner (or a third org): only the creator may
+    pending: tuple[FoundChannel, ...] = ()  # the partner is only invited: nothing to disconnect yet
+    error: str | None = None  # the search failed (Slack's code)
+    pages: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.ours) + len(self.theirs) + len(self.pending)
+
+
+def _ids(value: Any) -> list[str]:
+    return [v for v in value if isinstance(v, str) and v.strip()] if isinstance(value, list) else []
+
+
+def _found(conversation: dict[str, Any]) -> FoundChannel | None:
+    channel_id = conversation.get("id")
+    if not isinstance(channel_id, str) or not channel_id:
+        return None
+    name = conversation.get("name")
+    host = conversation.get("conversation_host_id")
+    return FoundChannel(
+        channel_id,
+        name if isinstance(name, str) and name else None,
+        conversation.get("is_private") is True,
+        conversation.get("is_archived") is True,
+        host if isinstance(host, str) and host else None,
+    )
+
+
+def classify(conversations: Sequence[dict[str, Any]], partner_id: str, our_org: str) -> Plan:
+    """Split search results: ours (we created it, the partner is connected), theirs, pending; each channel once."""
+    ours: dict[str, FoundChannel] = {}
+    theirs: dict[str, FoundChannel] = {}
+    pending: dict[str, FoundChannel] = {}
+    for conversation in conversations:
+        found = _found(conversation)
+        if found is None or found.id in ours or found.id in theirs or found.id in pending:
+            continue
+        connected = partner_id in {
+            *_ids(conversation.get("connected_team_ids")),
+            *_ids(conversation.get("connected_limited_team_ids")),
+        }
+        invited = partner_id in _ids(conversation.get("pending_connected_team_ids"))
+        if not connected and not invited:
+            continue  # a search filter Slack applied differently: not shared with this partner
+        if found.host_id != our_org:
+            theirs[found.id] = found  # the partner (or a third org, or a host Slack didn't name) created it
+        elif connected:
+            ours[found.id] = found
+        else:
+            pending[found.id] = found
+    return Plan(partner_id, tuple(ours.values()), tuple(theirs.values()), tuple(pending.values()))
+
+
+async def search_shared_with(
+    admin_client: AsyncWebClient, partner_id: str, our_org: str, max_pages: int = MAX_SEARCH_PAGES
+) -> Plan:
+    """Every channel of our org shared with `partner_id`, every page (20 a page), public and private."""
+    conversations: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while pages < max_pages:
+        body, error = await call_outcome(
+            admin_client.admin_conversations_search(
+                limit=SEARCH_PAGE_SIZE, cursor=cursor, connected_team_ids=partner_id
+            )
+        )
+        pages += 1
+        if error is not None:
+            return Plan(partner_id, error=error, pages=pages)
+        page = body.get("conversations")
+        conversations.extend(c for c in page if isinstance(c, dict)) if isinstance(page, list) else None
+        following = body.get("next_cursor") or (body.get("response_metadata") or {}).get("next_cursor")
+        if not isinstance(following, str) or not following:
+            break
+        cursor = following
+    plan = classify(conversations, partner_id, our_org)
+    return Plan(plan.partner_id, plan.ours, plan.theirs, plan.pending, None, pages)
+
+
+@dataclass(frozen=True)
+class Partner:
+    """Who is being offboarded: the ID that leaves (an org `E…` or a standalone workspace `T…`) and a name if known."""
+
+    id: str | None
+    name: str | None = None
+    problem: str | None = None  # why it couldn't be resolved (OFFBOARD_PROBLEMS key)
+    candidates: tuple[tuple[str, str], ...] = ()  # (id, name) when a name matched several
+
+
+async def resolve_partner(bot: AsyncWebClient, admin_client: AsyncWebClient, text: str, our_org: str) -> Partner:
+    """An `E…` is an org; a `T…` is a standalone workspace, or a workspace of a partner org (then its org leaves,
+    as Slack lists that org by its `E…`); a name is matched against the workspaces connected to our Slack Connect
+    channels (team.info names them; Slack documents no way to look an org up by name, so orgs are matched by ID)."""
+    word = text.strip()
+    if not word:
+        return Partner(None, problem="no_partner")
+    if _PARTNER_ID.fullmatch(word):
+        if word == our_org:
+            return Partner(None, problem="our_org")
+        if is_org_id(word):
+            return Partner(word)
+        facts = (await team_facts(bot, [word])).get(word)
+        if facts is None:
+            return Partner(word)  # Slack won't describe it: the search decides whether it is connected
+        org = facts.get("enterprise_id")
+        name = facts.get("name") if isinstance(facts.get("name"), str) else None
+        if isinstance(org, str) and org:
+            if org == our_org:
+                return Partner(None, problem="our_org")
+            enterprise_name = facts.get("enterprise_name")
+            return Partner(org, enterprise_name if isinstance(enterprise_name, str) and enterprise_name else None)
+        return Partner(word, name)
+    return await _by_name(bot, admin_client, word, our_org)
+
+
+async def _by_name(bot: AsyncWebClient, admin_client: AsyncWebClient, name: str, our_org: str) -> Partner:
+    parties: dict[str, None] = {}
+    cursor: str | None = None
+    for _ in range(NAME_SEARCH_PAGES):
+        body, error = await call_outcome(
+            admin_client.admin_conversations_search(
+                limit=SEARCH_PAGE_SIZE, cursor=cursor, search_channel_types="external_shared"
+            )
+        )
+        if error is not None:
+            return Partner(None, problem=f"search:{error}")
+        for conversation in body.get("conversations") or []:
+            if isinstance(conversation, dict):
+                for key in ("connected_team_ids", "connected_limited_team_ids", "pending_connected_team_ids"):
+                    for party in _ids(conversation.get(key)):
+                        if party != our_org:
+                            parties[party] = None
+        cursor = body.get("next_cursor") or None
+        if not cursor:
+            break
+    facts = await team_facts(bot, [p for p in parties if not is_org_id(p)])
+    names = {
+        team_id: str(team["name"])
+        for team_id, team in facts.items()
+        if isinstance(team.get("name"), str) and team.get("enterprise_id") in (None, "")
+    }
+    wanted = name.casefold().lstrip("#@")
+    exact = [(t, n) for t, n in names.items() if n.casefold() == wanted]
+    matches = exact or [(t, n) for t, n in names.items() if wanted in n.casefold()]
+    if len(matches) == 1:
+        return Partner(matches[0][0], matches[0][1])
+    if matches:
+        return Partner(None, problem="ambiguous", candidates=tuple(sorted(matches, key=lambda m: m[1])[:10]))
+    return Partner(None, problem="unknown_name")
+
+
+def estimated_seconds(count: int, calls_per_minute: float = ASSUMED_CALLS_PER_MINUTE) -> float:
+    """How long `count` admin calls take at `calls_per_minute` (the first minute's burst is not counted on)."""
+    return count * 60.0 / calls_per_minute if count else 0.0
+
+
+def plan_digest(channel_ids: Sequence[str]) -> str:
+    """A short fingerprint of the channels a confirmation names (private_metadata can't hold 300 IDs)."""
+    import hashlib
+
+    return hashlib.sha256(",".join(sorted(channel_ids)).encode()).hexdigest()[:16]
