@@ -1,23 +1,29 @@
-"""Prometheus metrics (prometheus-client), served at GET /metrics; off with METRICS_ENABLED=false.
+"""Prometheus metrics, served at GET /metrics; off with METRICS_ENABLED=false.
 
 Every label takes its value from a small fixed set: a request kind, an outcome, a Web API method name the client
 knows, a Slack error code the app has a sentence for (else `other_error`), an audit event. No token, user, team,
 enterprise or channel ID is ever a label.
 
+In one process (`python app.py`), recording is a plain dict update on the hot path (every request and Web API call),
+and prometheus-client is imported at the first scrape only: a collector then turns the counts into the same families,
+samples and text a prometheus-client Counter and Histogram give (tests/test_metrics_store.py compares them).
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set by gunicorn.conf.py) makes every worker write its values to files there,
-and /metrics adds them up, whichever worker answers the scrape (prometheus-client's multi-process mode).
-prometheus-client is imported only when metrics are on.
+and /metrics adds them up, whichever worker answers the scrape (prometheus-client's multi-process mode): there the
+prometheus-client metrics are made when metrics are turned on, as that mode needs.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prometheus_client import Counter, Histogram
+    from prometheus_client.metrics_core import Metric
 
 PREFIX = "channel_admin"
 REQUEST_KINDS = ("command", "view_submission", "block_actions", "event", "other")
@@ -32,10 +38,49 @@ CONNECTION_ERROR = "connection_error"
 UNREADABLE = "unexpected_response"
 OTHER_ERROR = "other_error"
 OTHER_METHOD = "other"
+_FIXED_OUTCOMES = frozenset((OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION_ERROR, UNREADABLE))
+
+# name (without the prefix), help text, label names; and the histogram's buckets.
+_REQUESTS = (
+    "requests",
+    "Requests from Slack (HTTP or Socket Mode) by kind and outcome (acked, unhandled, bad_request, "
+    "unauthorized, replay, error).",
+    ("kind", "outcome"),
+)
+_ACK_SECONDS = (
+    "ack_seconds",
+    "Time from a Slack request's arrival to its acknowledgement, by kind (Slack gives up after 3 s).",
+    ("kind",),
+)
+_API_CALLS = (
+    "slack_api_calls",
+    "Slack Web API calls by method and final outcome after retries: ok, a Slack error code (bounded), "
+    "429, 5xx, timeout, connection_error, unexpected_response.",
+    ("method", "outcome"),
+)
+_RETRY_AFTER_WAITS = (
+    "slack_retry_after_waits",
+    "429 answers waited out (Retry-After) before retrying, by Web API method.",
+    ("method",),
+)
+_RETRY_AFTER_SECONDS = (
+    "slack_retry_after_seconds",
+    "Seconds Slack asked to wait (Retry-After) before a retry, by Web API method.",
+    ("method",),
+)
+_AUDIT_ROWS = ("audit_rows_written", "Rows written to the audit log, by event.", ("event",))
+_AUDIT_CHANNEL_FAILURES = (
+    "audit_channel_posts_failed",
+    "Audit lines that couldn't be posted to AUDIT_CHANNEL_ID (the database row stands), by error.",
+    ("error",),
+)
+_COUNTERS = (_REQUESTS, _API_CALLS, _RETRY_AFTER_WAITS, _RETRY_AFTER_SECONDS, _AUDIT_ROWS, _AUDIT_CHANNEL_FAILURES)
 
 
 @dataclass(frozen=True)
 class _Metrics:
+    """prometheus-client's own metrics: multi-process mode (gunicorn) only."""
+
     requests: Counter
     ack_seconds: Histogram
     api_calls: Counter
@@ -46,15 +91,115 @@ class _Metrics:
     # Jobs (queued / running / finished / failed, items per second) come here with the job runner.
 
 
-_metrics: _Metrics | None = None
+@dataclass
+class _Counts:
+    """A counter's values by label values, with when each series was first counted (prometheus' `_created`)."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    values: dict[tuple[str, ...], float] = field(default_factory=dict)
+    created: dict[tuple[str, ...], float] = field(default_factory=dict)
+
+    def inc(self, key: tuple[str, ...], amount: float = 1.0) -> None:
+        values = self.values
+        if key in values:
+            values[key] += amount
+        else:
+            values[key] = amount
+            self.created[key] = time.time()
+
+
+@dataclass
+class _Observations:
+    """A histogram's per-bucket counts (the last bucket is +Inf) and sums by label values."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    bounds: tuple[float, ...]
+    buckets: dict[tuple[str, ...], list[float]] = field(default_factory=dict)
+    sums: dict[tuple[str, ...], float] = field(default_factory=dict)
+    created: dict[tuple[str, ...], float] = field(default_factory=dict)
+
+    def observe(self, key: tuple[str, ...], value: float) -> None:
+        counts = self.buckets.get(key)
+        if counts is None:
+            counts = self.buckets[key] = [0.0] * (len(self.bounds) + 1)
+            self.sums[key] = 0.0
+            self.created[key] = time.time()
+        counts[bisect_left(self.bounds, value)] += 1.0  # the first bucket whose bound is >= value, as prometheus'
+        self.sums[key] += value
+
+
+class _Store:
+    """This process's metrics, in plain dicts."""
+
+    def __init__(self) -> None:
+        def counts(spec: tuple[str, str, tuple[str, ...]]) -> _Counts:
+            return _Counts(f"{PREFIX}_{spec[0]}", spec[1], spec[2])
+
+        self.requests = counts(_REQUESTS)
+        self.ack_seconds = _Observations(
+            f"{PREFIX}_{_ACK_SECONDS[0]}", _ACK_SECONDS[1], _ACK_SECONDS[2], tuple(float(b) for b in ACK_BUCKETS)
+        )
+        self.api_calls = counts(_API_CALLS)
+        self.retry_after_waits = counts(_RETRY_AFTER_WAITS)
+        self.retry_after_seconds = counts(_RETRY_AFTER_SECONDS)
+        self.audit_rows = counts(_AUDIT_ROWS)
+        self.audit_channel_failures = counts(_AUDIT_CHANNEL_FAILURES)
+
+    def collect(self) -> Iterator[Metric]:
+        """What prometheus-client's Counter and Histogram would give for the same counts (called at a scrape)."""
+        from prometheus_client import metrics as prometheus_metrics
+        from prometheus_client.metrics_core import Metric
+        from prometheus_client.utils import floatToGoString
+
+        go_string: Callable[[float], str] = floatToGoString  # unannotated in prometheus-client
+        use_created = getattr(prometheus_metrics, "_use_created", True)
+        for counter in (self.requests, self.ack_seconds, self.api_calls, self.retry_after_waits,
+                        self.retry_after_seconds, self.audit_rows, self.audit_channel_failures):  # fmt: skip
+            if isinstance(counter, _Observations):
+                family = Metric(counter.name, counter.documentation, "histogram")
+                bounds = [go_string(b) for b in (*counter.bounds, float("inf"))]
+                for key, counts in list(counter.buckets.items()):
+                    labels = dict(zip(counter.labels, key, strict=True))
+                    total = 0.0
+                    for bound, count in zip(bounds, counts, strict=True):
+                        total += count
+                        family.add_sample(f"{counter.name}_bucket", {**labels, "le": bound}, total)
+                    family.add_sample(f"{counter.name}_count", labels, total)
+                    family.add_sample(f"{counter.name}_sum", labels, counter.sums[key])
+                    if use_created:
+                        family.add_sample(f"{counter.name}_created", labels, counter.created[key])
+            else:
+                family = Metric(counter.name, counter.documentation, "counter")
+                for key, value in list(counter.values.items()):
+                    labels = dict(zip(counter.labels, key, strict=True))
+                    family.add_sample(f"{counter.name}_total", labels, value)
+                    if use_created:
+                        family.add_sample(f"{counter.name}_created", labels, counter.created[key])
+            yield family
+
+
+_metrics: _Metrics | None = None  # multi-process mode
+_store: _Store | None = None  # one process
+_registered = False  # the store's collector, in prometheus-client's registry (at the first scrape)
 _enabled = False
+
+
+def _multiprocess() -> bool:
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
 def configure(enabled: bool) -> None:
     """Turn recording on or off for this process (metrics are created, once, when first turned on)."""
-    global _metrics, _enabled
-    if enabled and _metrics is None:
-        _metrics = _create()
+    global _metrics, _store, _enabled
+    if enabled and _metrics is None and _store is None:
+        if _multiprocess():
+            _metrics = _create()
+        else:
+            _store = _Store()
     _enabled = enabled
 
 
@@ -65,41 +210,19 @@ def enabled() -> bool:
 def _create() -> _Metrics:
     from prometheus_client import Counter, Histogram
 
+    def counter(spec: tuple[str, str, tuple[str, ...]]) -> Counter:
+        return Counter(f"{PREFIX}_{spec[0]}", spec[1], list(spec[2]))
+
     return _Metrics(
-        requests=Counter(
-            f"{PREFIX}_requests",
-            "Requests from Slack (HTTP or Socket Mode) by kind and outcome (acked, unhandled, bad_request, "
-            "unauthorized, replay, error).",
-            ["kind", "outcome"],
-        ),
+        requests=counter(_REQUESTS),
         ack_seconds=Histogram(
-            f"{PREFIX}_ack_seconds",
-            "Time from a Slack request's arrival to its acknowledgement, by kind (Slack gives up after 3 s).",
-            ["kind"],
-            buckets=ACK_BUCKETS,
+            f"{PREFIX}_{_ACK_SECONDS[0]}", _ACK_SECONDS[1], list(_ACK_SECONDS[2]), buckets=ACK_BUCKETS
         ),
-        api_calls=Counter(
-            f"{PREFIX}_slack_api_calls",
-            "Slack Web API calls by method and final outcome after retries: ok, a Slack error code (bounded), "
-            "429, 5xx, timeout, connection_error, unexpected_response.",
-            ["method", "outcome"],
-        ),
-        retry_after_waits=Counter(
-            f"{PREFIX}_slack_retry_after_waits",
-            "429 answers waited out (Retry-After) before retrying, by Web API method.",
-            ["method"],
-        ),
-        retry_after_seconds=Counter(
-            f"{PREFIX}_slack_retry_after_seconds",
-            "Seconds Slack asked to wait (Retry-After) before a retry, by Web API method.",
-            ["method"],
-        ),
-        audit_rows=Counter(f"{PREFIX}_audit_rows_written", "Rows written to the audit log, by event.", ["event"]),
-        audit_channel_failures=Counter(
-            f"{PREFIX}_audit_channel_posts_failed",
-            "Audit lines that couldn't be posted to AUDIT_CHANNEL_ID (the database row stands), by error.",
-            ["error"],
-        ),
+        api_calls=counter(_API_CALLS),
+        retry_after_waits=counter(_RETRY_AFTER_WAITS),
+        retry_after_seconds=counter(_RETRY_AFTER_SECONDS),
+        audit_rows=counter(_AUDIT_ROWS),
+        audit_channel_failures=counter(_AUDIT_CHANNEL_FAILURES),
     )
 
 
@@ -169,37 +292,66 @@ def response_outcome(status: int) -> str:
 
 
 def request_handled(kind: str, outcome: str, seconds: float | None = None) -> None:
-    if not _enabled or _metrics is None:
+    if not _enabled:
         return
     kind = kind if kind in REQUEST_KINDS else "other"
-    _metrics.requests.labels(kind, outcome).inc()
-    if seconds is not None:
-        _metrics.ack_seconds.labels(kind).observe(seconds)
+    if _store is not None:
+        _store.requests.inc((kind, outcome))
+        if seconds is not None:
+            _store.ack_seconds.observe((kind,), seconds)
+    elif _metrics is not None:
+        _metrics.requests.labels(kind, outcome).inc()
+        if seconds is not None:
+            _metrics.ack_seconds.labels(kind).observe(seconds)
+
+
+# (method, outcome) as called -> the labels: the same few pairs come back on every call.
+_api_call_labels: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def api_call(method: str, outcome: str) -> None:
     """One Web API call's final outcome: OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, … or a Slack error code."""
-    if not _enabled or _metrics is None:
+    if not _enabled:
         return
-    fixed = (OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION_ERROR, UNREADABLE)
-    _metrics.api_calls.labels(method_label(method), outcome if outcome in fixed else error_label(outcome)).inc()
+    key = _api_call_labels.get((method, outcome))
+    if key is None:
+        label = outcome if outcome in _FIXED_OUTCOMES else error_label(outcome)
+        key = (method_label(method), label)
+        if len(_api_call_labels) < 10_000:  # bounded: both labels come from fixed sets, whatever was called
+            _api_call_labels[(method, outcome)] = key
+    if _store is not None:
+        _store.api_calls.inc(key)
+    elif _metrics is not None:
+        _metrics.api_calls.labels(*key).inc()
 
 
 def retry_after_wait(method: str, seconds: float) -> None:
-    if not _enabled or _metrics is None:
+    if not _enabled:
         return
     label = method_label(method)
-    _metrics.retry_after_waits.labels(label).inc()
-    _metrics.retry_after_seconds.labels(label).inc(seconds)
+    if _store is not None:
+        _store.retry_after_waits.inc((label,))
+        _store.retry_after_seconds.inc((label,), seconds)
+    elif _metrics is not None:
+        _metrics.retry_after_waits.labels(label).inc()
+        _metrics.retry_after_seconds.labels(label).inc(seconds)
 
 
 def audit_row_written(event: str) -> None:
-    if _enabled and _metrics is not None:
+    if not _enabled:
+        return
+    if _store is not None:
+        _store.audit_rows.inc((event,))
+    elif _metrics is not None:
         _metrics.audit_rows.labels(event).inc()
 
 
 def audit_channel_post_failed(error: str) -> None:
-    if _enabled and _metrics is not None:
+    if not _enabled:
+        return
+    if _store is not None:
+        _store.audit_channel_failures.inc((error_label(error),))
+    elif _metrics is not None:
         _metrics.audit_channel_failures.labels(error_label(error)).inc()
 
 
@@ -215,4 +367,8 @@ def exposition() -> tuple[bytes, str]:
         collect_workers: Callable[[CollectorRegistry], object] = multiprocess.MultiProcessCollector
         collect_workers(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
+    global _registered
+    if _store is not None and not _registered:
+        REGISTRY.register(_store)
+        _registered = True
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
