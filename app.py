@@ -130,17 +130,37 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+# After the server starts serving: the full collection of tune_garbage_collector (tens of milliseconds over every
+# object start-up made) waits this long, off the start-up path.
+GC_TUNING_DELAY_SECONDS = 1.0
+
+
+def after_serving(built: BuiltApp) -> None:
+    """What start-up doesn't wait for, once the app serves: the job runner's first claim (jobs left by a stopped or
+    crashed instance, this one before a restart or another: a SQLite file is read with sqlite3 first, SQLAlchemy is
+    loaded only when there is one), the database's schema brought up to date in a child process (so the first bulk
+    leave finds it ready), and the garbage collector's tuning."""
+    if built.jobs is not None:
+        built.jobs.start()
+    built.database.prepare()
+    asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
+
+
 async def run(settings: Settings) -> None:
     built = await build_app(settings)
-    tune_garbage_collector()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if built.jobs is not None:
-        built.jobs.start()  # jobs left by a stopped or crashed instance (this one before a restart, or another)
     try:
-        await serve_forever(built.bolt, settings, built.readiness, stop=stop, on_stop=built.drain)
+        await serve_forever(
+            built.bolt,
+            settings,
+            built.readiness,
+            stop=stop,
+            on_stop=built.drain,
+            on_started=lambda: after_serving(built),
+        )
     finally:
         await built.close()
     logging.getLogger(__name__).info("Stopped")
@@ -165,14 +185,13 @@ async def web_app() -> web.Application:
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
     application = build_web_app(built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness)
-    tune_garbage_collector()
 
     async def close(_: web.Application) -> None:
         await built.close()
 
     async def start_jobs(_: web.Application) -> None:
-        if built.jobs is not None:
-            built.jobs.start()
+        # on_startup runs before the worker listens: the rest once this start-up step has returned.
+        asyncio.get_running_loop().call_soon(after_serving, built)
 
     async def drain(_: web.Application) -> None:  # gunicorn's SIGTERM: the worker stops, its jobs are released
         await built.drain()

@@ -59,6 +59,9 @@ def create_bolt_app(
     else:
         raise ValueError("either OAuth settings or a checked bot token is needed")
     app = AsyncApp(
+        # Bolt names an unnamed app after its caller's file, found with inspect.stack(): that reads the source of
+        # every frame (about 0.1 s of start-up). The name it would find: this file's.
+        name="app.py",
         client=client,
         signing_secret=settings.signing_secret,
         # Bolt takes an AsyncAuthorize (whose own __call__ may return None, as ours does for a missing install); its
@@ -276,8 +279,12 @@ async def serve_forever(
     readiness: Readiness | None = None,
     stop: asyncio.Event | None = None,
     on_stop: Callable[[], Awaitable[None]] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """HTTP mode, or Socket Mode when an app-level token is set (with /healthz and /readyz still served on PORT).
+
+    `on_started` runs once the app is serving (listening, and in Socket Mode connected): work that must not delay
+    start-up goes there.
 
     Until `stop` is set (SIGTERM); then /readyz answers 503 "draining", Socket Mode stops taking requests, `on_stop`
     lets the work in flight finish (jobs are released), and the HTTP server closes.
@@ -294,6 +301,8 @@ async def serve_forever(
         logger.info("HTTP mode: listening on port %s (POST %s, GET %s, %s)", port, EVENTS_PATH, HEALTH_PATH, READY_PATH)
     if readiness is not None:
         readiness.started = True
+    if on_started is not None:
+        on_started()
     try:
         await (stop or asyncio.Event()).wait()
         logger.info("Stopping: draining (/readyz answers 503) within the grace period")
