@@ -65,14 +65,14 @@ class BuiltApp:
         await self.database.close()
 
 
-async def build_app(settings: Settings) -> BuiltApp:
+async def build_app(settings: Settings, database: Database | None = None) -> BuiltApp:
     """Build the app inside the running loop; the bot token is checked with Slack once.
 
     With OAuth, the database (installations, OAuth state, audit log) is opened at start-up; with a pasted bot
     token, on the first audit entry.
     """
     metrics.configure(settings.metrics_enabled)
-    database = Database(settings.database_url)
+    database = database or Database(settings.database_url)
     client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer())
     try:
         oauth = None
@@ -138,8 +138,8 @@ GC_TUNING_DELAY_SECONDS = 1.0
 def after_serving(built: BuiltApp) -> None:
     """What start-up doesn't wait for, once the app serves: the job runner's first claim (jobs left by a stopped or
     crashed instance, this one before a restart or another: a SQLite file is read with sqlite3 first, SQLAlchemy is
-    loaded only when there is one), the database's schema brought up to date in a child process (so the first bulk
-    leave finds it ready), and the garbage collector's tuning."""
+    loaded only when there is one), the database's schema (if start-up didn't start on it), and the garbage
+    collector's tuning."""
     if built.jobs is not None:
         built.jobs.start()
     built.database.prepare()
@@ -147,7 +147,11 @@ def after_serving(built: BuiltApp) -> None:
 
 
 async def run(settings: Settings) -> None:
-    built = await build_app(settings)
+    # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
+    # do, read with sqlite3, when a SQLite file is at the newest revision), so a first bulk leave finds it ready.
+    database = Database(settings.database_url)
+    database.prepare()
+    built = await build_app(settings, database)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

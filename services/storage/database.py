@@ -26,8 +26,9 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[2]
 # How long a read of the SQLite file with the standard library waits for a writer's lock before giving up (and then
-# leaving the question to SQLAlchemy, as before).
-_PEEK_TIMEOUT_SECONDS = 1.0
+# leaving the question to SQLAlchemy, as before): briefly, since a writer is likely this process writing a job its
+# runner should claim at once.
+_PEEK_TIMEOUT_SECONDS = 0.05
 # SQLAlchemy's way of writing a DateTime into SQLite (its default storage format): text that sorts as time does.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -91,8 +92,13 @@ class Database:
     async def engine(self) -> AsyncEngine:
         if not self._ready:
             async with self._lock:
+                # SQLAlchemy loads in a thread (the event loop keeps serving), meanwhile any migrations already under
+                # way in the background finish.
+                loading = asyncio.to_thread(_import_sqlalchemy)
                 if self._preparing is not None and not self._preparing.done():
-                    await asyncio.shield(self._preparing)  # the migrations already under way in the background
+                    await asyncio.gather(asyncio.shield(self._preparing), loading)
+                else:
+                    await loading
                 if not self._ready:
                     from services.storage.migrate import upgrade
 
@@ -103,7 +109,7 @@ class Database:
         return self.raw_engine()
 
     def prepare(self) -> asyncio.Task[None] | None:
-        """Get the schema ready in the background (call once the server is serving): nothing to do when a SQLite
+        """Get the schema ready in the background (`python app.py` starts it first thing): nothing to do when a SQLite
         file is at the newest revision already (read with sqlite3); else the migrations run in a child process
         (`python -m services.storage.migrate`), so Alembic never loads in this one. The first use waits for it, then
         checks for itself; if the child failed, it migrates as it always did and says what is wrong. Returns the
@@ -143,7 +149,11 @@ class Database:
         file locked by a writer.
         """
         path = sqlite_path(self.url)
-        if self._engine is not None or path is None:
+        if path is None:
+            return True
+        if self._preparing is not None and not self._preparing.done():
+            await asyncio.shield(self._preparing)  # migrations under way hold the file: read it once they are done
+        if self._engine is not None:
             return True
         if not os.path.exists(path):
             return False
@@ -188,6 +198,10 @@ class Database:
             await asyncio.gather(self._preparing, return_exceptions=True)
         if self._engine is not None:
             await self._engine.dispose()
+
+
+def _import_sqlalchemy() -> None:
+    import sqlalchemy.ext.asyncio  # noqa: F401 - imported for its side effect: loaded once, off the event loop
 
 
 def _quietly(task: asyncio.Task[None]) -> None:
