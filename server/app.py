@@ -13,7 +13,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -91,13 +90,9 @@ def create_bolt_app(
 _OBJECT_FIELDS = ("view", "event", "user", "team", "channel", "container", "enterprise", "message")
 
 
-def _well_formed(body: str, content_type: str) -> bool:
-    """What Bolt will read (its own parse_body: JSON when the body starts with `{`) is an object of the shapes its
+def _well_formed(data: object) -> bool:
+    """What Bolt parsed (its own parse_body: JSON when the body starts with `{`) is an object of the shapes its
     matchers expect: a request that would make Bolt raise is the sender's fault, a 400, never a 500."""
-    try:
-        data = parse_body(body, content_type)
-    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
-        return False
     if not isinstance(data, dict):
         return False
     if any(data.get(k) is not None and not isinstance(data[k], dict) for k in _OBJECT_FIELDS):
@@ -110,19 +105,22 @@ def _well_formed(body: str, content_type: str) -> bool:
 
 
 async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
-    """A 400 for anything that isn't a well-formed Slack request; Bolt then verifies the signature first thing."""
+    """A 400 for anything that isn't a well-formed Slack request; Bolt then verifies the signature first thing.
+
+    The body is parsed once, by Bolt's request (it used to be parsed here first, then again by Bolt)."""
     raw = await request.read()
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return web.Response(status=400, text="The request body is not UTF-8.")
-    if not _well_formed(body, request.content_type):
-        return web.Response(status=400, text="The request body is not a Slack request.")
     try:
         # aiohttp's headers are the read-only multi-dict Bolt reads by name; Bolt's hint asks for a plain dict.
-        return AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
-    except (ValueError, TypeError, AttributeError, KeyError):
+        bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=request.headers)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - unparseable (RecursionError: JSON nested deeper than Python parses) or a shape Bolt can't read
         return web.Response(status=400, text="The request body is not a Slack request.")
+    if not _well_formed(bolt_request.body):
+        return web.Response(status=400, text="The request body is not a Slack request.")
+    return bolt_request
 
 
 def build_web_app(
