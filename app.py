@@ -148,10 +148,13 @@ def after_serving(built: BuiltApp) -> None:
 
 async def run(settings: Settings) -> None:
     # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
-    # do, read with sqlite3, when a SQLite file is at the newest revision), so a first bulk leave finds it ready.
+    # do, read with sqlite3, when a SQLite file is at the newest revision). When it had to change (a first start, an
+    # upgrade), serving waits for it, so a first bulk leave finds the database ready; every other start waits for
+    # nothing.
     database = Database(settings.database_url)
     database.prepare()
     built = await build_app(settings, database)
+    await database.finish_migrating()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

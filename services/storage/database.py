@@ -141,6 +141,13 @@ class Database:
         else:
             logger.info("Background migrations exited with %s; the database's first use migrates instead", code)
 
+    async def finish_migrating(self) -> None:
+        """Wait for migrations under way in the child process, if any, with SQLAlchemy loaded in a thread meanwhile:
+        a schema that must change (a first start, an upgrade) is made ready before serving, as under OAuth. At the
+        newest revision (every other start) there is nothing to wait for and nothing is loaded."""
+        if self._migrator is not None and self._preparing is not None and not self._preparing.done():
+            await asyncio.gather(asyncio.shield(self._preparing), asyncio.to_thread(_import_sqlalchemy))
+
     async def sqlite_holds_jobs(self, unfinished: Sequence[str], purge_before: datetime) -> bool:
         """Whether the database may hold a job to work (status in `unfinished`) or one finished before `purge_before`.
 
