@@ -1,10 +1,10 @@
 """One database for everything the app keeps: installations, OAuth state, the audit log, jobs.
 
 SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it. Its
-schema is Alembic's (services.storage.migrate), brought up to date on first use — or before, in a child process
-started once the server is serving (`prepare`), so the first job finds it ready and the serving process never loads
-Alembic for it. A SQLite file is read with the standard library's sqlite3 before that (is the schema current? is there
-a job to resume?), so a restarted app with nothing to do doesn't load SQLAlchemy either.
+schema is Alembic's (services.storage.migrate), brought up to date on first use. A SQLite file is read with the
+standard library's sqlite3 first (is the schema at the newest revision? is there a job to resume?), so a restarted app
+with nothing to do loads no SQLAlchemy; when its schema must change (a new file, an upgrade), the migrations run in a
+child process (`prepare`, first thing in `python app.py`), so the serving process never loads Alembic for them.
 """
 
 from __future__ import annotations
@@ -77,6 +77,7 @@ class Database:
         self._lock = asyncio.Lock()
         self._preparing: asyncio.Task[None] | None = None
         self._migrator: asyncio.subprocess.Process | None = None
+        self._closing = False
 
     @property
     def opened(self) -> bool:
@@ -109,12 +110,13 @@ class Database:
         return self.raw_engine()
 
     def prepare(self) -> asyncio.Task[None] | None:
-        """Get the schema ready in the background (`python app.py` starts it first thing): nothing to do when a SQLite
-        file is at the newest revision already (read with sqlite3); else the migrations run in a child process
+        """Get a SQLite file's schema ready in the background (`python app.py` starts it first thing): nothing to do
+        when it is at the newest revision already (read with sqlite3); else the migrations run in a child process
         (`python -m services.storage.migrate`), so Alembic never loads in this one. The first use waits for it, then
-        checks for itself; if the child failed, it migrates as it always did and says what is wrong. Returns the
-        preparation under way, if any."""
-        if self._preparing is None and not self._ready and self._engine is None:
+        checks for itself; if the child failed, it migrates as it always did and says what is wrong. Another database
+        is left to its first use, as before (one SELECT when it is at the newest revision). Returns the preparation
+        under way, if any."""
+        if self._preparing is None and not self._ready and self._engine is None and sqlite_path(self.url):
             self._preparing = asyncio.create_task(self._prepare())
             self._preparing.add_done_callback(_quietly)
         return self._preparing
@@ -123,7 +125,9 @@ class Database:
         from services.storage.migrate import head_revision
 
         path = sqlite_path(self.url)
-        if path is not None and os.path.exists(path):
+        if path is None:
+            return
+        if os.path.exists(path):
             rows = await asyncio.to_thread(_sqlite_rows, path, "SELECT version_num FROM alembic_version", ())
             if rows is not None and [r[0] for r in rows] == [head_revision()]:
                 self._ready = True
@@ -138,7 +142,7 @@ class Database:
         code = await self._migrator.wait()
         if code == 0:
             self._ready = True
-        else:
+        elif not self._closing:  # not stopped by close()
             logger.info("Background migrations exited with %s; the database's first use migrates instead", code)
 
     async def finish_migrating(self) -> None:
@@ -199,6 +203,7 @@ class Database:
         return None
 
     async def close(self) -> None:
+        self._closing = True
         if self._migrator is not None and self._migrator.returncode is None:
             self._migrator.terminate()  # its one transaction rolls back; the next start migrates
         if self._preparing is not None:
