@@ -69,14 +69,14 @@ class BuiltApp:
         await self.database.close()
 
 
-async def build_app(settings: Settings) -> BuiltApp:
+async def build_app(settings: Settings, database: Database | None = None) -> BuiltApp:
     """Build the app inside the running loop; the bot token is checked with Slack once.
 
     With OAuth, the database (installations, OAuth state, audit log) is opened at start-up; with a pasted bot
     token, on the first audit entry.
     """
     metrics.configure(settings.metrics_enabled)
-    database = Database(settings.database_url)
+    database = database or Database(settings.database_url)
     # The pace learned from 429s is shared through the database by every instance and worker (services.storage.pace_rows).
     client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer(shared=PaceRows(database)))
     try:
@@ -157,17 +157,44 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
+# After the server starts serving: the full collection of tune_garbage_collector (tens of milliseconds over every
+# object start-up made) waits this long, off the start-up path.
+GC_TUNING_DELAY_SECONDS = 1.0
+
+
+def after_serving(built: BuiltApp) -> None:
+    """What start-up doesn't wait for, once the app serves: the job runner's first claim (jobs left by a stopped or
+    crashed instance, this one before a restart or another: a SQLite file is read with sqlite3 first, SQLAlchemy is
+    loaded only when there is one), the database's schema (if start-up didn't start on it), and the garbage
+    collector's tuning."""
+    if built.jobs is not None:
+        built.jobs.start()
+    built.database.prepare()
+    asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
+
+
 async def run(settings: Settings) -> None:
-    built = await build_app(settings)
-    tune_garbage_collector()
+    # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
+    # do, read with sqlite3, when a SQLite file is at the newest revision). When it had to change (a first start, an
+    # upgrade), serving waits for it, so a first bulk leave finds the database ready; every other start waits for
+    # nothing.
+    database = Database(settings.database_url)
+    database.prepare()
+    built = await build_app(settings, database)
+    await database.finish_migrating()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    if built.jobs is not None:
-        built.jobs.start()  # jobs left by a stopped or crashed instance (this one before a restart, or another)
     try:
-        await serve_forever(built.bolt, settings, built.readiness, stop=stop, on_stop=built.drain)
+        await serve_forever(
+            built.bolt,
+            settings,
+            built.readiness,
+            stop=stop,
+            on_stop=built.drain,
+            on_started=lambda: after_serving(built),
+        )
     finally:
         await built.close()
     logging.getLogger(__name__).info("Stopped")
@@ -192,14 +219,13 @@ async def web_app() -> web.Application:
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
     application = build_web_app(built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness)
-    tune_garbage_collector()
 
     async def close(_: web.Application) -> None:
         await built.close()
 
     async def start_jobs(_: web.Application) -> None:
-        if built.jobs is not None:
-            built.jobs.start()
+        # on_startup runs before the worker listens: the rest once this start-up step has returned.
+        asyncio.get_running_loop().call_soon(after_serving, built)
 
     async def drain(_: web.Application) -> None:  # gunicorn's SIGTERM: the worker stops, its jobs are released
         await built.drain()

@@ -117,9 +117,11 @@ async def stop_server(server: Server) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process and its live children (gunicorn's workers) have used so far."""
+    """CPU time (user + system) a process and its children have used so far: its live children (gunicorn's workers)
+    read one by one, and those it has reaped (cutime, cstime), so a child that ends between two readings doesn't take
+    its time away from the difference."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
     children = Path(f"/proc/{pid}/task/{pid}/children")
     return total + sum(cpu_seconds(int(child)) for child in (children.read_text().split() if children.exists() else []))
 

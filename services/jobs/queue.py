@@ -602,15 +602,13 @@ class JobRunner:
         """Run `task` at start-up and every few minutes (e.g. closing what an interrupted process left open)."""
         self._maintenance.append(task)
 
-    def _may_poll(self) -> bool:
-        """A SQLite file that doesn't exist yet holds no job: don't create it (a leave-only app never opens it)."""
+    async def _may_poll(self) -> bool:
+        """A SQLite file not opened yet is read with the standard library first: it is opened (SQLAlchemy loaded)
+        only when it holds a job to work or purge, so a leave-only app, or one restarted with nothing to resume,
+        never loads it; a file that doesn't exist is never created."""
         if self.store.database.opened:
             return True
-        url = self.store.database.url
-        if not url.startswith("sqlite") or ":///" not in url:
-            return True
-        path = url.split(":///", 1)[1].split("?", 1)[0]  # read without SQLAlchemy, which this must not load
-        return not path or path == ":memory:" or os.path.exists(path)
+        return await self.store.database.sqlite_holds_jobs((QUEUED, RUNNING), datetime.now(UTC) - self.retention)
 
     def start(self) -> None:
         if self._loop_task is None and not self.stopping:
@@ -625,7 +623,7 @@ class JobRunner:
         while not self.stopping:
             wait = self.poll_seconds
             try:
-                if self._may_poll():
+                if await self._may_poll():
                     await self._claim_some()
                     await self._purge_now_and_then()
                     wait = await self._until_takeover(wait)

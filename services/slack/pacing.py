@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import time
 from collections import deque
@@ -40,6 +41,7 @@ class SharedPace(Protocol):
     async def reserve(self, key: str, interval: float, now: float, count: int = 1) -> tuple[float, float] | None: ...
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every Web API answer: the same few tokens and methods
 def pace_key(token: str | None, method: str) -> str:
     """Rate limits are per method and per workspace token; key on a digest, never the token itself."""
     digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]

@@ -1,17 +1,36 @@
-"""One database for everything the app keeps: installations, OAuth state, the audit log.
+"""One database for everything the app keeps: installations, OAuth state, the audit log, jobs.
 
 SQLAlchemy is imported only when the database is first used, so an app that only leaves channels never loads it. Its
-schema is Alembic's (services.storage.migrate), brought up to date on first use.
+schema is Alembic's (services.storage.migrate), brought up to date on first use. A SQLite file is read with the
+standard library's sqlite3 first (is the schema at the newest revision? is there a job to resume?), so a restarted app
+with nothing to do loads no SQLAlchemy; when its schema must change (a new file, an upgrade), the migrations run in a
+child process (`prepare`, first thing in `python app.py`), so the serving process never loads Alembic for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+# How long a read of the SQLite file with the standard library waits for a writer's lock before giving up (and then
+# leaving the question to SQLAlchemy, as before): briefly, since a writer is likely this process writing a job its
+# runner should claim at once.
+_PEEK_TIMEOUT_SECONDS = 0.05
+# SQLAlchemy's way of writing a DateTime into SQLite (its default storage format): text that sorts as time does.
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def create_engine_for(url: str) -> AsyncEngine:
@@ -43,6 +62,15 @@ def prepare_private_file(path: str) -> None:
         os.chmod(path, 0o600)
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL, read without SQLAlchemy (which this must not load); None for another database or an
+    in-memory one."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
 class Database:
     """The engine at DATABASE_URL, its schema brought up to date on first use (or at start-up with OAuth)."""
 
@@ -51,6 +79,9 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._ready = False
         self._lock = asyncio.Lock()
+        self._preparing: asyncio.Task[None] | None = None
+        self._migrator: asyncio.subprocess.Process | None = None
+        self._closing = False
 
     @property
     def opened(self) -> bool:
@@ -66,13 +97,90 @@ class Database:
     async def engine(self) -> AsyncEngine:
         if not self._ready:
             async with self._lock:
+                # SQLAlchemy loads in a thread (the event loop keeps serving), meanwhile any migrations already under
+                # way in the background finish.
+                loading = asyncio.to_thread(_import_sqlalchemy)
+                if self._preparing is not None and not self._preparing.done():
+                    await asyncio.gather(asyncio.shield(self._preparing), loading)
+                else:
+                    await loading
                 if not self._ready:
                     from services.storage.migrate import upgrade
 
-                    # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances.
-                    await upgrade(self.url)
+                    # Alembic migrations (the app's tables and slack_sdk's), under a lock across instances; none, and
+                    # no Alembic, when the database is at the newest revision already (one SELECT).
+                    await upgrade(self.url, engine=self.raw_engine())
                     self._ready = True
         return self.raw_engine()
+
+    def prepare(self) -> asyncio.Task[None] | None:
+        """Get a SQLite file's schema ready in the background (`python app.py` starts it first thing): nothing to do
+        when it is at the newest revision already (read with sqlite3); else the migrations run in a child process
+        (`python -m services.storage.migrate`), so Alembic never loads in this one. The first use waits for it, then
+        checks for itself; if the child failed, it migrates as it always did and says what is wrong. Another database
+        is left to its first use, as before (one SELECT when it is at the newest revision). Returns the preparation
+        under way, if any."""
+        if self._preparing is None and not self._ready and self._engine is None and sqlite_path(self.url):
+            self._preparing = asyncio.create_task(self._prepare())
+            self._preparing.add_done_callback(_quietly)
+        return self._preparing
+
+    async def _prepare(self) -> None:
+        from services.storage.migrate import head_revision
+
+        path = sqlite_path(self.url)
+        if path is None:
+            return
+        if os.path.exists(path):
+            rows = await asyncio.to_thread(_sqlite_rows, path, "SELECT version_num FROM alembic_version", ())
+            if rows is not None and [r[0] for r in rows] == [head_revision()]:
+                self._ready = True
+                return
+        environment = {**os.environ, "DATABASE_URL": self.url}  # never on the command line: it may hold a password
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        self._migrator = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "services.storage.migrate",
+            env=environment, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        code = await self._migrator.wait()
+        if code == 0:
+            self._ready = True
+        elif not self._closing:  # not stopped by close()
+            logger.info("Background migrations exited with %s; the database's first use migrates instead", code)
+
+    async def finish_migrating(self) -> None:
+        """Wait for migrations under way in the child process, if any, with SQLAlchemy loaded in a thread meanwhile:
+        a schema that must change (a first start, an upgrade) is made ready before serving, as under OAuth. At the
+        newest revision (every other start) there is nothing to wait for and nothing is loaded."""
+        if self._migrator is not None and self._preparing is not None and not self._preparing.done():
+            await asyncio.gather(asyncio.shield(self._preparing), asyncio.to_thread(_import_sqlalchemy))
+
+    async def sqlite_holds_jobs(self, unfinished: Sequence[str], purge_before: datetime) -> bool:
+        """Whether the database may hold a job to work (status in `unfinished`) or one finished before `purge_before`.
+
+        A SQLite file not opened yet is read with the standard library (no SQLAlchemy): False when the file, its job
+        table or any such row doesn't exist. True whenever that can't tell: another database, one already opened, a
+        file locked by a writer.
+        """
+        path = sqlite_path(self.url)
+        if path is None:
+            return True
+        if self._preparing is not None and not self._preparing.done():
+            await asyncio.shield(self._preparing)  # migrations under way hold the file: read it once they are done
+        if self._engine is not None:
+            return True
+        if not os.path.exists(path):
+            return False
+        marks = ", ".join("?" for _ in unfinished)
+        cutoff = purge_before.astimezone(UTC).strftime(_SQLITE_DATETIME)
+        rows = await asyncio.to_thread(
+            _sqlite_rows,
+            path,
+            f"SELECT 1 FROM job WHERE status IN ({marks}) OR (finished_at IS NOT NULL AND finished_at < ?) LIMIT 1",
+            (*unfinished, cutoff),
+        )
+        return rows is None or bool(rows)
 
     async def ping(self, timeout: float) -> tuple[str, str] | None:
         """None if the database answers `SELECT 1` within `timeout` seconds; else (a short reason, the details).
@@ -99,8 +207,38 @@ class Database:
         return None
 
     async def close(self) -> None:
+        self._closing = True
+        if self._migrator is not None and self._migrator.returncode is None:
+            self._migrator.terminate()  # its one transaction rolls back; the next start migrates
+        if self._preparing is not None:
+            await asyncio.gather(self._preparing, return_exceptions=True)
         if self._engine is not None:
             await self._engine.dispose()
+
+
+def _import_sqlalchemy() -> None:
+    import sqlalchemy.ext.asyncio  # noqa: F401 - imported for its side effect: loaded once, off the event loop
+
+
+def _quietly(task: asyncio.Task[None]) -> None:
+    """A background preparation that failed is retried by the first use, which reports what is wrong."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.info("Preparing the database in the background failed (%s)", type(task.exception()).__name__)
+
+
+def _sqlite_rows(path: str, query: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+    """The rows of a read-only query on a SQLite file with the standard library; [] when its table doesn't exist yet,
+    None when the file can't be read now (locked, not a database)."""
+    import sqlite3
+
+    try:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"  # read-only: never creates the file
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=_PEEK_TIMEOUT_SECONDS)) as connection:
+            return connection.execute(query, params).fetchall()
+    except sqlite3.OperationalError as e:
+        return [] if "no such table" in str(e) else None
+    except sqlite3.Error:
+        return None
 
 
 def sqlite_file(url: str) -> str | None:

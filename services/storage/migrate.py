@@ -16,7 +16,9 @@ creates only the tables that are missing, and leaves the existing ones and their
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
+import functools
 import importlib
 import logging
 import os
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import MetaData
     from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,44 @@ SQLITE_LOCK_WAIT_SECONDS = 60.0
 # Tables of the release before migrations: with one of them and no alembic_version, the database is adopted.
 APP_TABLES = ("audit_log", "rejoin_offer", "handled_request")
 SLACK_TABLES = ("slack_installations", "slack_bots", "slack_oauth_states")
+
+
+@functools.cache
+def head_revision() -> str | None:
+    """The newest revision in migrations/versions, read without Alembic (which takes a while to import and stays in
+    memory): each revision file's `revision` and `down_revision`, and the one revision nothing revises. None when
+    that isn't a single revision (branches: then only Alembic can say). tests/test_migrations_head.py checks it
+    against Alembic's own head."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.AnnAssign | ast.Assign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if names & {"revision", "down_revision"}:
+                    value = ast.literal_eval(node.value)
+                    found = [value] if isinstance(value, str) else list(value or ())
+                    (revisions if "revision" in names else revised).update(found)
+    heads = revisions - revised
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def at_head(engine: AsyncEngine) -> bool:
+    """Whether the database's alembic_version is the newest revision: one SELECT, no Alembic. False when it can't
+    tell (no such table yet, unreachable): the caller then migrates with Alembic, which says what is wrong."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+    except (OSError, SQLAlchemyError):
+        return False
+    return list(rows) == [head]
 
 
 def target_metadata() -> MetaData:
@@ -121,22 +162,35 @@ def _migration_engine(url: str) -> Any:
     return engine
 
 
-async def upgrade(url: str, revision: str = "head") -> tuple[str | None, str | None]:
-    """Bring the database at `url` to `revision`, under the lock; returns (revision before, revision after)."""
+async def upgrade(url: str, revision: str = "head", engine: AsyncEngine | None = None) -> tuple[str | None, str | None]:
+    """Bring the database at `url` to `revision`, under the lock; returns (revision before, revision after).
+
+    A database already at the newest revision is recognised with one SELECT (through `engine` when given, the app's
+    own), and then Alembic isn't imported at all.
+    """
     from services.storage.database import prepare_private_file, sqlite_file
+
+    path = sqlite_file(url)
+    if revision == "head" and (path is None or os.path.exists(path)):
+        checker = engine if engine is not None else _migration_engine(url)
+        try:
+            if await at_head(checker):
+                return head_revision(), head_revision()
+        finally:
+            if engine is None:
+                await checker.dispose()
 
     if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
         logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-step INFO lines; ours says what changed
     await asyncio.to_thread(_import_alembic)
-    path = sqlite_file(url)
     if path is not None:
         prepare_private_file(path)
-    engine = _migration_engine(url)
+    migrator = _migration_engine(url)
     try:
-        async with engine.begin() as conn:
+        async with migrator.begin() as conn:
             before, after = await conn.run_sync(_upgrade, revision)
     finally:
-        await engine.dispose()
+        await migrator.dispose()
     if before != after:
         logger.info("Database schema upgraded from %s to %s", before or "nothing", after)
     return before, after

@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from pythonjsonlogger.json import JsonFormatter
-
 from services.telemetry import context as log_context
 
 REDACTED = "[redacted]"
@@ -79,6 +77,21 @@ _NOISE = ("As you gave `client` as well, `token` will be unused.",)
 _RETRY_NOTICE = "A retry handler found"
 
 
+# Loggers of slack_sdk and Bolt whose code asks `logger.level <= logging.DEBUG` (the logger's own level, not the
+# effective one) before building its DEBUG lines: with no level of their own (0) that is always true, and every Web
+# API call, response-URL post and request formats its whole request and response (headers, body) into a string that
+# is then dropped. Given the root's level above DEBUG, they build none; at DEBUG they are left without a level of
+# their own, as before (they inherit the root's). What is logged is the same either way.
+# (slack_sdk/web/async_internal_utils.py, slack_sdk/webhook/async_client.py, slack_bolt/app/async_app.py; Bolt's
+# middleware loggers copy the level of "slack_bolt.App", the logger server.app gives the AsyncApp, when it is built.)
+LEVEL_CHECKED_LOGGERS = (
+    "slack_sdk.web.async_base_client",
+    "slack_sdk.web.base_client",
+    "slack_sdk.webhook.async_client",
+    "slack_bolt.App",
+)
+
+
 class DropKnownNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not (isinstance(record.msg, str) and record.msg.startswith(_NOISE))
@@ -99,33 +112,39 @@ class RetryNoticesAtDebug(logging.Filter):
         return True
 
 
-class JsonLineFormatter(JsonFormatter):
-    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then the request's or job's ID and its
-    workspace and org when known (services.telemetry.context), and a traceback when there is one.
+def json_line_formatter(redact: Callable[[str], str]) -> logging.Formatter:
+    """The LOG_FORMAT=json formatter (python-json-logger is imported only when JSON logs are asked for)."""
+    from pythonjsonlogger.json import JsonFormatter
 
-    Only these fields: a record's `extra` attributes are not written (nothing unredacted can slip through them).
-    Messages arrive redacted (RedactingFilter runs before any formatter); tracebacks are redacted here.
-    """
+    class JsonLineFormatter(JsonFormatter):
+        """One JSON object a line: time (UTC, ISO 8601), level, logger, message, then the request's or job's ID and its
+        workspace and org when known (services.telemetry.context), and a traceback when there is one.
 
-    def __init__(self, redact: Callable[[str], str]) -> None:
-        super().__init__()
-        self._redact = redact
+        Only these fields: a record's `extra` attributes are not written (nothing unredacted can slip through them).
+        Messages arrive redacted (RedactingFilter runs before any formatter); tracebacks are redacted here.
+        """
 
-    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
-        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        log_data["level"] = record.levelname
-        log_data["logger"] = record.name
-        log_data["message"] = record.getMessage()
-        log_data.update(getattr(record, "log_context", None) or {})
-        for name in ("exc_info", "stack_info"):
-            if message_dict.get(name):
-                log_data[name] = message_dict[name]
+        def __init__(self, redact: Callable[[str], str]) -> None:
+            super().__init__()
+            self._redact = redact
 
-    def formatException(self, ei: Any) -> str:
-        return self._redact(str(super().formatException(ei)))
+        def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+            log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+            log_data["level"] = record.levelname
+            log_data["logger"] = record.name
+            log_data["message"] = record.getMessage()
+            log_data.update(getattr(record, "log_context", None) or {})
+            for name in ("exc_info", "stack_info"):
+                if message_dict.get(name):
+                    log_data[name] = message_dict[name]
 
-    def formatStack(self, stack_info: str) -> str:
-        return self._redact(str(super().formatStack(stack_info)))
+        def formatException(self, ei: Any) -> str:
+            return self._redact(str(super().formatException(ei)))
+
+        def formatStack(self, stack_info: str) -> str:
+            return self._redact(str(super().formatStack(stack_info)))
+
+    return JsonLineFormatter(redact)
 
 
 class WithLogContext(logging.Filter):
@@ -152,7 +171,7 @@ def configure_logging(
     handler.addFilter(redacting)  # before formatting: both formats write the redacted message
     if log_format == "json":
         handler.addFilter(WithLogContext())
-        handler.setFormatter(JsonLineFormatter(redacting.redact))
+        handler.setFormatter(json_line_formatter(redacting.redact))
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -161,6 +180,8 @@ def configure_logging(
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in LEVEL_CHECKED_LOGGERS:
+        logging.getLogger(name).setLevel(numeric if numeric > logging.DEBUG else logging.NOTSET)
     # aiosqlite logs every statement with its parameters at DEBUG: OAuth state, installation rows. Never useful
     # enough to carry secrets into a log, so it stays at INFO whatever LOG_LEVEL says.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, numeric))

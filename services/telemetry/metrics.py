@@ -54,11 +54,19 @@ _enabled = False
 
 
 def configure(enabled: bool) -> None:
-    """Turn recording on or off for this process (metrics are created, once, when first turned on)."""
-    global _metrics, _enabled
-    if enabled and _metrics is None:
-        _metrics = _create()
+    """Turn recording on or off for this process. prometheus-client is imported, and the metrics created, at the
+    first thing recorded or scraped: start-up and a restart with nothing to do don't load it."""
+    global _enabled
     _enabled = enabled
+
+
+def _recording() -> _Metrics | None:
+    global _metrics
+    if not _enabled:
+        return None
+    if _metrics is None:
+        _metrics = _create()
+    return _metrics
 
 
 def enabled() -> bool:
@@ -184,54 +192,56 @@ def response_outcome(status: int) -> str:
 
 
 def request_handled(kind: str, outcome: str, seconds: float | None = None) -> None:
-    if not _enabled or _metrics is None:
+    if (m := _recording()) is None:
         return
     kind = kind if kind in REQUEST_KINDS else "other"
-    _metrics.requests.labels(kind, outcome).inc()
+    m.requests.labels(kind, outcome).inc()
     if seconds is not None:
-        _metrics.ack_seconds.labels(kind).observe(seconds)
+        m.ack_seconds.labels(kind).observe(seconds)
 
 
 def api_call(method: str, outcome: str) -> None:
     """One Web API call's final outcome: OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, … or a Slack error code."""
-    if not _enabled or _metrics is None:
+    if (m := _recording()) is None:
         return
     fixed = (OK, RATE_LIMITED, SERVER_ERROR, TIMEOUT, CONNECTION_ERROR, UNREADABLE)
-    _metrics.api_calls.labels(method_label(method), outcome if outcome in fixed else error_label(outcome)).inc()
+    m.api_calls.labels(method_label(method), outcome if outcome in fixed else error_label(outcome)).inc()
 
 
 def retry_after_wait(method: str, seconds: float) -> None:
-    if not _enabled or _metrics is None:
+    if (m := _recording()) is None:
         return
     label = method_label(method)
-    _metrics.retry_after_waits.labels(label).inc()
-    _metrics.retry_after_seconds.labels(label).inc(seconds)
+    m.retry_after_waits.labels(label).inc()
+    m.retry_after_seconds.labels(label).inc(seconds)
 
 
 def audit_row_written(event: str) -> None:
-    if _enabled and _metrics is not None:
-        _metrics.audit_rows.labels(event).inc()
+    if (m := _recording()) is not None:
+        m.audit_rows.labels(event).inc()
 
 
 def audit_channel_post_failed(error: str) -> None:
-    if _enabled and _metrics is not None:
-        _metrics.audit_channel_failures.labels(error_label(error)).inc()
+    if (m := _recording()) is not None:
+        m.audit_channel_failures.labels(error_label(error)).inc()
 
 
 def job_event(kind: str, event: str) -> None:
     """A job was queued, claimed (running), finished or failed."""
-    if _enabled and _metrics is not None and event in JOB_EVENTS:
-        _metrics.jobs.labels(kind if kind in JOB_KINDS else "other", event).inc()
+    if event in JOB_EVENTS and (m := _recording()) is not None:
+        m.jobs.labels(kind if kind in JOB_KINDS else "other", event).inc()
 
 
 def job_item_done(kind: str) -> None:
-    if _enabled and _metrics is not None:
-        _metrics.job_items.labels(kind if kind in JOB_KINDS else "other").inc()
+    if (m := _recording()) is not None:
+        m.job_items.labels(kind if kind in JOB_KINDS else "other").inc()
 
 
 def exposition() -> tuple[bytes, str]:
     """The text a scrape gets, and its content type: this process's metrics, or every gunicorn worker's."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+    _recording()  # this process's families are listed even before anything was counted
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

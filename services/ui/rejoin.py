@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
-from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, MarkdownTextObject
+from slack_sdk.models.blocks import SectionBlock
 
 from services.error_texts import JOIN_ERRORS, error_text
 from services.leaving.offers import RejoinOffer
@@ -37,6 +38,7 @@ LASTING_COPY = "A copy with the Rejoin button is in your messages with me; it st
 REJOIN_NOT_YOURS = "Only the person who asked me to leave can use this Rejoin button."
 
 
+@lru_cache(maxsize=256)  # every copy of a summary (the DM, the reply, the modal) names the same moment
 def until(moment: datetime) -> str:
     """A moment in Slack's date formatting: shown in each reader's own time zone, the UTC fallback where it can't be.
 
@@ -50,18 +52,41 @@ def _invite(bot_user_id: str | None) -> str:
     return f"/invite <@{bot_user_id}>" if bot_user_id else "`/invite` and the app's name"
 
 
+# The Block Kit of these messages, as the dicts slack_sdk.models would make of them (tests/test_ui_render.py checks
+# they are the same): built directly, since these messages go out on every leave and slack_sdk's to_dict() walks and
+# validates every object each time. Nothing here is mutated after it is built (the constant parts are shared).
+_REJOIN_TEXT = {"type": "plain_text", "text": "Rejoin", "emoji": True}
+
+
+def _section_texts(lines: Sequence[str]) -> list[str]:
+    """The texts of the mrkdwn sections that services.ui.sections packs `lines` into (under Block Kit's limits)."""
+    return [block.text.text for block in sections(lines) if isinstance(block, SectionBlock) and block.text is not None]
+
+
+def _mrkdwn_section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(note: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+
+
+def _rejoin_actions(button_value: str) -> dict[str, Any]:
+    button = {"type": "button", "text": _REJOIN_TEXT, "action_id": REJOIN_ACTION, "value": button_value}
+    return {"type": "actions", "block_id": REJOIN_BLOCK, "elements": [button]}
+
+
 def _message(
     summary: str, extra: Sequence[str], button_value: str | None = None, note: str | None = None
 ) -> dict[str, Any]:
     """The summary message, rebuilt: the leave, what happened since, and the button while it is still useful."""
     lines = [*summary.split("\n"), *(["", *extra] if extra else [])]
-    blocks: list[Any] = sections(lines)
+    blocks = [_mrkdwn_section(text) for text in _section_texts(lines)]
     if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+        blocks.append(_context(note))
     if button_value is not None:
-        button = ButtonElement(text="Rejoin", action_id=REJOIN_ACTION, value=button_value)
-        blocks.append(ActionsBlock(block_id=REJOIN_BLOCK, elements=[button]))
-    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+        blocks.append(_rejoin_actions(button_value))
+    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": blocks}
 
 
 def offer_summary(offer: RejoinOffer) -> str:

@@ -1,0 +1,159 @@
+"""What start-up and a restart load: no SQLAlchemy, Alembic, prometheus-client or python-json-logger until a feature
+needs it; a database at the newest revision is recognised without Alembic; a restart with nothing to resume reads
+its SQLite file with the standard library only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert
+
+from services.storage.database import Database
+from services.storage.migrate import alembic_config, head_revision, upgrade
+from services.storage.tables import job
+from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import ROOT, app_env
+
+HEAVY = ("sqlalchemy", "alembic", "prometheus_client", "pythonjsonlogger")
+NOW = datetime.now(UTC)
+
+
+def loaded(script: str, env: dict[str, str] | None = None) -> dict:
+    """Run `script` in a fresh interpreter; it prints a JSON object (with the heavy modules it ended up loading)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def loaded_beside_the_fake(script: str, env: dict[str, str]) -> dict:
+    """`loaded`, while this test's event loop keeps serving the fake Slack."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, err.decode()[-2000:]
+    return json.loads(out.decode().strip().splitlines()[-1])
+
+
+HEAVY_LOADED = f"sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))"
+
+
+def test_the_head_revision_read_without_alembic_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_importing_the_app_loads_none_of_the_heavy_modules() -> None:
+    found = loaded(f"import json, sys, app; print(json.dumps({{'heavy': {HEAVY_LOADED}}}))")
+    assert found["heavy"] == []
+
+
+def job_row(job_id: str, status: str, finished_at: datetime | None = None) -> dict:
+    return {
+        "id": job_id, "kind": "leave", "status": status, "created_at": NOW, "updated_at": NOW,
+        "finished_at": finished_at, "user_id": "U1", "is_enterprise_install": False, "payload": "{}", "items": "[]",
+        "next_item": 0, "attempts": 0, "interrupted": False,
+    }  # fmt: skip
+
+
+async def database_with(tmp_path: Path, *rows: dict) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    await upgrade(url)
+    database = Database(url)
+    try:
+        async with (await database.engine()).begin() as conn:
+            for row in rows:
+                await conn.execute(insert(job).values(**{k: v for k, v in row.items() if k in job.c}))
+    finally:
+        await database.close()
+    return url
+
+
+async def test_a_database_at_the_newest_revision_is_upgraded_without_alembic(tmp_path: Path) -> None:
+    url = await database_with(tmp_path)
+    script = (
+        "import asyncio, json, sys\n"
+        "from services.storage.migrate import upgrade\n"
+        f"result = asyncio.run(upgrade({url!r}))\n"
+        f"print(json.dumps({{'result': result, 'heavy': {HEAVY_LOADED}}}))"
+    )
+    found = loaded(script)
+    assert found["result"] == [head_revision(), head_revision()]
+    assert "alembic" not in found["heavy"]
+
+
+async def test_a_restart_with_only_finished_jobs_loads_no_sqlalchemy(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """The app built and started as `python app.py` does (its job runner's first poll, the database's preparation),
+    on the database file a finished multi-channel leave left behind."""
+    await database_with(tmp_path, job_row("done1", "done", finished_at=NOW - timedelta(minutes=5)))
+    script = (
+        "import asyncio, json, sys\n"
+        "import app\n"
+        "from services.settings import load_settings\n"
+        "async def main():\n"
+        "    built = await app.build_app(load_settings())\n"
+        "    probe, answers, answered = built.database.sqlite_holds_jobs, [], asyncio.Event()\n"
+        "    async def watched(*args):\n"
+        "        answers.append(await probe(*args))\n"
+        "        answered.set()\n"
+        "        return answers[-1]\n"
+        "    built.database.sqlite_holds_jobs = watched\n"
+        "    app.after_serving(built)\n"
+        "    await asyncio.wait_for(answered.wait(), 20)\n"
+        "    preparing = built.database.prepare()\n"
+        "    if preparing is not None:\n"
+        "        await preparing\n"
+        "    await built.close()\n"
+        f"    print(json.dumps({{'answers': answers, 'heavy': {HEAVY_LOADED}}}))\n"
+        "asyncio.run(main())\n"
+    )
+    found = await loaded_beside_the_fake(script, {**app_env(fake_slack, tmp_path), "PYTHONPATH": str(ROOT)})
+    # prometheus-client (metrics are on by default) is loaded by the first Web API call counted: start-up's auth.test.
+    assert found == {"answers": [False], "heavy": ["prometheus_client"]}
+
+
+@pytest.mark.parametrize(
+    ("rows", "holds"),
+    [
+        ((), False),
+        ((job_row("d", "done", NOW - timedelta(hours=1)),), False),
+        ((job_row("q", "queued"),), True),
+        ((job_row("r", "running"),), True),  # a crashed instance's: its lease runs out, then it is resumed
+        ((job_row("old", "done", NOW - timedelta(days=8)),), True),  # past the retention: to purge
+    ],
+)
+async def test_the_sqlite_probe_finds_jobs_to_work_or_purge(tmp_path: Path, rows: tuple, holds: bool) -> None:
+    url = await database_with(tmp_path, *rows)
+    database = Database(url)
+    assert await database.sqlite_holds_jobs(("queued", "running"), NOW - timedelta(days=7)) is holds
+    assert not database.opened
+
+
+async def test_the_sqlite_probe_never_creates_a_file_and_defers_to_other_databases(tmp_path: Path) -> None:
+    missing = Database(f"sqlite+aiosqlite:///{tmp_path}/none.db")
+    assert await missing.sqlite_holds_jobs(("queued", "running"), NOW) is False
+    assert not (tmp_path / "none.db").exists()
+    postgres = Database("postgresql+psycopg://u:p@127.0.0.1:1/x")
+    assert await postgres.sqlite_holds_jobs(("queued", "running"), NOW) is True
+
+
+async def test_preparing_in_the_background_migrates_a_new_file_in_a_child_process(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path}/new.db")
+    try:
+        preparing = database.prepare()
+        assert preparing is not None
+        await asyncio.wait_for(preparing, 60)
+        assert not database.opened  # the child did the work; nothing opened here
+        async with (await database.engine()).connect() as conn:  # ready: no migration, one engine
+            assert (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+    finally:
+        await database.close()
