@@ -479,3 +479,34 @@ async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
     assert all(fake_slack.channels[c].connected_teams == [] for c in hosted)
     # At most the call in flight at the crash went out again; Slack's answer (not connected any more) settled it.
     assert set(counts) == set(hosted) and sum(n - 1 for n in counts.values()) <= 1
+
+
+async def test_a_second_offboarding_of_the_same_partner_is_refused_while_the_first_runs(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    ours(fake_slack, grid, 20)
+    fake_slack.rate_limit(ADMIN_CALL, 2, 1.0)
+    first_plan, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    await confirm(slack, fake_slack, grid, first_plan)
+    await fake_slack.wait_for(lambda: fake_slack.calls_to(ADMIN_CALL), timeout=20, what="the first job's calls")
+    fake_slack.views.pop(first_plan)  # the next plan is the only one open
+    second_plan, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    second_confirm = await confirm(slack, fake_slack, grid, second_plan)
+    await fake_slack.wait_for(
+        lambda: ever_shown(fake_slack, second_confirm, "already running"), timeout=20, what="the refusal"
+    )
+    jobs = [j for j in await slack.built.jobs.store.all() if j.kind == "offboard"]
+    assert len(jobs) == 1
+
+
+def test_a_search_result_shaped_like_slacks_recording_is_kept() -> None:
+    """Slack's recorded search answer lists a workspace-shaped ID in `connected_team_ids` and the host as an org
+    (../shared/slack-samples/api/admin.conversations.search.json): the filtered result is a channel to disconnect."""
+    from services.disconnecting.partners import classify
+
+    result = {"id": "C0DEAL", "name": "deal", "conversation_host_id": "E0OURS", "connected_team_ids": ["", "T0THEIRS"],
+              "pending_connected_team_ids": [""], "is_private": False, "is_archived": False}  # fmt: skip
+    plan = classify([result], "E0PARTNER", "E0OURS")
+    assert [c.id for c in plan.ours] == ["C0DEAL"] and not plan.theirs and not plan.pending
+    invited = {**result, "id": "C0INVITE", "connected_team_ids": [""], "pending_connected_team_ids": ["E0PARTNER"]}
+    assert [c.id for c in classify([invited], "E0PARTNER", "E0OURS").pending] == ["C0INVITE"]

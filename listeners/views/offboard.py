@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, installation_team, user_id_of
 from services.disconnecting.offboarding import Offboarding
-from services.disconnecting.partners import Partner, plan_digest
+from services.disconnecting.partners import Partner
 from services.disconnecting.workflow import Requester
 from services.storage.handled_requests import HandledRequests
 from services.ui.offboarding import (
@@ -62,7 +62,7 @@ async def offboard_plan_submission(
     metadata = PlanMetadata.decode(view.get("private_metadata"))
     offered, ticked = offered_and_ticked(view)
     first_block = f"{CHANNELS_BLOCK_PREFIX}1"
-    if not metadata.partner_id or not offered:
+    if not metadata.partner_id or not offered or not metadata.digest:
         await ack(response_action="update", view=status_modal("This form is incomplete. Start again."))
         return
     if not ticked:
@@ -74,8 +74,8 @@ async def offboard_plan_submission(
         metadata.partner_id,
         metadata.partner_name,
         excluded,
-        plan_digest(ticked),
-        len(ticked),
+        metadata.digest,
+        max(metadata.total, len(offered)) - len(excluded),
         dry_run_chosen(view),
     )
     if not metadata_fits(confirm):

@@ -175,7 +175,10 @@ class Offboarding:
             problem = f"search:{plan.error}" if plan.error else "nothing_shared"
             await self._tell(client, requester, view_id, problem_text(problem, partner_text, partner=label))
             return
-        metadata = PlanMetadata(requester.response_url, partner.id, partner.name).encode()
+        offered = [c.id for c in plan.ours]
+        metadata = PlanMetadata(
+            requester.response_url, partner.id, partner.name, plan_digest(offered), len(offered)
+        ).encode()
         view = plan_modal(plan, partner, metadata, requester.dry_run)
         if view_id:
             await show_or_tell(client, requester, view, view_id=view_id)
@@ -200,14 +203,26 @@ class Offboarding:
         )
         if admin_token is None or admin_token.token is None or not requester.enterprise_id or not partner.id:
             return None
+        label = partner_label(partner.id, partner.name)
+        # Checked again here, not only when the partner was named: the confirmation is what starts the job.
+        if partner.id == requester.enterprise_id:
+            await self._tell(client, requester, view_id, problem_text("our_org", partner=label))
+            return None
+        # One offboarding of a partner at a time in an org: a second would send every call twice. (Two confirmations
+        # in the same instant may both pass; the second job's calls then end in no_teams_to_disconnect, reported.)
+        unfinished = await self.runner.store.recent(OFFBOARD, requester.enterprise_id, since=datetime.now(UTC))
+        if any(j.status not in FINISHED and j.payload.get("partner") == partner.id for j in unfinished):
+            await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
+            return None
         admin_client = client_like(client, token=admin_token.token)
         plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
-        label = partner_label(partner.id, partner.name)
         if plan.error is not None:
             await self._tell(client, requester, view_id, problem_text(f"search:{plan.error}", partner=label))
             return None
-        kept = [c for c in plan.ours if c.id not in set(excluded)]
-        if not kept or plan_digest([c.id for c in kept]) != digest:
+        left_out = set(excluded)
+        kept = [c for c in plan.ours if c.id not in left_out]
+        # The same channels as the plan the admin reviewed (the fingerprint covers every channel it offered).
+        if not kept or plan_digest([c.id for c in plan.ours]) != digest:
             await self.disconnects.trail.record(
                 client, requester.entry(AuditEvent.REFUSED, "channel:changed", None, partner.id)
             )

@@ -50,6 +50,15 @@ STOPPING_ERRORS = frozenset(
         "not_an_enterprise",
         "restricted_action",
         "two_factor_setup_required",
+        # Also the same for every channel (../shared/seeds/admin.conversations.disconnectShared.txt): the org, the
+        # network or the method, or arguments the app builds the same way each time.
+        "enterprise_is_restricted",
+        "accesslimited",
+        "method_deprecated",
+        "deprecated_endpoint",
+        "invalid_arguments",
+        "invalid_arg_name",
+        "invalid_array_arg",
     }
 )
 _PARTNER_ID = re.compile(r"[TE][A-Z0-9]{2,40}")
@@ -116,13 +125,16 @@ def classify(conversations: Sequence[dict[str, Any]], partner_id: str, our_org: 
         found = _found(conversation)
         if found is None or found.id in ours or found.id in theirs or found.id in pending:
             continue
-        connected = partner_id in {
-            *_ids(conversation.get("connected_team_ids")),
-            *_ids(conversation.get("connected_limited_team_ids")),
-        }
+        # The search was filtered by `connected_team_ids=<partner>`: every result is shared with the partner. Slack's
+        # recorded answer lists a workspace-shaped ID in a result's `connected_team_ids`
+        # (../shared/slack-samples/api/admin.conversations.search.json) where conversations.info lists an Enterprise
+        # partner by its org ID, so the partner's own ID is not required there: a channel is pending only when the
+        # partner appears among the pending and nowhere else. A result that isn't really shared with the partner
+        # costs one admin call that Slack refuses (no_teams_to_disconnect), reported as such; dropping it silently
+        # would leave the partner in the channel.
+        listed = {*_ids(conversation.get("connected_team_ids")), *_ids(conversation.get("connected_limited_team_ids"))}
         invited = partner_id in _ids(conversation.get("pending_connected_team_ids"))
-        if not connected and not invited:
-            continue  # a search filter Slack applied differently: not shared with this partner
+        connected = partner_id in listed or not invited
         if found.host_id != our_org:
             theirs[found.id] = found  # the partner (or a third org, or a host Slack didn't name) created it
         elif connected:

@@ -77,6 +77,11 @@ MAX_SELECTS = 80  # 8,000 channels to untick from; the rest of the modal needs u
 OPTION_TEXT_LIMIT = 75
 LISTED_IN_SUMMARY = 400  # channels named per list in the summary message (the audit log has every one)
 
+SEARCH_SCOPE_MISSING = (
+    "I couldn't search your org's shared channels: the admin token lacks the admin.conversations:read scope, which "
+    "offboarding needs besides admin.conversations:write. An Org Admin should reinstall the admin install through "
+    "/slack/install/admin (or add the scope to the app that issued SLACK_ADMIN_TOKEN). Nothing was changed."
+)
 OFFBOARD_PROBLEMS: dict[str, str] = {
     "no_partner": "Name the organization (its org ID `E…`), or the workspace (`T…`), to disconnect from every channel "
     "you share with it.",
@@ -90,6 +95,8 @@ OFFBOARD_PROBLEMS: dict[str, str] = {
     "disconnect: only the organization that created a channel can disconnect others.",
     "changed": "The channels shared with {partner} changed since you reviewed them, so I haven't started. Run it "
     "again to review the current list.",
+    "already_running": "An offboarding of {partner} is already running in your org (see the Home tab, where any "
+    "admin can cancel it), so I haven't started another.",
     "none_chosen": "Tick at least one channel to disconnect.",
     "too_many_unticked": "You unticked too many channels to carry to the confirmation; untick fewer, or run it in "
     "two parts.",
@@ -99,6 +106,8 @@ OFFBOARD_PROBLEMS: dict[str, str] = {
 def problem_text(problem: str, partner_text: str = "", partner: str = "", candidates: str = "") -> str:
     if problem.startswith("search:"):
         code = problem.split(":", 1)[1]
+        if code == "missing_scope":  # the search needs :read, which admin installs made before offboarding lack
+            return SEARCH_SCOPE_MISSING
         return error_text(
             DISCONNECT_ERRORS,
             code,
@@ -214,22 +223,42 @@ def _listed(heading: str, channels: Sequence[FoundChannel], what: str) -> Sectio
 
 @dataclass(frozen=True)
 class PlanMetadata:
+    """The plan carries a fingerprint of every channel it offers to disconnect, listed or not (past 8,000 the modal
+    lists only the first), and their count."""
+
     response_url: str | None
     partner_id: str
     partner_name: str | None = None
+    digest: str = ""
+    total: int = 0
 
     def encode(self) -> str:
-        return encode_metadata({"r": self.response_url, "p": self.partner_id, "n": (self.partner_name or "")[:80]})
+        return encode_metadata(
+            {
+                "r": self.response_url,
+                "p": self.partner_id,
+                "n": (self.partner_name or "")[:80],
+                "h": self.digest,
+                "t": self.total,
+            }
+        )
 
     @classmethod
     def decode(cls, text: str | None) -> PlanMetadata:
         data = decode_metadata(text)
-        return cls(text_field(data, "r"), text_field(data, "p") or "", text_field(data, "n"))
+        total = data.get("t")
+        return cls(
+            text_field(data, "r"),
+            text_field(data, "p") or "",
+            text_field(data, "n"),
+            text_field(data, "h") or "",
+            total if isinstance(total, int) and total >= 0 else 0,
+        )
 
 
 @dataclass(frozen=True)
 class ConfirmMetadata:
-    """The confirmation carries what was unticked and a fingerprint of what stays (300 IDs don't fit in 3,000)."""
+    """The confirmation carries what was unticked and the plan's fingerprint (300 IDs don't fit in 3,000)."""
 
     response_url: str | None
     partner_id: str
