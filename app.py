@@ -23,6 +23,7 @@ from services.audit.log import AuditLog
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
+from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects
@@ -134,6 +135,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
+        "disconnect_attempts": AttemptLimiter(),
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "home_tab": home_tab,

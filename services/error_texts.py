@@ -227,3 +227,9 @@ LEAVE_REFUSALS: dict[str, str] = {
     "too_many_picked": "You chose {number} channels; I leave at most {limit} at a time. Remove some, then submit again.",
     "check_failed": "Slack couldn't confirm that you may make me leave {what} (`{code}` when I {step}), so I haven't left anything. Try again in a minute.",
 }
+
+# /disconnect-shared started more often than services.disconnecting.attempts allows.
+TOO_MANY_ATTEMPTS = (
+    "You've started /disconnect-shared {count} times in the last minute. Wait a minute, then try again: each attempt "
+    "uses some of your workspace's Slack API allowance."
+)

@@ -440,3 +440,24 @@ async def test_a_forged_load_older_value_shows_the_newest_page(
     reply = await slack.home_button(org.admin, OLDER_ACTION)
     assert reply.status == 200
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.publish")) > published, what="the newest page")
+
+
+async def test_a_member_repeating_disconnect_shared_is_slowed_before_any_api_call(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
+    from services.error_texts import TOO_MANY_ATTEMPTS
+
+    channel = fake_slack.add_shared_channel("partners", connected=[org.alpha])
+    for _ in range(ATTEMPTS_PER_MINUTE):
+        reply, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+        assert reply.text == ""
+        await fake_slack.next_post(body["response_url"])  # refused: not an admin
+    opened = len(fake_slack.calls_to("views.open"))
+    reply, _ = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.member)
+    assert reply.json()["text"] == TOO_MANY_ATTEMPTS.format(count=ATTEMPTS_PER_MINUTE)
+    reply, _ = await slack.command("/disconnect-shared", f"all {org.alpha}", channel_id=channel, user_id=org.member)
+    assert reply.json()["text"] == TOO_MANY_ATTEMPTS.format(count=ATTEMPTS_PER_MINUTE)
+    assert len(fake_slack.calls_to("views.open")) == opened
+    reply, body = await slack.command("/disconnect-shared", "", channel_id=channel, user_id=org.admin)
+    assert reply.text == ""  # someone else isn't slowed

@@ -11,9 +11,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.command_text import parse_disconnect_text
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org
+from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.shared_channels import describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
-from services.error_texts import VIEWS_OPEN_ERRORS, error_text
+from services.error_texts import TOO_MANY_ATTEMPTS, VIEWS_OPEN_ERRORS, error_text
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.storage.handled_requests import HandledRequests
@@ -27,10 +28,15 @@ async def disconnect_shared_command(
     context: AsyncBoltContext,
     disconnects: Disconnects,
     handled_requests: HandledRequests,
+    disconnect_attempts: AttemptLimiter,
 ) -> None:
     request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
     if request.help:
         await ack(text=usage_message(request.not_understood, request.too_many), response_type="ephemeral")
+        return
+    if not disconnect_attempts.allow(str(command.get("user_id"))):
+        text = TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute)
+        await ack(text=text, response_type="ephemeral")
         return
     await ack()
 

@@ -12,9 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.command_text import parse_offboard_text
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org
+from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects, Requester
-from services.error_texts import VIEWS_OPEN_ERRORS, error_text
+from services.error_texts import TOO_MANY_ATTEMPTS, VIEWS_OPEN_ERRORS, error_text
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.storage.handled_requests import HandledRequests
@@ -34,10 +35,14 @@ async def offboard_command(
     disconnects: Disconnects,
     offboarding: Offboarding,
     handled_requests: HandledRequests,
+    disconnect_attempts: AttemptLimiter,
 ) -> None:
     request = parse_offboard_text(command.get("text"))
     if request is None or not request.partner:
         await ack(text=problem_text("no_partner"), response_type="ephemeral")
+        return
+    if not disconnect_attempts.allow(str(command.get("user_id"))):
+        await ack(text=TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute), response_type="ephemeral")
         return
     await ack()
     requester = Requester(
