@@ -248,9 +248,14 @@ async def start_http(
     events: bool = True,
     signing_secret: str | None = None,
     readiness: Readiness | None = None,
+    shutdown_timeout: float = 3.0,  # a request being handled needs no more: Slack waits 3 s for an ack
 ) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for a free port); returns the runner and the bound port."""
-    runner = web.AppRunner(build_web_app(app, events, signing_secret, readiness), access_log=None)
+    # shutdown_timeout: at SIGTERM a connection still sending its body (a slow or hostile client) would otherwise hold
+    # the exit for aiohttp's 60 s; the work that matters (jobs) is drained before this, within the grace period.
+    runner = web.AppRunner(
+        build_web_app(app, events, signing_secret, readiness), access_log=None, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -377,3 +377,10 @@ async def test_a_press_in_the_dm_by_someone_else_is_refused_without_touching_the
     refusal = await fake_slack.next_post(url)
     assert refusal == {"text": REJOIN_NOT_YOURS, "replace_original": False, "response_type": "ephemeral"}
     assert not fake_slack.is_member(channel)
+
+
+def test_a_forged_inline_value_is_refused_not_raised() -> None:
+    from services.leaving.offers import parse_inline
+
+    for value in ("r1|99999999999999999999999|U1|C1", "r1|²|U1|C1", "r1|１２３|U1|C1"):
+        assert parse_inline(value) is None

@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 
 DISCONNECT = "disconnect"
 # Answers that, after our own earlier call for that workspace, mean it is gone: that call did it.
-GONE_AFTER_OUR_CALL = frozenset({"leaving_team_not_in_channel", "not_in_channel", "no_teams_to_disconnect"})
+# After our own earlier call was sent, these mean the workspace is already gone: both on Slack's page
+# (../shared/seeds/admin.conversations.disconnectShared.txt); nothing undocumented counts as done.
+GONE_AFTER_OUR_CALL = frozenset({"leaving_team_not_in_channel", "no_teams_to_disconnect"})
 # A `confirmed … pending` row older than this with no result and no job to finish it is closed as outcome unknown.
 DANGLING_AFTER = timedelta(minutes=15)
 OUTCOME_UNKNOWN_NO_JOB = "outcome_unknown:interrupted"

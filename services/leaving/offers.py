@@ -91,7 +91,10 @@ def inline_value(created_at: datetime, user_id: str, left_ids: Sequence[str], pr
 
 def parse_inline(value: str) -> RejoinOffer | None:
     parts = value.split("|")
-    if len(parts) != 4 or parts[0] != _INLINE or not parts[1].isdigit() or not parts[2]:
+    # The moment is ten ASCII digits or so: a forged "²" or 25 digits would raise below instead of being refused.
+    if len(parts) != 4 or parts[0] != _INLINE or not (parts[1].isascii() and parts[1].isdigit()) or not parts[2]:
+        return None
+    if len(parts[1]) > 11:
         return None
     marked = [c for c in parts[3].split(",") if c.lstrip(_PRIVATE_MARK)]
     left = tuple(c.lstrip(_PRIVATE_MARK) for c in marked)
