@@ -153,7 +153,9 @@ async def test_a_small_job_waits_a_few_pacing_slots_not_behind_a_big_one() -> No
         await asyncio.sleep(0.001)
     await asyncio.gather(call("small"), call("small"))
     served = [i for i, lane in enumerate(order) if lane == "small"]
-    assert served[-1] - max(asked_at) <= 8, (asked_at, served)
+    # First come, first served would put them ~290 calls later; round-robin within a few turns of the four calls in
+    # flight (a loaded machine stretches the 2 ms turns, so a margin: seen 4 and 10 under CI's load).
+    assert served[-1] - max(asked_at) <= 16, (asked_at, served)
     await asyncio.gather(*big)
 
 
