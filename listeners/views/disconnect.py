@@ -14,7 +14,6 @@ from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS
 from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, installation_org, user_id_of
-from services.audit.log import AuditEvent
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
@@ -132,32 +131,17 @@ async def disconnect_confirm_submission(
         # A confirmation is submitted once; the same one again is a replay (on any instance): nothing twice.
         if not await handled_requests.first_time(f"confirm:{view.get('id')}:{requester.user_id}"):
             return
-        if requester.dry_run:
-            # A dry run makes no admin call: it stays in this process.
-            admin_token = await disconnects.allowed_admin_token(client, requester, channel_id, leaving_team_ids=teams)
-            if admin_token is None or admin_token.token is None:
-                return
-            shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
-            problem = shared.problem or ("team_not_connected" if any(t not in shared.team_ids for t in teams) else None)
-            if problem is not None:
-                await disconnects.trail.record(
-                    client,
-                    requester.entry(
-                        AuditEvent.REFUSED, f"channel:{problem}", channel_id, teams[0] if len(teams) == 1 else None
-                    ),
-                )
-                text = channel_problem_text(problem, shared)
-                text = text if "othing was changed" in text else f"{text} Nothing was changed."
-                await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
-                return
-            await disconnects.dry_run(client, requester, channel_id, teams)
-            message = dry_run_message(channel_id, teams, shared.team_names)
-            await reply_privately(client, requester.user_id, requester.response_url, message)
-            return
+        # The same checks for a dry run (who may, the token, still connected and ours): it only makes no admin call.
         checked = await disconnects.checked(client, requester, channel_id, teams)
         if checked is None:
             return
         admin_token, names = checked
+        if requester.dry_run:
+            await disconnects.dry_run(client, requester, channel_id, teams)
+            await reply_privately(
+                client, requester.user_id, requester.response_url, dry_run_message(channel_id, teams, names)
+            )
+            return
         results = await disconnects.in_order(client, requester, admin_token.token or "", channel_id, teams)
         message = outcome_message(channel_id, results, names, admin_token.source)
         await reply_privately(client, requester.user_id, requester.response_url, message)
