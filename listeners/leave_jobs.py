@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from listeners.payload import installation_org, installation_team
+from services.jobs.queue import JobExists
 from services.leaving.workflow import LeaveJobs
-from services.storage.handled_requests import HandledRequests
 
 logger = logging.getLogger(__name__)
 
@@ -25,19 +25,17 @@ async def submitted(
     response_url: str | None,
     view_id: str | None = None,
     *,
-    handled: HandledRequests,
     request_key: str | None,
 ) -> bool:
     """A leave of several channels kept in the database as a job (services.leaving.workflow), so it outlives this process.
 
     False when the database can't take it: the leave then runs in this process, as it did before jobs existed.
-    True, and nothing stored, for a replay of a request already taken (`request_key`: its trigger or view ID).
+    True, and nothing stored, for a replay of a request already taken (`request_key`: its trigger or view ID, which
+    names the job: the check and the write are one, so a crash between them can't drop the leave).
     """
     if leave_jobs is None:
         return False
     try:
-        if request_key is not None and not await handled.first_time(request_key):
-            return True
         await leave_jobs.submit(
             channel_ids,
             user_id=user_id,
@@ -47,7 +45,10 @@ async def submitted(
             response_url=response_url,
             view_id=view_id,
             installation_team=installation_team(context),
+            request_key=request_key,
         )
+    except JobExists:
+        return True  # a replay (on any instance): the job exists already
     except Exception:  # the database is down: the leave still happens, in this process
         logger.warning("Could not store a leave job; leaving in this process", exc_info=True)
         return False

@@ -67,18 +67,6 @@ async def _health(_: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-# Anyone who can reach the port can ask for /metrics, and rendering it (every worker's file under gunicorn) costs the
-# loop milliseconds: a flood is answered 429 unrendered. Prometheus scrapes every 15 s or so.
-_scrapes = PageThrottle(per_second=2.0, burst=10, what="/metrics request(s)")
-
-
-async def _metrics(_: web.Request) -> web.Response:
-    if not _scrapes.allow():
-        return web.Response(status=429, text="Too many /metrics requests.", headers={"Retry-After": "1"})
-    body, content_type = metrics.exposition()
-    return web.Response(body=body, headers={"Content-Type": content_type})
-
-
 def add_operations_routes(web_app: web.Application, readiness: Readiness | None) -> None:
     """GET /healthz, GET /readyz (without a Readiness, /readyz is /healthz), and GET /metrics when metrics are on."""
     web_app.router.add_get(HEALTH_PATH, _health)
@@ -91,4 +79,14 @@ def add_operations_routes(web_app: web.Application, readiness: Readiness | None)
 
     web_app.router.add_get(READY_PATH, ready)
     if metrics.enabled():
-        web_app.router.add_get(METRICS_PATH, _metrics)
+        # Anyone who can reach the port can ask for /metrics, and rendering it (every worker's file under gunicorn)
+        # costs the loop milliseconds: a flood is answered 429 unrendered. Prometheus scrapes every 15 s or so.
+        scrapes = PageThrottle(per_second=2.0, burst=10, what="/metrics request(s)")
+
+        async def scrape(_: web.Request) -> web.Response:
+            if not scrapes.allow():
+                return web.Response(status=429, text="Too many /metrics requests.", headers={"Retry-After": "1"})
+            body, content_type = metrics.exposition()
+            return web.Response(body=body, headers={"Content-Type": content_type})
+
+        web_app.router.add_get(METRICS_PATH, scrape)

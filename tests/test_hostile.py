@@ -384,7 +384,9 @@ async def test_leave_requests_replayed_to_another_instance_leave_nothing_twice(
         _, command = await one.command("/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0])
         await fake_slack.next_post(command["response_url"])
         sent, timestamp = one.last_sent
+        idle = len(work_tasks())
         assert (await other.post(sent, timestamp=timestamp)).status == 200
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replay's handling to end")
         for channel in channels:
             fake_slack.channels[channel].members.add(fake_slack.bot_user_id)  # back in, so a second leave would show
         _, pick = await one.command("/leave-channel", "pick", channel_id=channels[0])
@@ -394,7 +396,9 @@ async def test_leave_requests_replayed_to_another_instance_leave_nothing_twice(
         await one.submit_view(view_id, chosen)
         await fake_slack.wait_for(lambda: not fake_slack.is_member(channels[1]), what="the picked leave")
         sent, timestamp = one.last_sent
+        idle = len(work_tasks())
         assert (await other.post(sent, timestamp=timestamp)).status == 200
+        await fake_slack.wait_for(lambda: len(work_tasks()) <= idle, what="the replay's handling to end")
         await fake_slack.wait_for(lambda: fake_slack.posts_to(pick["response_url"]), what="the pick's summary")
     leaves = [str(c.get("channel")) for c in fake_slack.calls_to("conversations.leave")]
     assert sorted(leaves) == sorted([*channels, channels[1]])  # each request acted on once
@@ -434,12 +438,15 @@ async def test_a_forged_load_older_value_shows_the_newest_page(
     await fake_slack.wait_for(lambda: fake_slack.home_of(org.admin), what="the Home tab")
     home = fake_slack.home_of(org.admin)
     assert home is not None
+    newest = json.loads(json.dumps(home["blocks"]))
     home["blocks"].append({"type": "actions", "elements": [
         {"type": "button", "action_id": OLDER_ACTION, "value": "²", "text": {"type": "plain_text", "text": "x"}}]})  # fmt: skip
     published = len(fake_slack.calls_to("views.publish"))
     reply = await slack.home_button(org.admin, OLDER_ACTION)
     assert reply.status == 200
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to("views.publish")) > published, what="the newest page")
+    again = fake_slack.home_of(org.admin)
+    assert again is not None and again["blocks"] == newest  # the first page again, not an error or another page
 
 
 async def test_a_member_repeating_disconnect_shared_is_slowed_before_any_api_call(

@@ -32,6 +32,7 @@ from tests.helpers.app import running_app, settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import instances
 from tests.helpers.slack_requests import SlackSender
+from tests.helpers.tasks import busy_tasks, settled
 
 ADMIN_CALL = "admin.conversations.disconnectShared"
 SEARCH = "admin.conversations.search"
@@ -217,6 +218,7 @@ async def test_a_member_is_refused_at_the_command_with_no_search(
 async def test_a_member_is_refused_in_the_home_form_and_at_the_confirmation(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    idle = busy_tasks()
     ours(fake_slack, grid, 3)
     # The Home tab's form, submitted by a member (a forged or stale form): refused before any search.
     start = fake_slack.record_view_push({"type": "modal", "callback_id": START_CALLBACK, "title": {}, "blocks": []})
@@ -238,7 +240,7 @@ async def test_a_member_is_refused_in_the_home_form_and_at_the_confirmation(
     assert confirm_id is not None
     await slack.submit_view(confirm_id, {}, user_id=grid.member)
     await fake_slack.wait_for(lambda: ever_shown(fake_slack, confirm_id, ADMIN_ONLY), what="the refusal")
-    await asyncio.sleep(0.3)  # nothing more comes: no job
+    await settled(fake_slack, idle)  # the app has finished what the submission started: no job
     assert fake_slack.calls_to(ADMIN_CALL) == []
     assert [r["outcome"] for r in await audit(slack) if r["event"] == "refused"] == ["not_admin"] * 3
 
@@ -261,11 +263,12 @@ async def test_the_job_disconnects_each_hosted_channel_once_with_the_org_id_audi
         audit_channel_id=audit_channel,
     )
     async with running_app(fake_slack, settings) as slack:
+        idle = busy_tasks()
         plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
         kept_out = hosted[-1]
         confirm_id = await confirm(slack, fake_slack, grid, plan_id, {kept_out})
         summary = await fake_slack.next_post(body["response_url"], timeout=30)
-        await asyncio.sleep(0.3)
+        await settled(fake_slack, idle)  # the job and its audit-channel lines have finished
         assert len(fake_slack.posts_to(body["response_url"])) == 1  # one summary
 
         calls = fake_slack.calls_to(ADMIN_CALL)
@@ -296,7 +299,6 @@ async def test_the_job_disconnects_each_hosted_channel_once_with_the_org_id_audi
         assert len([r for r in rows if r["channel_id"]]) == 24
         # The audit channel: the start, the failure and the end, not a line per channel.
         await fake_slack.wait_for(lambda: len(fake_slack.messages_to(audit_channel)) >= 3, what="audit lines")
-        await asyncio.sleep(0.2)
         lines = [m["text"] for m in fake_slack.messages_to(audit_channel)]
         assert len(lines) == 3, lines
         assert "started offboarding" in lines[0] and "access_denied" in lines[1] and "ended" in lines[2]
@@ -335,6 +337,7 @@ async def test_a_429_storm_is_paced_and_nothing_is_lost(slack: SlackSender, fake
 async def test_any_admin_can_cancel_and_the_summary_says_what_was_done(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    idle = busy_tasks()
     hosted = ours(fake_slack, grid, 40)
     fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
@@ -350,7 +353,7 @@ async def test_any_admin_can_cancel_and_the_summary_says_what_was_done(
     assert f"disconnected from {len(done)} of 40 channels*, {40 - len(done)} not attempted" in summary["text"]
     assert "cancelled by an admin" in summary["text"] and "stay disconnected" in summary["text"]
     calls = len(fake_slack.calls_to(ADMIN_CALL))
-    await asyncio.sleep(0.5)
+    await settled(fake_slack, idle)  # the job's work has ended (the runner's poller aside)
     assert len(fake_slack.calls_to(ADMIN_CALL)) == calls  # nothing after
     rows = await audit(slack)
     cancelled = [r for r in rows if r["event"] == "cancelled"]

@@ -20,7 +20,6 @@ from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
-from services.storage.handled_requests import HandledRequests
 from services.ui.leave import (
     PickMetadata,
     leave_check_failed_text,
@@ -43,7 +42,6 @@ async def leave_channel_command(
     leave_policy: LeavePolicy,
     leave_jobs: LeaveJobs | None,
     rejoin_offers: RejoinOffers,
-    handled_requests: HandledRequests,
 ) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
@@ -81,7 +79,6 @@ async def leave_channel_command(
                 context,
                 user_id,
                 response_url,
-                handled=handled_requests,
                 request_key=f"leave:{command['trigger_id']}" if command.get("trigger_id") else None,
             )
         )

@@ -65,7 +65,6 @@ async def leave_pick_submission(
             user_id,
             metadata.response_url,
             view.get("id"),
-            handled=handled_requests,
             request_key=request_key,
         ):
             return

@@ -9,6 +9,7 @@ from a request.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -69,10 +70,13 @@ class LeaveJobs:
         response_url: str | None,
         view_id: str | None = None,
         installation_team: str | None = None,
+        request_key: str | None = None,
     ) -> str:
-        """Write the job (before the user hears it started) and wake this instance's runner."""
+        """Write the job (before the user hears it started) and wake this instance's runner. With `request_key` (the
+        request's trigger or view ID) the job is named by it: the same request again raises JobExists."""
         job_id = await self.runner.store.create(
             LEAVE,
+            job_id=hashlib.sha256(f"leave:{request_key}".encode()).hexdigest()[:32] if request_key else None,
             user_id=user_id,
             items=[{"id": c, "outcome": None} for c in channel_ids],
             enterprise_id=enterprise_id,
