@@ -116,7 +116,8 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     rejoin_jobs = RejoinJobs(runner, clients, client, rejoins)
     rejoin_jobs.register()
     disconnects = Disconnects(admins, admin_tokens, trail)
-    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects)
+    handled_requests = HandledRequests(database)
+    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects, handled=handled_requests)
     disconnect_jobs.register()
     offboarding = Offboarding(runner, clients, client, disconnects)
     offboarding.register()
@@ -139,7 +140,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "home_tab": home_tab,
-        "handled_requests": HandledRequests(database),
+        "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
         "leave_policy": LeavePolicy(admins, settings.audit_channel_id),

@@ -122,7 +122,6 @@ async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lea
             took = asyncio.get_running_loop().time() - killed_at
             job = await the_job(store, lambda j: j.status == DONE)
             assert other.process.returncode is None
-        assert f":{other.process.pid}:" in other.log.read_text() or job.attempts == 2
         assert job.attempts == 2 and job.interrupted
         assert summary["text"].startswith("Left 30 channels") and "interrupted" in summary["text"]
         assert set(counts) == set(channels) and not any(fake_slack.is_member(c) for c in channels)

@@ -32,12 +32,12 @@ from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobExists, JobRunner, JobWork
 from services.leaving.workflow import NOT_INSTALLED, ClientFor
 from services.slack.delivery import post_direct_message, reply_privately
+from services.storage.handled_requests import HandledRequests
 from services.ui.disconnect import outcome_message
 
 logger = logging.getLogger(__name__)
 
 DISCONNECT = "disconnect"
-# Answers that, after our own earlier call for that workspace, mean it is gone: that call did it.
 # After our own earlier call was sent, these mean the workspace is already gone: both on Slack's page
 # (../shared/seeds/admin.conversations.disconnectShared.txt); nothing undocumented counts as done.
 GONE_AFTER_OUR_CALL = frozenset({"leaving_team_not_in_channel", "no_teams_to_disconnect"})
@@ -72,6 +72,8 @@ class DisconnectJobs:
     base_client: AsyncWebClient
     disconnects: Disconnects
     dangling_after: timedelta = DANGLING_AFTER
+    # Every instance sweeps: each row is closed by the first to claim it, so the admin is told once.
+    handled: HandledRequests | None = None
 
     def register(self) -> None:
         self.runner.register(DISCONNECT, self.run)
@@ -211,6 +213,8 @@ class DisconnectJobs:
         for row in rows:
             if (row["channel_id"], row["leaving_team_id"]) in covered:
                 continue
+            if self.handled is not None and not await self.handled.first_time(f"sweep:{row['id']}"):
+                continue  # another instance closed it
             requester = Requester(row["user_id"], row["enterprise_id"], row["team_id"], None)
             job = Job(
                 "", DISCONNECT, FAILED, now, row["user_id"], row["enterprise_id"], row["team_id"], False, None, {}, []

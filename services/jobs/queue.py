@@ -195,15 +195,14 @@ class JobStore:
         async with engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    select(job.c.id)
+                    select(job)
                     .where(job.c.kind == kind, job.c.enterprise_id == enterprise_id)
                     .where(or_(job.c.finished_at.is_(None), job.c.finished_at > since))
                     .order_by(job.c.created_at.desc())
                     .limit(limit)
                 )
             ).all()
-        found = [await self.get(r[0]) for r in rows]
-        return [j for j in found if j is not None]
+        return [_job_of(r) for r in rows]
 
     async def create(
         self,
@@ -488,10 +487,6 @@ class JobStore:
         async with engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_job_of(r) for r in rows]
-
-
-class LeaseLost(Exception):
-    """Another instance holds the job now (this one was too slow to renew): stop without touching it."""
 
 
 @dataclass

@@ -100,10 +100,6 @@ class FairSlots:
                 return
         self._free += 1
 
-    @property
-    def waiting(self) -> int:
-        return sum(len(q) for q in self._lanes.values())
-
 
 @dataclass
 class _Pace:

@@ -96,16 +96,6 @@ class PaceRows:
 
         await self._run(build)
 
-    async def forget(self, key: str) -> None:
-        from sqlalchemy import update
-
-        from services.storage.tables import pace
-
-        async def build(conn: Any, _: str) -> None:
-            await conn.execute(update(pace).where(pace.c.key == key).values(interval=0.0))
-
-        await self._run(build)
-
     async def reserve(self, key: str, interval: float, now: float, count: int = 1) -> tuple[float, float] | None:
         """`count` starts reserved for this instance in the pace every instance shares: (the first, in Unix seconds;
         the interval between them, the larger of `interval` and the shared one)."""
