@@ -141,16 +141,18 @@ async def test_a_small_job_waits_a_few_pacing_slots_not_behind_a_big_one() -> No
     pacer._pace(key).interval = 0.002  # a learned pace: every start is a slot
     order: list[str] = []
     asked_at: list[int] = []  # how many calls had been served when each small one asked for its slot
+    ten_served = asyncio.Event()
 
     async def call(lane: str) -> None:
         if lane == "small":
             asked_at.append(len(order))
         async with pacer.slot(key, lane=lane):
             order.append(lane)
+            if len(order) >= 10:
+                ten_served.set()
 
     big = [asyncio.ensure_future(call("big")) for _ in range(300)]
-    while len(order) < 10:
-        await asyncio.sleep(0.001)
+    await asyncio.wait_for(ten_served.wait(), 10)
     await asyncio.gather(call("small"), call("small"))
     served = [i for i, lane in enumerate(order) if lane == "small"]
     # First come, first served would put them ~290 calls later; round-robin within a few turns of the four calls in

@@ -75,7 +75,7 @@ async def rejoin_pressed(
             return
         if offer.public_ids and rejoin_jobs is not None:
             # A job (one per offer) is the claim: it outlives this process, and a press while it runs is told so.
-            queued = await _submitted(rejoin_jobs, offer, str(value), body, context, user_id, response_url, ephemeral)
+            queued = await _submitted(rejoin_jobs, offer, str(value), context, user_id, response_url, ephemeral)
             if queued is not None:
                 if not queued:
                     await answer({"text": REJOIN_BUSY, "replace_original": False})
@@ -100,7 +100,6 @@ async def _submitted(
     rejoin_jobs: RejoinJobs,
     offer: RejoinOffer,
     value: str,
-    body: dict,
     context: AsyncBoltContext,
     user_id: str,
     response_url: str | None,
