@@ -79,7 +79,8 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     metrics.configure(settings.metrics_enabled)
     database = database or Database(settings.database_url)
     # The pace learned from 429s is shared through the database by every instance and worker (services.storage.pace_rows).
-    client = build_web_client(None, settings.api_url, settings.api_timeout, Pacer(shared=PaceRows(database)))
+    pacer = Pacer(shared=PaceRows(database))
+    client = build_web_client(None, settings.api_url, settings.api_timeout, pacer, settings.retry_backoff_seconds)
     try:
         oauth = None
         identity = None

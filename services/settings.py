@@ -31,6 +31,7 @@ class Settings:
     port: int
     log_level: str
     api_timeout: float
+    retry_backoff_seconds: float = 0.5
     admin_token: str | None = None
     admin_user_ids: frozenset[str] = frozenset()
     database_url: str = DEFAULT_DATABASE_URL
@@ -128,6 +129,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if not 0 < api_timeout <= 120:
         raise SettingsError("SLACK_API_TIMEOUT must be a number of seconds above 0 and at most 120.")
 
+    retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.001, 30)
+
     admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
     if admin_token is not None and not admin_token.startswith("xoxp-"):
         raise SettingsError(
@@ -173,6 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         port=int(port_text),
         log_level=log_level,
         api_timeout=api_timeout,
+        retry_backoff_seconds=retry_backoff_seconds,
         admin_token=admin_token,
         admin_user_ids=admin_user_ids,
         database_url=database_url,

@@ -7,6 +7,7 @@ import pytest
 from listeners.errors import UNEXPECTED
 from services.error_texts import COMMON_ERRORS
 from services.settings import Settings
+from services.slack.client import DEFAULT_BACKOFF_SECONDS
 from services.slack.pacing import Pacer
 from tests.helpers.app import settings_for
 from tests.helpers.fake_slack import FakeSlack, Scripted
@@ -15,7 +16,8 @@ from tests.helpers.slack_requests import SlackSender
 
 @pytest.fixture
 def app_settings(fake_slack: FakeSlack) -> Settings:
-    return settings_for(fake_slack, api_timeout=0.5)
+    # slack_sdk's backoff, as in production (other tests shorten it: SLACK_RETRY_BACKOFF_SECONDS).
+    return settings_for(fake_slack, api_timeout=0.5, retry_backoff_seconds=DEFAULT_BACKOFF_SECONDS)
 
 
 def sentence(code: str, channel: str) -> str:
@@ -52,6 +54,8 @@ async def test_500s_beyond_the_retries(slack: SlackSender, fake_slack: FakeSlack
     post = await fake_slack.next_post(body["response_url"], timeout=15)
     assert post["text"] == sentence("slack_server_error", channel)
     assert len(fake_slack.calls_to("conversations.leave")) == 3
+    first, second = fake_slack.gaps_between_calls_to("conversations.leave")
+    assert first >= 0.5 and second >= 1.0  # slack_sdk's backoff: 0.5 s, then 1 s, each plus up to 1 s of jitter
 
 
 async def test_429_with_an_empty_body_and_no_retry_after(slack: SlackSender, fake_slack: FakeSlack) -> None:

@@ -462,7 +462,7 @@ async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
     hosted = ours(fake_slack, grid, 20)
     fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
     counts = count_disconnects(fake_slack)
-    url = f"sqlite+aiosqlite:///{tmp_path}/app.db"
+    url = await suite_database(tmp_path)
     async with (
         instances(fake_slack, url, tmp_path, SLACK_ADMIN_TOKEN=grid.admin_token) as start,
         aiohttp.ClientSession() as session,

@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert settings.api_url == DEFAULT_API_URL
     assert settings.port == 3000
     assert settings.log_level == "INFO"
+    assert settings.retry_backoff_seconds == 0.5  # slack_sdk's own backoff factor
     assert not settings.socket_mode
 
 
@@ -55,6 +56,7 @@ BAD = [
     ({**GOOD, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be", ""),
     ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be", ""),
     ({**GOOD, "SLACK_API_TIMEOUT": "0"}, "SLACK_API_TIMEOUT must be", ""),
+    ({**GOOD, "SLACK_RETRY_BACKOFF_SECONDS": "soon"}, "SLACK_RETRY_BACKOFF_SECONDS must be", ""),
     ({**GOOD, "LOG_FORMAT": "xml"}, "LOG_FORMAT must be text", ""),
     ({**GOOD, "METRICS_ENABLED": "maybe"}, "METRICS_ENABLED must be true or false", ""),
 ]

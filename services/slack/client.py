@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -9,6 +11,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -20,6 +24,8 @@ from services.telemetry import metrics
 RATE_LIMIT_RETRIES = 5
 SERVER_ERROR_RETRIES = 2
 CONNECTION_RETRIES = 2
+# slack_sdk's default backoff factor (slack_sdk/http_retry/builtin_interval_calculators.py): 0.5 s, then 1 s.
+DEFAULT_BACKOFF_SECONDS = 0.5
 # Open connections to the Web API at once (aiohttp defaults to 100, which queues work under a slow API).
 MAX_CONNECTIONS = 1000
 
@@ -86,10 +92,30 @@ class PacedRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def retry_handlers(pacer: Pacer) -> list[AsyncRetryHandler]:
+class ProportionalJitter(Jitter):
+    """slack_sdk's RandomJitter adds up to 1 s whatever the backoff; this adds up to twice the backoff, so at the
+    default 0.5 s it is the same, and a shorter backoff (SLACK_RETRY_BACKOFF_SECONDS) shortens the jitter too."""
+
+    def __init__(self, backoff: float) -> None:
+        self.spread = 2 * backoff
+
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() * self.spread
+
+
+def backoff(seconds: float = DEFAULT_BACKOFF_SECONDS) -> BackoffRetryIntervalCalculator:
+    """Waits between retries of 5xx answers and dropped connections: `seconds`, doubling, each plus jitter."""
+    return BackoffRetryIntervalCalculator(backoff_factor=seconds, jitter=ProportionalJitter(seconds))
+
+
+def retry_handlers(pacer: Pacer, backoff_seconds: float = DEFAULT_BACKOFF_SECONDS) -> list[AsyncRetryHandler]:
     return [
-        AsyncConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        AsyncServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        AsyncConnectionErrorRetryHandler(
+            max_retry_count=CONNECTION_RETRIES, interval_calculator=backoff(backoff_seconds)
+        ),
+        AsyncServerErrorRetryHandler(
+            max_retry_count=SERVER_ERROR_RETRIES, interval_calculator=backoff(backoff_seconds)
+        ),
         PacedRateLimitRetryHandler(pacer),
     ]
 
@@ -134,7 +160,13 @@ async def close_session(client: AsyncWebClient) -> None:
         await client.session.close()
 
 
-def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pacer | None = None) -> AsyncWebClient:
+def build_web_client(
+    token: str | None,
+    api_url: str,
+    timeout: float,
+    pacer: Pacer | None = None,
+    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+) -> AsyncWebClient:
     """Must be called inside the running event loop: the client owns one aiohttp session for all calls."""
     session = aiohttp.ClientSession(
         timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
@@ -144,5 +176,5 @@ def build_web_client(token: str | None, api_url: str, timeout: float, pacer: Pac
         base_url=api_url,
         timeout=int(max(timeout, 1)),
         session=session,
-        retry_handlers=retry_handlers(pacer or Pacer()),
+        retry_handlers=retry_handlers(pacer or Pacer(), backoff_seconds),
     )

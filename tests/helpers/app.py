@@ -43,6 +43,7 @@ def settings_for(fake: FakeSlack, **overrides: Any) -> Settings:
         port=0,
         log_level="INFO",
         api_timeout=5.0,
+        retry_backoff_seconds=0.02,  # 5xx and dropped-connection retries within milliseconds (production: 0.5 s)
     )
     values.update(overrides)
     return Settings(**values)
@@ -57,20 +58,26 @@ def for_this_worker(url: str) -> str:
     return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
 
 
+# Why the PostgreSQL server could not be reached, once per worker: the other tests skip at once, not after retries.
+_unreachable: dict[str, str] = {}
+_OBJECT_IN_USE = "55006"  # PostgreSQL's SQLSTATE when CREATE DATABASE finds template1 busy
+
+
 async def ensure_database(url: str) -> None:
     """Create the database of a PostgreSQL URL if it doesn't exist (the test role may create databases)."""
     parsed = make_url(url)
     engine = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        for attempt in range(5):  # workers creating theirs at once may find template1 busy for a moment
+        for attempt in range(5):
             try:
                 async with engine.connect() as conn:
                     query = text("SELECT 1 FROM pg_database WHERE datname = :n")
                     if (await conn.execute(query, {"n": parsed.database})).first() is None:
                         await conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
                 return
-            except SQLAlchemyError:
-                if attempt == 4:
+            except SQLAlchemyError as e:
+                # Workers creating theirs at once may find template1 busy for a moment; anything else is final.
+                if attempt == 4 or getattr(getattr(e, "orig", None), "sqlstate", None) != _OBJECT_IN_USE:
                     raise
                 await asyncio.sleep(0.2 * (attempt + 1))
     finally:
@@ -91,10 +98,13 @@ async def _this_workers(url: str) -> str:
 async def _in_one_transaction(url: str, work: Callable[[Connection], Any]) -> tuple[Any, str | None]:
     """`work` on this worker's database of `url`, in one transaction: (what it returned, None), or (None, why the
     server can't be used)."""
+    if url in _unreachable:
+        return None, _unreachable[url]
     try:
         url = await _this_workers(url)
     except (OSError, SQLAlchemyError) as e:
-        return None, _unusable(e)
+        _unreachable[url] = _unusable(e)
+        return None, _unreachable[url]
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:

@@ -23,6 +23,7 @@ import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -123,6 +124,7 @@ class Call:
     method: str
     params: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -663,6 +665,11 @@ class FakeSlack:
     # ---- what tests read ------------------------------------------------------------------------
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
+
+    def gaps_between_calls_to(self, method: str) -> list[float]:
+        """Seconds between one call of `method` and the next, as the fake received them."""
+        times = [c.at for c in self.calls if c.method == method]
+        return [b - a for a, b in pairwise(times)]
 
     def posts_to(self, url: str) -> list[dict[str, Any]]:
         return self.response_urls[url].posts
