@@ -24,6 +24,11 @@ from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_requests import SlackSender
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `runs_long` tests first (in their order): see addopts in pyproject.toml."""
+    items.sort(key=lambda item: item.get_closest_marker("runs_long") is None)
+
+
 @pytest.fixture
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()

@@ -47,6 +47,7 @@ async def test_a_hang_past_the_client_timeout(slack: SlackSender, fake_slack: Fa
     assert (await fake_slack.next_post(body["response_url"], timeout=10))["text"] == sentence("slack_timeout", channel)
 
 
+@pytest.mark.runs_long
 async def test_500s_beyond_the_retries(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channel = fake_slack.add_channel("t")
     fake_slack.script("conversations.leave", *[Scripted(status=500, text="down") for _ in range(3)])

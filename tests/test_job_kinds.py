@@ -161,6 +161,7 @@ async def test_a_small_job_waits_a_few_pacing_slots_not_behind_a_big_one() -> No
     await asyncio.gather(*big)
 
 
+@pytest.mark.runs_long
 async def test_instances_share_one_pace_through_the_database(database_url: str) -> None:
     """Two instances (two Pacers on one database) together keep the learned interval, instead of each keeping it."""
     database = Database(database_url)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from services.audit.log import AuditLog
 from services.disconnecting.jobs import DISCONNECT
@@ -30,6 +31,8 @@ from tests.helpers.app import Org
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import LEASE, ROOT, Instance, app_env, free_port, instances, wait_for_http
 from tests.helpers.slack_requests import SlackSender
+
+pytestmark = pytest.mark.runs_long  # real app processes: see runs_long in pyproject.toml
 
 
 def count_leaves(fake: FakeSlack) -> Counter:

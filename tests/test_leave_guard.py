@@ -328,6 +328,7 @@ async def test_in_the_pick_form_a_failed_look_up_leaves_nothing_and_the_form_say
     assert left_by_the_bot(fake_slack) == []
 
 
+@pytest.mark.runs_long
 async def test_the_check_runs_after_the_ack(slack: SlackSender, fake_slack: FakeSlack) -> None:
     """users.info answering slowly never delays the acknowledgement (command or form)."""
     channel = fake_slack.add_channel("a")

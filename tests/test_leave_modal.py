@@ -27,6 +27,7 @@ async def test_pick_opens_a_modal_prefilled_with_the_current_channel(slack: Slac
     assert fake_slack.calls_to("conversations.leave") == []
 
 
+@pytest.mark.runs_long
 async def test_submitting_35_channels_shows_progress_then_the_result_and_a_summary(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
@@ -66,6 +67,7 @@ async def test_submission_without_channels_is_refused_inline(slack: SlackSender,
     assert fake_slack.calls_to("conversations.leave") == []
 
 
+@pytest.mark.runs_long
 async def test_bulk_leave_survives_429s_and_loses_no_channel(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channels = [fake_slack.add_channel(f"r{i}") for i in range(40)]
     as_member(slack, fake_slack, *channels)

@@ -151,6 +151,7 @@ def test_a_traceback_and_extra_fields_are_redacted_or_left_out() -> None:
     assert token not in stream.getvalue()
 
 
+@pytest.mark.runs_long
 async def test_a_real_process_logs_json_lines_at_debug(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """`python app.py` with LOG_FORMAT=json and LOG_LEVEL=DEBUG: every line of its stderr is one JSON object."""
     port = free_port()

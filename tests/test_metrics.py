@@ -157,6 +157,7 @@ async def test_metrics_off_by_setting(fake_slack: FakeSlack, tmp_path: Path) -> 
         metrics.configure(True)
 
 
+@pytest.mark.runs_long
 async def test_gunicorn_workers_add_up_in_one_scrape(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """Multi-process mode (gunicorn.conf.py): whichever worker answers, the scrape counts every worker's requests."""
     port = free_port()
@@ -182,6 +183,7 @@ async def test_gunicorn_workers_add_up_in_one_scrape(fake_slack: FakeSlack, tmp_
         await asyncio.wait_for(server.wait(), timeout=20)
 
 
+@pytest.mark.runs_long
 async def test_socket_mode_serves_metrics_and_readiness_on_port(fake_slack: FakeSlack, tmp_path: Path) -> None:
     """`python app.py` in Socket Mode: /readyz turns 200 once connected; /metrics counts what came over the socket."""
     port = free_port()

@@ -321,6 +321,7 @@ async def test_a_dry_run_walks_every_channel_and_changes_nothing(
     assert [r["event"] for r in rows] == ["started", *["dry_run"] * 5, "finished"]
 
 
+@pytest.mark.runs_long
 async def test_a_429_storm_is_paced_and_nothing_is_lost(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     hosted = ours(fake_slack, grid, 30)
     fake_slack.rate_limit(ADMIN_CALL, 5, 1.0)  # 5 a second, 429 with Retry-After past it
@@ -334,6 +335,7 @@ async def test_a_429_storm_is_paced_and_nothing_is_lost(slack: SlackSender, fake
     assert 1 <= limited <= 2, limited  # the first burst finds the limit; the learned pace is kept after
 
 
+@pytest.mark.runs_long
 async def test_any_admin_can_cancel_and_the_summary_says_what_was_done(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
@@ -362,6 +364,7 @@ async def test_any_admin_can_cancel_and_the_summary_says_what_was_done(
     assert {r["job_id"] for r in rows} == {cancelled[0]["job_id"]}
 
 
+@pytest.mark.runs_long
 async def test_the_home_tab_opens_the_form_and_shows_live_progress(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
@@ -395,6 +398,7 @@ async def test_the_home_tab_opens_the_form_and_shows_live_progress(
     assert "disconnected from 12 of 12 channels" in summary[-1]["text"]  # no response URL from Home: a DM
 
 
+@pytest.mark.runs_long
 async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:
@@ -441,6 +445,7 @@ async def test_a_revoked_token_stops_the_job_at_once_and_says_why(
     assert all(fake_slack.channels[c].connected_teams == [grid.partner] for c in hosted)
 
 
+@pytest.mark.runs_long
 async def test_an_admin_demoted_during_the_job_stops_it(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     ours(fake_slack, grid, 30)
     fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
@@ -456,6 +461,7 @@ async def test_an_admin_demoted_during_the_job_stops_it(slack: SlackSender, fake
     assert ("refused", "not_admin") in [(r["event"], r["outcome"]) for r in rows if r["job_id"]]
 
 
+@pytest.mark.runs_long
 async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:

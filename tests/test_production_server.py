@@ -8,12 +8,14 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import ROOT, app_env, free_port, wait_for_http
 from tests.helpers.slack_requests import SlackSender
 
 
+@pytest.mark.runs_long
 async def test_gunicorn_workers_serve_commands(fake_slack: FakeSlack, tmp_path: Path) -> None:
     port = free_port()
     env = app_env(fake_slack, tmp_path)

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pytest
 from sqlalchemy import update
 
 from services.storage.tables import rejoin_offer
@@ -217,6 +218,7 @@ async def test_a_single_channel_leave_never_opens_the_database(slack: SlackSende
 MANY = 170  # more channels than a button's 2,000-character value can carry
 
 
+@pytest.mark.runs_long
 async def test_more_channels_than_a_button_holds_are_kept_in_the_database(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
@@ -300,6 +302,7 @@ async def test_when_slack_wont_list_private_channels_the_rejoin_still_explains(
     assert f"I can't find <#{private}> any more: it was deleted, or it's private" in done["text"]
 
 
+@pytest.mark.runs_long
 async def test_a_rate_limited_rejoin_is_retried_after_retry_after(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channel = fake_slack.add_channel("random")
     summary = await leave(slack, fake_slack, channel)

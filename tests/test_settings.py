@@ -102,6 +102,7 @@ async def test_app_exits_with_one_line_when_slack_rejects_the_token(tmp_path: Pa
     ]
 
 
+@pytest.mark.runs_long
 async def test_python_app_py_serves_health_and_events(tmp_path: Path, fake_slack: FakeSlack) -> None:
     """`python app.py` in HTTP mode: the README's run command, for real."""
     import socket

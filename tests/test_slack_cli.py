@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.metrics import scrape, value
@@ -66,6 +67,7 @@ def test_get_manifest_prints_manifest_json_for_a_socket_mode_app() -> None:
     assert {c["command"] for c in printed["features"]["slash_commands"]} == {"/leave-channel", "/disconnect-shared"}
 
 
+@pytest.mark.runs_long
 async def test_start_runs_app_py_in_socket_mode_with_the_tokens_the_cli_injects(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

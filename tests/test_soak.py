@@ -29,6 +29,8 @@ from tests.helpers.leave import chosen
 from tests.helpers.slack_requests import SlackSender
 from tests.helpers.tasks import work_tasks
 
+pytestmark = pytest.mark.runs_long  # soaks: see runs_long in pyproject.toml
+
 OPERATIONS = int(os.environ.get("SOAK_OPERATIONS", "200"))
 AT_ONCE = 50
 

@@ -12,6 +12,8 @@ from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.faults import FAULTS
 from tests.helpers.slack_requests import SlackSender
 
+pytestmark = pytest.mark.runs_long  # connections through faults and retries: see runs_long in pyproject.toml
+
 
 async def test_a_command_over_socket_mode_is_acked_and_handled(fake_slack: FakeSlack) -> None:
     settings = settings_for(fake_slack, app_token=fake_slack.app_token, signing_secret=None)
