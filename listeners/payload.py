@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from listeners.command_text import channel_id_of
-from services.ui.disconnect import (
-    CHANNEL_ACTION,
-    CHANNEL_BLOCK,
-    DRY_RUN_ACTION,
-    DRY_RUN_BLOCK,
-    DRY_RUN_VALUE,
-    TEAMS_ACTION,
-    TEAMS_BLOCK_PREFIX,
-)
+from services.disconnecting.workflow import Requester
+from services.ui import DRY_RUN_ACTION, DRY_RUN_VALUE
+from services.ui.disconnect import CHANNEL_ACTION, CHANNEL_BLOCK, DRY_RUN_BLOCK, TEAMS_ACTION, TEAMS_BLOCK_PREFIX
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
+from services.ui.offboarding import CHANNELS_ACTION as OFFBOARD_CHANNELS_ACTION
+from services.ui.offboarding import CHANNELS_BLOCK_PREFIX as OFFBOARD_CHANNELS_BLOCK_PREFIX
+from services.ui.offboarding import DRY_RUN_BLOCK as OFFBOARD_DRY_RUN_BLOCK
+from services.ui.offboarding import PARTNER_ACTION, PARTNER_BLOCK
 
 
 def user_id_of(body: dict[str, Any]) -> str:
@@ -41,6 +39,11 @@ def installation_team(context: Any) -> str | None:
     result = context.get("authorize_result") if hasattr(context, "get") else None
     team = getattr(result, "team_id", None) if result is not None else None
     return team if isinstance(team, str) and team else None
+
+
+def requester_of(body: dict[str, Any], context: Any, response_url: str | None, dry_run: bool = False) -> Requester:
+    """Who asked a /disconnect-shared step, from what Slack signed: the user, and the installation's org and team."""
+    return Requester(user_id_of(body), installation_org(context), context.team_id, response_url, dry_run=dry_run)
 
 
 # ---- a submitted view's state (view.state.values[block_id][action_id]) ------------------------------------------------
@@ -94,3 +97,35 @@ def picked_channels(view: dict[str, Any]) -> list[str]:
         return []
     ids = (channel_id_of(value) if isinstance(value, str) else None for value in chosen)
     return list(dict.fromkeys(i for i in ids if i))
+
+
+# ---- /disconnect-shared all <partner>: the start form and the plan ----------------------------------------------------
+
+
+def partner_typed(view: dict[str, Any]) -> str:
+    """The org or workspace typed in the offboarding start form (trimmed; "" when none)."""
+    value = _element(view, PARTNER_BLOCK, PARTNER_ACTION).get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def offboard_dry_run_chosen(view: dict[str, Any]) -> bool:
+    """Whether the offboarding start form or plan has its dry-run box ticked."""
+    return DRY_RUN_VALUE in _option_values(view, OFFBOARD_DRY_RUN_BLOCK, DRY_RUN_ACTION)
+
+
+def offered_and_ticked(view: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """From a submitted plan: every channel it offered (its blocks) and those still ticked (its state), in order."""
+    offered: dict[str, None] = {}
+    ticked: set[str] = set()
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if not isinstance(block_id, str) or not block_id.startswith(OFFBOARD_CHANNELS_BLOCK_PREFIX):
+            continue
+        element = block.get("element")
+        options = element.get("options") if isinstance(element, dict) else None
+        for option in options if isinstance(options, list) else []:
+            if isinstance(option, dict) and isinstance(option.get("value"), str):
+                offered[option["value"]] = None
+        ticked.update(_option_values(view, block_id, OFFBOARD_CHANNELS_ACTION))
+    return list(offered), [c for c in offered if c in ticked]

@@ -6,9 +6,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from listeners.payload import installation_org, user_id_of
+from listeners.payload import requester_of
 from services.disconnecting.offboarding import Offboarding
-from services.disconnecting.workflow import Requester
 from services.slack.outcomes import call_outcome
 from services.ui.offboarding import progress_modal, start_modal, status_modal
 
@@ -26,7 +25,7 @@ async def offboard_cancel_pressed(
     job_id = action.get("value")
     if not isinstance(job_id, str) or not job_id:
         return
-    requester = Requester(user_id_of(body), installation_org(context), context.team_id, None)
+    requester = requester_of(body, context, None)
     check = await offboarding.disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
     pressed_in = body.get("view")
     view: dict = pressed_in if isinstance(pressed_in, dict) else {}

@@ -3,21 +3,17 @@ every channel shared with that partner, and show the plan in the modal."""
 
 from __future__ import annotations
 
-import asyncio
-
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.command_text import parse_offboard_text
+from listeners.commands.opening import acked_over_the_limit, open_and_check, tell_the_form_did_not_open
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import installation_org
+from listeners.payload import requester_of
 from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.offboarding import Offboarding
-from services.disconnecting.workflow import Disconnects, Requester
-from services.error_texts import TOO_MANY_ATTEMPTS, VIEWS_OPEN_ERRORS, error_text
-from services.slack.delivery import reply_privately
-from services.slack.outcomes import call_outcome
+from services.disconnecting.workflow import Disconnects
 from services.storage.handled_requests import HandledRequests
 from services.ui.offboarding import loading_modal, problem_text
 
@@ -41,28 +37,16 @@ async def offboard_command(
     if request is None or not request.partner:
         await ack(text=problem_text("no_partner"), response_type="ephemeral")
         return
-    if not disconnect_attempts.allow(str(command.get("user_id"))):
-        await ack(text=TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute), response_type="ephemeral")
+    if await acked_over_the_limit(ack, disconnect_attempts, str(command.get("user_id"))):
         return
     await ack()
-    requester = Requester(
-        command.get("user_id", ""),
-        installation_org(context),
-        context.team_id,
-        command.get("response_url"),
-        dry_run=request.dry_run,
-    )
+    requester = requester_of(command, context, command.get("response_url"), dry_run=request.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
-        if not await handled_requests.first_time(f"command:{command.get('trigger_id')}"):
+        modal = loading_modal(request.partner)
+        opened = await open_and_check(client, command, requester, disconnects, handled_requests, modal)
+        if opened is None:
             return
-        (opened, open_error), check = await asyncio.gather(
-            call_outcome(client.views_open(trigger_id=command.get("trigger_id"), view=loading_modal(request.partner))),
-            disconnects.admins.check(client, requester.user_id, requester.enterprise_id),
-        )
-        view = opened.get("view") if open_error is None else None
-        view_id = view.get("id") if isinstance(view, dict) else None
-        if view_id is None and check.allowed:
-            text = error_text(VIEWS_OPEN_ERRORS, open_error or "unexpected_response", action="open the form")
-            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+        if opened.view_id is None and opened.check.allowed:
+            await tell_the_form_did_not_open(client, requester, opened.error)
             return
-        await offboarding.show_plan(client, requester, view_id, request.partner, check)
+        await offboarding.show_plan(client, requester, opened.view_id, request.partner, opened.check)

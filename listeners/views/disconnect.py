@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS
-from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, installation_org, user_id_of
+from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, requester_of
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
@@ -54,10 +54,6 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
     return {}
 
 
-def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
-    return Requester(user_id_of(body), installation_org(context), context.team_id, response_url, dry_run=dry_run)
-
-
 async def disconnect_form_submission(
     ack: AsyncAck,
     body: dict,
@@ -78,7 +74,7 @@ async def disconnect_form_submission(
     await ack(response_action="push", view=checking_modal(external_id))
 
     dry_run = dry_run_chosen(view)
-    requester = _requester(body, context, metadata.response_url, dry_run)
+    requester = requester_of(body, context, metadata.response_url, dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # Each submission has its own trigger_id: the same one again is a replay (on any instance), handled once.
         if not await handled_requests.first_time(f"form:{body.get('trigger_id')}"):
@@ -115,7 +111,7 @@ async def disconnect_confirm_submission(
     if channel_id is None or not teams or len(teams) > MAX_PARTIES_PER_RUN:
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
-    requester = _requester(body, context, metadata.response_url, metadata.dry_run)
+    requester = requester_of(body, context, metadata.response_url, metadata.dry_run)
     if len(teams) > 1 and not requester.dry_run and disconnect_jobs is not None:
         # Several workspaces: a job in the database, written before the modal closes (the admin's "it started"),
         # unless the database takes longer than the ack can wait. Its runner does every check again.

@@ -10,28 +10,26 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import installation_org, installation_team, user_id_of
+from listeners.payload import (
+    installation_team,
+    offboard_dry_run_chosen,
+    offered_and_ticked,
+    partner_typed,
+    requester_of,
+)
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.partners import Partner
-from services.disconnecting.workflow import Requester
 from services.storage.handled_requests import HandledRequests
 from services.ui.offboarding import (
     CHANNELS_BLOCK_PREFIX,
     ConfirmMetadata,
     PlanMetadata,
     confirm_modal,
-    dry_run_chosen,
     loading_modal,
     metadata_fits,
-    offered_and_ticked,
-    partner_typed,
     problem_text,
     status_modal,
 )
-
-
-def _requester(body: dict, context: AsyncBoltContext, response_url: str | None, dry_run: bool) -> Requester:
-    return Requester(user_id_of(body), installation_org(context), context.team_id, response_url, dry_run=dry_run)
 
 
 async def offboard_start_submission(
@@ -44,7 +42,7 @@ async def offboard_start_submission(
 ) -> None:
     partner = partner_typed(view)
     await ack(response_action="update", view=loading_modal(partner))
-    requester = _requester(body, context, None, dry_run_chosen(view))
+    requester = requester_of(body, context, None, offboard_dry_run_chosen(view))
     async with answer_failures_after_ack(client, requester.user_id, None):
         await offboarding.show_plan(client, requester, view.get("id"), partner)
 
@@ -76,14 +74,14 @@ async def offboard_plan_submission(
         excluded,
         metadata.digest,
         max(metadata.total, len(offered)) - len(excluded),
-        dry_run_chosen(view),
+        offboard_dry_run_chosen(view),
     )
     if not metadata_fits(confirm):
         await ack(response_action="errors", errors={first_block: problem_text("too_many_unticked")})
         return
     external_id = f"offboard-confirm-{uuid.uuid4().hex}"
     await ack(response_action="push", view=confirm_modal(confirm, external_id))
-    requester = _requester(body, context, metadata.response_url, confirm.dry_run)
+    requester = requester_of(body, context, metadata.response_url, confirm.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         await offboarding.disconnects.allowed_admin_token(
             client, requester, None, external_id=external_id, leaving_team_ids=[metadata.partner_id]
@@ -104,7 +102,7 @@ async def offboard_confirm_submission(
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
     await ack(response_action="update", view=status_modal("Checking again and starting…"))
-    requester = _requester(body, context, metadata.response_url, metadata.dry_run)
+    requester = requester_of(body, context, metadata.response_url, metadata.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         # A confirmation is submitted once; the same one again is a replay (on any instance): one job.
         if not await handled_requests.first_time(f"offboard-confirm:{view.get('id')}:{requester.user_id}"):

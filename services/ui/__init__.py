@@ -6,7 +6,15 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from slack_sdk.models.blocks import Block, MarkdownTextObject, SectionBlock
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+)
 
 SECTION_TEXT_LIMIT = 3000
 MESSAGE_TEXT_LIMIT = 39000
@@ -124,3 +132,20 @@ def usage_reply(usage: str, not_understood: str | None, nothing_done: str) -> st
 def capitalize(text: str) -> str:
     """The first letter upper-case, for sentences that start with a placeholder ("the admin token …")."""
     return text[:1].upper() + text[1:]
+
+
+DRY_RUN_ACTION = "dry_run"
+DRY_RUN_VALUE = "dry_run"
+
+
+def dry_run_checkbox(block_id: str, text: str, description: str, ticked: bool) -> InputBlock:
+    """The optional *Dry run* box of /disconnect-shared's forms (its value read by listeners.payload)."""
+    option = Option(value=DRY_RUN_VALUE, text=PlainTextObject(text=text), description=PlainTextObject(text=description))
+    return InputBlock(
+        block_id=block_id,
+        label="Dry run",
+        optional=True,
+        element=CheckboxesElement(
+            action_id=DRY_RUN_ACTION, options=[option], initial_options=[option] if ticked else None
+        ),
+    )

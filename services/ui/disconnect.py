@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    CheckboxesElement,
     ContextBlock,
     ConversationFilter,
     ConversationSelectElement,
@@ -27,6 +26,7 @@ from services.ui import (
     MESSAGE_TEXT_LIMIT,
     capitalize,
     decode_metadata,
+    dry_run_checkbox,
     encode_metadata,
     escape_text,
     mention,
@@ -45,8 +45,6 @@ CHANNEL_ACTION = "disconnect_channel_chosen"
 TEAMS_BLOCK_PREFIX = "disconnect_teams_"  # + channel ID: choosing another channel starts a fresh selection
 TEAMS_ACTION = "teams"
 DRY_RUN_BLOCK = "disconnect_dry_run"
-DRY_RUN_ACTION = "dry_run"
-DRY_RUN_VALUE = "dry_run"
 
 TITLE = "Disconnect workspace"
 OPTION_TEXT_LIMIT = 75
@@ -135,18 +133,11 @@ def checking_modal(external_id: str | None = None) -> View:
 
 
 def _dry_run_block(dry_run: bool) -> InputBlock:
-    option = Option(
-        value=DRY_RUN_VALUE,
-        text=PlainTextObject(text="Dry run: show what would be disconnected, change nothing"),
-        description=PlainTextObject(text="Every check runs and the attempt is audited as a dry run."),
-    )
-    return InputBlock(
-        block_id=DRY_RUN_BLOCK,
-        label="Dry run",
-        optional=True,
-        element=CheckboxesElement(
-            action_id=DRY_RUN_ACTION, options=[option], initial_options=[option] if dry_run else None
-        ),
+    return dry_run_checkbox(
+        DRY_RUN_BLOCK,
+        "Dry run: show what would be disconnected, change nothing",
+        "Every check runs and the attempt is audited as a dry run.",
+        dry_run,
     )
 
 

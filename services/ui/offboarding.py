@@ -16,7 +16,6 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
-    CheckboxesElement,
     ConfirmObject,
     ContextBlock,
     DividerBlock,
@@ -48,6 +47,7 @@ from services.ui import (
     SECTION_TEXT_LIMIT,
     capitalize,
     decode_metadata,
+    dry_run_checkbox,
     encode_metadata,
     escape_text,
     mention,
@@ -68,8 +68,6 @@ PARTNER_ACTION = "partner"
 CHANNELS_BLOCK_PREFIX = "offboard_channels_"  # + page number
 CHANNELS_ACTION = "channels"
 DRY_RUN_BLOCK = "offboard_dry_run"
-DRY_RUN_ACTION = "dry_run"
-DRY_RUN_VALUE = "dry_run"
 
 TITLE = "Offboard organization"
 OPTIONS_PER_SELECT = 100
@@ -159,18 +157,11 @@ def loading_modal(partner_text: str | None = None) -> View:
 
 
 def _dry_run_block(dry_run: bool) -> InputBlock:
-    option = Option(
-        value=DRY_RUN_VALUE,
-        text=PlainTextObject(text="Dry run: walk through it all, change nothing"),
-        description=PlainTextObject(text="Every channel is checked and audited as a dry run."),
-    )
-    return InputBlock(
-        block_id=DRY_RUN_BLOCK,
-        label="Dry run",
-        optional=True,
-        element=CheckboxesElement(
-            action_id=DRY_RUN_ACTION, options=[option], initial_options=[option] if dry_run else None
-        ),
+    return dry_run_checkbox(
+        DRY_RUN_BLOCK,
+        "Dry run: walk through it all, change nothing",
+        "Every channel is checked and audited as a dry run.",
+        dry_run,
     )
 
 
@@ -567,44 +558,6 @@ def home_blocks(jobs: Sequence[Job]) -> list[Any]:
                 )
             )
     return blocks
-
-
-def offered_and_ticked(view: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """From a submitted plan: every channel it offered (its blocks) and those still ticked (its state), in order."""
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    values = values if isinstance(values, dict) else {}
-    offered: dict[str, None] = {}
-    ticked: set[str] = set()
-    for block in view.get("blocks") or []:
-        block_id = block.get("block_id") if isinstance(block, dict) else None
-        if not isinstance(block_id, str) or not block_id.startswith(CHANNELS_BLOCK_PREFIX):
-            continue
-        element = block.get("element") if isinstance(block.get("element"), dict) else {}
-        for option in element.get("options") or []:
-            if isinstance(option, dict) and isinstance(option.get("value"), str):
-                offered[option["value"]] = None
-        chosen = (values.get(block_id) or {}).get(CHANNELS_ACTION)
-        for option in (chosen.get("selected_options") if isinstance(chosen, dict) else None) or []:
-            if isinstance(option, dict) and isinstance(option.get("value"), str):
-                ticked.add(option["value"])
-    return list(offered), [c for c in offered if c in ticked]
-
-
-def dry_run_chosen(view: dict[str, Any]) -> bool:
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    element = ((values if isinstance(values, dict) else {}).get(DRY_RUN_BLOCK) or {}).get(DRY_RUN_ACTION)
-    options = element.get("selected_options") if isinstance(element, dict) else None
-    return any(isinstance(o, dict) and o.get("value") == DRY_RUN_VALUE for o in options or [])
-
-
-def partner_typed(view: dict[str, Any]) -> str:
-    state = view.get("state")
-    values = state.get("values") if isinstance(state, dict) else None
-    element = ((values if isinstance(values, dict) else {}).get(PARTNER_BLOCK) or {}).get(PARTNER_ACTION)
-    value = element.get("value") if isinstance(element, dict) else None
-    return value.strip() if isinstance(value, str) else ""
 
 
 def metadata_fits(metadata: ConfirmMetadata) -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from services.ui import DRY_RUN_ACTION, DRY_RUN_VALUE
 from services.ui.disconnect import (
     CHANNEL_ACTION,
     CHANNEL_BLOCK,
     CONFIRM_CALLBACK,
-    DRY_RUN_ACTION,
     DRY_RUN_BLOCK,
-    DRY_RUN_VALUE,
     FORM_CALLBACK,
     TEAMS_ACTION,
     TEAMS_BLOCK_PREFIX,
