@@ -88,7 +88,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
             from server.oauth import oauth_settings
 
             # settings.oauth means both the client ID and secret are set.
-            oauth = oauth_settings(settings.client_id, settings.client_secret, database.raw_engine(), settings.api_url)  # type: ignore[arg-type]
+            oauth = oauth_settings(settings.client_id, settings.client_secret, database, settings.api_url)  # type: ignore[arg-type]
             await database.engine()  # migrations: the stores' tables are in them
         else:
             identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]  # set without OAuth

@@ -1,4 +1,4 @@
-"""OAuth installs (workspace and org-wide) kept in the database by slack_sdk's SQLAlchemy stores.
+"""OAuth installs (workspace and org-wide), kept by slack_sdk's SQLAlchemy stores (services.storage.oauth_stores).
 
 Two ways in, one way back: /slack/install asks for the bot scopes only (any workspace can install), and
 /slack/install/admin asks for the same bot scopes plus the admin user scope (only an Org Admin or Owner installing on a
@@ -9,7 +9,6 @@ store, so Bolt's callback finishes either; what Slack granted comes back with th
 from __future__ import annotations
 
 import html
-import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,13 +19,11 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import Installation
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
-from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
-from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.disconnecting.admin_installs import has_admin_scope, latest_admin_installation
 from services.slack.scopes import ADMIN_SCOPE, ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
+from services.storage.database import Database
+from services.storage.oauth_stores import oauth_stores
 
 STATE_EXPIRATION_SECONDS = 600
 INSTALL_PATH = "/slack/install"
@@ -54,35 +51,17 @@ def authorization_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth/v2/authorize", "", ""))
 
 
-class PurgingOAuthStateStore(AsyncSQLAlchemyOAuthStateStore):
-    """slack_sdk's state store, deleting expired states as it issues new ones (at most once a minute).
-
-    Every view of an install page stores a state; slack_sdk deletes a state only when it is used, so page views that
-    never come back (anyone on the internet can make them) would otherwise pile up for ever.
-    """
-
-    PURGE_INTERVAL_SECONDS = 60.0
-
-    _last_purge = float("-inf")
-
-    async def async_issue(self, *args, **kwargs) -> str:
-        if time.monotonic() - self._last_purge >= self.PURGE_INTERVAL_SECONDS:
-            self._last_purge = time.monotonic()
-            now = normalize_datetime_for_db(datetime.now(tz=UTC))
-            async with self.engine.begin() as conn:
-                await conn.execute(self.oauth_states.delete().where(self.oauth_states.c.expire_at < now))
-        return await super().async_issue(*args, **kwargs)
-
-
-def oauth_settings(client_id: str, client_secret: str, engine: AsyncEngine, api_url: str) -> AsyncOAuthSettings:
+def oauth_settings(client_id: str, client_secret: str, database: Database, api_url: str) -> AsyncOAuthSettings:
+    """Bolt's OAuth settings, slack_sdk's SQLAlchemy stores on `database` (its schema not brought up to date yet)."""
+    installation_store, state_store = oauth_stores(database, client_id, STATE_EXPIRATION_SECONDS)
     return AsyncOAuthSettings(
         client_id=client_id,
         client_secret=client_secret,
         scopes=BOT_SCOPES,
         user_scopes=USER_SCOPES,
         install_path=INSTALL_PATH,
-        installation_store=AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine),
-        state_store=PurgingOAuthStateStore(expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine),
+        installation_store=installation_store,
+        state_store=state_store,
         authorization_url=authorization_url(api_url),
         callback_options=AsyncCallbackOptions(success=installed_page, failure=_default_failure_page),
     )

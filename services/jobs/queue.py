@@ -23,17 +23,15 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.storage.database import Database
+from services.storage.job_rows import JobRows
 from services.telemetry import metrics
-
-if TYPE_CHECKING:
-    from sqlalchemy import ColumnElement
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +45,6 @@ DEFAULT_RETENTION_DAYS = 7
 MAX_JOBS_AT_ONCE = 100
 # A job that fails unexpectedly this many times is given up (status failed) rather than retried for ever.
 MAX_ATTEMPTS = 5
-# SQLite lets one writer at a time: a write that finds the file locked is tried again this many times.
-_WRITE_ATTEMPTS = 6
 # Response URLs last 30 minutes (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses);
 # a little margin so a post does not race the expiry.
 RESPONSE_URL_LIFETIME = timedelta(minutes=29)
@@ -107,8 +103,7 @@ class Job:
         return sum(1 for item in self.items if item.get("outcome") is not None)
 
 
-def _job_of(row: Any) -> Job:
-    r = row._mapping
+def _job_of(r: Mapping[str, Any]) -> Job:
     return Job(
         id=r["id"],
         kind=r["kind"],
@@ -143,65 +138,20 @@ class JobExists(Exception):
 
 
 class JobStore:
-    """The job table: create, claim, renew, checkpoint, release, finish, the summary claim, purge."""
+    """The job table: create, claim, renew, checkpoint, release, finish, the summary claim, purge.
+
+    Its rows are read and written by services.storage.job_rows; the states, the lease and the claim rule are here.
+    """
 
     def __init__(self, database: Database, owner: str | None = None, lease_seconds: float = DEFAULT_LEASE_SECONDS):
         self.database = database
         self.owner = owner or instance_id()
         self.lease = timedelta(seconds=lease_seconds)
-        self._write_lock = asyncio.Lock()  # this process's job writes one at a time (SQLite has one writer)
-        self._tuned = False
-
-    async def _tune(self, engine: Any) -> None:
-        """SQLite: write-ahead logging, so each checkpoint is one append and one fsync, not a rollback journal's
-        several (a job writes after every item). The mode is kept in the file; readers never block the writer."""
-        self._tuned = True
-        if engine.dialect.name != "sqlite":
-            return
-        try:
-            async with engine.connect() as conn:
-                await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        except Exception as e:  # noqa: BLE001 - the default journal still works, only slower
-            logger.info("Could not switch SQLite to WAL (%s)", type(e).__name__)
-
-    async def _write(self, statement: Any, *, queued: bool = True) -> Any:
-        """Execute one write in its own transaction; retried while SQLite reports the file locked by another writer.
-
-        Writes of jobs being worked queue behind each other (`queued`); a new job's row, which a user's ack waits for,
-        goes straight to the database.
-        """
-        from sqlalchemy.exc import OperationalError
-
-        engine = await self.database.engine()
-        async with self._write_lock if queued else contextlib.nullcontext():
-            if not self._tuned:
-                await self._tune(engine)
-            for attempt in range(1, _WRITE_ATTEMPTS + 1):
-                try:
-                    async with engine.begin() as conn:
-                        return await conn.execute(statement)
-                except OperationalError as e:
-                    if attempt == _WRITE_ATTEMPTS or "locked" not in str(e.orig).lower():
-                        raise
-                    await asyncio.sleep(0.05 * attempt)
+        self._rows = JobRows(database)
 
     async def recent(self, kind: str, enterprise_id: str, *, since: datetime, limit: int = 5) -> list[Job]:
         """An org's jobs of `kind` not finished yet or finished after `since`, newest first."""
-        from sqlalchemy import or_, select
-
-        from services.storage.tables import job
-
-        engine = await self.database.engine()
-        async with engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    select(job)
-                    .where(job.c.kind == kind, job.c.enterprise_id == enterprise_id)
-                    .where(or_(job.c.finished_at.is_(None), job.c.finished_at > since))
-                    .order_by(job.c.created_at.desc())
-                    .limit(limit)
-                )
-            ).all()
+        rows = await self._rows.newest(kind, enterprise_id, finished_after=since, limit=limit)
         return [_job_of(r) for r in rows]
 
     async def create(
@@ -219,36 +169,29 @@ class JobStore:
         job_id: str | None = None,
     ) -> str:
         """Write a queued job; JobExists when `job_id` is taken (a replay of the request that made it)."""
-        from sqlalchemy import insert
-        from sqlalchemy.exc import IntegrityError
-
-        from services.storage.tables import job
-
         job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
-        try:
-            await self._write(
-                insert(job).values(
-                    id=job_id,
-                    kind=kind,
-                    status=QUEUED,
-                    created_at=now,
-                    updated_at=now,
-                    user_id=user_id,
-                    enterprise_id=enterprise_id,
-                    team_id=team_id,
-                    is_enterprise_install=is_enterprise_install,
-                    response_url=response_url,
-                    payload=json.dumps(payload or {}),
-                    items=json.dumps(list(items)),
-                    next_item=0,
-                    attempts=0,
-                    interrupted=False,
-                ),
-                queued=False,
+        written = await self._rows.insert(
+            dict(
+                id=job_id,
+                kind=kind,
+                status=QUEUED,
+                created_at=now,
+                updated_at=now,
+                user_id=user_id,
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                is_enterprise_install=is_enterprise_install,
+                response_url=response_url,
+                payload=json.dumps(payload or {}),
+                items=json.dumps(list(items)),
+                next_item=0,
+                attempts=0,
+                interrupted=False,
             )
-        except IntegrityError:
-            raise JobExists(job_id) from None
+        )
+        if not written:
+            raise JobExists(job_id)
         metrics.job_event(kind, "queued")
         return job_id
 
@@ -266,16 +209,10 @@ class JobStore:
     ) -> bool:
         """A finished job with this ID made new again (a job per thing, e.g. per Rejoin offer); False while it is
         still queued or running (one conditional UPDATE: of two callers, at most one succeeds)."""
-        from sqlalchemy import update
-
-        from services.storage.tables import job
-
         now = datetime.now(UTC)
-        result = await self._write(
-            update(job)
-            .where(job.c.id == job_id)
-            .where(job.c.status.in_(FINISHED))
-            .values(
+        return await self._rows.update(
+            job_id,
+            dict(
                 status=QUEUED,
                 created_at=now,
                 updated_at=now,
@@ -294,102 +231,41 @@ class JobStore:
                 interrupted=False,
                 summary_sent_at=None,
             ),
-            queued=False,
+            status_in=FINISHED,
+            in_line=False,
         )
-        return bool(result.rowcount == 1)
 
     async def get(self, job_id: str) -> Job | None:
-        from sqlalchemy import select
-
-        from services.storage.tables import job
-
-        engine = await self.database.engine()
-        async with engine.connect() as conn:
-            row = (await conn.execute(select(job).where(job.c.id == job_id))).first()
+        row = await self._rows.get(job_id)
         return None if row is None else _job_of(row)
 
-    def _claimable(self, now: datetime) -> ColumnElement[bool]:
-        from sqlalchemy import and_, or_
-
-        from services.storage.tables import job
-
-        return or_(job.c.status == QUEUED, and_(job.c.status == RUNNING, job.c.lease_expires_at < now))
-
     async def claim_next(self) -> Job | None:
-        """The oldest claimable job, now leased to this instance; None when there is none.
+        """The oldest claimable job (queued, or running with an expired lease), now leased to this instance; None
+        when there is none.
 
         Candidates are read first, then each is claimed by an UPDATE that repeats the condition: of two instances
         racing for one row, exactly one sees rowcount 1 (SQLite serialises writers; PostgreSQL re-checks the WHERE
-        on the row it locked).
+        on the row it locked). A job taken over from an expired lease is marked interrupted.
         """
-        from sqlalchemy import case, select, update
-
-        from services.storage.tables import job
-
-        engine = await self.database.engine()
-        now = datetime.now(UTC)
-        async with engine.connect() as conn:
-            ids = (
-                (
-                    await conn.execute(
-                        select(job.c.id).where(self._claimable(now)).order_by(job.c.created_at).limit(_CANDIDATES)
-                    )
-                )
-                .scalars()
-                .all()
-            )
+        ids = await self._rows.claimable_ids(waiting=QUEUED, leased=RUNNING, now=datetime.now(UTC), limit=_CANDIDATES)
         for job_id in ids:
             now = datetime.now(UTC)
-            result = await self._write(
-                update(job)
-                .where(job.c.id == job_id)
-                .where(self._claimable(now))
-                .values(
-                    status=RUNNING,
-                    lease_owner=self.owner,
-                    lease_expires_at=now + self.lease,
-                    attempts=job.c.attempts + 1,
-                    # Running with a lapsed lease: whoever had it stopped or died mid-job.
-                    interrupted=case((job.c.status == RUNNING, True), else_=job.c.interrupted),
-                    updated_at=now,
-                )
+            claimed = await self._rows.claim(
+                job_id, waiting=QUEUED, leased=RUNNING, now=now, owner=self.owner, lease_expires_at=now + self.lease
             )
-            if result.rowcount == 1:
-                claimed = await self.get(job_id)
-                if claimed is not None:
-                    return claimed
+            if claimed:
+                job = await self.get(job_id)
+                if job is not None:
+                    return job
         return None
 
     async def next_lease_expiry(self) -> datetime | None:
         """When the first lease held by another instance runs out: a takeover is due then, not at the next poll."""
-        from sqlalchemy import func, select
-
-        from services.storage.tables import job
-
-        engine = await self.database.engine()
-        async with engine.connect() as conn:
-            moment = (
-                await conn.execute(
-                    select(func.min(job.c.lease_expires_at))
-                    .where(job.c.status == RUNNING)
-                    .where(job.c.lease_owner != self.owner)
-                )
-            ).scalar()
-        return _aware(moment)
+        return _aware(await self._rows.earliest_lease_expiry(status=RUNNING, owner_not=self.owner))
 
     async def _owned_update(self, job_id: str, **values: Any) -> bool:
         """An UPDATE of a job this instance still holds; False when the lease was lost (another took it over)."""
-        from sqlalchemy import update
-
-        from services.storage.tables import job
-
-        result = await self._write(
-            update(job)
-            .where(job.c.id == job_id)
-            .where(job.c.lease_owner == self.owner)
-            .values(updated_at=datetime.now(UTC), **values)
-        )
-        return bool(result.rowcount == 1)
+        return await self._rows.update(job_id, {"updated_at": datetime.now(UTC), **values}, lease_owner=self.owner)
 
     async def renew(self, job_id: str) -> bool:
         return await self._owned_update(job_id, lease_expires_at=datetime.now(UTC) + self.lease)
@@ -435,58 +311,26 @@ class JobStore:
             lease_expires_at=None,
         )
         if with_summary:
-            from sqlalchemy import update
-
-            from services.storage.tables import job
-
-            result = await self._write(
-                update(job)
-                .where(job.c.id == work_job.id)
-                .where(job.c.lease_owner == self.owner)
-                .where(job.c.summary_sent_at.is_(None))
-                .values(updated_at=now, summary_sent_at=now, **values)
+            summary_claimed = await self._rows.update(
+                work_job.id,
+                {"updated_at": now, "summary_sent_at": now, **values},
+                lease_owner=self.owner,
+                summary_unsent=True,
             )
-            if result.rowcount == 1:
+            if summary_claimed:
                 return True
         return await self._owned_update(work_job.id, **values) and not with_summary
 
     async def claim_summary(self, job_id: str) -> bool:
         """True for exactly one caller, ever: whoever gets it posts the job's summary."""
-        from sqlalchemy import update
-
-        from services.storage.tables import job
-
-        result = await self._write(
-            update(job)
-            .where(job.c.id == job_id)
-            .where(job.c.summary_sent_at.is_(None))
-            .values(summary_sent_at=datetime.now(UTC))
-        )
-        return bool(result.rowcount == 1)
+        return await self._rows.update(job_id, {"summary_sent_at": datetime.now(UTC)}, summary_unsent=True)
 
     async def purge(self, retention: timedelta) -> int:
         """Delete jobs finished more than `retention` ago; returns how many."""
-        from sqlalchemy import delete
-
-        from services.storage.tables import job
-
-        result = await self._write(
-            delete(job).where(job.c.status.in_(FINISHED)).where(job.c.finished_at < datetime.now(UTC) - retention)
-        )
-        return result.rowcount or 0
+        return await self._rows.delete_finished(FINISHED, datetime.now(UTC) - retention)
 
     async def all(self, kind: str | None = None) -> list[Job]:
-        from sqlalchemy import select
-
-        from services.storage.tables import job
-
-        query = select(job).order_by(job.c.created_at)
-        if kind is not None:
-            query = query.where(job.c.kind == kind)
-        engine = await self.database.engine()
-        async with engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return [_job_of(r) for r in rows]
+        return [_job_of(r) for r in await self._rows.all(kind)]
 
 
 @dataclass

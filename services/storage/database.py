@@ -14,13 +14,15 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 _PEEK_TIMEOUT_SECONDS = 0.05
 # SQLAlchemy's way of writing a DateTime into SQLite (its default storage format): text that sorts as time does.
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
+# SQLite lets one writer at a time: a write that finds the file locked is tried this many times in all.
+_WRITE_ATTEMPTS = 6
 
 
 def create_engine_for(url: str) -> AsyncEngine:
@@ -41,6 +45,32 @@ def create_engine_for(url: str) -> AsyncEngine:
     if path is not None:
         prepare_private_file(path)
     return create_async_engine(url, pool_pre_ping=True)
+
+
+async def write_retrying(
+    engine: AsyncEngine,
+    write: Callable[[AsyncConnection], Awaitable[_T]],
+    *,
+    pause: float,
+    retry_on: tuple[type[Exception], ...] = (),
+) -> _T:
+    """`write(conn)` in a transaction of its own, tried again while SQLite reports the file locked by another writer
+    (after `pause` seconds times the attempts so far) and at once after an exception in `retry_on`; the last of the
+    attempts raises what it meets."""
+    from sqlalchemy.exc import OperationalError
+
+    for attempt in range(1, _WRITE_ATTEMPTS):
+        try:
+            async with engine.begin() as conn:
+                return await write(conn)
+        except retry_on:
+            continue
+        except OperationalError as e:
+            if "locked" not in str(e.orig).lower():
+                raise
+            await asyncio.sleep(pause * attempt)
+    async with engine.begin() as conn:
+        return await write(conn)
 
 
 def prepare_private_file(path: str) -> None:

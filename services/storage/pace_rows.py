@@ -13,15 +13,12 @@ one writer at a time), so two instances never get the same start. Nothing here i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from services.storage.database import Database
+from services.storage.database import Database, write_retrying
 
 logger = logging.getLogger(__name__)
-
-_WRITE_ATTEMPTS = 6
 
 
 class PaceRows:
@@ -29,24 +26,15 @@ class PaceRows:
         self.database = database
 
     async def _run(self, build: Any) -> Any:
-        """One statement in its own transaction; retried while SQLite reports the file locked. None if unusable."""
-        from sqlalchemy.exc import IntegrityError, OperationalError
+        """One statement in its own transaction; retried while SQLite reports the file locked, and after a row
+        inserted by another instance at the same moment (IntegrityError). None if the database is not open."""
+        from sqlalchemy.exc import IntegrityError
 
         if not self.database.opened:
             return None
         engine = await self.database.engine()
-        for attempt in range(1, _WRITE_ATTEMPTS + 1):
-            try:
-                async with engine.begin() as conn:
-                    return await build(conn, engine.dialect.name)
-            except IntegrityError:
-                if attempt == _WRITE_ATTEMPTS:
-                    raise
-            except OperationalError as e:
-                if attempt == _WRITE_ATTEMPTS or "locked" not in str(e.orig).lower():
-                    raise
-                await asyncio.sleep(0.02 * attempt)
-        return None
+        dialect = engine.dialect.name
+        return await write_retrying(engine, lambda conn: build(conn, dialect), pause=0.02, retry_on=(IntegrityError,))
 
     @staticmethod
     async def _ensure(conn: Any, key: str) -> None:
