@@ -324,7 +324,7 @@ async def test_a_dry_run_walks_every_channel_and_changes_nothing(
 @pytest.mark.runs_long
 async def test_a_429_storm_is_paced_and_nothing_is_lost(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     hosted = ours(fake_slack, grid, 30)
-    fake_slack.rate_limit(ADMIN_CALL, 5, 1.0)  # 5 a second, 429 with Retry-After past it
+    fake_slack.rate_limit(ADMIN_CALL, 10, 1.0)  # 10 a second, 429 with Retry-After past it
     counts = count_disconnects(fake_slack)
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     await confirm(slack, fake_slack, grid, plan_id)
@@ -341,7 +341,7 @@ async def test_any_admin_can_cancel_and_the_summary_says_what_was_done(
 ) -> None:
     idle = busy_tasks()
     hosted = ours(fake_slack, grid, 40)
-    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     confirm_id = await confirm(slack, fake_slack, grid, plan_id)
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to(ADMIN_CALL)) >= 6, timeout=20, what="some progress")
@@ -369,7 +369,7 @@ async def test_the_home_tab_opens_the_form_and_shows_live_progress(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
     ours(fake_slack, grid, 12)
-    fake_slack.rate_limit(ADMIN_CALL, 3, 1.0)
+    fake_slack.rate_limit(ADMIN_CALL, 6, 1.0)
     await slack.home_opened(grid.admin)
     home = await fake_slack.wait_for(lambda: fake_slack.home_of(grid.admin), what="the Home tab")
     assert HOME_OPEN_ACTION in json.dumps(home)
@@ -403,7 +403,7 @@ async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:
     hosted = ours(fake_slack, grid, 24)
-    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
     counts = count_disconnects(fake_slack)
     settings = settings_for(
         fake_slack,
@@ -448,7 +448,7 @@ async def test_a_revoked_token_stops_the_job_at_once_and_says_why(
 @pytest.mark.runs_long
 async def test_an_admin_demoted_during_the_job_stops_it(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     ours(fake_slack, grid, 30)
-    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
     slack.built.services["offboarding"].recheck_admin_seconds = 0.2
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     await confirm(slack, fake_slack, grid, plan_id)
@@ -466,7 +466,7 @@ async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:
     hosted = ours(fake_slack, grid, 20)
-    fake_slack.rate_limit(ADMIN_CALL, 4, 1.0)
+    fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
     counts = count_disconnects(fake_slack)
     url = await suite_database(tmp_path)
     async with (
