@@ -62,6 +62,13 @@ async def migrated_database_url(request: pytest.FixtureRequest, tmp_path) -> str
 
 
 @pytest.fixture
+async def app_database_url(tmp_path) -> str:
+    """The database the app runs on in this run, for tests that start it as processes: a migrated SQLite file, or
+    TEST_DATABASE_URL's PostgreSQL database (emptied), as for every other test of the app."""
+    return await suite_database(tmp_path)
+
+
+@pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """What a module changes in the app's settings (override this fixture in the module)."""
     return {}

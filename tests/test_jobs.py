@@ -1,8 +1,9 @@
 """Bulk leaves as jobs in the database: SIGTERM drains, SIGKILL is taken over, two instances never share a job.
 
-The crash tests run the app as operators do (`python app.py`, its own process, on a SQLite file) against the fake
-Slack in this process, which outlives them; conversations.leave is rate-limited so a job is still running when the
-signal comes.
+The crash tests run the app as operators do (`python app.py`, its own process) against the fake Slack in this
+process, which outlives them; conversations.leave is rate-limited so a job is still running when the signal comes.
+They run on the suite's database, like every test of the app: a SQLite file, or PostgreSQL when TEST_DATABASE_URL is
+set (.ci/run runs the suite both ways); the job store's own tests run on both in every run.
 """
 
 from __future__ import annotations
@@ -68,11 +69,11 @@ async def bulk_leave(fake: FakeSlack, instance: Instance, session: aiohttp.Clien
 
 
 async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(
-    fake_slack: FakeSlack, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = migrated_database_url
+    url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
@@ -103,11 +104,11 @@ async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(
 
 
 async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lease(
-    fake_slack: FakeSlack, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = migrated_database_url
+    url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
@@ -139,10 +140,10 @@ async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lea
 
 
 async def test_two_instances_racing_for_one_job_only_one_works_it(
-    fake_slack: FakeSlack, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     counts = count_leaves(fake_slack)
-    url = migrated_database_url
+    url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
     try:
@@ -231,11 +232,11 @@ async def test_finished_jobs_are_purged_after_the_retention_period_and_listed_fo
 
 
 async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instance(
-    fake_slack: FakeSlack, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
     counts = count_leaves(fake_slack)
-    url = migrated_database_url
+    url = app_database_url
     port = free_port()
     env = app_env(
         fake_slack, tmp_path, DATABASE_URL=url, JOB_LEASE_SECONDS=str(LEASE), JOB_POLL_SECONDS="0.1",
@@ -271,7 +272,7 @@ async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instanc
 
 
 async def test_a_crash_between_slacks_answer_and_the_checkpoint_is_settled_not_sent_again(
-    fake_slack: FakeSlack, org: Org, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, org: Org, tmp_path: Path, app_database_url: str
 ):
     """A disconnect job of three workspaces; the instance working it dies (SIGKILL) just after Slack acted on the
     second admin call and before the answer was recorded. The other instance takes it over after the lease, reads the
@@ -292,10 +293,10 @@ async def test_a_crash_between_slacks_answer_and_the_checkpoint_is_settled_not_s
         return answer
 
     fake_slack._m_admin_conversations_disconnectShared = acted_then_crashed  # type: ignore[method-assign]
-    database = Database(migrated_database_url)
+    database = Database(app_database_url)
     store = JobStore(database, owner="test")
     try:
-        async with instances(fake_slack, migrated_database_url, tmp_path, SLACK_ADMIN_TOKEN=org.admin_token) as start:
+        async with instances(fake_slack, app_database_url, tmp_path, SLACK_ADMIN_TOKEN=org.admin_token) as start:
             one, two = await start(), await start()
             response_url = fake_slack.new_response_url()
             await store.create(
@@ -331,7 +332,7 @@ async def test_a_crash_between_slacks_answer_and_the_checkpoint_is_settled_not_s
 
 
 async def test_a_rejoin_drained_by_sigterm_is_finished_by_the_next_start_and_its_claim_released(
-    fake_slack: FakeSlack, tmp_path: Path, migrated_database_url: str
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     """A Rejoin press is a job: SIGTERM mid-rejoin releases it (no "already rejoining" for minutes, no summary stuck on
     "Rejoining…"); the next start finishes it; a press meanwhile is told it is running; each channel joined once."""
@@ -349,10 +350,10 @@ async def test_a_rejoin_drained_by_sigterm_is_finished_by_the_next_start_and_its
     value = inline_value(datetime.now(UTC).replace(microsecond=0), user, channels, frozenset())
     offer = parse_inline(value)
     assert offer is not None
-    database = Database(migrated_database_url)
+    database = Database(app_database_url)
     store = JobStore(database, owner="test")
     try:
-        async with instances(fake_slack, migrated_database_url, tmp_path) as start:
+        async with instances(fake_slack, app_database_url, tmp_path) as start:
             first = await start()
             response_url = fake_slack.new_response_url()
             await store.create(
