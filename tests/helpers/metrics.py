@@ -18,9 +18,9 @@ def parse(text: str) -> Samples:
 
 async def scrape(session: aiohttp.ClientSession, base_url: str) -> tuple[Samples, str]:
     async with session.get(base_url + "/metrics") as response:
-        assert response.status == 200
-        assert response.headers["Content-Type"].startswith("text/plain")
         text = await response.text()
+        assert response.status == 200, f"/metrics answered {response.status}: {text[:300]!r}"
+        assert response.headers["Content-Type"].startswith("text/plain")
     return parse(text), text
 
 
