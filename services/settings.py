@@ -129,7 +129,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if not 0 < api_timeout <= 120:
         raise SettingsError("SLACK_API_TIMEOUT must be a number of seconds above 0 and at most 120.")
 
-    retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.001, 30)
+    # At least 0.1 s: a retry that doesn't wait is a burst at Slack while it is failing (tests set the field directly).
+    retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.1, 10)
 
     admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
     if admin_token is not None and not admin_token.startswith("xoxp-"):

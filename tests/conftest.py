@@ -9,6 +9,7 @@ import pytest
 
 from services.settings import Settings
 from tests.helpers.app import (
+    POSTGRES_REQUIRED,
     POSTGRES_URL,
     Org,
     Partner,
@@ -37,15 +38,22 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     await fake.stop()
 
 
+def no_postgres(reason: str | None) -> None:
+    """Skip (no server here), or fail when TEST_POSTGRES_URL was set and its server can't be used."""
+    if reason is None:
+        return
+    if POSTGRES_REQUIRED:
+        pytest.fail(f"TEST_POSTGRES_URL is set but its server can't be used: {reason}")
+    pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """For storage tests: an empty database, a fresh SQLite file and a real PostgreSQL server (skipped with the reason
     if none answers)."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/app.db"
-    reason = await reset_database(POSTGRES_URL)
-    if reason is not None:
-        pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
+    no_postgres(await reset_database(POSTGRES_URL))
     return for_this_worker(POSTGRES_URL)
 
 
@@ -55,9 +63,7 @@ async def migrated_database_url(request: pytest.FixtureRequest, tmp_path) -> str
     none answers)."""
     if request.param == "sqlite":
         return await migrated_sqlite_file(tmp_path / "app.db")
-    reason = await empty_at_newest_schema(POSTGRES_URL)
-    if reason is not None:
-        pytest.skip(f"no PostgreSQL server at TEST_POSTGRES_URL ({reason}); .ci/run installs and starts one")
+    no_postgres(await empty_at_newest_schema(POSTGRES_URL))
     return for_this_worker(POSTGRES_URL)
 
 

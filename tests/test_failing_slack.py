@@ -7,7 +7,7 @@ import pytest
 from listeners.errors import UNEXPECTED
 from services.error_texts import COMMON_ERRORS
 from services.settings import Settings
-from services.slack.client import DEFAULT_BACKOFF_SECONDS
+from services.slack.client import DEFAULT_BACKOFF_SECONDS, backoff
 from services.slack.pacing import Pacer
 from tests.helpers.app import settings_for
 from tests.helpers.fake_slack import FakeSlack, Scripted
@@ -57,6 +57,15 @@ async def test_500s_beyond_the_retries(slack: SlackSender, fake_slack: FakeSlack
     assert len(fake_slack.calls_to("conversations.leave")) == 3
     first, second = fake_slack.gaps_between_calls_to("conversations.leave")
     assert first >= 0.5 and second >= 1.0  # slack_sdk's backoff: 0.5 s, then 1 s, each plus up to 1 s of jitter
+
+
+def test_the_default_backoff_is_slack_sdks() -> None:
+    """slack_sdk's BackoffRetryIntervalCalculator with its RandomJitter: 0.5 s then 1 s, each plus [0, 1) s."""
+    calculator = backoff()
+    waits = [[calculator.calculate_sleep_duration(attempt) for _ in range(500)] for attempt in (0, 1)]
+    assert all(0.5 <= w < 1.5 for w in waits[0]) and all(1.0 <= w < 2.0 for w in waits[1])
+    assert max(waits[0]) - min(waits[0]) > 0.5  # jittered, not fixed
+    assert all(0.02 <= w < 0.06 for w in (backoff(0.02).calculate_sleep_duration(0) for _ in range(500)))
 
 
 async def test_429_with_an_empty_body_and_no_retry_after(slack: SlackSender, fake_slack: FakeSlack) -> None:

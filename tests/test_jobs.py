@@ -3,7 +3,7 @@
 The crash tests run the app as operators do (`python app.py`, its own process) against the fake Slack in this
 process, which outlives them; conversations.leave is rate-limited so a job is still running when the signal comes.
 They run on the suite's database, like every test of the app: a SQLite file, or PostgreSQL when TEST_DATABASE_URL is
-set (.ci/run runs the suite both ways); the job store's own tests run on both in every run.
+set (.ci/run runs the suite both ways). The job store's rules themselves are tested on both databases in every run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 
 from services.audit.log import AuditLog
 from services.disconnecting.jobs import DISCONNECT
-from services.jobs.queue import DONE, RUNNING, JobStore
+from services.jobs.queue import DONE, QUEUED, RUNNING, JobExists, JobStore
 from services.leaving.offers import inline_value, parse_inline
 from services.leaving.rejoin_jobs import REJOIN
 from services.leaving.rejoin_jobs import job_id_for as rejoin_job_id
@@ -171,6 +171,46 @@ async def test_two_instances_racing_for_one_job_only_one_works_it(
         assert [j.attempts for j in jobs] == [1] * 5  # each claimed once, by one instance
         assert counts == Counter({c: 5 for c in channels})  # 5 jobs, each channel once per job
         assert [len(fake_slack.posts_to(u)) for u in response_urls] == [1] * 5
+    finally:
+        await database.close()
+
+
+async def test_the_job_stores_rules_hold_on_both_databases(database_url: str) -> None:
+    """Instances' stores on one database: a replayed job ID is refused, a job is claimed by one of two racing claims,
+    a lapsed lease is taken over (marked interrupted) and the old owner can no longer write, the summary is claimed
+    once, and a finished job is made new again once."""
+    database = Database(database_url)
+    a, b = JobStore(database, owner="a"), JobStore(database, owner="b")
+    short = JobStore(database, owner="short", lease_seconds=1.0)
+    items = [{"id": "C1", "outcome": None}]
+    try:
+        first = await a.create(LEAVE, user_id="U1", items=items, job_id="request-1")
+        try:
+            await b.create(LEAVE, user_id="U1", items=items, job_id="request-1")
+            raise AssertionError("a second job with the same ID was written")
+        except JobExists:
+            pass
+        claims = await asyncio.gather(a.claim_next(), b.claim_next())
+        assert [c.id for c in claims if c is not None] == [first]  # one of the two, once
+
+        await a.create(LEAVE, user_id="U2", items=items, job_id="request-2")
+        held = await short.claim_next()
+        assert held is not None and held.id == "request-2" and held.attempts == 1 and not held.interrupted
+        assert await a.claim_next() is None  # held: not claimable until its lease runs out
+        assert await a.next_lease_expiry() is not None
+        deadline = asyncio.get_running_loop().time() + 10
+        taken = None
+        while taken is None:  # a bounded poll for the 1 s lease to lapse, not a sleep
+            assert asyncio.get_running_loop().time() < deadline, "the lapsed lease was never taken over"
+            taken = await a.claim_next()
+        assert taken.id == held.id and taken.interrupted and taken.attempts == 2 and taken.lease_owner == "a"
+        assert not await short.checkpoint(held) and not await short.renew(held.id)  # the old owner lost it
+        assert await a.finish(taken, DONE, with_summary=True)  # the summary is claimed with the finish
+        assert not await b.claim_summary(taken.id)
+        assert await b.requeue_finished(taken.id, user_id="U2", items=items)
+        assert not await a.requeue_finished(taken.id, user_id="U2", items=items)  # queued again: once
+        again = await a.get(taken.id)
+        assert again is not None and again.status == QUEUED and again.attempts == 0 and not again.interrupted
     finally:
         await database.close()
 

@@ -57,6 +57,11 @@ BAD = [
     ({**GOOD, "SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL must be", ""),
     ({**GOOD, "SLACK_API_TIMEOUT": "0"}, "SLACK_API_TIMEOUT must be", ""),
     ({**GOOD, "SLACK_RETRY_BACKOFF_SECONDS": "soon"}, "SLACK_RETRY_BACKOFF_SECONDS must be", ""),
+    (
+        {**GOOD, "SLACK_RETRY_BACKOFF_SECONDS": "0.01"},
+        "SLACK_RETRY_BACKOFF_SECONDS must be a number from 0.1 to 10",
+        "",
+    ),
     ({**GOOD, "LOG_FORMAT": "xml"}, "LOG_FORMAT must be text", ""),
     ({**GOOD, "METRICS_ENABLED": "maybe"}, "METRICS_ENABLED must be true or false", ""),
 ]
