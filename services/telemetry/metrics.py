@@ -11,6 +11,7 @@ prometheus-client is imported only when metrics are on.
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,10 +246,28 @@ def exposition() -> tuple[bytes, str]:
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
+        from prometheus_client.registry import Collector
+
+        class WorkersFiles(Collector):
+            """Every worker's files but the empty ones: prometheus-client creates a file before sizing it, and reading
+            it in that moment raises (struct.error), failing the whole scrape; a worker killed then leaves it empty
+            for good, failing every scrape after (https://github.com/prometheus/client_python/issues/1199)."""
+
+            def collect(self) -> Any:
+                folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+                files = [f for f in glob.glob(os.path.join(folder, "*.db")) if _has_content(f)]
+                # What MultiProcessCollector.collect does, on those files (merge is unannotated in the library).
+                merge: Callable[..., Any] = multiprocess.MultiProcessCollector.merge
+                return merge(files, accumulate=True)
 
         registry = CollectorRegistry()
-        # prometheus-client leaves MultiProcessCollector's __init__ unannotated: called through a typed name.
-        collect_workers: Callable[[CollectorRegistry], object] = multiprocess.MultiProcessCollector
-        collect_workers(registry)
+        registry.register(WorkersFiles())
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def _has_content(path: str) -> bool:
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:  # removed meanwhile (a dead worker's live gauges)
+        return False
