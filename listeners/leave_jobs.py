@@ -18,7 +18,7 @@ ACK_BUDGET_SECONDS = 1.0
 
 
 async def submitted(
-    leave_jobs: LeaveJobs | None,
+    leave_jobs: LeaveJobs,
     channel_ids: Sequence[str],
     context: AsyncBoltContext,
     user_id: str,
@@ -33,8 +33,6 @@ async def submitted(
     True, and nothing stored, for a replay of a request already taken (`request_key`: its trigger or view ID, which
     names the job: the check and the write are one, so a crash between them can't drop the leave).
     """
-    if leave_jobs is None:
-        return False
     try:
         await leave_jobs.submit(
             channel_ids,

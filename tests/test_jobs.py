@@ -207,8 +207,8 @@ async def test_the_job_stores_rules_hold_on_both_databases(database_url: str) ->
         assert not await short.checkpoint(held) and not await short.renew(held.id)  # the old owner lost it
         assert await a.finish(taken, DONE, with_summary=True)  # the summary is claimed with the finish
         assert not await b.claim_summary(taken.id)
-        assert await b.requeue_finished(taken.id, user_id="U2", items=items)
-        assert not await a.requeue_finished(taken.id, user_id="U2", items=items)  # queued again: once
+        assert await b.requeue_finished(LEAVE, taken.id, user_id="U2", items=items)
+        assert not await a.requeue_finished(LEAVE, taken.id, user_id="U2", items=items)  # queued again: once
         again = await a.get(taken.id)
         assert again is not None and again.status == QUEUED and again.attempts == 0 and not again.interrupted
     finally:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from services.storage.tables import rejoin_offer
@@ -114,8 +115,11 @@ async def test_only_private_channels_left_still_get_the_invite_instructions(
 async def test_pressing_twice_does_no_harm(slack: SlackSender, fake_slack: FakeSlack) -> None:
     channel = fake_slack.add_channel("random")
     summary = await leave(slack, fake_slack, channel)
+    queued = REGISTRY.get_sample_value("channel_admin_jobs_total", {"kind": "rejoin", "event": "queued"}) or 0.0
     await press(slack, fake_slack, summary)
     *_, again = await press(slack, fake_slack, summary)
+    # The second press makes the finished job new again: counted as queued like the first.
+    assert REGISTRY.get_sample_value("channel_admin_jobs_total", {"kind": "rejoin", "event": "queued"}) == queued + 2
     assert again["text"].endswith(f"*Rejoin:*\nI was already back in <#{channel}>.")
     assert fake_slack.is_member(channel)
     assert sum(1 for c in fake_slack.channels.values() if fake_slack.bot_user_id in c.members) == 1

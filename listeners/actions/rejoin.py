@@ -47,7 +47,7 @@ async def rejoin_pressed(
     context: AsyncBoltContext,
     handled_requests: HandledRequests,
     rejoin_offers: RejoinOffers,
-    rejoin_jobs: RejoinJobs | None = None,
+    rejoin_jobs: RejoinJobs,
 ) -> None:
     await ack()
     user_id = user_id_of(body)
@@ -73,7 +73,7 @@ async def rejoin_pressed(
         if offer.expired(datetime.now(UTC)):
             await answer(rejoin_expired_message(summary, offer.expires_at, context.bot_user_id))
             return
-        if offer.public_ids and rejoin_jobs is not None:
+        if offer.public_ids:
             # A job (one per offer) is the claim: it outlives this process, and a press while it runs is told so.
             queued = await _submitted(rejoin_jobs, offer, str(value), context, user_id, response_url, ephemeral)
             if queued is not None:

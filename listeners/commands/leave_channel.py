@@ -40,7 +40,7 @@ async def leave_channel_command(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     leave_policy: LeavePolicy,
-    leave_jobs: LeaveJobs | None,
+    leave_jobs: LeaveJobs,
     rejoin_offers: RejoinOffers,
 ) -> None:
     user_id = command.get("user_id", "")

@@ -103,7 +103,7 @@ async def disconnect_confirm_submission(
     context: AsyncBoltContext,
     disconnects: Disconnects,
     handled_requests: HandledRequests,
-    disconnect_jobs: DisconnectJobs | None = None,
+    disconnect_jobs: DisconnectJobs,
 ) -> None:
     metadata = ConfirmMetadata.decode(view.get("private_metadata"))
     channel_id = channel_id_of(metadata.channel_id or "")
@@ -112,7 +112,7 @@ async def disconnect_confirm_submission(
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
     requester = requester_of(body, context, metadata.response_url, metadata.dry_run)
-    if len(teams) > 1 and not requester.dry_run and disconnect_jobs is not None:
+    if len(teams) > 1 and not requester.dry_run:
         # Several workspaces: a job in the database, written before the modal closes (the admin's "it started"),
         # unless the database takes longer than the ack can wait. Its runner does every check again.
         storing = asyncio.ensure_future(_submitted(disconnect_jobs, requester, channel_id, teams, view, context))

@@ -40,7 +40,7 @@ async def leave_pick_submission(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     leave_policy: LeavePolicy,
-    leave_jobs: LeaveJobs | None,
+    leave_jobs: LeaveJobs,
     rejoin_offers: RejoinOffers,
     handled_requests: HandledRequests,
 ) -> None:

@@ -197,6 +197,7 @@ class JobStore:
 
     async def requeue_finished(
         self,
+        kind: str,
         job_id: str,
         *,
         user_id: str,
@@ -210,7 +211,7 @@ class JobStore:
         """A finished job with this ID made new again (a job per thing, e.g. per Rejoin offer); False while it is
         still queued or running (one conditional UPDATE: of two callers, at most one succeeds)."""
         now = datetime.now(UTC)
-        return await self._rows.update(
+        requeued = await self._rows.update(
             job_id,
             dict(
                 status=QUEUED,
@@ -234,6 +235,9 @@ class JobStore:
             status_in=FINISHED,
             in_line=False,
         )
+        if requeued:
+            metrics.job_event(kind, "queued")
+        return requeued
 
     async def get(self, job_id: str) -> Job | None:
         row = await self._rows.get(job_id)

@@ -74,7 +74,7 @@ class RejoinJobs:
         try:
             await store.create(REJOIN, job_id=job_id_for(offer), **fields)
         except JobExists:
-            if not await store.requeue_finished(job_id_for(offer), **fields):
+            if not await store.requeue_finished(REJOIN, job_id_for(offer), **fields):
                 return False
         self.runner.wake()
         return True
