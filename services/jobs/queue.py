@@ -137,6 +137,38 @@ class JobExists(Exception):
     """A job with this ID was written before."""
 
 
+def _as_new(
+    now: datetime,
+    user_id: str,
+    items: Sequence[dict[str, Any]],
+    enterprise_id: str | None,
+    team_id: str | None,
+    is_enterprise_install: bool,
+    response_url: str | None,
+    payload: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A job's columns as it starts (written new, or a finished one made new): queued, nothing done, no lease."""
+    return dict(
+        status=QUEUED,
+        created_at=now,
+        updated_at=now,
+        finished_at=None,
+        user_id=user_id,
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        is_enterprise_install=is_enterprise_install,
+        response_url=response_url,
+        payload=json.dumps(payload or {}),
+        items=json.dumps(list(items)),
+        next_item=0,
+        lease_owner=None,
+        lease_expires_at=None,
+        attempts=0,
+        interrupted=False,
+        summary_sent_at=None,
+    )
+
+
 class JobStore:
     """The job table: create, claim, renew, checkpoint, release, finish, the summary claim, purge.
 
@@ -171,25 +203,8 @@ class JobStore:
         """Write a queued job; JobExists when `job_id` is taken (a replay of the request that made it)."""
         job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
-        written = await self._rows.insert(
-            dict(
-                id=job_id,
-                kind=kind,
-                status=QUEUED,
-                created_at=now,
-                updated_at=now,
-                user_id=user_id,
-                enterprise_id=enterprise_id,
-                team_id=team_id,
-                is_enterprise_install=is_enterprise_install,
-                response_url=response_url,
-                payload=json.dumps(payload or {}),
-                items=json.dumps(list(items)),
-                next_item=0,
-                attempts=0,
-                interrupted=False,
-            )
-        )
+        new = _as_new(now, user_id, items, enterprise_id, team_id, is_enterprise_install, response_url, payload)
+        written = await self._rows.insert({"id": job_id, "kind": kind, **new})
         if not written:
             raise JobExists(job_id)
         metrics.job_event(kind, "queued")
@@ -211,30 +226,8 @@ class JobStore:
         """A finished job with this ID made new again (a job per thing, e.g. per Rejoin offer); False while it is
         still queued or running (one conditional UPDATE: of two callers, at most one succeeds)."""
         now = datetime.now(UTC)
-        requeued = await self._rows.update(
-            job_id,
-            dict(
-                status=QUEUED,
-                created_at=now,
-                updated_at=now,
-                finished_at=None,
-                user_id=user_id,
-                enterprise_id=enterprise_id,
-                team_id=team_id,
-                is_enterprise_install=is_enterprise_install,
-                response_url=response_url,
-                payload=json.dumps(payload or {}),
-                items=json.dumps(list(items)),
-                next_item=0,
-                lease_owner=None,
-                lease_expires_at=None,
-                attempts=0,
-                interrupted=False,
-                summary_sent_at=None,
-            ),
-            status_in=FINISHED,
-            in_line=False,
-        )
+        new = _as_new(now, user_id, items, enterprise_id, team_id, is_enterprise_install, response_url, payload)
+        requeued = await self._rows.update(job_id, new, status_in=FINISHED, in_line=False)
         if requeued:
             metrics.job_event(kind, "queued")
         return requeued
