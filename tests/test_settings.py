@@ -12,6 +12,7 @@ import pytest
 
 from services.settings import DEFAULT_API_URL, SettingsError, load_settings
 from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import free_port
 from tests.helpers.slack_requests import SIGNING_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,11 +111,7 @@ async def test_app_exits_with_one_line_when_slack_rejects_the_token(tmp_path: Pa
 @pytest.mark.runs_long
 async def test_python_app_py_serves_health_and_events(tmp_path: Path, fake_slack: FakeSlack) -> None:
     """`python app.py` in HTTP mode: the README's run command, for real."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""),
         "SLACK_BOT_TOKEN": fake_slack.bot_token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import sys
@@ -19,10 +20,26 @@ from tests.helpers.slack_requests import SIGNING_SECRET
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# App processes get ports from a range of their worker's own, below the kernel's ephemeral ports (32768 and up here),
+# which the in-process servers and every client use. A port the kernel picked, then freed for the process to bind,
+# could be taken meanwhile by another worker's process (seen in CI: a test talked to another test's app).
+PORTS_FROM, PORTS_PER_WORKER = 20000, 1000
+_turn = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port for an app process to bind: this worker's next one that is free now."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = PORTS_FROM + PORTS_PER_WORKER * (int(worker) if worker.isdigit() else 0)
+    for _ in range(PORTS_PER_WORKER):
+        port = base + next(_turn) % PORTS_PER_WORKER
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # as the app binds: taken on any address means taken
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {base}..{base + PORTS_PER_WORKER - 1}")
 
 
 def app_env(fake: FakeSlack, tmp_path: Path, **settings: str) -> dict[str, str]:
