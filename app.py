@@ -118,7 +118,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     rejoin_jobs.register()
     disconnects = Disconnects(admins, admin_tokens, trail)
     handled_requests = HandledRequests(database)
-    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects, handled=handled_requests)
+    disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects, handled_requests)
     disconnect_jobs.register()
     offboarding = Offboarding(runner, clients, client, disconnects)
     offboarding.register()

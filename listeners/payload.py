@@ -11,7 +11,6 @@ from services.ui.disconnect import CHANNEL_ACTION, CHANNEL_BLOCK, DRY_RUN_BLOCK,
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
 from services.ui.offboarding import CHANNELS_ACTION as OFFBOARD_CHANNELS_ACTION
 from services.ui.offboarding import CHANNELS_BLOCK_PREFIX as OFFBOARD_CHANNELS_BLOCK_PREFIX
-from services.ui.offboarding import DRY_RUN_BLOCK as OFFBOARD_DRY_RUN_BLOCK
 from services.ui.offboarding import PARTNER_ACTION, PARTNER_BLOCK
 
 
@@ -84,9 +83,9 @@ def chosen_teams(view: dict[str, Any], channel_id: str) -> list[str]:
     return _option_values(view, TEAMS_BLOCK_PREFIX + channel_id, TEAMS_ACTION)
 
 
-def dry_run_chosen(view: dict[str, Any]) -> bool:
-    """Whether /disconnect-shared's form has its dry-run box ticked."""
-    return DRY_RUN_VALUE in _option_values(view, DRY_RUN_BLOCK, DRY_RUN_ACTION)
+def dry_run_chosen(view: dict[str, Any], block_id: str = DRY_RUN_BLOCK) -> bool:
+    """Whether a form's dry-run box is ticked: /disconnect-shared's, or offboarding's (OFFBOARD_DRY_RUN_BLOCK)."""
+    return DRY_RUN_VALUE in _option_values(view, block_id, DRY_RUN_ACTION)
 
 
 def picked_channels(view: dict[str, Any]) -> list[str]:
@@ -106,11 +105,6 @@ def partner_typed(view: dict[str, Any]) -> str:
     """The org or workspace typed in the offboarding start form (trimmed; "" when none)."""
     value = _element(view, PARTNER_BLOCK, PARTNER_ACTION).get("value")
     return value.strip() if isinstance(value, str) else ""
-
-
-def offboard_dry_run_chosen(view: dict[str, Any]) -> bool:
-    """Whether the offboarding start form or plan has its dry-run box ticked."""
-    return DRY_RUN_VALUE in _option_values(view, OFFBOARD_DRY_RUN_BLOCK, DRY_RUN_ACTION)
 
 
 def offered_and_ticked(view: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -149,6 +149,17 @@ def ever_shown(fake: FakeSlack, view_id: str, text: str) -> bool:
 # ---- the plan ------------------------------------------------------------------------------------------------------
 
 
+async def test_a_plan_with_nothing_ours_says_so_and_offers_nothing_to_submit(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    theirs = fake_slack.add_shared_channel("their-deal", host=grid.partner_workspace, connected=[fake_slack.team_id])
+    view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    view = fake_slack.views[view_id]
+    text = modal_text(fake_slack, view_id)
+    assert "Your org created none of the channels shared with" in text and f"<#{theirs}>" in text
+    assert view.get("submit") is None and not any(b["type"] == "input" for b in view["blocks"])
+
+
 async def test_the_plan_pages_the_search_and_splits_ours_theirs_and_pending(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
@@ -423,8 +434,9 @@ async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
     async with running_app(fake_slack, settings) as again:
         assert again.built.jobs is not None
         again.built.jobs.start()  # what app.py's run() does at start-up
+        idle = busy_tasks()  # the runner's poller, before it claims anything
         summary = await fake_slack.next_post(body["response_url"], timeout=40)
-        await asyncio.sleep(0.5)
+        await settled(fake_slack, idle)  # the job's work has ended: nothing more can be posted
     assert len(fake_slack.posts_to(body["response_url"])) == 1
     assert counts == Counter({c: 1 for c in hosted})
     assert "disconnected from 24 of 24 channels" in summary["text"]

@@ -68,7 +68,7 @@ async def leave_pick_submission(
             request_key=request_key,
         ):
             return
-    elif not await handled_requests.first_time(request_key):
+    elif not await _first_time(handled_requests, request_key):
         return
     rejoin_offers.warm_up(len(channel_ids))
     response_url = metadata.response_url
@@ -93,3 +93,13 @@ async def leave_pick_submission(
         # With no response URL the DM is the summary itself, not a copy of it.
         await progress.finish(leave_result_modal(outcome, offer, lasting_copy=posted and bool(response_url)))
         await reply_beside_copy(client, user_id, response_url, leave_summary_message(outcome, offer, posted), posted)
+
+
+async def _first_time(handled_requests: HandledRequests, request_key: str) -> bool:
+    """A one-channel pick seen for the first time; with the database unusable it goes ahead, as a leave of several
+    channels does (listeners.leave_jobs.submitted): leaving a channel twice only finds it left."""
+    try:
+        return await handled_requests.first_time(request_key)
+    except Exception:
+        logger.warning("Could not record the pick's submission; leaving in this process", exc_info=True)
+        return True

@@ -10,13 +10,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import (
-    installation_team,
-    offboard_dry_run_chosen,
-    offered_and_ticked,
-    partner_typed,
-    requester_of,
-)
+from listeners.payload import dry_run_chosen, installation_team, offered_and_ticked, partner_typed, requester_of
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.partners import Partner
 from services.storage.handled_requests import HandledRequests
@@ -30,6 +24,7 @@ from services.ui.offboarding import (
     problem_text,
     status_modal,
 )
+from services.ui.offboarding import DRY_RUN_BLOCK as OFFBOARD_DRY_RUN_BLOCK
 
 
 async def offboard_start_submission(
@@ -42,7 +37,7 @@ async def offboard_start_submission(
 ) -> None:
     partner = partner_typed(view)
     await ack(response_action="update", view=loading_modal(partner))
-    requester = requester_of(body, context, None, offboard_dry_run_chosen(view))
+    requester = requester_of(body, context, None, dry_run_chosen(view, OFFBOARD_DRY_RUN_BLOCK))
     async with answer_failures_after_ack(client, requester.user_id, None):
         await offboarding.show_plan(client, requester, view.get("id"), partner)
 
@@ -74,7 +69,7 @@ async def offboard_plan_submission(
         excluded,
         metadata.digest,
         max(metadata.total, len(offered)) - len(excluded),
-        offboard_dry_run_chosen(view),
+        dry_run_chosen(view, OFFBOARD_DRY_RUN_BLOCK),
     )
     if not metadata_fits(confirm):
         await ack(response_action="errors", errors={first_block: problem_text("too_many_unticked")})

@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from services.audit.log import AuditEvent
 from services.disconnecting.admin_tokens import AdminToken
-from services.disconnecting.shared_channels import DisconnectResult, describe_shared_channel
+from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, DisconnectResult, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobExists, JobRunner, JobWork
 from services.leaving.workflow import NOT_INSTALLED, ClientFor
@@ -38,9 +38,6 @@ from services.ui.disconnect import outcome_message
 logger = logging.getLogger(__name__)
 
 DISCONNECT = "disconnect"
-# After our own earlier call was sent, these mean the workspace is already gone: both on Slack's page
-# (../shared/seeds/admin.conversations.disconnectShared.txt); nothing undocumented counts as done.
-GONE_AFTER_OUR_CALL = frozenset({"leaving_team_not_in_channel", "no_teams_to_disconnect"})
 # A `confirmed … pending` row older than this with no result and no job to finish it is closed as outcome unknown.
 DANGLING_AFTER = timedelta(minutes=15)
 OUTCOME_UNKNOWN_NO_JOB = "outcome_unknown:interrupted"
@@ -71,9 +68,9 @@ class DisconnectJobs:
     client_for: ClientFor
     base_client: AsyncWebClient
     disconnects: Disconnects
-    dangling_after: timedelta = DANGLING_AFTER
     # Every instance sweeps: each row is closed by the first to claim it, so the admin is told once.
-    handled: HandledRequests | None = None
+    handled: HandledRequests
+    dangling_after: timedelta = DANGLING_AFTER
 
     def register(self) -> None:
         self.runner.register(DISCONNECT, self.run)
@@ -213,13 +210,15 @@ class DisconnectJobs:
         for row in rows:
             if (row["channel_id"], row["leaving_team_id"]) in covered:
                 continue
-            if self.handled is not None and not await self.handled.first_time(f"sweep:{row['id']}"):
-                continue  # another instance closed it
             requester = Requester(row["user_id"], row["enterprise_id"], row["team_id"], None)
             job = Job(
                 "", DISCONNECT, FAILED, now, row["user_id"], row["enterprise_id"], row["team_id"], False, None, {}, []
             )
             client = await self._client_of_row(job)
+            # Claimed right before the closing row is written: of the instances sweeping, one closes it. (A crash
+            # between the two leaves the row to a sweep after the claim expires: handled_requests.KEEP_FOR.)
+            if not await self.handled.first_time(f"sweep:{row['id']}"):
+                continue
             await self.disconnects.trail.record(
                 client,
                 requester.entry(AuditEvent.FAILED, OUTCOME_UNKNOWN_NO_JOB, row["channel_id"], row["leaving_team_id"]),

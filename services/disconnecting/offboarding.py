@@ -49,7 +49,7 @@ from services.disconnecting.partners import (
     resolve_partner,
     search_shared_with,
 )
-from services.disconnecting.shared_channels import disconnect_team
+from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
 from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
 from services.slack.client import client_like, pacer_of
@@ -327,7 +327,7 @@ class Offboarding:
         partner = str(job.payload.get("partner") or "")
 
         async def progress(done: int, total: int) -> None:
-            await self._progress(client, state, view_id, done, total)
+            await self._progress(client, state, done, total)
 
         work.on_progress = progress
 
@@ -364,7 +364,7 @@ class Offboarding:
             result = await disconnect_team(admin_client, client, channel_id, partner, job.enterprise_id, job.team_id)
             error = result.error
             settled = False
-            if sent_before and error in ("leaving_team_not_in_channel", "no_teams_to_disconnect"):
+            if sent_before and error in GONE_AFTER_OUR_CALL:
                 # Our own call before the interruption did it: Slack says the partner (or anyone) is gone.
                 error, settled = None, True
             if error is None:
@@ -412,9 +412,10 @@ class Offboarding:
                     client, self._entry(state.job, AuditEvent.REFUSED, check.reason, None)
                 )
 
-    async def _progress(self, client: AsyncWebClient, state: _Run, view_id: Any, done: int, total: int) -> None:
+    async def _progress(self, client: AsyncWebClient, state: _Run, done: int, total: int) -> None:
         from services.ui.offboarding import progress_modal
 
+        view_id = state.job.payload.get("view_id")  # read each time: cleared once the modal is gone
         if isinstance(view_id, str) and view_id:
             # views.update is cheap next to the admin call's pace: every item is shown.
             _, error = await call_outcome(client.views_update(view_id=view_id, view=progress_modal(state.job)))

@@ -23,7 +23,6 @@ from services.slack.teams import is_org_id, team_facts
 logger = logging.getLogger(__name__)
 
 OFFBOARD = "offboard"  # the job kind
-SEARCH_METHOD = "admin.conversations.search"
 DISCONNECT_METHOD = "admin.conversations.disconnectShared"
 SEARCH_PAGE_SIZE = 20  # "Must be between 1 - 20" (admin.conversations.search, `limit`)
 MAX_SEARCH_PAGES = 500  # 10,000 channels: a guard against a cursor that never ends
@@ -90,7 +89,6 @@ class Plan:
     theirs: tuple[FoundChannel, ...] = ()  # created by the partner (or a third org): only the creator may
     pending: tuple[FoundChannel, ...] = ()  # the partner is only invited: nothing to disconnect yet
     error: str | None = None  # the search failed (Slack's code)
-    pages: int = 0
 
     @property
     def total(self) -> int:
@@ -159,7 +157,7 @@ async def search_shared_with(
         )
         pages += 1
         if error is not None:
-            return Plan(partner_id, error=error, pages=pages)
+            return Plan(partner_id, error=error)
         page = body.get("conversations")
         conversations.extend(c for c in page if isinstance(c, dict)) if isinstance(page, list) else None
         following = body.get("next_cursor") or (body.get("response_metadata") or {}).get("next_cursor")
@@ -167,7 +165,7 @@ async def search_shared_with(
             break
         cursor = following
     plan = classify(conversations, partner_id, our_org)
-    return Plan(plan.partner_id, plan.ours, plan.theirs, plan.pending, None, pages)
+    return Plan(plan.partner_id, plan.ours, plan.theirs, plan.pending, None)
 
 
 @dataclass(frozen=True)

@@ -201,6 +201,11 @@ AMBIGUOUS_ERRORS = frozenset(
 OUTCOME_UNKNOWN = "outcome_unknown"
 
 
+# After our own earlier call was sent, these mean the workspace is already gone: both on Slack's page
+# (../shared/seeds/admin.conversations.disconnectShared.txt); nothing undocumented counts as done.
+GONE_AFTER_OUR_CALL = frozenset({"leaving_team_not_in_channel", "no_teams_to_disconnect"})
+
+
 async def disconnect_team(
     admin_client: AsyncWebClient,
     reader: AsyncWebClient,

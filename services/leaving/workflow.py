@@ -76,7 +76,7 @@ class LeaveJobs:
         request's trigger or view ID) the job is named by it: the same request again raises JobExists."""
         job_id = await self.runner.store.create(
             LEAVE,
-            job_id=hashlib.sha256(f"leave:{request_key}".encode()).hexdigest()[:32] if request_key else None,
+            job_id=hashlib.sha256(request_key.encode()).hexdigest()[:32] if request_key else None,
             user_id=user_id,
             items=[{"id": c, "outcome": None} for c in channel_ids],
             enterprise_id=enterprise_id,

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -41,7 +42,7 @@ def create_engine_for(url: str) -> AsyncEngine:
     """An asyncio engine; a SQLite file (and its folder) is created on first use, private to the app's user."""
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     if path is not None:
         prepare_private_file(path)
     return create_async_engine(url, pool_pre_ping=True)
@@ -97,7 +98,7 @@ def sqlite_path(url: str) -> str | None:
     in-memory one."""
     if not url.startswith("sqlite") or ":///" not in url:
         return None
-    path = url.split(":///", 1)[1].split("?", 1)[0]
+    path = unquote(url.split(":///", 1)[1].split("?", 1)[0])  # as sqlalchemy.engine.make_url reads it
     return path if path and path != ":memory:" else None
 
 
@@ -236,7 +237,7 @@ class Database:
         try:
             created = self._engine is not None
             engine = self.raw_engine()
-            path = sqlite_file(self.url)
+            path = sqlite_path(self.url)
             if created and path is not None and not os.path.exists(path):
                 return "the database file is gone", f"the SQLite file {path} is gone"
             async with asyncio.timeout(timeout), engine.connect() as conn:
@@ -281,12 +282,3 @@ def _sqlite_rows(path: str, query: str, params: tuple[Any, ...]) -> list[tuple[A
         return [] if "no such table" in str(e) else None
     except sqlite3.Error:
         return None
-
-
-def sqlite_file(url: str) -> str | None:
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        return parsed.database
-    return None

@@ -145,9 +145,9 @@ def _migration_engine(url: str) -> Any:
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
 
-    from services.storage.database import sqlite_file
+    from services.storage.database import sqlite_path
 
-    if sqlite_file(url) is None:
+    if sqlite_path(url) is None:
         return create_async_engine(url, poolclass=NullPool)
     engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_LOCK_WAIT_SECONDS})
 
@@ -168,9 +168,9 @@ async def upgrade(url: str, revision: str = "head", engine: AsyncEngine | None =
     A database already at the newest revision is recognised with one SELECT (through `engine` when given, the app's
     own), and then Alembic isn't imported at all.
     """
-    from services.storage.database import prepare_private_file, sqlite_file
+    from services.storage.database import prepare_private_file, sqlite_path
 
-    path = sqlite_file(url)
+    path = sqlite_path(url)
     if revision == "head" and (path is None or os.path.exists(path)):
         checker = engine if engine is not None else _migration_engine(url)
         try:

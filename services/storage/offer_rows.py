@@ -15,9 +15,8 @@ async def open_offer_rows(database: Database) -> None:
 
     Loading SQLAlchemy is ~0.2 s of CPU: in a thread, the event loop keeps serving while it happens.
     """
-    await asyncio.to_thread(importlib.import_module, "sqlalchemy.ext.asyncio")
     await asyncio.to_thread(importlib.import_module, "services.storage.tables")
-    await database.engine()
+    await database.engine()  # loads SQLAlchemy in a thread itself
 
 
 async def insert_offer_row(database: Database, values: dict[str, Any], purge_before: datetime) -> None:

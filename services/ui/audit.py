@@ -29,6 +29,17 @@ def refusal_reason(outcome: str) -> str:
     return REFUSAL_REASONS.get(outcome, f"`{escape_text(outcome)}`")
 
 
+# The events whose line is fixed but for the outcome ({outcome}, escaped); the others read their outcome's prefix.
+_OUTCOME_TEXTS: dict[str, str] = {
+    AuditEvent.DRY_RUN.value: ":test_tube: Dry run: would disconnect, nothing changed",
+    AuditEvent.CONFIRMED.value: ":hourglass: Confirmed; no result recorded yet",
+    AuditEvent.STARTED.value: ":arrow_forward: Offboarding started ({outcome})",
+    AuditEvent.FINISHED.value: ":checkered_flag: Offboarding ended ({outcome})",
+    AuditEvent.CANCELLED.value: ":octagonal_sign: Offboarding cancelled",
+    AuditEvent.SKIPPED.value: ":fast_forward: Not attempted (`{outcome}`)",
+}
+
+
 def outcome_text(event: str, outcome: str) -> str:
     """The outcome column: what happened, in a few words with an emoji that scans."""
     if event == AuditEvent.SUCCEEDED.value:
@@ -41,18 +52,9 @@ def outcome_text(event: str, outcome: str) -> str:
         return f":x: Failed (`{escape_text(outcome)}`)"
     if event == AuditEvent.REFUSED.value:
         return f":no_entry: Refused: {refusal_reason(outcome)}"
-    if event == AuditEvent.DRY_RUN.value:
-        return ":test_tube: Dry run: would disconnect, nothing changed"
-    if event == AuditEvent.CONFIRMED.value:
-        return ":hourglass: Confirmed; no result recorded yet"
-    if event == AuditEvent.STARTED.value:
-        return f":arrow_forward: Offboarding started ({escape_text(outcome)})"
-    if event == AuditEvent.FINISHED.value:
-        return f":checkered_flag: Offboarding ended ({escape_text(outcome)})"
-    if event == AuditEvent.CANCELLED.value:
-        return ":octagonal_sign: Offboarding cancelled"
-    if event == AuditEvent.SKIPPED.value:
-        return f":fast_forward: Not attempted (`{escape_text(outcome)}`)"
+    template = _OUTCOME_TEXTS.get(event)
+    if template is not None:
+        return template.format(outcome=escape_text(outcome))
     return f"`{escape_text(event)}` (`{escape_text(outcome)}`)"
 
 

@@ -351,7 +351,12 @@ def plan_modal(plan: Plan, partner: Partner, metadata: str, dry_run: bool = Fals
                 "in the summary",
             )
         )
-    blocks.append(_dry_run_block(dry_run))
+    if plan.ours:
+        blocks.append(_dry_run_block(dry_run))
+    else:
+        # No input block then: Slack requires `submit` with one, and there is nothing to submit
+        # (https://docs.slack.dev/reference/views/modal-views, `submit`).
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=problem_text("nothing_ours", partner=label))]))
     return View(
         type="modal",
         callback_id=PLAN_CALLBACK,

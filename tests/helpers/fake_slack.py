@@ -1072,6 +1072,11 @@ class FakeSlack:
             return "invalid_arguments"
         if len(view.get("private_metadata", "")) > 3000 or len(view.get("callback_id", "")) > 255:
             return "invalid_arguments"
+        # "submit is required when an input block is within the blocks array" (modal view object fields,
+        # https://docs.slack.dev/reference/views/modal-views).
+        blocks = view.get("blocks") or []
+        if not view.get("submit") and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks):
+            return "invalid_arguments"
         return None
 
     def _store_view(self, view_id: str, view: dict) -> dict:
