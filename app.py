@@ -169,11 +169,13 @@ GC_TUNING_DELAY_SECONDS = 1.0
 def after_serving(built: BuiltApp) -> None:
     """What start-up doesn't wait for, once the app serves: the job runner's first claim (jobs left by a stopped or
     crashed instance, this one before a restart or another: a SQLite file is read with sqlite3 first, SQLAlchemy is
-    loaded only when there is one), the database's schema (if start-up didn't start on it), and the garbage
-    collector's tuning."""
+    loaded only when there is one), the database's schema (if start-up didn't start on it), the metrics (in a
+    thread), and the garbage collector's tuning."""
     if built.jobs is not None:
         built.jobs.start()
     built.database.prepare()
+    if metrics.enabled():
+        asyncio.get_running_loop().run_in_executor(None, metrics.warm_up)
     asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
 
 

@@ -38,6 +38,8 @@ INSTALL_FAILED_PAGE = (
     "again in a minute.</p></body></html>"
 )
 TOO_MANY_INSTALL_VIEWS = "Too many install page views right now. Wait a second and open the page again."
+# Neither Slack's temporary code nor our state in the URL was used: reloading finishes the install (while the code lasts).
+TOO_MANY_INSTALL_FINISHES = "Too many installations are finishing right now. Wait a second and reload this page."
 INSTALL_PAGE_BUSY = "The install page can't be shown right now. Try again in a minute."
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024
@@ -163,7 +165,7 @@ def build_web_app(
 
         async def oauth_redirect(request: web.Request) -> web.Response:
             if not redirects.allow():
-                return web.Response(status=429, text=TOO_MANY_INSTALL_VIEWS, headers={"Retry-After": "1"})
+                return web.Response(status=429, text=TOO_MANY_INSTALL_FINISHES, headers={"Retry-After": "1"})
             bolt_request = _page_request(request)
             if isinstance(bolt_request, web.Response):
                 return bolt_request

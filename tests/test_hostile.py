@@ -287,6 +287,20 @@ async def test_an_install_page_flood_is_throttled_and_expired_states_are_purged(
     assert left == 1  # only the state just issued
 
 
+async def test_a_throttled_install_finish_says_to_reload_the_page(fake_slack: FakeSlack, tmp_path) -> None:
+    from server.app import TOO_MANY_INSTALL_FINISHES
+
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path))
+    async with running_app(fake_slack, settings) as slack:
+        refused = None
+        for _ in range(60):
+            async with slack.session.get(slack.base_url + "/slack/oauth_redirect?code=c&state=s") as page:
+                if page.status == 429:
+                    refused = await page.text()
+                    break
+        assert refused == TOO_MANY_INSTALL_FINISHES  # the installer keeps Slack's code: reloading finishes it
+
+
 async def test_a_refused_command_replayed_to_another_instance_is_audited_once(
     fake_slack: FakeSlack, org: Org, tmp_path
 ) -> None:

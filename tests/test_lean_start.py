@@ -121,6 +121,35 @@ async def test_a_restart_with_only_finished_jobs_loads_no_sqlalchemy(fake_slack:
     assert found == {"answers": [False], "heavy": ["prometheus_client"]}
 
 
+async def test_with_oauth_the_metrics_are_ready_before_the_first_request(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """No start-up auth.test to count with OAuth: the metrics are created once the app serves, in a thread, so the
+    first command's acknowledgement doesn't wait for prometheus-client to load."""
+    script = (
+        "import asyncio, json, sys\n"
+        "import app\n"
+        "from services.settings import load_settings\n"
+        "async def main():\n"
+        "    built = await app.build_app(load_settings())\n"
+        "    before = 'prometheus_client' in sys.modules\n"
+        "    app.after_serving(built)\n"
+        "    for _ in range(1000):\n"
+        "        if 'prometheus_client' in sys.modules:\n"
+        "            break\n"
+        "        await asyncio.sleep(0.01)\n"
+        "    await built.close()\n"
+        "    print(json.dumps({'before': before, 'after': 'prometheus_client' in sys.modules}))\n"
+        "asyncio.run(main())\n"
+    )
+    env = {
+        **app_env(fake_slack, tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "x",
+    }
+    del env["SLACK_BOT_TOKEN"]
+    assert await loaded_beside_the_fake(script, env) == {"before": False, "after": True}
+
+
 @pytest.mark.parametrize(
     ("rows", "holds"),
     [

@@ -226,6 +226,29 @@ async def test_a_member_is_refused_at_the_command_with_no_search(
     assert [(r["event"], r["outcome"]) for r in rows] == [("refused", "not_admin")]
 
 
+async def test_the_home_form_counts_towards_the_attempts_a_minute(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
+    from services.error_texts import TOO_MANY_ATTEMPTS
+
+    idle = busy_tasks()
+    values = {PARTNER_BLOCK: {PARTNER_ACTION: {"type": "plain_text_input", "value": grid.partner}}}
+    for _ in range(ATTEMPTS_PER_MINUTE):
+        start = fake_slack.record_view_push({"type": "modal", "callback_id": START_CALLBACK, "title": {}, "blocks": []})
+        reply = await slack.submit_view(start, values, user_id=grid.member)
+        assert reply.json()["response_action"] == "update"
+    await settled(fake_slack, idle)  # each refused after its ack
+    checks = len(fake_slack.calls_to("users.info"))
+    start = fake_slack.record_view_push({"type": "modal", "callback_id": START_CALLBACK, "title": {}, "blocks": []})
+    reply = await slack.submit_view(start, values, user_id=grid.member)
+    assert reply.json() == {
+        "response_action": "errors",
+        "errors": {PARTNER_BLOCK: TOO_MANY_ATTEMPTS.format(count=ATTEMPTS_PER_MINUTE)},
+    }
+    assert len(fake_slack.calls_to("users.info")) == checks and fake_slack.calls_to(SEARCH) == []
+
+
 async def test_a_member_is_refused_in_the_home_form_and_at_the_confirmation(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:

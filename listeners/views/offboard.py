@@ -10,12 +10,22 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.errors import answer_failures_after_ack
-from listeners.payload import dry_run_chosen, installation_team, offered_and_ticked, partner_typed, requester_of
+from listeners.payload import (
+    dry_run_chosen,
+    installation_team,
+    offered_and_ticked,
+    partner_typed,
+    requester_of,
+    user_id_of,
+)
+from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.partners import Partner
+from services.error_texts import TOO_MANY_ATTEMPTS
 from services.storage.handled_requests import HandledRequests
 from services.ui.offboarding import (
     CHANNELS_BLOCK_PREFIX,
+    PARTNER_BLOCK,
     ConfirmMetadata,
     PlanMetadata,
     confirm_modal,
@@ -34,8 +44,14 @@ async def offboard_start_submission(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     offboarding: Offboarding,
+    disconnect_attempts: AttemptLimiter,
 ) -> None:
     partner = partner_typed(view)
+    # The Home tab's way in counts like the command (each start costs an admin check and searches).
+    if not disconnect_attempts.allow(user_id_of(body)):
+        text = TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute)
+        await ack(response_action="errors", errors={PARTNER_BLOCK: text})
+        return
     await ack(response_action="update", view=loading_modal(partner))
     requester = requester_of(body, context, None, dry_run_chosen(view, OFFBOARD_DRY_RUN_BLOCK))
     async with answer_failures_after_ack(client, requester.user_id, None):

@@ -264,7 +264,8 @@ class Pacer:
             pace.slots.release()
 
     def rate_limited(self, key: str, retry_after: float) -> None:
-        """Slack answered 429: everyone pauses for Retry-After; the allowed rate is learned when it ends."""
+        """Slack answered 429: every caller in this process pauses for Retry-After; the allowed rate is learned when it
+        ends, and only that interval reaches the other instances (each pauses on its own 429s)."""
         pace = self._pace(key)
         now = self._clock()
         pace.last_limited = now

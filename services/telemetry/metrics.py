@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,7 @@ class _Metrics:
 
 _metrics: _Metrics | None = None
 _enabled = False
+_creating = threading.Lock()
 
 
 def configure(enabled: bool) -> None:
@@ -66,8 +68,16 @@ def _recording() -> _Metrics | None:
     if not _enabled:
         return None
     if _metrics is None:
-        _metrics = _create()
+        with _creating:  # warm_up may be creating them in a thread: registered once
+            if _metrics is None:
+                _metrics = _create()
     return _metrics
+
+
+def warm_up() -> None:
+    """Create the metrics now, from a thread once the app serves: the first request (with OAuth there is no
+    start-up auth.test to count) must not import prometheus-client before its acknowledgement goes out."""
+    _recording()
 
 
 def enabled() -> bool:
