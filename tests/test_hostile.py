@@ -419,11 +419,13 @@ async def test_leave_requests_replayed_to_another_instance_leave_nothing_twice(
 
 
 async def test_a_metrics_flood_is_answered_unrendered(slack: SlackSender) -> None:
-    statuses = []
+    answers = []
     for _ in range(40):
         async with slack.session.get(slack.base_url + "/metrics") as page:
-            statuses.append(page.status)
-    assert statuses[:10] == [200] * 10 and 429 in statuses
+            answers.append((page.status, await page.text()))
+    assert [status for status, _ in answers[:10]] == [200] * 10
+    refused = [text for status, text in answers if status == 429]
+    assert refused and set(refused) == {"Too many /metrics requests."}  # the short refusal, no metric rendered
 
 
 async def test_every_database_folder_the_app_creates_is_private(fake_slack: FakeSlack, org: Org, tmp_path) -> None:

@@ -46,6 +46,13 @@ def test_library_loggers_skip_debug_formatting_above_debug(level: str, expected:
     before = root.level
     handler = configure_logging(level, stream=io.StringIO())
     try:
+        # The loggers slack_sdk's clients really write to are among them (a misspelt name would silently not be).
+        from slack_sdk.web.async_client import AsyncWebClient
+        from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+        assert {AsyncWebClient().logger.name, AsyncWebhookClient("http://127.0.0.1/").logger.name} <= set(
+            LEVEL_CHECKED_LOGGERS
+        )
         assert {name: logging.getLogger(name).level for name in LEVEL_CHECKED_LOGGERS} == dict.fromkeys(
             LEVEL_CHECKED_LOGGERS, expected
         )

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from app import after_serving
 from services.audit.log import OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION
 from services.error_texts import ADMIN_ONLY, DISCONNECT_ERRORS
 from services.jobs.queue import DONE
@@ -344,7 +345,7 @@ async def test_a_dry_run_walks_every_channel_and_changes_nothing(
     hosted = ours(fake_slack, grid, 5)
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner} --dry-run")
     confirm_id = await confirm(slack, fake_slack, grid, plan_id, dry_run=True)
-    assert fake_slack.views[confirm_id]
+    assert ever_shown(fake_slack, confirm_id, "*Nothing will change.*")  # what the admin confirmed
     summary = await fake_slack.next_post(body["response_url"])
     assert summary["text"].startswith("*Dry run: nothing was changed.* A real run would disconnect")
     assert all(f"<#{c}>" in summary["text"] for c in hosted)
@@ -456,7 +457,7 @@ async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
     assert before < 24
     async with running_app(fake_slack, settings) as again:
         assert again.built.jobs is not None
-        again.built.jobs.start()  # what app.py's run() does at start-up
+        after_serving(again.built)  # what app.py's run() does once it serves
         idle = busy_tasks()  # the runner's poller, before it claims anything
         summary = await fake_slack.next_post(body["response_url"], timeout=40)
         await settled(fake_slack, idle)  # the job's work has ended: nothing more can be posted

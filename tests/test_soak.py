@@ -9,8 +9,6 @@ alone: SOAK_OPERATIONS=2000 HOSTILE_SOAK_OPERATIONS=400.
 from __future__ import annotations
 
 import asyncio
-import io
-import logging
 import os
 import random
 import sys
@@ -21,11 +19,11 @@ import pytest
 
 from services.error_texts import ADMIN_CHECK_FAILED, ADMIN_ONLY
 from services.settings import Settings
-from services.telemetry.logs import configure_logging
 from services.ui.disconnect import TOO_MANY
 from tests.helpers.app import settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.leave import chosen
+from tests.helpers.logs import log_capture
 from tests.helpers.slack_requests import SlackSender
 from tests.helpers.tasks import work_tasks
 
@@ -173,8 +171,6 @@ async def test_hostile_members_and_an_unsigned_flood_beside_real_traffic(
     rng = random.Random(12)
     acks: list[float] = []
     problems: list[str] = []
-    stream = io.StringIO()
-    handler = configure_logging("INFO", [fake_slack.bot_token], stream=stream)
 
     async def flood() -> None:
         """Strangers on other machines: a separate process, so the flood's own sending costs the app nothing."""
@@ -223,10 +219,8 @@ async def test_hostile_members_and_an_unsigned_flood_beside_real_traffic(
         async with limit:
             await operation(n)
 
-    try:
+    with log_capture([fake_slack.bot_token], level="INFO") as stream:
         await asyncio.gather(flood(), *(bounded(n) for n in range(HOSTILE_OPERATIONS)))
-    finally:
-        logging.getLogger().removeHandler(handler)
 
     assert problems == []
     assert all(fake_slack.is_member(c) for c in closed), "a stranger made the bot leave a channel"

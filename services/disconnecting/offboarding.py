@@ -45,6 +45,7 @@ from services.disconnecting.partners import (
     STOPPING_ERRORS,
     WOULD_DISCONNECT,
     Partner,
+    outcome_counts,
     plan_digest,
     resolve_partner,
     search_shared_with,
@@ -383,7 +384,7 @@ class Offboarding:
             return
         if state.stop_reason is not None:
             job.payload["stopped"] = state.stop_reason
-        counts = self.counts(job)
+        counts = outcome_counts(job.items)
         end = ",".join(f"{k}={v}" for k, v in counts.items() if v)
         await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, end or "nothing"))
         claimed = await self.runner.finish(work, DONE, with_summary=True)
@@ -425,14 +426,6 @@ class Offboarding:
         if self.home_refresh is not None and now - state.last_home >= HOME_REFRESH_SECONDS:
             state.last_home = now
             await self.home_refresh(client, state.job.user_id, state.job.enterprise_id, state.job.team_id)
-
-    @staticmethod
-    def counts(job: Job) -> dict[str, int]:
-        counted = {DISCONNECTED: 0, NOT_DISCONNECTED: 0, SKIPPED: 0, WOULD_DISCONNECT: 0, "left": 0}
-        for item in job.items:
-            outcome = item.get("outcome")
-            counted[outcome if outcome in counted else "left"] += 1
-        return counted
 
     async def _summary(self, work: JobWork, client: AsyncWebClient, *, claimed: bool) -> None:
         """The one summary (claimed in the database first), to the response URL while Slack takes it, else a DM;

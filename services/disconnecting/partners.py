@@ -66,6 +66,15 @@ _PARTNER_ID = re.compile(r"[TE][A-Z0-9]{2,40}")
 DISCONNECTED, NOT_DISCONNECTED, SKIPPED, WOULD_DISCONNECT = "disconnected", "failed", "skipped", "would_disconnect"
 
 
+def outcome_counts(items: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many of a job's channels ended each way; "left" for those with no outcome yet."""
+    counted = {DISCONNECTED: 0, NOT_DISCONNECTED: 0, SKIPPED: 0, WOULD_DISCONNECT: 0, "left": 0}
+    for item in items:
+        outcome = item.get("outcome")
+        counted[outcome if outcome in counted else "left"] += 1
+    return counted
+
+
 @dataclass(frozen=True)
 class FoundChannel:
     """One channel admin.conversations.search returned, seen from our org and the partner."""

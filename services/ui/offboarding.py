@@ -39,6 +39,7 @@ from services.disconnecting.partners import (
     Partner,
     Plan,
     estimated_seconds,
+    outcome_counts,
 )
 from services.error_texts import DISCONNECT_ERRORS, TokenSource, error_text
 from services.jobs.queue import FINISHED, Job
@@ -399,17 +400,8 @@ def confirm_modal(metadata: ConfirmMetadata, external_id: str | None = None) -> 
     )
 
 
-def _counts(job: Job) -> dict[str, int]:
-    counted = {DISCONNECTED: 0, NOT_DISCONNECTED: 0, SKIPPED: 0, WOULD_DISCONNECT: 0}
-    for item in job.items:
-        outcome = item.get("outcome")
-        if outcome in counted:
-            counted[outcome] += 1
-    return counted
-
-
 def progress_line(job: Job) -> str:
-    counts = _counts(job)
+    counts = outcome_counts(job.items)
     total = len(job.items)
     label = partner_label(str(job.payload.get("partner") or ""), job.payload.get("partner_name"))
     if job.payload.get("dry_run"):
@@ -478,7 +470,7 @@ def summary_message(job: Job) -> dict[str, Any]:
     """Counts, the channels disconnected, those that failed grouped by reason with Slack's sentence, theirs, pending."""
     partner = str(job.payload.get("partner") or "")
     label = partner_label(partner, job.payload.get("partner_name"))
-    counts = _counts(job)
+    counts = outcome_counts(job.items)
     dry_run = job.payload.get("dry_run") is True
     stopped = job.payload.get("stopped")
     theirs = [i for i in job.payload.get("theirs") or [] if isinstance(i, dict)]

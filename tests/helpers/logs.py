@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.telemetry.logs import configure_logging
+from services.telemetry.logs import LEVEL_CHECKED_LOGGERS, configure_logging
 
 
 @contextmanager
@@ -15,10 +15,13 @@ def log_capture(secrets: list[str], level: str = "DEBUG", log_format: str = "tex
     """Everything logged at `level` through the app's own (redacting) handler, in LOG_FORMAT `log_format`."""
     stream = io.StringIO()
     root = logging.getLogger()
-    before = root.level
+    # configure_logging sets these too: restored, so a later test sees the levels it would alone.
+    touched = [root, *(logging.getLogger(name) for name in (*LEVEL_CHECKED_LOGGERS, "aiosqlite"))]
+    before = [logger.level for logger in touched]
     handler = configure_logging(level, secrets, stream=stream, log_format=log_format)
     try:
         yield stream
     finally:
         root.removeHandler(handler)
-        root.setLevel(before)
+        for logger, was in zip(touched, before, strict=True):
+            logger.setLevel(was)
