@@ -36,19 +36,6 @@ from tests.helpers.slack_requests import SlackSender
 pytestmark = pytest.mark.runs_long  # real app processes: see runs_long in pyproject.toml
 
 
-def count_leaves(fake: FakeSlack) -> Counter:
-    """How many times Slack acted on conversations.leave for each channel (answers other than 429)."""
-    counts: Counter = Counter()
-    original = fake._m_conversations_leave
-
-    def counted(params: dict, identity: dict) -> dict:
-        counts[params.get("channel", "")] += 1
-        return original(params, identity)
-
-    fake._m_conversations_leave = counted  # type: ignore[method-assign]  # the fake's method, wrapped to count
-    return counts
-
-
 async def the_job(store: JobStore, predicate=lambda job: True, timeout: float = 20.0):
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -72,7 +59,7 @@ async def test_sigterm_mid_job_drains_exits_0_and_the_next_start_resumes_it(
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
-    counts = count_leaves(fake_slack)
+    counts = fake_slack.acted_on("conversations.leave")
     url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
@@ -107,7 +94,7 @@ async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lea
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
-    counts = count_leaves(fake_slack)
+    counts = fake_slack.acted_on("conversations.leave")
     url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
@@ -142,7 +129,7 @@ async def test_sigkill_mid_job_is_taken_over_by_the_other_instance_after_the_lea
 async def test_two_instances_racing_for_one_job_only_one_works_it(
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
-    counts = count_leaves(fake_slack)
+    counts = fake_slack.acted_on("conversations.leave")
     url = app_database_url
     database = Database(url)
     store = JobStore(database, owner="test")
@@ -277,7 +264,7 @@ async def test_sigterm_to_gunicorn_workers_releases_the_job_for_the_next_instanc
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
-    counts = count_leaves(fake_slack)
+    counts = fake_slack.acted_on("conversations.leave")
     url = app_database_url
     port = free_port()
     env = app_env(
@@ -381,14 +368,7 @@ async def test_a_rejoin_drained_by_sigterm_is_finished_by_the_next_start_and_its
     fake_slack.rate_limit("conversations.join", 10, 1.0)
     user = fake_slack.add_user(workspace_admin=True)
     channels = [fake_slack.add_channel(f"back{i}", bot_member=False) for i in range(20)]
-    joins: Counter = Counter()
-    original = fake_slack._m_conversations_join
-
-    def counted(params: dict, identity: dict) -> dict:
-        joins[params.get("channel", "")] += 1
-        return original(params, identity)
-
-    fake_slack._m_conversations_join = counted  # type: ignore[method-assign]
+    joins = fake_slack.acted_on("conversations.join")
     value = inline_value(datetime.now(UTC).replace(microsecond=0), user, channels, frozenset())
     offer = parse_inline(value)
     assert offer is not None

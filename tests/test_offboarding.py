@@ -77,19 +77,6 @@ def ours(fake: FakeSlack, grid: Grid, count: int, prefix: str = "deal", **kwargs
     return [fake.add_shared_channel(f"{prefix}-{i:03}", connected=[grid.partner], **kwargs) for i in range(count)]
 
 
-def count_disconnects(fake: FakeSlack) -> Counter:
-    """How many times Slack acted on the admin call per channel (answers other than 429)."""
-    counts: Counter = Counter()
-    original = fake._m_admin_conversations_disconnectShared
-
-    def counted(params: dict, identity: dict) -> dict:
-        counts[params.get("channel_id", "")] += 1
-        return original(params, identity)
-
-    fake._m_admin_conversations_disconnectShared = counted  # type: ignore[method-assign]
-    return counts
-
-
 NONE: frozenset[str] = frozenset()
 
 
@@ -289,7 +276,7 @@ async def test_the_job_disconnects_each_hosted_channel_once_with_the_org_id_audi
     hosted = ours(fake_slack, grid, 25)
     theirs = fake_slack.add_shared_channel("their-room", host=grid.partner_workspace, connected=[fake_slack.team_id])
     audit_channel = fake_slack.add_channel("audit-log")
-    counts = count_disconnects(fake_slack)
+    counts = fake_slack.acted_on(ADMIN_CALL)
     fake_slack.fail(ADMIN_CALL, "access_denied")  # the first channel fails
     settings = settings_for(
         fake_slack,
@@ -360,7 +347,7 @@ async def test_a_dry_run_walks_every_channel_and_changes_nothing(
 async def test_a_429_storm_is_paced_and_nothing_is_lost(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     hosted = ours(fake_slack, grid, 30)
     fake_slack.rate_limit(ADMIN_CALL, 10, 1.0)  # 10 a second, 429 with Retry-After past it
-    counts = count_disconnects(fake_slack)
+    counts = fake_slack.acted_on(ADMIN_CALL)
     plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     await confirm(slack, fake_slack, grid, plan_id)
     summary = await fake_slack.next_post(body["response_url"], timeout=30)
@@ -439,7 +426,7 @@ async def test_a_restart_resumes_the_job_with_no_channel_twice_and_one_summary(
 ) -> None:
     hosted = ours(fake_slack, grid, 24)
     fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
-    counts = count_disconnects(fake_slack)
+    counts = fake_slack.acted_on(ADMIN_CALL)
     settings = settings_for(
         fake_slack,
         admin_token=grid.admin_token,
@@ -503,7 +490,7 @@ async def test_a_crash_mid_job_is_taken_over_after_its_lease_and_finished_once(
 ) -> None:
     hosted = ours(fake_slack, grid, 20)
     fake_slack.rate_limit(ADMIN_CALL, 8, 1.0)
-    counts = count_disconnects(fake_slack)
+    counts = fake_slack.acted_on(ADMIN_CALL)
     url = await suite_database(tmp_path)
     async with (
         instances(fake_slack, url, tmp_path, SLACK_ADMIN_TOKEN=grid.admin_token) as start,

@@ -21,7 +21,7 @@ import random
 import string
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -206,6 +206,7 @@ class FakeSlack:
         self.installing: dict[str, Any] | None = None  # who goes through /oauth/v2/authorize (installing_as)
         self.default_redirect_uri: str | None = None  # the app's configured Redirect URL, when the link names none
         self.calls: list[Call] = []
+        self._acted: dict[str, Counter[str]] = {}  # per method, per channel: what Slack did (not 429s, not faults)
         self.scripts: dict[str, deque[Scripted]] = {}
         self.delays: dict[str, float] = {}
         self.default_delay = 0.0  # every method, unless delays names it
@@ -666,6 +667,11 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method == method]
 
+    def acted_on(self, method: str) -> Counter[str]:
+        """How many times Slack acted on `method` for each channel (`channel` or `channel_id`): the calls that reached
+        the method, not those answered 429 or with a scripted fault. Live: it keeps counting."""
+        return self._acted.setdefault(method, Counter())
+
     def gaps_between_calls_to(self, method: str) -> list[float]:
         """Seconds between one call of `method` and the next, as the fake received them."""
         times = [c.at for c in self.calls if c.method == method]
@@ -743,6 +749,8 @@ class FakeSlack:
             return _error("unknown_method")
         if problem := self._team_id_problem(method, identity, params):
             return problem
+        channel = params.get("channel") or params.get("channel_id") or ""
+        self._acted.setdefault(method, Counter())[str(channel)] += 1
         return handler(params, identity)
 
     async def _scripted(self, request: web.Request, answer: Scripted) -> web.StreamResponse:
