@@ -44,6 +44,14 @@ async def loaded_beside_the_fake(script: str, env: dict[str, str]) -> dict:
 
 
 HEAVY_LOADED = f"sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))"
+# A script's start: the app built from the environment's settings, as `python app.py` builds it.
+BUILT_APP = (
+    "import asyncio, json, sys\n"
+    "import app\n"
+    "from services.settings import load_settings\n"
+    "async def main():\n"
+    "    built = await app.build_app(load_settings())\n"
+)
 
 
 def test_the_head_revision_read_without_alembic_is_alembics_head() -> None:
@@ -96,12 +104,7 @@ async def test_a_restart_with_only_finished_jobs_loads_no_sqlalchemy(fake_slack:
     on the database file a finished multi-channel leave left behind."""
     await database_with(tmp_path, job_row("done1", "done", finished_at=NOW - timedelta(minutes=5)))
     script = (
-        "import asyncio, json, sys\n"
-        "import app\n"
-        "from services.settings import load_settings\n"
-        "async def main():\n"
-        "    built = await app.build_app(load_settings())\n"
-        "    probe, answers, answered = built.database.sqlite_holds_jobs, [], asyncio.Event()\n"
+        BUILT_APP + "    probe, answers, answered = built.database.sqlite_holds_jobs, [], asyncio.Event()\n"
         "    async def watched(*args):\n"
         "        answers.append(await probe(*args))\n"
         "        answered.set()\n"
@@ -125,12 +128,7 @@ async def test_with_oauth_the_metrics_are_ready_before_the_first_request(fake_sl
     """No start-up auth.test to count with OAuth: the metrics are created once the app serves, in a thread, so the
     first command's acknowledgement doesn't wait for prometheus-client to load."""
     script = (
-        "import asyncio, json, sys\n"
-        "import app\n"
-        "from services.settings import load_settings\n"
-        "async def main():\n"
-        "    built = await app.build_app(load_settings())\n"
-        "    before = 'prometheus_client' in sys.modules\n"
+        BUILT_APP + "    before = 'prometheus_client' in sys.modules\n"
         "    app.after_serving(built)\n"
         "    for _ in range(1000):\n"
         "        if 'prometheus_client' in sys.modules:\n"
