@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # App processes get ports from a range of their worker's own, below the kernel's ephemeral ports (32768 and up here),
 # which the in-process servers and every client use. A port the kernel picked, then freed for the process to bind,
 # could be taken meanwhile by another worker's process (seen in CI: a test talked to another test's app).
-PORTS_FROM, PORTS_PER_WORKER = 20000, 1000
+# TEST_PORTS_FROM / TEST_PORTS_PER_WORKER move the range, for suites run side by side on one machine.
+PORTS_FROM = int(os.environ.get("TEST_PORTS_FROM", "20000"))
+PORTS_PER_WORKER = int(os.environ.get("TEST_PORTS_PER_WORKER", "1000"))
 _turn = itertools.count()
 
 
