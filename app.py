@@ -24,6 +24,7 @@ from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.attempts import AttemptLimiter
+from services.disconnecting.everything import EverythingOffboarding, directory_home
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects
@@ -122,24 +123,30 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     disconnect_jobs.register()
     offboarding = Offboarding(runner, clients, client, disconnects)
     offboarding.register()
+    everything = EverythingOffboarding(runner, clients, client, disconnects)
+    everything.register()
 
     async def offboarding_home(enterprise_id: str | None) -> list[Any]:
         from services.ui.offboarding import home_blocks
+        from services.ui.partners import everything_home_line
 
-        return home_blocks(await offboarding.active_jobs(enterprise_id))
+        blocks = home_blocks(await offboarding.active_jobs(enterprise_id))
+        return [*blocks, *(everything_home_line(j) for j in await everything.active_jobs(enterprise_id))]
 
-    home_tab = HomeTab(admins, audit_log, names, offboarding_home)
+    home_tab = HomeTab(admins, audit_log, names, offboarding_home, directory_home)
 
     async def refresh_home(web: Any, user_id: str, enterprise_id: str | None, team_id: str | None) -> None:
         await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
 
     offboarding.home_refresh = refresh_home
+    everything.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
         "disconnect_attempts": AttemptLimiter(),
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
+        "everything": everything,
         "home_tab": home_tab,
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,

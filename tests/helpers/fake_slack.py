@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from tests.helpers.fake_partners import FakePartners
+
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
 LEAVE_ERROR_CODES = [
     "cant_leave_general", "channel_not_found", "is_archived", "last_member",
@@ -176,7 +178,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack:
+class FakeSlack(FakePartners):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
