@@ -20,6 +20,9 @@ workspace by its `T…` (the reference's example lists a `T…`; S: masks it). C
 from __future__ import annotations
 
 import asyncio
+import json
+import random
+import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,6 +200,23 @@ class FakePartners:
             loop = asyncio.get_running_loop()
             self._partners.handles.append(loop.call_later(self.external_disconnect_delay, self._disconnected, target))
         return {"ok": True}
+
+    def _m_views_push(self, params: dict, identity: dict) -> dict:
+        """A view pushed onto an open modal's stack with an interaction's trigger_id
+        (https://docs.slack.dev/reference/methods/views.push): the trigger rules and view checks of views.open."""
+        trigger_id = params.get("trigger_id", "")
+        opened_at = self.triggers.pop(trigger_id, None)  # type: ignore[attr-defined]
+        if opened_at is None:
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if time.monotonic() - opened_at > 3.0:
+            return {"ok": False, "error": "expired_trigger_id"}
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view
+        error = self._view_error(view)  # type: ignore[attr-defined]
+        if error or not isinstance(view, dict):
+            return {"ok": False, "error": error or "invalid_arguments"}
+        view_id = "V" + "".join(random.choices(string.ascii_uppercase + string.digits, k=10))
+        return {"ok": True, "view": self._store_view(view_id, view)}  # type: ignore[attr-defined]
 
     def _disconnected(self, party: str) -> None:
         """The background disconnect completes: every conversation shared with the partner loses it."""
