@@ -15,7 +15,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from listeners import register_listeners
-from server.app import build_web_app, create_bolt_app, serve_forever
+from server.app import build_web_app, create_bolt_app, public_settings, serve_forever, start_metrics_http
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
@@ -233,10 +233,22 @@ async def web_app() -> web.Application:
         built = await build_app(settings)
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
-    application = build_web_app(built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness)
+    application = build_web_app(
+        built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness, **public_settings(settings)
+    )
+    metrics_server: list[web.AppRunner] = []
 
     async def close(_: web.Application) -> None:
+        for runner in metrics_server:
+            await runner.cleanup()
         await built.close()
+
+    if settings.metrics_port is not None and settings.metrics_enabled:
+
+        async def serve_metrics(_: web.Application) -> None:  # every worker binds METRICS_PORT (SO_REUSEPORT)
+            metrics_server.append(await start_metrics_http(settings, reuse_port=True))
+
+        application.on_startup.append(serve_metrics)
 
     async def start_jobs(_: web.Application) -> None:
         # on_startup runs before the worker listens: the rest once this start-up step has returned.
