@@ -115,7 +115,9 @@ class LeaveJobs:
                 if item["id"] in rights.refused:
                     item.update(outcome=rights.refused[item["id"]].value)
             job.payload["refused"] = sorted(rights.refused)
-            job.payload["private"] = sorted(await private_channel_ids(client))
+            # A member's own listing (who may) said which are private; an admin's check listed nothing: ask once.
+            private = rights.private if rights.private is not None else await private_channel_ids(client)
+            job.payload["private"] = sorted(private)
             # Saved with the first items' marks (a crash before then only repeats these two look-ups).
         if progress is not None:
             work.on_progress = progress.update

@@ -131,6 +131,11 @@ def leave_started_text(count: int) -> str:
     return f"Leaving {channels_count(count)}… I'll post a summary here when I'm done."
 
 
+def too_busy_text() -> str:
+    """More commands running and waiting than services.slack.admission holds: nothing is left, and the ack says so."""
+    return LEAVE_REFUSALS["busy"]
+
+
 def too_many_channels_text(count: int) -> str:
     """Named channels over the cap: nothing is left."""
     return LEAVE_REFUSALS["too_many"].format(number=f"{count:,}", limit=f"{MAX_LEAVE_CHANNELS:,}")
