@@ -182,7 +182,7 @@ def start_modal(dry_run: bool = False) -> View:
                 block_id=PARTNER_BLOCK,
                 label="Organization or workspace",
                 element=PlainTextInputElement(
-                    action_id=PARTNER_ACTION, placeholder="E0123ABCD (an org), T0123ABCD or a workspace name"
+                    action_id=PARTNER_ACTION, placeholder="Partner Corp, E0123ABCD (an org) or T0123ABCD"
                 ),
                 hint="Every channel your org created and shares with it will be disconnected from it.",
             ),
