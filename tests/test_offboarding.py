@@ -19,15 +19,16 @@ from services.jobs.queue import DONE
 from services.settings import Settings
 from services.ui.offboarding import (
     CANCEL_ACTION,
-    CHANNELS_ACTION,
-    CHANNELS_BLOCK_PREFIX,
     CONFIRM_CALLBACK,
     HOME_OPEN_ACTION,
+    KEEP_ACTION,
+    KEEP_BLOCK,
     PARTNER_ACTION,
     PARTNER_BLOCK,
     PLAN_CALLBACK,
     PROGRESS_CALLBACK,
     START_CALLBACK,
+    PlanMetadata,
 )
 from tests.helpers.app import running_app, settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
@@ -87,31 +88,24 @@ async def open_plan(slack: SlackSender, fake: FakeSlack, user: str, text: str) -
     return views[0]["id"], body
 
 
-def plan_values(view: dict, unticked: frozenset[str] | set[str] = NONE, dry_run: bool = False) -> dict:
-    values: dict = {}
-    for block in view["blocks"]:
-        if block.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX):
-            kept = [o for o in block["element"]["options"] if o["value"] not in unticked]
-            values[block["block_id"]] = {CHANNELS_ACTION: {"type": "multi_static_select", "selected_options": kept}}
+def plan_values(view: dict, kept: frozenset[str] | set[str] = NONE, dry_run: bool = False) -> dict:
+    """The state of a submitted plan: the channels chosen in its "keep these" picker, and the dry-run box."""
+    chosen_kept = [{"text": {"type": "plain_text", "text": c}, "value": c} for c in sorted(kept)]
+    values: dict = {KEEP_BLOCK: {KEEP_ACTION: {"type": "multi_external_select", "selected_options": chosen_kept}}}
     chosen = [{"value": "dry_run"}] if dry_run else []
     values["offboard_dry_run"] = {"dry_run": {"type": "checkboxes", "selected_options": chosen}}
     return values
 
 
-def offered(view: dict) -> list[str]:
-    return [
-        o["value"]
-        for b in view["blocks"]
-        if b.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX)
-        for o in b["element"]["options"]
-    ]
+def admin_token_user(fake: FakeSlack, grid: Grid) -> str:
+    return str(fake.tokens[grid.admin_token]["user_id"])
 
 
 async def confirm(
-    slack: SlackSender, fake: FakeSlack, grid: Grid, plan_id: str, unticked: frozenset[str] | set[str] = NONE, **kw: Any
+    slack: SlackSender, fake: FakeSlack, grid: Grid, plan_id: str, kept: frozenset[str] | set[str] = NONE, **kw: Any
 ) -> str:
     """Submit the plan (→ pushed confirmation), then the confirmation; returns the confirmation's view ID."""
-    reply = await slack.submit_view(plan_id, plan_values(fake.views[plan_id], unticked, **kw), user_id=grid.admin)
+    reply = await slack.submit_view(plan_id, plan_values(fake.views[plan_id], kept, **kw), user_id=grid.admin)
     assert reply.json()["response_action"] == "push", reply.text
     confirm_id = slack.pushed_view_id
     assert confirm_id is not None and fake.views[confirm_id]["callback_id"] == CONFIRM_CALLBACK
@@ -151,6 +145,7 @@ async def test_a_plan_with_nothing_ours_says_so_and_offers_nothing_to_submit(
 async def test_the_plan_pages_the_search_and_splits_ours_theirs_and_pending(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    fake_slack.private_channel_managers.add(admin_token_user(fake_slack, grid))  # may search private channels
     hosted = ours(fake_slack, grid, 130)
     archived = fake_slack.add_shared_channel("old-deal", connected=[grid.partner], is_archived=True)
     private = fake_slack.add_shared_channel("secret-deal", connected=[grid.partner], is_private=True)
@@ -164,19 +159,23 @@ async def test_the_plan_pages_the_search_and_splits_ours_theirs_and_pending(
     view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     view = fake_slack.views[view_id]
     text = modal_text(fake_slack, view_id)
-    assert offered(view) == [*hosted, archived, private]  # every page, in Slack's order, each once
-    selects = [b for b in view["blocks"] if b.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX)]
-    assert [len(b["element"]["options"]) for b in selects] == [100, 32]  # ≤ 100 options a select
-    assert all(b["element"]["initial_options"] == b["element"]["options"] for b in selects)  # all ticked
+    plan_id = PlanMetadata.decode(view["private_metadata"]).plan_id
+    stored = await slack.built.services["offboarding"].plan_store.load(plan_id, grid.admin)
+    # Every page, each once: private channels asked for first, then the public ones (Slack's order in each).
+    assert [c["id"] for c in stored.findings.ours] == [private, *hosted, archived]
+    assert not any(b["type"] == "input" and b["element"].get("options") for b in view["blocks"])  # no option listed
+    picker = next(b for b in view["blocks"] if b.get("block_id") == KEEP_BLOCK)
+    assert picker["element"]["type"] == "multi_external_select" and picker["optional"] is True
     assert "*132* your org created" in text and "*3* created by another organization" in text
-    assert "*1* pending invitations" in text and "(1 archived)" in text
-    assert "#old-deal (archived)" in text and "#secret-deal (private)" in text
+    assert "*1* pending invitations" in text and "1 private, 1 archived" in text
+    assert f"<#{hosted[0]}>" in text and "…and 122 more" in text  # the first 10 by name, the rest counted
     for channel in theirs:
         assert f"<#{channel}>" in text
     assert f"<#{pending}>" in text and unrelated not in text
     assert "about 7 minutes" in text  # 132 admin calls at about 20 a minute
     searches = fake_slack.calls_to(SEARCH)
-    assert len(searches) == 7 and all(int(c["limit"]) == 20 for c in searches)  # 137 results, 20 a page
+    assert [c["search_channel_types"] for c in searches[:2]] == ["private", "private_exclude"]
+    assert len(searches) == 8 and all(int(c["limit"]) == 20 for c in searches)  # 1 private page, 7 public
     assert all(c["connected_team_ids"] == grid.partner for c in searches)
     assert len(view["blocks"]) <= 100 and len(view["private_metadata"]) <= 3000
     assert fake_slack.calls_to(ADMIN_CALL) == []
@@ -294,7 +293,7 @@ async def test_the_job_disconnects_each_hosted_channel_once_with_the_org_id_audi
         assert len(fake_slack.posts_to(body["response_url"])) == 1  # one summary
 
         calls = fake_slack.calls_to(ADMIN_CALL)
-        assert [c["channel_id"] for c in calls] == hosted[:-1]  # in order, the unticked one left alone
+        assert [c["channel_id"] for c in calls] == hosted[:-1]  # in order, the kept one left alone
         assert {c["leaving_team_ids"] for c in calls} == {grid.partner}  # the org's E…, one per call
         assert counts == Counter({c: 1 for c in hosted[1:-1]})  # (the first call's answer was scripted)
         assert fake_slack.channels[kept_out].connected_teams == [grid.partner]
@@ -404,7 +403,7 @@ async def test_the_home_tab_opens_the_form_and_shows_live_progress(
         lambda: [v for v in fake_slack.view_history[start] if v["callback_id"] == PLAN_CALLBACK], what="the plan"
     )
     fake_slack.views[start] = plans[-1]
-    assert len(offered(plans[-1])) == 12
+    assert "*12* your org created" in json.dumps(plans[-1]["blocks"])
     await confirm(slack, fake_slack, grid, start)
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to(ADMIN_CALL)) >= 4, timeout=20, what="progress")
     await slack.home_opened(grid.other_admin)  # any admin of the org sees it, with Cancel

@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from tests.helpers.fake_offboard import FakeOffboard
+
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
 LEAVE_ERROR_CODES = [
     "cant_leave_general", "channel_not_found", "is_archived", "last_member",
@@ -176,7 +178,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack:
+class FakeSlack(FakeOffboard):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -923,13 +925,16 @@ class FakeSlack:
             return _error("not_an_enterprise")
         if not self.is_org_admin(identity["user_id"]):
             return _error("not_an_admin")
+        kinds = self._search_kinds(params, identity)  # search_channel_types (tests/helpers/fake_offboard.py)
+        if isinstance(kinds, dict):
+            return kinds
         query = str(params.get("query") or "").lower()
         partners, teams = set(_ids(params.get("connected_team_ids"))), set(_ids(params.get("team_ids")))
         found = []
         for channel in self.channels.values():
             if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
                 continue
-            if query and query not in channel.name.lower():
+            if (query and query not in channel.name.lower()) or not kinds(channel):
                 continue
             # The filter names "the external orgs to search through"; a result carries the partner's pending
             # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited

@@ -206,6 +206,7 @@ class SlackSender:
                 self.fake.record_view_ack(view_id, answer["view"])
             if answer.get("response_action") == "push":
                 self.pushed_view_id = self.fake.record_view_push(answer["view"])
+                self.fake.view_below[self.pushed_view_id] = view_id
         return reply
 
     async def block_action(
