@@ -41,6 +41,7 @@ from services.disconnecting.partners import (
     HOME_REFRESH_SECONDS,
     NOT_DISCONNECTED,
     OFFBOARD,
+    PRIVATE_SWEEP,
     RECHECK_ADMIN_SECONDS,
     SKIPPED,
     STOPPING_ERRORS,
@@ -482,6 +483,7 @@ class Offboarding:
         more = asyncio.Event()
         searching: asyncio.Task[None] | None = None
         if search is not None and not search.done:
+            job.payload["searched_in_job"] = True
             searching = asyncio.create_task(self._search_on(work, state, client, search_client, search, more))
         try:
             while True:
@@ -491,15 +493,41 @@ class Offboarding:
                     if work.stopping:
                         return
                     continue
-                if searching is None or searching.done():
+                if searching is not None and not searching.done():
+                    await more.wait()
+                    continue
+                checked = self._check_pass(job, state)
+                if checked is None:
                     return
-                await more.wait()
+                searching = asyncio.create_task(self._search_on(work, state, client, search_client, checked, more))
         finally:
             if searching is not None:
                 if work.stopping:
                     searching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await searching
+
+    def _check_pass(self, job: Job, state: _Run) -> Search | None:
+        """Once every channel found is done: when the search ran while channels were being disconnected, one more
+        pass from the start, over what is still connected to the partner (a few pages: what failed, was kept, or
+        is theirs), so a result set that moved under the cursor can't leave a channel out. None: nothing to do."""
+        search = Search.of(job.payload.get("search")) if job.payload.get("search") else None
+        if (
+            search is None
+            or search.error is not None
+            or not job.payload.get("searched_in_job")
+            or job.payload.get("search_checked")
+            or job.payload.get("dry_run")
+            or state.stop_reason is not None
+        ):
+            return None
+        fresh = Search()
+        for sweep in fresh.sweeps:
+            if search.private_refused and sweep.types == PRIVATE_SWEEP:
+                sweep.done, sweep.refused = True, search.private_refused
+        job.payload["search_checked"] = True
+        job.payload["search"] = fresh.as_dict()
+        return fresh
 
     async def _search_on(
         self,

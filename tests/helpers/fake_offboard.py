@@ -6,6 +6,9 @@ Close (FakeSlack inherits this).
   asked, and only if the token's user "has permission to manage private channels on the org" — by default only the
   Primary Owner — otherwise `not_allowed` (../shared/slack-facts.md, "Slack Connect partners at real size").
   `private_channel_managers` grants it to others (Slack's Channel Management role with private channels).
+- A search's cursor pages one result set: the first page's, kept for the pages after it (a cursor "points at the next
+  page of results", https://docs.slack.dev/apis/web-api/pagination), so channels disconnected while an app pages
+  through don't shift the pages after them; a search from the start sees Slack as it is now.
 - A modal's Close: `clear_on_close: true` closes the whole stack, otherwise Close goes back to the view below
   (https://docs.slack.dev/reference/views/modal-views; ../shared/slack-facts.md, "Payload and message sizes").
 """
@@ -48,6 +51,17 @@ class FakeOffboard:
                 return {"ok": False, "error": "not_allowed"}
             return lambda channel: bool(channel.is_private)
         return lambda channel: not channel.is_private  # private_exclude, or not asked: public channels only
+
+    def _search_snapshot(self, params: dict, org: str | None, matching: Callable[[], list[Any]]) -> list[Any]:
+        snapshots: dict[tuple[Any, ...], list[Any]] = self.__dict__.setdefault("_search_snapshots", {})
+        key = tuple(
+            str(params.get(k) or "") for k in ("connected_team_ids", "team_ids", "query", "search_channel_types")
+        )
+        key = (org, *key)
+        if params.get("cursor") and key in snapshots:
+            return snapshots[key]
+        snapshots[key] = found = matching()
+        return found
 
     def close_view(self, view_id: str) -> str | None:
         """The user presses Close: the view shown next (the one below), or None when the stack is gone."""
