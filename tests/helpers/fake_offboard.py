@@ -54,10 +54,8 @@ class FakeOffboard:
 
     def _search_snapshot(self, params: dict, org: str | None, matching: Callable[[], list[Any]]) -> list[Any]:
         snapshots: dict[tuple[Any, ...], list[Any]] = self.__dict__.setdefault("_search_snapshots", {})
-        key = tuple(
-            str(params.get(k) or "") for k in ("connected_team_ids", "team_ids", "query", "search_channel_types")
-        )
-        key = (org, *key)
+        fields = ("connected_team_ids", "team_ids", "query", "search_channel_types")
+        key: tuple[Any, ...] = (org, *(str(params.get(k) or "") for k in fields))
         if params.get("cursor") and key in snapshots:
             return snapshots[key]
         snapshots[key] = found = matching()
