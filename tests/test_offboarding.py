@@ -606,6 +606,7 @@ async def test_private_channels_slack_wont_search_are_said_and_the_public_ones_o
     assert ever_shown(fake_slack, confirm_id, "Private channels couldn't be searched")
     summary = await fake_slack.next_post(body["response_url"])
     assert "disconnected from 3 of 3 channels" in summary["text"]
+    assert PRIVATE_NOT_SEARCHED in summary["text"]
     assert [c["channel_id"] for c in fake_slack.calls_to(ADMIN_CALL)] == public
     assert all(fake_slack.channels[c].connected_teams == [grid.partner] for c in private)
 

@@ -625,6 +625,19 @@ def _stop_text(reason: str) -> str:
     return f"It stopped because every further call would fail the same way (`{escape_text(reason)}`)."
 
 
+def search_notes(job: Job) -> list[str]:
+    """What the search couldn't cover, for the summary: private channels Slack wouldn't search, a search stopped."""
+    search = Search.of(job.payload.get("search")) if job.payload.get("search") else None
+    notes = [PRIVATE_NOT_SEARCHED] if search is not None and search.private_refused else []
+    error = job.payload.get("search_error")
+    if isinstance(error, str) and error:
+        notes.append(
+            f"The search for more channels stopped (`{escape_text(error)}`), so channels it hadn't reached yet are "
+            "still connected: run it again to find them."
+        )
+    return notes
+
+
 def summary_message(job: Job) -> dict[str, Any]:
     """Counts, the channels disconnected, those that failed grouped by reason with Slack's sentence, theirs, pending."""
     partner = str(job.payload.get("partner") or "")
@@ -650,6 +663,7 @@ def summary_message(job: Job) -> dict[str, Any]:
         )
     if isinstance(stopped, str) and stopped:
         lines.append(_stop_text(stopped))
+    lines.extend(search_notes(job))
     done = [i for i in job.items if i.get("outcome") == DISCONNECTED]
     if done:
         lines.append(f"*Disconnected ({len(done)}):* {_mentions(done)}")
