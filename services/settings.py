@@ -12,6 +12,8 @@ from dotenv import dotenv_values
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
+# A Fernet key: 32 bytes in URL-safe base64 (cryptography.fernet.Fernet.generate_key), checked without importing it.
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
@@ -44,6 +46,8 @@ class Settings:
     job_retention_days: float = 7.0
     shutdown_grace_seconds: float = 10.0
     log_format: str = "text"
+    secrets_key: tuple[str, ...] = ()  # SECRETS_KEY: Fernet keys, the newest first (services.storage.secrets)
+    token_refresh_margin_seconds: float = 7200.0  # refresh a rotating token this long before it expires
 
     @property
     def socket_mode(self) -> bool:
@@ -57,7 +61,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact it wherever it appears."""
         candidates = (self.bot_token, self.signing_secret, self.app_token, self.admin_token, self.client_secret)
-        return [s for s in candidates if s]
+        return [s for s in (*candidates, *self.secrets_key) if s]
 
 
 def _clean(value: str | None) -> str | None:
@@ -169,6 +173,20 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     job_retention_days = _seconds(values, "JOB_RETENTION_DAYS", 7.0, 0, 3650)
     shutdown_grace_seconds = _seconds(values, "SHUTDOWN_GRACE_SECONDS", 10.0, 0, 3600)
 
+    secrets_key = tuple(part.strip() for part in (values.get("SECRETS_KEY") or "").split(",") if part.strip())
+    if any(not _FERNET_KEY.fullmatch(k) for k in secrets_key):
+        raise SettingsError(
+            "SECRETS_KEY must be one or more Fernet keys, comma-separated, the newest first: make one with "
+            "`python -m services.storage.secrets` (44 characters of URL-safe base64)."
+        )
+    if bot_token is None and client_id is not None and not secrets_key:
+        raise SettingsError(
+            "SECRETS_KEY is not set: OAuth installs keep bot and Org Admin tokens in the database, and the app "
+            "encrypts them with it. Make one with `python -m services.storage.secrets` and keep it apart from the "
+            "database (see docs/tokens.md)."
+        )
+    token_refresh_margin_seconds = _seconds(values, "TOKEN_REFRESH_MARGIN_SECONDS", 7200.0, 0, 43200)
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -190,6 +208,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         job_poll_seconds=job_poll_seconds,
         job_retention_days=job_retention_days,
         shutdown_grace_seconds=shutdown_grace_seconds,
+        secrets_key=secrets_key,
+        token_refresh_margin_seconds=token_refresh_margin_seconds,
     )
 
 

@@ -53,7 +53,7 @@ from services.disconnecting.partners import (
 from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
 from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
-from services.slack.client import client_like, pacer_of
+from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.slack.pacing import pace_key
@@ -102,7 +102,7 @@ class Offboarding:
         token = await self.disconnects.admin_tokens.lookup(requester.enterprise_id)
         if token.token is None:
             return None
-        return client_like(client, token=token.token, retry_server_errors=False)
+        return token.client(client, retry_server_errors=False)
 
     async def submit(
         self,
@@ -163,7 +163,7 @@ class Offboarding:
         admin_token = await self.disconnects.allowed_admin_token(client, requester, None, check, view_id=view_id)
         if admin_token is None or admin_token.token is None or not requester.enterprise_id:
             return
-        admin_client = client_like(client, token=admin_token.token)
+        admin_client = admin_token.client(client)
         partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id)
         if partner.id is None:
             candidates = ", ".join(f"{name} (`{team_id}`)" for team_id, name in partner.candidates)
@@ -215,7 +215,7 @@ class Offboarding:
         if any(j.status not in FINISHED and j.payload.get("partner") == partner.id for j in unfinished):
             await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
             return None
-        admin_client = client_like(client, token=admin_token.token)
+        admin_client = admin_token.client(client)
         plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
         if plan.error is not None:
             await self._tell(client, requester, view_id, problem_text(f"search:{plan.error}", partner=label))
@@ -315,7 +315,7 @@ class Offboarding:
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, "refused"))
             await self.runner.finish(work, FAILED, with_summary=True)  # the refusal was the answer
             return
-        admin_client = client_like(client, token=admin_token.token, retry_server_errors=False)
+        admin_client = admin_token.client(client, retry_server_errors=False)
         state.last_admin_check = self.clock()
         if not job.payload.get("started"):
             await self.disconnects.trail.record(
