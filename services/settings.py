@@ -20,6 +20,14 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
+# A token pasted from an app with token rotation on expires within 12 hours, and only an OAuth install can renew it.
+_EXPIRING = (
+    "{name} is an expiring token (xoxe.…: the app has token rotation on), which stops working within 12 hours and "
+    "which only an OAuth install can renew: install through OAuth instead (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+    "SECRETS_KEY; see docs/tokens.md), or paste the token of an app with token rotation off."
+)
+
+
 class SettingsError(Exception):
     """A required setting is missing or malformed; the message is one line for the operator."""
 
@@ -97,6 +105,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "from OAuth & Permissions in your app's settings (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "to install through OAuth)."
         )
+    if bot_token is not None and bot_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_BOT_TOKEN"))
     if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise SettingsError(
             "SLACK_BOT_TOKEN must start with xoxb-: copy the Bot User OAuth Token (not the User OAuth Token) "
@@ -137,6 +147,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.1, 10)
 
     admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
+    if admin_token is not None and admin_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_ADMIN_TOKEN"))
     if admin_token is not None and not admin_token.startswith("xoxp-"):
         raise SettingsError(
             "SLACK_ADMIN_TOKEN must start with xoxp-: after an Org Admin installs the app on the whole org, copy the "

@@ -103,9 +103,9 @@ def target_metadata() -> MetaData:
 
     from services.storage.secrets import SECRET_COLUMNS
 
-    for table, columns in SECRET_COLUMNS.items():
+    for table_name, columns in SECRET_COLUMNS.items():
         for name in columns:
-            combined.tables[table].c[name].type = Text()
+            combined.tables[table_name].c[name].type = Text()
     return combined
 
 
