@@ -33,7 +33,7 @@ from services.leaving.policy import LeavePolicy
 from services.leaving.rejoin_jobs import RejoinJobs
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
-from services.slack.client import build_web_client, close_session
+from services.slack.client import build_web_client, client_like, close_session
 from services.slack.identity import StartupError, admin_token_org, identify_bot
 from services.slack.names import NameBook
 from services.slack.pacing import Pacer
@@ -97,7 +97,9 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
             await _secure_tokens(database, box)
             keeper = TokenKeeper(
                 oauth.installation_store,
-                client,
+                # A refresh token is spent once: a renewal is never sent twice (no retry but on 429), since a 5xx or a
+                # dropped connection may hide one Slack made (services.slack.tokens).
+                client_like(client, retry_server_errors=False),
                 settings.client_id,  # type: ignore[arg-type]  # set with OAuth
                 settings.client_secret,  # type: ignore[arg-type]
                 settings.token_refresh_margin_seconds,

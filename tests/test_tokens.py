@@ -38,13 +38,15 @@ from tests.helpers.slack_requests import SlackSender
 
 LIFETIME = 1.0  # seconds a rotating token lives in the fake (Slack: 12 hours)
 MARGIN = 0.3  # renewed this long before it expires (Bolt's default: 2 hours)
+# For the jobs, slowed by 429s (Retry-After: 1 s) in the fake: a token outlives a rate-limited call and its retry.
+JOB_LIFETIME = 2.0
 
 
-async def rotating_org_install(sender: SlackSender, fake: FakeSlack) -> str:
+async def rotating_org_install(sender: SlackSender, fake: FakeSlack, lifetime: float = LIFETIME) -> str:
     """An Org Admin installs on the whole org with rotation on; returns the admin's user ID."""
     fake.make_grid()
     admin = fake.add_user(org_admin=True)
-    fake.rotation_seconds = LIFETIME
+    fake.rotation_seconds = lifetime
     await install(sender, fake, fake.prepare_install(org_wide=True, installer=admin), ADMIN_INSTALL_PATH)
     sender.org_wide = True
     return admin
@@ -131,11 +133,11 @@ async def test_a_renewal_slack_refuses_names_the_install_to_redo(fake_slack: Fak
 async def test_a_long_job_and_a_job_resumed_after_a_restart_renew_the_bot_and_admin_tokens(
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
 ):
-    """`python app.py` with OAuth: a bulk leave of 30 channels at 10 a second outlives three bot tokens; a disconnect
-    job of four workspaces is stopped (SIGTERM) with the leave, the tokens all expire meanwhile, and the next start
+    """`python app.py` with OAuth: a bulk leave of 40 channels at 10 a second outlives two bot tokens; a disconnect
+    job of five workspaces is stopped (SIGTERM) with the leave, the tokens all expire meanwhile, and the next start
     resumes both with renewed bot and admin tokens."""
     fake_slack.rate_limit("conversations.leave", 10, 1.0)
-    fake_slack.delays[ADMIN_CALL] = 0.4
+    fake_slack.delays[ADMIN_CALL] = 1.0
     env = {
         "SLACK_BOT_TOKEN": "",
         "SLACK_CLIENT_ID": fake_slack.client_id,
@@ -150,8 +152,8 @@ async def test_a_long_job_and_a_job_resumed_after_a_restart_renew_the_bot_and_ad
         async with instances(fake_slack, app_database_url, tmp_path, **env) as start, aiohttp.ClientSession() as s:
             first = await start()
             sender = SlackSender(first.url, fake_slack, s)
-            admin = await rotating_org_install(sender, fake_slack)
-            teams = [fake_slack.add_team(f"Partner {i}") for i in range(4)]
+            admin = await rotating_org_install(sender, fake_slack, JOB_LIFETIME)
+            teams = [fake_slack.add_team(f"Partner {i}") for i in range(5)]
             shared = fake_slack.add_shared_channel("partners", connected=teams)
             disconnect_url = fake_slack.new_response_url()
             await store.create(
@@ -164,12 +166,12 @@ async def test_a_long_job_and_a_job_resumed_after_a_restart_renew_the_bot_and_ad
                 items=[{"id": t, "outcome": None} for t in teams],
                 payload={"channel_id": shared},
             )
-            channels = [fake_slack.add_channel(f"bulk{i}") for i in range(30)]
+            channels = [fake_slack.add_channel(f"bulk{i}") for i in range(40)]
             reply, body = await sender.command(
                 "/leave-channel", " ".join(f"<#{c}>" for c in channels), channel_id=channels[0]
             )
-            assert "Leaving 30 channels" in reply.text
-            await fake_slack.wait_for(lambda: sum(counts.values()) >= 15, timeout=20, what="half the channels left")
+            assert "Leaving 40 channels" in reply.text
+            await fake_slack.wait_for(lambda: sum(counts.values()) >= 25, timeout=20, what="25 channels left")
             assert fake_slack.refreshes.count("bot") >= 1  # the job's client renewed its token on the way
             first.process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(first.process.wait(), timeout=20) == 0
@@ -183,14 +185,13 @@ async def test_a_long_job_and_a_job_resumed_after_a_restart_renew_the_bot_and_ad
             disconnected = await fake_slack.next_post(disconnect_url, timeout=30)
             await all_done(store)
             assert second.process.returncode is None
-        assert summary["text"].startswith("Left 30 channels") and "interrupted" in summary["text"]
+        assert summary["text"].startswith("Left 40 channels") and "interrupted" in summary["text"]
         assert disconnected["text"].startswith(f"Disconnected from <#{shared}>"), disconnected["text"]
         assert fake_slack.channels[shared].connected_teams == []
         after_restart = fake_slack.refreshes[renewed_before:]
         assert "bot" in after_restart and "user" in after_restart
-        assert fake_slack.refreshes.count("bot") >= 3
         used = [t for t in tokens_used(fake_slack, "conversations.leave") if t]
-        assert len(set(used)) >= 3
+        assert fake_slack.refreshes.count("bot") >= 2 and len(set(used)) >= 3
         admin_tokens = {c.token for c in fake_slack.calls if c.method == ADMIN_CALL}
         assert any(t and t.startswith("xoxe.xoxp-renewed-") for t in admin_tokens)
     finally:

@@ -41,6 +41,8 @@ DEFAULT_MARGIN_SECONDS = 7200.0
 _TRANSIENT = {"slack_unreachable", "slack_timeout", "slack_server_error", "unexpected_response", "ratelimited"}
 # What Slack answers for a token it no longer takes: an expired one, or one revoked (e.g. by a renewal elsewhere).
 _STALE = {"token_expired", "invalid_auth"}
+# A call refused for a stale token is sent again with the current one, at most this many times in all.
+_ATTEMPTS = 3
 
 
 class TokenRenewalFailed(SlackApiError):
@@ -178,24 +180,27 @@ class RotatingWebClient(AsyncWebClient):
             self.token, self.expires_at = token, expires_at
 
     async def api_call(self, api_method: str, **kwargs: Any) -> Any:
-        if self._due():
-            async with self._lock:
-                if self._due():
-                    await self._refresh()
-        used = self.token
-        try:
-            return await super().api_call(api_method, **kwargs)
-        except TokenRenewalFailed:
-            raise
-        except SlackApiError as e:
-            if self.expires_at is None or error_of(e)[1] not in _STALE:
+        for attempt in range(1, _ATTEMPTS + 1):
+            if self._due():
+                async with self._lock:
+                    if self._due():
+                        await self._refresh()
+            used = self.token
+            try:
+                return await super().api_call(api_method, **kwargs)
+            except TokenRenewalFailed:
                 raise
-            async with self._lock:
+            except SlackApiError as e:
+                # Refused with a token that was current when sent: a rate-limit retry may have resent it after it
+                # expired, or another instance renewed it. Take the stored one (renewed if due) and send again.
+                if attempt == _ATTEMPTS or self.expires_at is None or error_of(e)[1] not in _STALE:
+                    raise
+                async with self._lock:
+                    if self.token == used:
+                        await self._refresh()
                 if self.token == used:
-                    await self._refresh()
-            if self.token == used:
-                raise
-            return await super().api_call(api_method, **kwargs)
+                    raise
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
 def rotating_client(

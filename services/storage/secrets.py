@@ -132,7 +132,9 @@ def secure_table(connection: Any, table: str, columns: tuple[str, ...], box: Sec
             continue
         updates = {c: box.reseal(v) for c, v in values.items() if not box.current(v)}
         if updates:
-            connection.execute(t.update().where(t.c.id == row["id"]).values(**updates))
+            # Only if each value is still the one read: a renewal committed meanwhile (another instance) is kept.
+            unchanged = [t.c[c] == values[c] for c in updates]
+            connection.execute(t.update().where(t.c.id == row["id"], *unchanged).values(**updates))
             changed += len(updates)
     return changed
 
