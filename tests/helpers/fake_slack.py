@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from tests.helpers.fake_files import FakeFiles, message_refusal
+from tests.helpers.fake_partners import FakePartners
 from tests.helpers.fake_rotation import FakeRotation
 
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
@@ -179,7 +180,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack(FakeFiles, FakeRotation):
+class FakeSlack(FakeFiles, FakePartners, FakeRotation):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
