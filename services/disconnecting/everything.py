@@ -37,7 +37,6 @@ from services.disconnecting.directory import (
 )
 from services.disconnecting.workflow import Disconnects, Requester, update_view
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
-from services.slack.client import client_like
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 
@@ -110,7 +109,7 @@ class EverythingOffboarding:
         )
         if token is None or token.token is None:
             return False
-        admin = client_like(client, token=token.token)
+        admin = token.client(client)
         outside = await establish_outside(client, partner_id, requester.enterprise_id, requester.team_id, admin=admin)
         if outside.outside:
             return True
@@ -188,7 +187,7 @@ class EverythingOffboarding:
             if token is None or token.token is None:
                 await self._end(work, client, "not_allowed", FAILED)
                 return
-            admin = client_like(client, token=token.token)
+            admin = token.client(client)
             outside = await establish_outside(client, partner, job.enterprise_id, job.team_id, admin=admin)
             if not outside.outside:
                 reason = "ours" if outside.ours else outside.problem or "unknown"
