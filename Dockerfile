@@ -37,8 +37,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     WEB_CONCURRENCY=2 \
     SHUTDOWN_GRACE_SECONDS=7 \
     DATABASE_URL=sqlite+aiosqlite:////data/channel-admin.db
-# The volume's folder made and handed to the app's user before VOLUME (a named volume starts as a copy of it).
-RUN mkdir -p /data && chown ${APP_UID}:${APP_UID} /data && chmod 0700 /data
+# The volume's folder made and handed to the app's user before VOLUME (a named volume starts as a copy of it);
+# /app, the working directory, made here too (a read-only root file system can't have it made at start).
+RUN mkdir -p /data /app && chown ${APP_UID}:${APP_UID} /data && chmod 0700 /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 USER ${APP_UID}:${APP_UID}
