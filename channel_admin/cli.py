@@ -3,6 +3,7 @@
     channel-admin serve                  # HTTP mode: gunicorn 'app:web_app' (aiohttp workers); Socket Mode with SLACK_APP_TOKEN
     channel-admin migrate [--current]    # bring DATABASE_URL to the newest schema (services.storage.migrate)
     channel-admin audit [--last N] …     # the audit log's newest entries (services.audit.log; its arguments as they are)
+    channel-admin audit export …         # the audit log as CSV or JSON Lines, filtered (services.audit.export)
     channel-admin jobs list [--purge]    # the jobs and where each stands
     channel-admin jobs show JOB_ID       # one job: its items' outcomes, its lease, its flags
     channel-admin jobs cancel JOB_ID     # stop a job (an offboarding at any point; another kind before it starts)
@@ -191,7 +192,9 @@ def parser() -> argparse.ArgumentParser:
         help="bring the database to the newest schema (or --current: say where it is)",
         add_help=False,
     )
-    commands.add_parser("audit", help="print the newest audit entries (--last N)", add_help=False)
+    commands.add_parser(
+        "audit", help="print the newest audit entries (--last N), or export them (export --help)", add_help=False
+    )
 
     jobs = commands.add_parser("jobs", help="the jobs in the database: list, show, cancel")
     jobs.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")

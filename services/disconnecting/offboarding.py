@@ -33,6 +33,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.audit.log import OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.directory import establish_outside
 from services.disconnecting.partners import (
     CANCEL_CHECK_SECONDS,
     DISCONNECT_METHOD,
@@ -53,7 +54,7 @@ from services.disconnecting.partners import (
 from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
 from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
-from services.slack.client import client_like, pacer_of
+from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.slack.pacing import pace_key
@@ -102,7 +103,7 @@ class Offboarding:
         token = await self.disconnects.admin_tokens.lookup(requester.enterprise_id)
         if token.token is None:
             return None
-        return client_like(client, token=token.token, retry_server_errors=False)
+        return token.client(client, retry_server_errors=False)
 
     async def submit(
         self,
@@ -163,8 +164,8 @@ class Offboarding:
         admin_token = await self.disconnects.allowed_admin_token(client, requester, None, check, view_id=view_id)
         if admin_token is None or admin_token.token is None or not requester.enterprise_id:
             return
-        admin_client = client_like(client, token=admin_token.token)
-        partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id)
+        admin_client = admin_token.client(client)
+        partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id, requester.team_id)
         if partner.id is None:
             candidates = ", ".join(f"{name} (`{team_id}`)" for team_id, name in partner.candidates)
             text = problem_text(partner.problem or "no_partner", partner_text, candidates=candidates)
@@ -215,7 +216,9 @@ class Offboarding:
         if any(j.status not in FINISHED and j.payload.get("partner") == partner.id for j in unfinished):
             await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
             return None
-        admin_client = client_like(client, token=admin_token.token)
+        admin_client = admin_token.client(client)
+        if not await self.still_outside(client, admin_client, requester, partner.id, view_id):
+            return None
         plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
         if plan.error is not None:
             await self._tell(client, requester, view_id, problem_text(f"search:{plan.error}", partner=label))
@@ -315,7 +318,18 @@ class Offboarding:
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, "refused"))
             await self.runner.finish(work, FAILED, with_summary=True)  # the refusal was the answer
             return
-        admin_client = client_like(client, token=admin_token.token, retry_server_errors=False)
+        admin_client = admin_token.client(client, retry_server_errors=False)
+        if not job.payload.get("started") and not await self.still_outside(
+            client, admin_client, requester, None, None, job
+        ):
+            job.payload["stopped"] = "not_outside"
+            for item in job.items:
+                if item.get("outcome") is None:
+                    item.update(outcome=SKIPPED, error="not_outside")
+            claimed = await self.runner.finish(work, FAILED, with_summary=True)
+            if not work.lost:
+                await self._summary(work, client, claimed=claimed)
+            return
         state.last_admin_check = self.clock()
         if not job.payload.get("started"):
             await self.disconnects.trail.record(
@@ -439,6 +453,38 @@ class Offboarding:
         if isinstance(view_id, str) and view_id:
             await call_outcome(client.views_update(view_id=view_id, view=result_modal(job)))
         await reply_privately(client, job.user_id, job.reply_url(), summary_message(job))
+
+    async def still_outside(
+        self,
+        client: AsyncWebClient,
+        admin_client: AsyncWebClient,
+        requester: Requester,
+        partner_id: str | None,
+        view_id: str | None,
+        job: Job | None = None,
+    ) -> bool:
+        """Fail closed, again (at confirmation and as the job starts): the partner must be positively outside our org
+        (services.disconnecting.directory.establish_outside); if not, audited and said, and nothing is called."""
+        from services.ui.offboarding import partner_label, problem_text
+
+        partner = partner_id or str((job.payload.get("partner") if job else None) or "")
+        outside = await establish_outside(
+            client, partner, requester.enterprise_id, requester.team_id, admin=admin_client
+        )
+        if outside.outside:
+            return True
+        reason = "ours" if outside.ours else outside.problem or "unknown"
+        entry = (
+            self._entry(job, AuditEvent.REFUSED, f"not_outside:{reason}")
+            if job is not None
+            else requester.entry(AuditEvent.REFUSED, f"not_outside:{reason}", None, partner)
+        )
+        await self.disconnects.trail.record(client, entry)
+        if job is None:
+            label = partner_label(partner, None)
+            text = problem_text("our_org" if outside.ours else f"not_established:{reason}", partner, partner=label)
+            await self._tell(client, requester, view_id, text)
+        return False
 
     async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
         """This org's offboarding jobs not finished yet, and those finished in the last hour (the Home tab)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from services.disconnecting.directory import establish_outside, find_partner, matching_names, read_directory
 from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, team_facts
 
@@ -60,6 +61,7 @@ STOPPING_ERRORS = frozenset(
         "invalid_array_arg",
     }
 )
+NOT_ESTABLISHED = "not_established"  # a Partner problem: not positively outside our org (+ ":" and Slack's code)
 _PARTNER_ID = re.compile(r"[TE][A-Z0-9]{2,40}")
 
 # Item outcomes.
@@ -187,33 +189,49 @@ class Partner:
     candidates: tuple[tuple[str, str], ...] = ()  # (id, name) when a name matched several
 
 
-async def resolve_partner(bot: AsyncWebClient, admin_client: AsyncWebClient, text: str, our_org: str) -> Partner:
-    """An `E…` is an org; a `T…` is a standalone workspace, or a workspace of a partner org (then its org leaves,
-    as Slack lists that org by its `E…`); a name is matched against the workspaces connected to our Slack Connect
-    channels (team.info names them; Slack documents no way to look an org up by name, so orgs are matched by ID)."""
+async def resolve_partner(
+    bot: AsyncWebClient, admin_client: AsyncWebClient, text: str, our_org: str, our_team: str | None = None
+) -> Partner:
+    """Who `text` names, only if positively outside our org (services.disconnecting.directory.establish_outside):
+    an `E…` is an org; a `T…` is a standalone workspace, or a workspace of a partner org (then its org leaves, as
+    Slack lists that org by its `E…`); a name is looked up in Slack's partner directory (team.externalTeams.list
+    names every connected organization), or, when the directory can't be read, among the standalone workspaces
+    connected to our Slack Connect channels (team.info names them). When Slack can't tell whether a workspace is
+    ours (team.info rate-limited, a missing scope, a sibling the token can't see), it is refused: nothing is called."""
     word = text.strip()
     if not word:
         return Partner(None, problem="no_partner")
     if _PARTNER_ID.fullmatch(word):
-        if word == our_org:
+        outside = await establish_outside(bot, word, our_org, our_team, admin=admin_client)
+        if outside.ours:
             return Partner(None, problem="our_org")
+        if not outside.outside:
+            return Partner(None, problem=f"{NOT_ESTABLISHED}:{outside.problem or 'unknown'}")
+        if outside.org:
+            return Partner(outside.org, outside.org_name or await _directory_name(bot, outside.org))
         if is_org_id(word):
-            return Partner(word)
-        facts = (await team_facts(bot, [word])).get(word)
-        if facts is None:
-            return Partner(word)  # Slack won't describe it: the search decides whether it is connected
-        org = facts.get("enterprise_id")
-        name = facts.get("name") if isinstance(facts.get("name"), str) else None
-        if isinstance(org, str) and org:
-            if org == our_org:
-                return Partner(None, problem="our_org")
-            enterprise_name = facts.get("enterprise_name")
-            return Partner(org, enterprise_name if isinstance(enterprise_name, str) and enterprise_name else None)
-        return Partner(word, name)
+            return Partner(word, await _directory_name(bot, word))
+        return Partner(word, outside.name)
     return await _by_name(bot, admin_client, word, our_org)
 
 
+async def _directory_name(bot: AsyncWebClient, team_id: str) -> str | None:
+    """A partner's name from Slack's directory (None when it can't be read or doesn't list it)."""
+    listed, _ = await find_partner(bot, team_id)
+    return listed.name if listed is not None and listed.id == team_id else None
+
+
 async def _by_name(bot: AsyncWebClient, admin_client: AsyncWebClient, name: str, our_org: str) -> Partner:
+    directory = await read_directory(bot)
+    if directory.error is None:
+        found = [t for t in matching_names(directory.teams, name) if t.id != our_org]
+        if len(found) == 1:
+            return Partner(found[0].id, found[0].name)
+        if found:
+            ranked = sorted(found, key=lambda t: (t.name or t.id).casefold())[:10]
+            return Partner(None, problem="ambiguous", candidates=tuple((t.id, t.name or t.id) for t in ranked))
+        return Partner(None, problem="unknown_name")
+    # The directory can't be read (a missing scope, not on Grid…): the standalone workspaces our channels name.
     parties: dict[str, None] = {}
     cursor: str | None = None
     for _ in range(NAME_SEARCH_PAGES):

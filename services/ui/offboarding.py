@@ -57,6 +57,7 @@ from services.ui import (
     truncate,
 )
 from services.ui.disconnect import team_label
+from services.ui.partners import partner_problem, plan_mode_blocks
 
 START_CALLBACK = "offboard_start"
 PLAN_CALLBACK = "offboard_plan"
@@ -85,9 +86,9 @@ OFFBOARD_PROBLEMS: dict[str, str] = {
     "no_partner": "Name the organization (its org ID `E…`), or the workspace (`T…`), to disconnect from every channel "
     "you share with it.",
     "our_org": "That's your own organization: offboarding disconnects another organization or workspace.",
-    "unknown_name": "I couldn't find a workspace called “{name}” among those connected to your org's shared channels. "
-    "Slack offers no look-up of an organization by name, so for an organization use its org ID (`E…`, in its "
-    "Slack Connect details).",
+    "unknown_name": "I couldn't find an organization or workspace called “{name}” among those connected to your org "
+    "(Slack's partner directory, team.externalTeams.list). Check the name in the Home tab's list of connected "
+    "organizations, or use its ID (`E…` or `T…`).",
     "ambiguous": "Several connected workspaces match “{name}”: {candidates}. Use the ID of the one you mean.",
     "nothing_shared": "{partner} isn't connected to any channel of your org, so there is nothing to disconnect.",
     "nothing_ours": "Your org created none of the channels shared with {partner}, so there is nothing you can "
@@ -117,6 +118,8 @@ def problem_text(problem: str, partner_text: str = "", partner: str = "", candid
             fix="The org-wide admin install must grant admin.conversations:read as well (reinstall it through "
             "/slack/install/admin).",
         )
+    if (sentence := partner_problem(problem, partner_text)) is not None:
+        return sentence
     template = OFFBOARD_PROBLEMS.get(problem, problem)
     return template.format(name=escape_text(partner_text[:80]), partner=partner, candidates=candidates)
 
@@ -307,7 +310,8 @@ def plan_modal(plan: Plan, partner: Partner, metadata: str, dry_run: bool = Fals
                     SECTION_TEXT_LIMIT,
                 )
             )
-        )
+        ),
+        *plan_mode_blocks(plan.partner_id, partner.name, metadata, dry_run),  # the second way (services.ui.partners)
     ]
     if plan.ours:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=estimate_text(len(plan.ours)))]))
@@ -461,6 +465,8 @@ def _stop_text(reason: str) -> str:
         return "It was cancelled by an admin: no further channel was disconnected, and those done stay disconnected."
     if reason.startswith("not_allowed"):
         return "It stopped because you may no longer do this (your admin rights or the admin token changed)."
+    if reason.startswith("not_outside"):
+        return "It stopped before any call: I couldn't establish again that this partner is outside your organization."
     if reason == "not_installed":
         return "It stopped: the app is no longer installed for this workspace."
     return f"It stopped because every further call would fail the same way (`{escape_text(reason)}`)."

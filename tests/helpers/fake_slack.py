@@ -30,6 +30,8 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from tests.helpers.fake_files import FakeFiles, message_refusal
+from tests.helpers.fake_partners import FakePartners
+from tests.helpers.fake_rotation import FakeRotation
 
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
 LEAVE_ERROR_CODES = [
@@ -178,7 +180,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack(FakeFiles):
+class FakeSlack(FakeFiles, FakePartners, FakeRotation):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -233,6 +235,7 @@ class FakeSlack(FakeFiles):
         self._stopping = asyncio.Event()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
+        self._rotation_init()  # token rotation, off until rotation_seconds is set (tests/helpers/fake_rotation.py)
         self.init_files()
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -611,6 +614,8 @@ class FakeSlack(FakeFiles):
             client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
         if client_id != self.client_id or client_secret != self.client_secret:
             return _error("invalid_client_id" if client_id != self.client_id else "bad_client_secret")
+        if params.get("grant_type") == "refresh_token":
+            return self._refresh_grant(params)
         grant = self.oauth_codes.pop(params.get("code", ""), None)
         if grant is None:
             return _error("invalid_code")
@@ -629,6 +634,7 @@ class FakeSlack(FakeFiles):
                 "kind": "bot", "user_id": self.bot_user_id, "scopes": bot_scopes, "org_level": org_wide,
                 "team_id": None if org_wide else team, "enterprise_id": org if org_wide else None,
             }  # fmt: skip
+            bot_token = self.rotating_token(bot_token, body)
             body.update(access_token=bot_token, token_type="bot", scope=",".join(sorted(bot_scopes)))
             body["bot_user_id"] = self.bot_user_id
         body["authed_user"] = {"id": installer}
@@ -638,6 +644,7 @@ class FakeSlack(FakeFiles):
                 "kind": "user", "user_id": installer, "team_id": team, "org_level": org_wide,
                 "scopes": set(user_scopes),
             }  # fmt: skip
+            user_token = self.rotating_token(user_token, body["authed_user"])
             body["authed_user"].update(scope=",".join(user_scopes), access_token=user_token, token_type="user")
         # An org-wide install has `"team": null` (https://api.slack.com/enterprise/apps/reference); a workspace
         # outside any Enterprise org has `"enterprise": null`.
@@ -746,6 +753,8 @@ class FakeSlack(FakeFiles):
         identity = self.tokens.get(token)
         if identity is None:
             return _error("invalid_auth")
+        if expired := self._expired(token):
+            return expired
         if identity["kind"] == "app" and method != "apps.connections.open":
             return _error("not_allowed_token_type")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
