@@ -129,6 +129,23 @@ async def test_a_renewal_slack_refuses_names_the_install_to_redo(fake_slack: Fak
         assert tokens_used(fake_slack, "conversations.leave") == []
 
 
+async def test_two_instances_renewing_at_once_spend_the_refresh_token_once(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """Ten commands at once, to two instances on one database, just after the bot token expired: one renewal (the
+    row lock makes the others wait and find the new token), every command served, no refresh token spent twice."""
+    settings = oauth_settings_for(fake_slack, migrated_database_url, token_refresh_margin_seconds=MARGIN)
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as two:
+        await rotating_org_install(one, fake_slack, JOB_LIFETIME)
+        two.org_wide = True
+        await expired(fake_slack, "bot")
+        said = await asyncio.gather(*(leave_once(sender, fake_slack) for sender in [one, two] * 5))
+    assert all(text.startswith("I left") for text in said), said
+    renewals = [c for c in fake_slack.calls if c.method == "oauth.v2.access" and c.params.get("grant_type")]
+    assert len(renewals) == 1 and fake_slack.refreshes == ["bot"]
+    assert len(set(tokens_used(fake_slack, "conversations.leave"))) == 1
+
+
 @pytest.mark.runs_long
 async def test_a_long_job_and_a_job_resumed_after_a_restart_renew_the_bot_and_admin_tokens(
     fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
