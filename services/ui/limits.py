@@ -97,12 +97,18 @@ def list_filename(kind: str, moment: datetime | None = None, extension: str = "c
     return f"{kind}-{(moment or datetime.now(UTC)).astimezone(UTC):%Y-%m-%d-%H%M}.{extension}"
 
 
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (a channel's name is the user's text) gets a
+    leading apostrophe (OWASP, "CSV Injection")."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A CSV file's text (RFC 4180 quoting, one row a line)."""
+    """A CSV file's text (RFC 4180 quoting, one row a line), every cell safe to open in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(v) for v in row] for row in rows)
     return out.getvalue()
 
 
