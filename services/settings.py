@@ -12,10 +12,20 @@ from dotenv import dotenv_values
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
+# A Fernet key: 32 bytes in URL-safe base64 (cryptography.fernet.Fernet.generate_key), checked without importing it.
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+# A token pasted from an app with token rotation on expires within 12 hours, and only an OAuth install can renew it.
+_EXPIRING = (
+    "{name} is an expiring token (xoxe.…: the app has token rotation on), which stops working within 12 hours and "
+    "which only an OAuth install can renew: install through OAuth instead (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+    "SECRETS_KEY; see docs/tokens.md), or paste the token of an app with token rotation off."
+)
 
 
 class SettingsError(Exception):
@@ -44,6 +54,13 @@ class Settings:
     job_retention_days: float = 7.0
     shutdown_grace_seconds: float = 10.0
     log_format: str = "text"
+    audit_retention_days: int | None = None  # None: the audit log is kept forever
+    metrics_port: int | None = None  # /metrics on a port of its own instead of PORT
+    metrics_token: str | None = None  # /metrics only with `Authorization: Bearer <this>`
+    trusted_proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-For is believed
+    sentry_dsn: str | None = None  # errors reported to Sentry (services.telemetry.errors)
+    secrets_key: tuple[str, ...] = ()  # SECRETS_KEY: Fernet keys, the newest first (services.storage.secrets)
+    token_refresh_margin_seconds: float = 7200.0  # refresh a rotating token this long before it expires
 
     @property
     def socket_mode(self) -> bool:
@@ -56,8 +73,16 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact it wherever it appears."""
-        candidates = (self.bot_token, self.signing_secret, self.app_token, self.admin_token, self.client_secret)
-        return [s for s in candidates if s]
+        candidates = (
+            self.bot_token,
+            self.signing_secret,
+            self.app_token,
+            self.admin_token,
+            self.client_secret,
+            self.metrics_token,
+            self.sentry_dsn,
+        )
+        return [s for s in (*candidates, *self.secrets_key) if s]
 
 
 def _clean(value: str | None) -> str | None:
@@ -93,6 +118,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "from OAuth & Permissions in your app's settings (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "to install through OAuth)."
         )
+    if bot_token is not None and bot_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_BOT_TOKEN"))
     if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise SettingsError(
             "SLACK_BOT_TOKEN must start with xoxb-: copy the Bot User OAuth Token (not the User OAuth Token) "
@@ -133,6 +160,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.1, 10)
 
     admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
+    if admin_token is not None and admin_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_ADMIN_TOKEN"))
     if admin_token is not None and not admin_token.startswith("xoxp-"):
         raise SettingsError(
             "SLACK_ADMIN_TOKEN must start with xoxp-: after an Org Admin installs the app on the whole org, copy the "
@@ -169,6 +198,51 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     job_retention_days = _seconds(values, "JOB_RETENTION_DAYS", 7.0, 0, 3650)
     shutdown_grace_seconds = _seconds(values, "SHUTDOWN_GRACE_SECONDS", 10.0, 0, 3600)
 
+    retention_text = _clean(values.get("AUDIT_RETENTION_DAYS"))
+    if retention_text is not None and not (retention_text.isdigit() and 1 <= int(retention_text) <= 36500):
+        raise SettingsError(
+            "AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset, to keep the audit log "
+            "forever)."
+        )
+
+    metrics_port_text = _clean(values.get("METRICS_PORT"))
+    if metrics_port_text is not None and not (metrics_port_text.isdigit() and 1 <= int(metrics_port_text) <= 65535):
+        raise SettingsError("METRICS_PORT must be a whole number from 1 to 65535 (or unset: /metrics on PORT).")
+    if metrics_port_text is not None and int(metrics_port_text) == int(port_text):
+        raise SettingsError("METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT).")
+
+    metrics_token = _clean(values.get("METRICS_TOKEN"))
+    if metrics_token is not None and (len(metrics_token) < 16 or not metrics_token.isascii() or " " in metrics_token):
+        raise SettingsError(
+            "METRICS_TOKEN must be at least 16 characters (ASCII, no spaces): a random one, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it)."
+        )
+
+    hops_text = _clean(values.get("TRUSTED_PROXY_HOPS")) or "0"
+    if not hops_text.isdigit() or int(hops_text) > 5:
+        raise SettingsError(
+            "TRUSTED_PROXY_HOPS must be a whole number from 0 to 5: how many reverse proxies in front of the app add "
+            "to X-Forwarded-For (0, the default: the connecting address is the client's)."
+        )
+
+    sentry_dsn = _clean(values.get("SENTRY_DSN"))
+    if sentry_dsn is not None and urlparse(sentry_dsn).scheme not in ("http", "https"):
+        raise SettingsError("SENTRY_DSN must be the https:// DSN from your Sentry project's settings (or unset it).")
+
+    secrets_key = tuple(part.strip() for part in (values.get("SECRETS_KEY") or "").split(",") if part.strip())
+    if any(not _FERNET_KEY.fullmatch(k) for k in secrets_key):
+        raise SettingsError(
+            "SECRETS_KEY must be one or more Fernet keys, comma-separated, the newest first: make one with "
+            "`python -m services.storage.secrets` (44 characters of URL-safe base64)."
+        )
+    if bot_token is None and client_id is not None and not secrets_key:
+        raise SettingsError(
+            "SECRETS_KEY is not set: OAuth installs keep bot and Org Admin tokens in the database, and the app "
+            "encrypts them with it. Make one with `python -m services.storage.secrets` and keep it apart from the "
+            "database (see docs/tokens.md)."
+        )
+    token_refresh_margin_seconds = _seconds(values, "TOKEN_REFRESH_MARGIN_SECONDS", 7200.0, 0, 43200)
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -190,6 +264,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         job_poll_seconds=job_poll_seconds,
         job_retention_days=job_retention_days,
         shutdown_grace_seconds=shutdown_grace_seconds,
+        audit_retention_days=int(retention_text) if retention_text is not None else None,
+        metrics_port=int(metrics_port_text) if metrics_port_text is not None else None,
+        metrics_token=metrics_token,
+        trusted_proxy_hops=int(hops_text),
+        sentry_dsn=sentry_dsn,
+        secrets_key=secrets_key,
+        token_refresh_margin_seconds=token_refresh_margin_seconds,
     )
 
 

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from services.jobs.queue import DONE, FAILED, JobExists, JobRunner, JobWork
 from services.leaving.offers import RejoinOffer, RejoinOffers
-from services.leaving.rejoin import JoinResult, JoinStatus, join_channel
+from services.leaving.rejoin import JoinResult, JoinStatus, join_channel, privacy_from_joins
 from services.leaving.workflow import NOT_INSTALLED, ClientFor, send_list
 from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
@@ -118,10 +118,13 @@ class RejoinJobs:
             return
         if not await self.runner.finish(work, DONE, with_summary=True):
             return
-        results = [JoinResult(i["id"], JoinStatus(i["outcome"]), i.get("error")) for i in job.items]
+        results, private = privacy_from_joins(
+            [JoinResult(i["id"], JoinStatus(i["outcome"]), i.get("error")) for i in job.items],
+            offer.private_in_order,
+            offer.unknown_ids,
+        )
         bot_user_id = job.payload.get("bot_user_id")
         value = str(job.payload.get("value"))
-        private = offer.private_in_order
         # A result too long to name every channel: the full list first, as a file in the DM, and the message says so.
         listed = rejoin_list_file(results, private, bot_user_id, offer.expires_at)
         full_list = await send_list(client, job.user_id, listed)

@@ -27,8 +27,10 @@ from services.slack.delivery import post_direct_message, reply_beside_copy, repl
 from services.slack.files import send_file_to_user
 from services.slack.pacing import pace_key
 from services.slack.progress import ModalProgress
+from services.slack.tokens import TokenKeeper, TokenRenewalFailed, bot_client
 from services.ui.leave import (
     leave_check_failed_text,
+    leave_given_up_text,
     leave_list_file,
     leave_notice_modal,
     leave_progress_modal,
@@ -60,7 +62,21 @@ class LeaveJobs:
     rejoins: RejoinOffers
 
     def register(self) -> None:
-        self.runner.register(LEAVE, self.run)
+        self.runner.register(LEAVE, self.run, on_failed=self.given_up)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up): the user hears once what was left and what wasn't."""
+        job = work.job
+        client = await self.client_for(job) or self.base_client
+        done = [item for item in job.items if item.get("outcome") is not None]
+        results = tuple(LeaveResult(item["id"], LeaveStatus(item["outcome"]), item.get("error")) for item in done)
+        text = leave_given_up_text(
+            LeaveOutcome(results), [item["id"] for item in job.items if item.get("outcome") is None]
+        )
+        view_id = job.payload.get("view_id")
+        if view_id:
+            await ModalProgress(client, view_id, leave_progress_modal).finish(leave_notice_modal(text))
+        await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
 
     async def submit(
         self,
@@ -118,7 +134,9 @@ class LeaveJobs:
                 if item["id"] in rights.refused:
                     item.update(outcome=rights.refused[item["id"]].value)
             job.payload["refused"] = sorted(rights.refused)
-            job.payload["private"] = sorted(await private_channel_ids(client))
+            # A member's own listing (who may) said which are private; an admin's check listed nothing: ask once.
+            private = rights.private if rights.private is not None else await private_channel_ids(client)
+            job.payload["private"] = sorted(private)
             # Saved with the first items' marks (a crash before then only repeats these two look-ups).
         if progress is not None:
             work.on_progress = progress.update
@@ -252,10 +270,14 @@ def outcome_of(job: Job) -> LeaveOutcome:
     return LeaveOutcome(results, private)
 
 
-def installation_clients(base: AsyncWebClient, bot_token: str | None, installation_store: Any = None) -> ClientFor:
+def installation_clients(
+    base: AsyncWebClient, bot_token: str | None, installation_store: Any = None, keeper: TokenKeeper | None = None
+) -> ClientFor:
     """How a job gets its client: the pasted bot token, or the installation store's bot for the job's org/workspace.
 
     With `team_id` set (client_like), an org-level token carries the job's workspace as Bolt's request clients do.
+    With a TokenKeeper (OAuth installs), a rotating bot token is renewed when due, before the job starts and during it
+    (services.slack.tokens.bot_client): a job running for hours, or resumed after a restart, keeps working.
     """
     from services.slack.client import client_like
 
@@ -264,6 +286,19 @@ def installation_clients(base: AsyncWebClient, bot_token: str | None, installati
             return client_like(base, token=bot_token, team_id=job.team_id)
         if installation_store is None:
             return None
+        if keeper is not None:
+            where = {"enterprise_id": job.enterprise_id, "team_id": job.team_id}
+            try:
+                bot = await keeper.bot(**where, is_enterprise_install=job.is_enterprise_install)
+            except TokenRenewalFailed as e:
+                logger.warning("Job %s: its install's bot token couldn't be renewed (%s)", job.id, e.code)
+                bot = await installation_store.async_find_bot(**where, is_enterprise_install=job.is_enterprise_install)
+                # Its calls then answer token_expired, whose sentence says which install to redo.
+            if bot is None or not bot.bot_token:
+                return None
+            return bot_client(
+                keeper, base, bot, **where, is_enterprise_install=job.is_enterprise_install, acting_team_id=job.team_id
+            )
         bot = await installation_store.async_find_bot(
             enterprise_id=job.enterprise_id, team_id=job.team_id, is_enterprise_install=job.is_enterprise_install
         )
