@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from tests.helpers.fake_files import FakeFiles, message_refusal
+from tests.helpers.fake_offboard import FakeOffboard
 from tests.helpers.fake_partners import FakePartners
 from tests.helpers.fake_rotation import FakeRotation
 
@@ -180,7 +181,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack(FakeFiles, FakePartners, FakeRotation):
+class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -936,23 +937,37 @@ class FakeSlack(FakeFiles, FakePartners, FakeRotation):
             return _error("not_an_enterprise")
         if not self.is_org_admin(identity["user_id"]):
             return _error("not_an_admin")
+        kinds = self._search_kinds(params, identity)  # search_channel_types (tests/helpers/fake_offboard.py)
+        if isinstance(kinds, dict):
+            return kinds
         query = str(params.get("query") or "").lower()
         partners, teams = set(_ids(params.get("connected_team_ids"))), set(_ids(params.get("team_ids")))
-        found = []
-        for channel in self.channels.values():
-            if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
-                continue
-            if query and query not in channel.name.lower():
-                continue
-            # The filter names "the external orgs to search through"; a result carries the partner's pending
-            # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited
-            # matches as well. Not verified against a live org.
-            if partners and not partners & {*self._connected_team_ids(channel), *channel.limited, *channel.pending}:
-                continue
+
+        def matching() -> list[Channel]:
+            found = []
+            for channel in self.channels.values():
+                if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
+                    continue
+                if (query and query not in channel.name.lower()) or not kinds(channel):
+                    continue
+                # The filter names "the external orgs to search through"; a result carries the partner's pending
+                # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited
+                # matches as well. Not verified against a live org.
+                if partners and not partners & {*self._connected_team_ids(channel), *channel.limited, *channel.pending}:
+                    continue
+                if teams and not teams & set(self._internal_team_ids(channel)):
+                    continue
+                found.append(channel)
+            return found
+
+        found = self._search_snapshot(params, org, matching)  # a cursor pages one result set
+        start = int(params.get("cursor") or 0)
+        limit = max(1, min(int(params.get("limit") or 10), SEARCH_MAX_LIMIT))
+        following = str(start + limit) if start + limit < len(found) else ""
+        page = []
+        for channel in found[start : start + limit]:  # the page's results only: a 10,000-channel org stays quick
             internal = self._internal_team_ids(channel)
-            if teams and not teams & set(internal):
-                continue
-            found.append({
+            page.append({
                 "id": channel.id, "name": channel.name, "is_private": channel.is_private,
                 "is_archived": channel.is_archived, "is_general": channel.is_general,
                 "member_count": len(channel.members),
@@ -963,11 +978,7 @@ class FakeSlack(FakeFiles, FakePartners, FakeRotation):
                 "conversation_host_id": self.party_of(self._host(channel)),
                 "context_team_id": self._context_team(channel, None, org),
             })  # fmt: skip
-        start = int(params.get("cursor") or 0)
-        limit = max(1, min(int(params.get("limit") or 10), SEARCH_MAX_LIMIT))
-        following = str(start + limit) if start + limit < len(found) else ""
-        return {"ok": True, "conversations": found[start : start + limit], "next_cursor": following,
-                "total_count": len(found)}  # fmt: skip
+        return {"ok": True, "conversations": page, "next_cursor": following, "total_count": len(found)}
 
     def _m_apps_connections_open(self, params: dict, identity: dict) -> dict:
         if identity["kind"] != "app":
