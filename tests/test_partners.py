@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.everything import OFFBOARD_EVERYTHING
 from services.disconnecting.partners import Partner as PartnerId
 from services.disconnecting.workflow import Requester
@@ -253,11 +254,14 @@ async def test_the_home_tab_lists_a_big_org_s_partners_stalest_first_a_page_at_a
     fake_slack.add_shared_channel("deal-private", connected=[grid.partner], is_private=True)
     fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
     fake_slack.set_partner(grid.partner, last_active=now - 400 * 86400)  # the stalest of all
+    for i in range(30):  # a full audit page beside the directory
+        entry = AuditEntry(AuditEvent.FAILED, grid.admin, f"error_{i}", fake_slack.enterprise_id, fake_slack.team_id)
+        await slack.built.audit_log.record(entry)
 
     await slack.home_opened(grid.admin)
     home = await home_after(fake_slack, grid.admin, 1)
     text = json.dumps(home["blocks"])
-    assert len(home["blocks"]) <= 100
+    assert len(home["blocks"]) <= 100 and text.count("error_") == 25  # the audit page is whole beside it
     rows = partner_rows(home)
     assert len(rows) == 10
     first = rows[0]["text"]["text"]
