@@ -123,10 +123,12 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     offboarding = Offboarding(runner, clients, client, disconnects)
     offboarding.register()
 
-    async def offboarding_home(enterprise_id: str | None) -> list[Any]:
+    async def offboarding_home(enterprise_id: str | None, jobs_offset: int = 0) -> list[Any]:
+        from services.ui.home_jobs import JOBS_PAGE_SIZE
         from services.ui.offboarding import home_blocks
 
-        return home_blocks(await offboarding.active_jobs(enterprise_id))
+        page = await offboarding.active_jobs(enterprise_id, jobs_offset, JOBS_PAGE_SIZE)
+        return home_blocks(page.running, page.total, page.offset, page.finished)
 
     home_tab = HomeTab(admins, audit_log, names, offboarding_home)
 

@@ -27,12 +27,12 @@ class HomeTab:
         admins: AdminPolicy,
         log: AuditLog,
         names: NameBook,
-        extra: Callable[[str | None], Awaitable[list[Any]]] | None = None,
+        extra: Callable[[str | None, int], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.admins = admins
         self.log = log
         self.names = names
-        self.extra = extra  # more blocks for admins, by org (offboarding's button and jobs)
+        self.extra = extra  # more blocks for admins, by org and jobs page (offboarding's button and jobs)
 
     async def view(
         self,
@@ -41,6 +41,7 @@ class HomeTab:
         enterprise_id: str | None,
         team_id: str | None,
         before_id: int | None = None,
+        jobs_offset: int = 0,
     ) -> View:
         """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
         check = await self.admins.check(client, user_id, enterprise_id)
@@ -53,7 +54,7 @@ class HomeTab:
             self.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
             self.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
         )
-        extra = await self.extra(enterprise_id) if self.extra is not None and enterprise_id else []
+        extra = await self.extra(enterprise_id, jobs_offset) if self.extra is not None and enterprise_id else []
         return admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
 
 
