@@ -217,3 +217,39 @@ def buttons_in_home(view: dict) -> list[dict]:
     """Every button in a Home tab: in actions blocks and as a section's accessory."""
     accessories = [b["accessory"] for b in view["blocks"] if (b.get("accessory") or {}).get("type") == "button"]
     return [*buttons_in(view["blocks"]), *accessories]
+
+
+async def test_offboardings_unfinished_at_the_upgrade_take_their_claim(database_url: str) -> None:
+    """Upgrading a database with jobs running: each unfinished offboarding holds its claim at once (of two for one
+    partner, the older), so none is started again beside them; finished ones hold nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import column, insert, table
+
+    from services.storage.database import create_engine_for
+    from services.storage.migrate import head_revision, upgrade
+
+    await upgrade(database_url, "0004")
+    now = datetime.now(UTC)
+
+    def row(job_id: str, status: str, partner: str, age: int) -> dict[str, Any]:
+        return dict(id=job_id, kind=OFFBOARD, status=status, created_at=now - timedelta(minutes=age), updated_at=now,
+                    user_id="U1", enterprise_id="E1", is_enterprise_install=False,
+                    payload=f'{{"partner": "{partner}"}}', items="[]", next_item=0, attempts=0, interrupted=False)  # fmt: skip
+
+    engine = create_engine_for(database_url)
+    try:
+        async with engine.begin() as conn:
+            rows = [row("old", "running", "E9", 10), row("twin", "queued", "E9", 5), row("done", "done", "E7", 20),
+                    row("other", "running", "E8", 1)]  # fmt: skip
+            before_0005 = table("job", *(column(name) for name in rows[0]))  # the job table as 0004 left it
+            await conn.execute(insert(before_0005), rows)
+        assert await upgrade(database_url) == ("0004", head_revision())
+        store = JobStore(Database(database_url))
+        try:
+            holders = {p: await store.holder(offboard_claim("E1", p)) for p in ("E9", "E8", "E7")}
+            assert {p: h.id if h else None for p, h in holders.items()} == {"E9": "old", "E8": "other", "E7": None}
+        finally:
+            await store.database.close()
+    finally:
+        await engine.dispose()

@@ -11,6 +11,7 @@ Create Date: 2026-12-06
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -26,6 +27,26 @@ def upgrade() -> None:
     with op.batch_alter_table("job") as batch:
         batch.add_column(sa.Column("claim", sa.String(length=120), nullable=True))
         batch.create_index("ix_job_claim", ["claim"], unique=True)
+    # Offboardings unfinished at the upgrade take their claim (services.disconnecting.offboarding.offboard_claim), so
+    # none is started again beside them; of two already running for one partner (the bug this fixes), the older.
+    job = sa.table("job", sa.column("id"), sa.column("kind"), sa.column("status"), sa.column("created_at"),
+                   sa.column("enterprise_id"), sa.column("payload"), sa.column("claim"))  # fmt: skip
+    bind = op.get_bind()
+    rows = bind.execute(
+        sa.select(job.c.id, job.c.enterprise_id, job.c.payload)
+        .where(job.c.kind == "offboard", job.c.status.in_(("queued", "running")))
+        .order_by(job.c.created_at)
+    ).all()
+    taken: set[str] = set()
+    for job_id, enterprise_id, payload in rows:
+        try:
+            partner = json.loads(payload or "{}").get("partner")
+        except (ValueError, AttributeError):
+            continue
+        claim = f"offboard:{enterprise_id or ''}:{partner or ''}"
+        if partner and claim not in taken:
+            taken.add(claim)
+            bind.execute(sa.update(job).where(job.c.id == job_id).values(claim=claim))
 
 
 def downgrade() -> None:
