@@ -7,7 +7,7 @@ import gc
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -54,6 +54,7 @@ class BuiltApp:
     readiness: Readiness  # GET /readyz; a graceful shutdown sets readiness.draining
     jobs: JobRunner | None = None
     grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
@@ -65,6 +66,7 @@ class BuiltApp:
     async def close(self) -> None:
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
+        await self.attempts.close()  # the refused attempts counted but not recorded yet
         await self.audit_feed.drain()
         await close_session(self.bolt.client)
         await self.database.close()
@@ -136,10 +138,11 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
 
     offboarding.home_refresh = refresh_home
+    attempts = AttemptLimiter(record=trail.record)  # past the limit: one audit row per person a minute
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
-        "disconnect_attempts": AttemptLimiter(),
+        "disconnect_attempts": attempts,
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "home_tab": home_tab,
@@ -153,7 +156,9 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     register_listeners(app)
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
-    return BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
+    return BuiltApp(
+        app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds, attempts
+    )
 
 
 def tune_garbage_collector() -> None:

@@ -27,6 +27,8 @@ MAX_TEAMS = 100  # a multi-select holds at most 100 options
 # Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
 # from writing thousands of audit rows or team.info calls.
 MAX_PARTIES_PER_RUN = 20
+# The audit row of a /disconnect-shared naming more (refused before any API call): "too_many_parties:<named>".
+TOO_MANY_PARTIES_OUTCOME = "too_many_parties"
 
 PartyState = Literal["connected", "limited", "pending"]
 # Where a party's ID comes from in conversations.info, in the order a later key overrides an earlier one.
