@@ -107,6 +107,26 @@ def partner_typed(view: dict[str, Any]) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def offered_teams(view: dict[str, Any], channel_id: str) -> set[str]:
+    """The parties the submitted form offered for this channel: the options of its block (options, or option groups
+    past 100), as Slack sends the whole view back with its state."""
+    offered: set[str] = set()
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict) or block.get("block_id") != TEAMS_BLOCK_PREFIX + channel_id:
+            continue
+        element = block.get("element")
+        if not isinstance(element, dict):
+            continue
+        groups = element.get("option_groups")
+        lists = [g.get("options") for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+        for options in [element.get("options"), *lists]:
+            for option in options if isinstance(options, list) else []:
+                if isinstance(option, dict) and isinstance(option.get("value"), str):
+                    offered.add(option["value"])
+    return offered
+
+
 def offered_and_ticked(view: dict[str, Any]) -> tuple[list[str], list[str]]:
     """From a submitted plan: every channel it offered (its blocks) and those still ticked (its state), in order."""
     offered: dict[str, None] = {}

@@ -23,7 +23,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, team_facts, team_name
 
-MAX_TEAMS = 100  # a multi-select holds at most 100 options
+# A Slack Connect channel holds up to 250 organizations (Slack's help center; ../shared/slack-facts.md): every one is
+# offered (services.ui.disconnect groups past 100 options). The bound leaves room for pending invitations besides, and
+# keeps a forged or broken answer from building a view of thousands of options.
+MAX_TEAMS = 500
 # Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
 # from writing thousands of audit rows or team.info calls.
 MAX_PARTIES_PER_RUN = 20
