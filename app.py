@@ -15,11 +15,12 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from listeners import register_listeners
-from server.app import build_web_app, create_bolt_app, serve_forever
+from server.app import build_web_app, create_bolt_app, public_settings, serve_forever, start_metrics_http
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
 from services.audit.log import AuditLog
+from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
@@ -54,7 +55,8 @@ class BuiltApp:
     readiness: Readiness  # GET /readyz; a graceful shutdown sets readiness.draining
     jobs: JobRunner | None = None
     grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
-    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)
+    retention: AuditRetention | None = None  # AUDIT_RETENTION_DAYS: the audit log's purge, started after serving
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)  # refusals past the limit, recorded a minute on
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
@@ -64,6 +66,8 @@ class BuiltApp:
             await self.jobs.drain(self.grace)
 
     async def close(self) -> None:
+        if self.retention is not None:
+            await self.retention.stop()
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
         await self.attempts.close()  # the refused attempts counted but not recorded yet
@@ -156,9 +160,11 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     register_listeners(app)
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
-    return BuiltApp(
-        app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds, attempts
-    )
+    built = BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
+    built.attempts = attempts
+    if settings.audit_retention_days is not None:
+        built.retention = AuditRetention(audit_log, settings.audit_retention_days)
+    return built
 
 
 def tune_garbage_collector() -> None:
@@ -176,10 +182,12 @@ GC_TUNING_DELAY_SECONDS = 1.0
 def after_serving(built: BuiltApp) -> None:
     """What start-up doesn't wait for, once the app serves: the job runner's first claim (jobs left by a stopped or
     crashed instance, this one before a restart or another: a SQLite file is read with sqlite3 first, SQLAlchemy is
-    loaded only when there is one), the database's schema (if start-up didn't start on it), the metrics (in a
+    loaded only when there is one), the audit log's retention purge (AUDIT_RETENTION_DAYS), the database's schema (if start-up didn't start on it), the metrics (in a
     thread), and the garbage collector's tuning."""
     if built.jobs is not None:
         built.jobs.start()
+    if built.retention is not None:
+        built.retention.start()
     built.database.prepare()
     if metrics.enabled():
         asyncio.get_running_loop().run_in_executor(None, metrics.warm_up)
@@ -231,10 +239,22 @@ async def web_app() -> web.Application:
         built = await build_app(settings)
     except StartupError as e:
         sys.exit(f"Start-up error: {e}")
-    application = build_web_app(built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness)
+    application = build_web_app(
+        built.bolt, signing_secret=settings.signing_secret, readiness=built.readiness, **public_settings(settings)
+    )
+    metrics_server: list[web.AppRunner] = []
 
     async def close(_: web.Application) -> None:
+        for runner in metrics_server:
+            await runner.cleanup()
         await built.close()
+
+    if settings.metrics_port is not None and settings.metrics_enabled:
+
+        async def serve_metrics(_: web.Application) -> None:  # every worker binds METRICS_PORT (SO_REUSEPORT)
+            metrics_server.append(await start_metrics_http(settings, reuse_port=True))
+
+        application.on_startup.append(serve_metrics)
 
     async def start_jobs(_: web.Application) -> None:
         # on_startup runs before the worker listens: the rest once this start-up step has returned.

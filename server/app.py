@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -18,8 +19,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from server.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
-from server.operations import HEALTH_PATH, READY_PATH, Readiness, add_operations_routes
-from server.request_guard import PageThrottle, RequestGuard
+from server.operations import (
+    HEALTH_PATH,
+    METRICS_PATH,
+    READY_PATH,
+    Readiness,
+    add_operations_routes,
+    build_metrics_app,
+)
+from server.request_guard import AddressThrottle, RequestGuard, client_address
 from services.settings import Settings
 from services.slack.identity import BotIdentity, StartupError
 from services.slack.outcomes import error_of
@@ -127,29 +135,48 @@ async def _to_bolt_request(request: web.Request) -> AsyncBoltRequest | web.Respo
 
 
 def build_web_app(
-    app: AsyncApp, events: bool = True, signing_secret: str | None = None, readiness: Readiness | None = None
+    app: AsyncApp,
+    events: bool = True,
+    signing_secret: str | None = None,
+    readiness: Readiness | None = None,
+    *,
+    trusted_proxy_hops: int = 0,
+    metrics_here: bool = True,
+    metrics_token: str | None = None,
 ) -> web.Application:
-    """GET /healthz and /readyz; POST /slack/events (not in Socket Mode); with OAuth, the install pages and redirect.
+    """GET /healthz and /readyz; POST /slack/events (not in Socket Mode); with OAuth, the install pages and redirect;
+    GET /metrics unless it has a port of its own (`metrics_here` false: METRICS_PORT).
 
     With a signing secret, every POST to /slack/events is verified on its raw bytes, and replays dropped, before
-    anything decodes it (server.request_guard).
+    anything decodes it (server.request_guard). The install pages and /metrics are rate-limited per client address
+    (behind `trusted_proxy_hops` reverse proxies, the address they saw: server.request_guard.client_address).
     """
     guard = RequestGuard(signing_secret) if signing_secret else None
     # auto_decompress off: Slack never compresses a request, and aiohttp would otherwise inflate a compressed body
     # (a 1 KB gzip bomb is 1 MB of work) on the event loop as it arrives, before any check could refuse it.
     web_app = web.Application(client_max_size=MAX_BODY_BYTES, handler_args={"auto_decompress": False})
-    add_operations_routes(web_app, readiness)
+    add_operations_routes(
+        web_app,
+        readiness,
+        metrics_route=metrics_here,
+        metrics_token=metrics_token,
+        trusted_proxy_hops=trusted_proxy_hops,
+    )
     flow = app.oauth_flow
     if flow is not None:
         from services.storage.errors import database_errors  # OAuth mode only: the stores have loaded SQLAlchemy
 
         storage_failures = database_errors()
 
-        throttle, redirects = PageThrottle(), PageThrottle(what="OAuth redirect(s)")
+        # Per client address: a flood from one address is refused while everyone else installs.
+        throttle, redirects = AddressThrottle(), AddressThrottle(what="OAuth redirect(s)")
+
+        def address(request: web.Request) -> str:
+            return client_address(request.remote, request.headers.getall("X-Forwarded-For", []), trusted_proxy_hops)
 
         async def page(request: web.Request, render) -> web.Response:
             """An install page: throttled (each view stores an OAuth state), and a database in trouble is a 503."""
-            if not throttle.allow():
+            if not throttle.allow(address(request)):
                 return web.Response(status=429, text=TOO_MANY_INSTALL_VIEWS, headers={"Retry-After": "1"})
             bolt_request = _page_request(request)
             if isinstance(bolt_request, web.Response):
@@ -164,7 +191,7 @@ def build_web_app(
             return await page(request, flow.handle_installation)
 
         async def oauth_redirect(request: web.Request) -> web.Response:
-            if not redirects.allow():
+            if not redirects.allow(address(request)):
                 return web.Response(status=429, text=TOO_MANY_INSTALL_FINISHES, headers={"Retry-After": "1"})
             bolt_request = _page_request(request)
             if isinstance(bolt_request, web.Response):
@@ -251,18 +278,42 @@ async def start_http(
     signing_secret: str | None = None,
     readiness: Readiness | None = None,
     shutdown_timeout: float = 3.0,  # a request being handled needs no more: Slack waits 3 s for an ack
+    **public: Any,  # build_web_app's trusted_proxy_hops, metrics_here, metrics_token
 ) -> tuple[web.AppRunner, int]:
     """Serve on host:port (0 for a free port); returns the runner and the bound port."""
     # shutdown_timeout: at SIGTERM a connection still sending its body (a slow or hostile client) would otherwise hold
     # the exit for aiohttp's 60 s; the work that matters (jobs) is drained before this, within the grace period.
     runner = web.AppRunner(
-        build_web_app(app, events, signing_secret, readiness), access_log=None, shutdown_timeout=shutdown_timeout
+        build_web_app(app, events, signing_secret, readiness, **public),
+        access_log=None,
+        shutdown_timeout=shutdown_timeout,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else port
     return runner, bound
+
+
+def public_settings(settings: Settings) -> dict[str, Any]:
+    """build_web_app's keyword arguments for the public endpoints, from the settings."""
+    return {
+        "trusted_proxy_hops": settings.trusted_proxy_hops,
+        "metrics_here": settings.metrics_port is None,
+        "metrics_token": settings.metrics_token,
+    }
+
+
+async def start_metrics_http(settings: Settings, host: str = "0.0.0.0", reuse_port: bool = False) -> web.AppRunner:
+    """METRICS_PORT: GET /metrics (and /healthz) alone on a port of their own. Under gunicorn every worker binds it
+    with SO_REUSEPORT (`reuse_port`): whichever answers renders every worker's metrics (multi-process mode)."""
+    runner = web.AppRunner(
+        build_metrics_app(settings.metrics_token, settings.trusted_proxy_hops), access_log=None, shutdown_timeout=1.0
+    )
+    await runner.setup()
+    await web.TCPSite(runner, host, settings.metrics_port, reuse_port=reuse_port or None).start()
+    logger.info("Serving GET %s on port %s", METRICS_PATH, settings.metrics_port)
+    return runner
 
 
 def _measured_socket_mode_handler() -> type:
@@ -320,14 +371,17 @@ async def serve_forever(
     Until `stop` is set (SIGTERM); then /readyz answers 503 "draining", Socket Mode stops taking requests, `on_stop`
     lets the work in flight finish (jobs are released), and the HTTP server closes.
     """
+    public = public_settings(settings)
+    separate_metrics = settings.metrics_port is not None and settings.metrics_enabled
+    metrics_runner = await start_metrics_http(settings) if separate_metrics else None
     if settings.app_token is not None:
-        runner, port = await start_http(app, "0.0.0.0", settings.port, events=False, readiness=readiness)
+        runner, port = await start_http(app, "0.0.0.0", settings.port, events=False, readiness=readiness, **public)
         handler = await connect_socket_mode(app, settings.app_token)
         logger.info("Socket Mode: connected to Slack; health checks on port %s", port)
     else:
         handler = None
         runner, port = await start_http(
-            app, "0.0.0.0", settings.port, signing_secret=settings.signing_secret, readiness=readiness
+            app, "0.0.0.0", settings.port, signing_secret=settings.signing_secret, readiness=readiness, **public
         )
         logger.info("HTTP mode: listening on port %s (POST %s, GET %s, %s)", port, EVENTS_PATH, HEALTH_PATH, READY_PATH)
     if readiness is not None:
@@ -348,3 +402,5 @@ async def serve_forever(
         if handler is not None:
             await handler.close_async()
         await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ _MAX_REMEMBERED = 100_000  # signatures kept: ~10 MB at most, far above any real
 _LOG_INTERVAL_SECONDS = 60.0  # at most one line a minute about refused or replayed requests, with the count since
 _OFF_LOOP_BYTES = 64 * 1024  # larger bodies are hashed in a thread (hashlib releases the GIL on large inputs)
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+# Client addresses remembered by an AddressThrottle: ~2 MB at most; a flood from more addresses than this within a
+# bucket's refill time (four seconds) makes the oldest start afresh, as addresses never seen do.
+_MAX_ADDRESSES = 10_000
 
 
 class _RateLimitedLog:
@@ -136,3 +140,82 @@ class PageThrottle:
             return True
         self._refused.note()
         return False
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str], trusted_hops: int) -> str:
+    """The client's address: the connecting peer's, or, behind `trusted_hops` reverse proxies that each append the
+    address they were reached from to X-Forwarded-For, the entry the outermost trusted proxy wrote (the
+    `trusted_hops`-th from the right). Anything left of it was written by the client, so it is never believed; a
+    header with fewer entries than that, or an entry that isn't an address, falls back to the peer."""
+    if trusted_hops > 0:
+        entries = [part.strip() for header in forwarded_for for part in header.split(",")]
+        if len(entries) >= trusted_hops:
+            candidate = entries[-trusted_hops]
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass
+    return peer or "unknown"
+
+
+def _bucket_key(address: str) -> str:
+    """One bucket per IPv4 address, per IPv6 /64 (what one subscriber gets: an address each would be a bucket each)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+class AddressThrottle:
+    """A token bucket per client address (server.request_guard.client_address) for pages anyone can open: one address
+    sending faster than the bucket refills is refused (429) while every other address is served as before.
+
+    Memory is bounded: at most `max_addresses` buckets, the least recently used dropped first (a dropped address
+    starts again with a full bucket: the same as an address never seen). An overall bucket, generous and spent only
+    by requests an address's own bucket allowed, keeps many addresses at once from reaching the database unbounded.
+    """
+
+    def __init__(
+        self,
+        per_second: float = 5.0,
+        burst: int = 20,
+        *,
+        overall_per_second: float = 50.0,
+        overall_burst: int = 200,
+        max_addresses: int = _MAX_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+        what: str = "install page view(s)",
+    ) -> None:
+        self._rate = per_second
+        self._burst = float(burst)
+        self._max = max_addresses
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, when counted)
+        self._overall = PageThrottle(overall_per_second, overall_burst, clock, what=what)
+        self._refused = _RateLimitedLog(
+            logging.WARNING, f"Refused %d {what} over one address's rate limit in the last minute"
+        )
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def allow(self, address: str) -> bool:
+        key = _bucket_key(address)
+        now = self._clock()
+        tokens, at = self._buckets.pop(key, (self._burst, now))
+        tokens = min(self._burst, tokens + (now - at) * self._rate)
+        allowed = tokens >= 1
+        if allowed:
+            tokens -= 1
+        self._buckets[key] = (tokens, now)
+        while len(self._buckets) > self._max:
+            self._buckets.popitem(last=False)
+        if not allowed:
+            self._refused.note()
+            return False
+        return self._overall.allow()

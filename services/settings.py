@@ -44,6 +44,11 @@ class Settings:
     job_retention_days: float = 7.0
     shutdown_grace_seconds: float = 10.0
     log_format: str = "text"
+    audit_retention_days: int | None = None  # None: the audit log is kept forever
+    metrics_port: int | None = None  # /metrics on a port of its own instead of PORT
+    metrics_token: str | None = None  # /metrics only with `Authorization: Bearer <this>`
+    trusted_proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-For is believed
+    sentry_dsn: str | None = None  # errors reported to Sentry (services.telemetry.errors)
 
     @property
     def socket_mode(self) -> bool:
@@ -56,7 +61,15 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Every secret value, so logging can redact it wherever it appears."""
-        candidates = (self.bot_token, self.signing_secret, self.app_token, self.admin_token, self.client_secret)
+        candidates = (
+            self.bot_token,
+            self.signing_secret,
+            self.app_token,
+            self.admin_token,
+            self.client_secret,
+            self.metrics_token,
+            self.sentry_dsn,
+        )
         return [s for s in candidates if s]
 
 
@@ -169,6 +182,37 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     job_retention_days = _seconds(values, "JOB_RETENTION_DAYS", 7.0, 0, 3650)
     shutdown_grace_seconds = _seconds(values, "SHUTDOWN_GRACE_SECONDS", 10.0, 0, 3600)
 
+    retention_text = _clean(values.get("AUDIT_RETENTION_DAYS"))
+    if retention_text is not None and not (retention_text.isdigit() and 1 <= int(retention_text) <= 36500):
+        raise SettingsError(
+            "AUDIT_RETENTION_DAYS must be a whole number of days from 1 to 36500 (or unset, to keep the audit log "
+            "forever)."
+        )
+
+    metrics_port_text = _clean(values.get("METRICS_PORT"))
+    if metrics_port_text is not None and not (metrics_port_text.isdigit() and 1 <= int(metrics_port_text) <= 65535):
+        raise SettingsError("METRICS_PORT must be a whole number from 1 to 65535 (or unset: /metrics on PORT).")
+    if metrics_port_text is not None and int(metrics_port_text) == int(port_text):
+        raise SettingsError("METRICS_PORT must differ from PORT (unset it to serve /metrics on PORT).")
+
+    metrics_token = _clean(values.get("METRICS_TOKEN"))
+    if metrics_token is not None and (len(metrics_token) < 16 or not metrics_token.isascii() or " " in metrics_token):
+        raise SettingsError(
+            "METRICS_TOKEN must be at least 16 characters (ASCII, no spaces): a random one, e.g. from "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or unset it)."
+        )
+
+    hops_text = _clean(values.get("TRUSTED_PROXY_HOPS")) or "0"
+    if not hops_text.isdigit() or int(hops_text) > 5:
+        raise SettingsError(
+            "TRUSTED_PROXY_HOPS must be a whole number from 0 to 5: how many reverse proxies in front of the app add "
+            "to X-Forwarded-For (0, the default: the connecting address is the client's)."
+        )
+
+    sentry_dsn = _clean(values.get("SENTRY_DSN"))
+    if sentry_dsn is not None and urlparse(sentry_dsn).scheme not in ("http", "https"):
+        raise SettingsError("SENTRY_DSN must be the https:// DSN from your Sentry project's settings (or unset it).")
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -190,6 +234,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         job_poll_seconds=job_poll_seconds,
         job_retention_days=job_retention_days,
         shutdown_grace_seconds=shutdown_grace_seconds,
+        audit_retention_days=int(retention_text) if retention_text is not None else None,
+        metrics_port=int(metrics_port_text) if metrics_port_text is not None else None,
+        metrics_token=metrics_token,
+        trusted_proxy_hops=int(hops_text),
+        sentry_dsn=sentry_dsn,
     )
 
 

@@ -1,6 +1,8 @@
 """The audit log of /disconnect-shared: every attempt, in a database at DATABASE_URL.
 
-Read it with `python -m services.audit.log --last 20`.
+Read it with `python -m services.audit.log --last 20` (`channel-admin audit --last 20`); export it with
+`python -m services.audit.log export --format csv|jsonl [--output FILE] [--since …] [--until …] [--org …] [--event …]
+[--channel …] [--job …]` (services.audit.export).
 """
 
 from __future__ import annotations
@@ -8,17 +10,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TextIO
 
+from services.audit.export import (
+    FORMATS,
+    ExportError,
+    ExportFilter,
+    check_id,
+    check_job_id,
+    export,
+    parse_moment,
+)
 from services.storage.audit_rows import (
     audit_rows_page,
     dangling_audit_rows,
     insert_audit_row,
     job_audit_rows,
     newest_audit_rows,
+    purge_audit_rows,
 )
 from services.storage.database import Database
 from services.telemetry import metrics
@@ -35,12 +48,17 @@ class AuditEvent(Enum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     FINISHED = "finished"
+    # The audit log itself: an export asked for from the Home tab (or refused), a retention purge.
+    EXPORTED = "exported"
+    PURGED = "purged"
 
 
 DISCONNECT_AUDIT_ACTION = "disconnect_shared"
 DRY_RUN_AUDIT_ACTION = "disconnect_shared_dry_run"  # every entry of a dry run, refusals included
 OFFBOARD_AUDIT_ACTION = "offboard"  # /disconnect-shared all <org>: every channel shared with one organisation, as a job
 OFFBOARD_DRY_RUN_AUDIT_ACTION = "offboard_dry_run"
+AUDIT_EXPORT_ACTION = "audit_export"  # an admin's export from the Home tab: its row count, or why it was refused
+AUDIT_RETENTION_ACTION = "audit_retention"  # AUDIT_RETENTION_DAYS purged rows: how many, and the cut-off
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,25 @@ class AuditLog:
             before=before,
         )
 
+    async def purge(self, before: datetime, note: str = "") -> int:
+        """Delete the entries written before `before`; when there were any, an `audit_retention` `purged` entry says
+        how many and the cut-off, written in the same transaction. Returns how many were deleted."""
+
+        def record(count: int) -> dict[str, Any]:
+            cutoff = before.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return {
+                "at": datetime.now(UTC),
+                "action": AUDIT_RETENTION_ACTION,
+                "event": AuditEvent.PURGED.value,
+                "user_id": "",
+                "outcome": f"deleted={count} before={cutoff}{note}"[:80],
+            }
+
+        count = await purge_audit_rows(self._database, before, record)
+        if count:
+            metrics.audit_row_written(AuditEvent.PURGED.value)
+        return count
+
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
     ) -> tuple[list[dict[str, Any]], bool]:
@@ -141,18 +178,95 @@ async def _print_latest(database_url: str, last: int) -> None:
         await database.close()
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.audit.log",
+        description="Print the newest audit entries, or export them (the export subcommand).",
+    )
+    parser.add_argument("--last", type=int, default=20, help="how many entries (default 20)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")
+    commands = parser.add_subparsers(dest="command", metavar="{export}")
+    export = commands.add_parser(
+        "export",
+        help="write the audit log as CSV or JSON Lines",
+        description="Write the audit log's entries, oldest first, as CSV (with a header row) or JSON Lines (one "
+        "object a line). Times are UTC (ISO 8601). Filters combine (all must match).",
+    )
+    export.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or jsonl")
+    export.add_argument("--output", metavar="FILE", help="write to FILE (created private, 0600) instead of stdout")
+    export.add_argument("--since", metavar="WHEN", help="entries at or after WHEN: 2026-11-01 or 2026-11-01T09:30:00Z")
+    export.add_argument("--until", metavar="WHEN", help="entries before WHEN (a date means its midnight, UTC)")
+    export.add_argument("--org", metavar="ID", help="one Enterprise org (E…) or standalone workspace (T…)")
+    export.add_argument(
+        "--event",
+        action="append",
+        choices=[e.value for e in AuditEvent],
+        help="only this event (repeat for several)",
+    )
+    export.add_argument("--channel", metavar="ID", help="one channel (C…)")
+    export.add_argument("--job", metavar="ID", help="one offboarding job's entries")
+    export.add_argument("--database-url", dest="export_database_url", help="as above")
+    return parser
+
+
+def _export_filter(args: argparse.Namespace) -> ExportFilter:
+    since = parse_moment(args.since, "--since") if args.since else None
+    until = parse_moment(args.until, "--until") if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise ExportError("--until must be later than --since")
+    return ExportFilter(
+        since=since,
+        until=until,
+        org=check_id(args.org, "--org"),
+        events=tuple(dict.fromkeys(args.event or ())),
+        channel_id=check_id(args.channel, "--channel"),
+        job_id=check_job_id(args.job),
+    )
+
+
+async def _export(database_url: str, what: ExportFilter, format: str, out: TextIO) -> int:
+    database = Database(database_url)
+    try:
+        return await export(database, what, format, out)
+    finally:
+        await database.close()
+
+
+def _private_file(path: str) -> TextIO:
+    """The export file, created readable by its owner only (the audit log names people and channels)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
+
+
+def main(argv: list[str] | None = None) -> int:
     from dotenv import dotenv_values
 
     from services.settings import DEFAULT_DATABASE_URL, async_database_url
 
-    parser = argparse.ArgumentParser(prog="python -m services.audit.log", description="Print the newest audit entries.")
-    parser.add_argument("--last", type=int, default=20, help="how many entries (default 20)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")
+    parser = _parser()
     args = parser.parse_args(argv)
-    url = args.database_url or os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL")
-    asyncio.run(_print_latest(async_database_url(url or DEFAULT_DATABASE_URL), max(args.last, 1)))
+    given = args.database_url or getattr(args, "export_database_url", None)
+    url = given or os.environ.get("DATABASE_URL") or dotenv_values(".env").get("DATABASE_URL")
+    database_url = async_database_url(url or DEFAULT_DATABASE_URL)
+    if args.command != "export":
+        asyncio.run(_print_latest(database_url, max(args.last, 1)))
+        return 0
+    try:
+        what = _export_filter(args)
+    except ExportError as e:
+        parser.exit(2, f"channel-admin audit export: {e}\n")
+    if args.output:
+        with _private_file(args.output) as out:
+            count = asyncio.run(_export(database_url, what, args.format, out))
+        print(f"Exported {count} audit entr{'y' if count == 1 else 'ies'} to {args.output}.", file=sys.stderr)
+        return 0
+    try:
+        asyncio.run(_export(database_url, what, args.format, sys.stdout))
+        sys.stdout.flush()
+    except BrokenPipeError:  # `… | head`: the reader stopped; not an error of the export
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

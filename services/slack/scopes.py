@@ -21,6 +21,8 @@ BOT_SCOPES = [
     "channels:read",  # a public shared channel's connected teams
     "groups:read",  # a private shared channel's connected teams; which channels left were private
     "team:read",  # workspace names
+    "files:write",  # long lists (a big leave's or offboarding's summary) as a file in the DM (services.slack.files)
+    "im:write",  # the DM that file goes in: files.completeUploadExternal takes a D… ID, from conversations.open
 ]
 
 USER_SCOPES: list[str] = []  # manifest.json and /slack/install: no user token at all

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app import build_app
-from server.app import start_http
+from server.app import public_settings, start_http
 from services.settings import Settings
 from services.storage.migrate import upgrade
 from tests.helpers.fake_slack import FakeSlack
@@ -192,7 +192,12 @@ async def running_app(fake: FakeSlack, settings: Settings) -> AsyncIterator[Slac
     """The app serving on a free port, and a sender that talks to it as Slack does."""
     built = await build_app(settings)
     runner, port = await start_http(
-        built.bolt, "127.0.0.1", 0, signing_secret=settings.signing_secret, readiness=built.readiness
+        built.bolt,
+        "127.0.0.1",
+        0,
+        signing_secret=settings.signing_secret,
+        readiness=built.readiness,
+        **public_settings(settings),
     )
     try:
         async with aiohttp.ClientSession() as session:

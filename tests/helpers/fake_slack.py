@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
 
+from tests.helpers.fake_files import FakeFiles, message_refusal
+
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
 LEAVE_ERROR_CODES = [
     "cant_leave_general", "channel_not_found", "is_archived", "last_member",
@@ -73,7 +75,7 @@ SEARCH_MAX_LIMIT = 20
 
 DEFAULT_BOT_SCOPES = frozenset({
     "commands", "channels:manage", "channels:join", "groups:write", "chat:write",
-    "users:read", "channels:read", "groups:read", "team:read",
+    "users:read", "channels:read", "groups:read", "team:read", "files:write", "im:write",
 })  # fmt: skip
 
 
@@ -176,7 +178,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack:
+class FakeSlack(FakeFiles):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -231,6 +233,7 @@ class FakeSlack:
         self._stopping = asyncio.Event()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
+        self.init_files()
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self, port: int = 0) -> None:
@@ -239,6 +242,7 @@ class FakeSlack:
         app.router.add_get("/oauth/v2/authorize", self._authorize)
         app.router.add_post("/commands/{team}/{a}/{b}", self._response_url)
         app.router.add_get("/socket", self._socket)
+        self.add_file_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=1024)
@@ -1173,6 +1177,8 @@ class FakeSlack:
                 return {"ok": False, "error": "is_archived"}
             if identity["user_id"] not in self.channels[channel].members:
                 return {"ok": False, "error": "not_in_channel"}
+        if refusal := message_refusal(params):
+            return refusal
         self.messages.append(params)
         return {"ok": True, "channel": channel, "ts": f"{time.time():.6f}"}
 
@@ -1188,7 +1194,10 @@ class FakeSlack:
             return web.Response(status=entry.status, text="no_service")
         if len(entry.posts) >= RESPONSE_URL_USES or time.monotonic() - entry.created > RESPONSE_URL_LIFETIME:
             return web.Response(status=404, text="expired_url")
-        entry.posts.append(json.loads(await request.read()))
+        body = json.loads(await request.read())
+        if refusal := message_refusal(body):
+            return web.Response(status=400, text=refusal["error"])
+        entry.posts.append(body)
         return web.Response(text="ok")
 
     # ---- Socket Mode ----------------------------------------------------------------------------

@@ -1,0 +1,3 @@
+from channel_admin.cli import main
+
+main()

@@ -1,0 +1,180 @@
+"""A file in the app's DM (services.slack.files, files.uploadV2 through slack_sdk against the fake over HTTP), the
+fake's message size limits as Slack has them, and the app's bound on a message (services.ui.limits)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.slack.client import build_web_client, close_session
+from services.slack.files import send_file_to_user
+from services.ui.limits import (
+    MAX_MESSAGE_BLOCKS,
+    MESSAGE_BLOCK_TEXT_BUDGET,
+    block_text_length,
+    bound_message,
+    fits,
+    short_list,
+)
+from tests.helpers.fake_files import MESSAGE_BLOCK_TEXT_LIMIT
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.logs import log_capture
+
+CSV = "channel_id,result\n" + "".join(f"C{i:010d},left\n" for i in range(1000))
+
+
+@pytest.fixture
+async def client(fake_slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
+    web = build_web_client(fake_slack.bot_token, fake_slack.api_url, 5.0)
+    yield web
+    await close_session(web)
+
+
+async def send(client: AsyncWebClient, user_id: str) -> bool:
+    return await send_file_to_user(
+        client, user_id, filename="leave.csv", content=CSV, title="Channels left", initial_comment="The full list."
+    )
+
+
+# ---- files.uploadV2 into the DM ------------------------------------------------------------------------------------
+
+
+async def test_a_file_goes_into_the_users_dm_with_its_name_content_and_comment(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    user = fake_slack.add_user()
+    assert await send(client, user) is True
+    (shared,) = fake_slack.files_to(user)
+    assert (shared.name, shared.title, shared.initial_comment) == ("leave.csv", "Channels left", "The full list.")
+    assert shared.text == CSV
+    assert shared.channel is not None and shared.channel.startswith("D")
+    assert shared.channel == fake_slack.dm_of(user)
+    # the three steps of files.uploadV2, after the DM is opened (completeUploadExternal takes no user ID)
+    methods = [c.method for c in fake_slack.calls]
+    assert methods == ["conversations.open", "files.getUploadURLExternal", "files.completeUploadExternal"]
+    assert fake_slack.calls_to("files.getUploadURLExternal")[0]["length"] == str(len(CSV.encode()))
+
+
+async def test_a_second_file_reuses_the_dm(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    user = fake_slack.add_user()
+    assert await send(client, user) and await send(client, user)
+    assert len({f.channel for f in fake_slack.files_to(user)}) == 1
+    assert len(fake_slack.files_to(user)) == 2
+
+
+async def test_slack_refuses_a_user_id_as_the_channel_of_an_upload(fake_slack: FakeSlack, client: AsyncWebClient):
+    """What makes the DM necessary (slackapi/bolt-js#2115): the fake refuses it as Slack does."""
+    user = fake_slack.add_user()
+    with pytest.raises(SlackApiError) as refused:
+        await client.files_upload_v2(channel=user, filename="x.txt", content="x")
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert fake_slack.files == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "reason"),
+    [
+        ("no files:write", "missing_scope"),
+        ("no im:write", "missing_scope"),
+        ("person deactivated", "user_disabled"),
+        ("upload refused", "the upload URL refused the file"),
+        ("complete fails", "internal_error"),
+    ],
+)
+async def test_when_the_file_cant_be_sent_it_says_false_and_logs_why_without_secrets(
+    fake_slack: FakeSlack, client: AsyncWebClient, breakage: str, reason: str
+) -> None:
+    user = fake_slack.add_user(deleted=breakage == "person deactivated")
+    scopes = fake_slack.tokens[fake_slack.bot_token]["scopes"]
+    if breakage.startswith("no "):
+        scopes.discard(breakage.removeprefix("no "))
+    if breakage == "upload refused":
+        fake_slack.upload_status = 500
+    if breakage == "complete fails":
+        fake_slack.scripts["files.completeUploadExternal"] = deque(
+            [Scripted(body={"ok": False, "error": "internal_error"})]
+        )
+    with log_capture([fake_slack.bot_token], level="INFO") as logs:
+        assert await send(client, user) is False
+    said = logs.getvalue()
+    assert reason in said
+    assert fake_slack.bot_token not in said
+    assert "/upload/v1/" not in said  # the upload URL is a one-time credential of its own
+    assert fake_slack.files_to(user) == []
+
+
+# ---- the fake's message limits ---------------------------------------------------------------------------------------
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+async def test_chat_post_message_refuses_over_12000_characters_of_block_text_and_over_50_blocks(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    user = fake_slack.add_user()
+    exactly = [section("x" * 3000)] * 4
+    assert block_text_length(exactly) == MESSAGE_BLOCK_TEXT_LIMIT
+    assert (await client.chat_postMessage(channel=user, text="ok", blocks=exactly))["ok"]
+    with pytest.raises(SlackApiError) as too_long:
+        await client.chat_postMessage(channel=user, text="long", blocks=[*exactly, section("x")])
+    assert too_long.value.response["error"] == "msg_blocks_too_long"
+    with pytest.raises(SlackApiError) as too_many:
+        await client.chat_postMessage(channel=user, text="many", blocks=[section("x")] * 51)
+    assert too_many.value.response["error"] == "invalid_blocks"
+    assert [m["text"] for m in fake_slack.messages_to(user)] == ["ok"]
+
+
+async def test_a_response_url_refuses_the_same_with_http_400(fake_slack: FakeSlack) -> None:
+    url = fake_slack.new_response_url()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"text": "t", "blocks": [section("x" * 3001)] * 4}) as refused:
+            assert (refused.status, await refused.text()) == (400, "msg_blocks_too_long")
+        async with session.post(url, json={"text": "t", "blocks": [section("x")] * 51}) as refused:
+            assert (refused.status, await refused.text()) == (400, "invalid_blocks")
+        async with session.post(url, json={"text": "t", "blocks": [section("x")] * 50}) as taken:
+            assert taken.status == 200
+    assert len(fake_slack.posts_to(url)) == 1
+
+
+# ---- the app's bound -------------------------------------------------------------------------------------------------
+
+
+def test_a_short_list_names_the_first_and_counts_the_rest() -> None:
+    assert short_list(["a", "b"], 3) == "a, b"
+    assert short_list([str(i) for i in range(1000)], 2) == "0, 1 and 998 more"
+
+
+def test_bound_message_keeps_a_fitting_message_as_it_is() -> None:
+    message = {"text": "t", "blocks": [section("hello")]}
+    assert bound_message(message) == message
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [section(", ".join(f"<#C{i:09d}>" for i in range(180)))] * 8,  # 8 full sections: 22,000 characters
+        [section("line")] * 80,  # 80 blocks
+        [section("y" * 2999)] * 3 + [section(", ".join(["<#C1>"] * 600))],  # the cut falls inside a list
+    ],
+)
+def test_bound_message_cuts_any_message_to_fit_and_keeps_its_button(blocks: list[dict]) -> None:
+    button = {"type": "actions", "block_id": "rejoin", "elements": [{"type": "button", "text": {"type": "plain_text",
+              "text": "Rejoin"}, "action_id": "rejoin_channels", "value": "v"}]}  # fmt: skip
+    message = {"text": "z" * 50_000, "blocks": [*blocks, button]}
+    assert not fits(message)
+    bounded = bound_message(message)
+    chars = block_text_length(bounded["blocks"])
+    assert chars <= MESSAGE_BLOCK_TEXT_BUDGET and len(bounded["blocks"]) <= MAX_MESSAGE_BLOCKS
+    assert bounded["blocks"][-1] == button
+    assert "full list is in a file" in bounded["blocks"][-2]["elements"][0]["text"]
+    assert len(bounded["text"]) < 40_000
+    for block in bounded["blocks"][:-2]:
+        text = block["text"]["text"]
+        assert not text.endswith("<#C") and (text.endswith("…") or text in {b["text"]["text"] for b in blocks})
