@@ -99,3 +99,10 @@ async def test_naming_more_than_20_parties_is_one_row_and_a_flood_of_them_one_ro
         + [(org.admin, "refused", "too_many_parties:21")] * ATTEMPTS_PER_MINUTE
     )
     assert fake_slack.views == {} and fake_slack.calls_to("team.info") == []
+
+
+def test_the_audit_channel_line_of_a_minutes_refusals() -> None:
+    from services.ui.audit import audit_channel_line
+
+    line = audit_channel_line("refused", "too_many_attempts:14", "*Sam* (`U1`)", "no channel", None, False)
+    assert line == ":no_entry: *Sam* (`U1`) was refused 14 more attempts within a minute, past 6 a minute."

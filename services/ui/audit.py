@@ -105,6 +105,8 @@ def audit_channel_line(
         return f":x: {user} tried to disconnect {workspace} from {channel}; Slack answered `{escape_text(outcome)}`."
     if event == AuditEvent.DRY_RUN.value:
         return f":test_tube: Dry run by {user}: would disconnect {workspace} from {channel}; nothing changed."
+    if outcome.startswith(f"{OVER_LIMIT_OUTCOME}:"):  # a minute's refused attempts: no channel or workspace chosen
+        return f":no_entry: {user} was refused {refusal_reason(outcome)}."
     attempt = "a dry run to disconnect" if dry_run else "disconnecting"
     return f":no_entry: {user} was refused {attempt} {workspace} from {channel}: {refusal_reason(outcome)}."
 
