@@ -503,3 +503,36 @@ async def test_an_everything_job_picked_up_again_never_asks_slack_twice(
     dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
     assert "disconnected from everything" in dm[-1]["text"] and "Before: 1 public channel" in dm[-1]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_partner_sharing_only_dms_is_offered_everything_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    fake_slack.add_shared_channel("group", connected=[grid.partner], is_mpim=True)
+    await slack.home_opened(grid.admin)
+    (row,) = partner_rows(await home_after(fake_slack, grid.admin, 1))
+    assert "0 public channels, 0 private channels, 1 DM, 1 group DM" in row["text"]["text"]
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    confirm = await fake_slack.wait_for(
+        lambda: next(
+            (v for v in fake_slack.views_with(EVERYTHING_CONFIRM_CALLBACK) if "Slack counts" in json.dumps(v)), None
+        ),
+        what="the everything confirmation",
+    )
+    assert "1 DM, 1 group DM" in json.dumps(confirm["blocks"]) and fake_slack.views_with("offboard_plan") == []
+
+
+async def test_the_channel_form_names_a_partner_org_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Before, organizations showed by ID in /disconnect-shared's form ("Slack documents no way to look up an org's
+    name"); Slack's partner directory names them."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    channel = fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    await slack.command(COMMAND, "", channel_id=channel, user_id=grid.admin)
+    form = await fake_slack.wait_for(
+        lambda: next((v for v in fake_slack.views.values() if grid.partner in json.dumps(v)), None), what="the form"
+    )
+    assert "Partner Corp" in json.dumps(form["blocks"])
