@@ -229,7 +229,7 @@ async def test_offboardings_unfinished_at_the_upgrade_take_their_claim(database_
     from services.storage.database import create_engine_for
     from services.storage.migrate import head_revision, upgrade
 
-    await upgrade(database_url, "0004")
+    await upgrade(database_url, "0006")
     now = datetime.now(UTC)
 
     def row(job_id: str, status: str, partner: str, age: int) -> dict[str, Any]:
@@ -242,9 +242,9 @@ async def test_offboardings_unfinished_at_the_upgrade_take_their_claim(database_
         async with engine.begin() as conn:
             rows = [row("old", "running", "E9", 10), row("twin", "queued", "E9", 5), row("done", "done", "E7", 20),
                     row("other", "running", "E8", 1)]  # fmt: skip
-            before_0005 = table("job", *(column(name) for name in rows[0]))  # the job table as 0004 left it
-            await conn.execute(insert(before_0005), rows)
-        assert await upgrade(database_url) == ("0004", head_revision())
+            before_0007 = table("job", *(column(name) for name in rows[0]))  # the job table as 0006 left it
+            await conn.execute(insert(before_0007), rows)
+        assert await upgrade(database_url) == ("0006", head_revision())
         store = JobStore(Database(database_url))
         try:
             holders = {p: await store.holder(offboard_claim("E1", p)) for p in ("E9", "E8", "E7")}
