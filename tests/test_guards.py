@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.audit.log import AuditEntry, AuditEvent
+from services.disconnecting.everything import OFFBOARD_EVERYTHING
 from services.disconnecting.offboarding import offboard_claim
 from services.disconnecting.partners import OFFBOARD
 from services.jobs.queue import DONE, JobClaimed, JobStore
@@ -161,6 +162,13 @@ async def test_one_offboarding_per_partner_and_org_is_a_claim_in_the_database(da
         again = await b.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
         holder = await b.holder(claim)
         assert holder is not None and holder.id == again
+        # Either mode holds it: "everything, including DMs" (team.externalTeams.disconnect) of another partner is
+        # written, of this partner refused.
+        await a.create(
+            OFFBOARD_EVERYTHING, user_id="U2", items=[], enterprise_id="E1", claim=offboard_claim("E1", "E7")
+        )
+        with pytest.raises(JobClaimed):
+            await a.create(OFFBOARD_EVERYTHING, user_id="U2", items=[], enterprise_id="E1", claim=claim)
     finally:
         await database.close()
 
