@@ -208,6 +208,8 @@ async def test_every_running_offboarding_has_its_cancel_on_every_admins_home_tab
     cancelled = job_ids[3 * JOBS_PAGE_SIZE]
     rows = await slack.built.audit_log.of_job(cancelled, AuditEvent.CANCELLED)
     assert len(rows) == 1 and rows[0]["user_id"] == grid.admin
+    again = fake_slack.home_of(grid.admin)  # the same page again, not the first
+    assert again is not None and "31–40 of 40" in str(again["blocks"])
 
 
 async def press_in_home(slack: SlackSender, user_id: str, action_id: str) -> None:

@@ -14,7 +14,9 @@ from services.audit.log import AuditLog
 from services.disconnecting.admins import AdminPolicy
 from services.slack.names import NameBook, installation_key
 from services.slack.outcomes import call_outcome
+from services.ui import encode_metadata
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
+from services.ui.home_jobs import JOBS_PAGE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,10 @@ class HomeTab:
         extra = await self.extra(enterprise_id, jobs_offset) if self.extra is not None and enterprise_id else []
         if self.partners is not None and enterprise_id:
             extra = [*extra, *await self.partners(client, partners_cursor)]
-        return admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
+        view = admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
+        if jobs_offset:  # the jobs page shown, so a Cancel pressed on it republishes the same page
+            view.private_metadata = encode_metadata({JOBS_PAGE_KEY: jobs_offset})
+        return view
 
 
 async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> None:

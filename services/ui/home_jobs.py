@@ -21,6 +21,7 @@ FINISHED_SHOWN = 5  # jobs finished in the last hour, on the first page only
 JOBS_EARLIER_ACTION = "offboard_jobs_earlier"  # the buttons' values: the offset of the page they show
 JOBS_NEXT_ACTION = "offboard_jobs_next"
 JOBS_PAGING_BLOCK = "offboard_jobs_paging"
+JOBS_PAGE_KEY = "jobs"  # in the Home view's private_metadata: the offset of the jobs page it shows
 # Blocks this part adds at most: the page's jobs, the finished ones, a count line and the paging buttons.
 JOBS_SHOWN_MAX = JOBS_PAGE_SIZE + FINISHED_SHOWN + 2
 
