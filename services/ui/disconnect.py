@@ -114,6 +114,13 @@ def _text_of(option: Option) -> str:
     return option.text or option.label or option.value  # slack_sdk keeps the text object's text as `text`
 
 
+def _name_of(option: Option) -> str:
+    """An option's name without its "(organization E…)" suffix: what a group's label shows."""
+    text = _text_of(option)
+    name, _, _ = text.rpartition(" (")
+    return name if name and text.endswith(")") else text
+
+
 def option_groups(options: Sequence[Option]) -> list[OptionGroup] | None:
     """None while the options fit one select; past 100 (a channel holds up to 250 organizations), every one in groups
     of 100, alphabetical, each labelled with its first and last name."""
@@ -124,7 +131,8 @@ def option_groups(options: Sequence[Option]) -> list[OptionGroup] | None:
     for start in range(0, len(ordered), SELECT_OPTIONS_MAX):
         part = ordered[start : start + SELECT_OPTIONS_MAX]
         half = (GROUP_LABEL_LIMIT - 3) // 2
-        label = f"{truncate(_text_of(part[0]), half)} – {truncate(_text_of(part[-1]), half)}"
+        first, last = (_name_of(part[0]), _name_of(part[-1]))
+        label = f"{truncate(first, half)} – {truncate(last, half)}"
         groups.append(OptionGroup(label=truncate(label, GROUP_LABEL_LIMIT), options=part))
     return groups
 
