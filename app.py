@@ -19,6 +19,7 @@ from server.app import build_web_app, create_bolt_app, public_settings, serve_fo
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
+from services.audit.home_export import HomeExports
 from services.audit.log import AuditLog
 from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
@@ -145,6 +146,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "home_tab": home_tab,
+        "home_exports": HomeExports(admins, audit_log),
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
