@@ -35,7 +35,15 @@ from services.leaving.policy import LeavePolicy
 from services.leaving.rejoin_jobs import RejoinJobs
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
-from services.slack.client import build_web_client, close_session
+from services.slack.admission import WorkGate
+from services.slack.client import (
+    COMMANDS_RUNNING,
+    COMMANDS_WAITING,
+    OTHER_CONNECTIONS,
+    build_web_client,
+    close_session,
+    commands_running,
+)
 from services.slack.identity import StartupError, admin_token_org, identify_bot
 from services.slack.names import NameBook
 from services.slack.pacing import Pacer
@@ -152,6 +160,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "rejoin_jobs": rejoin_jobs,
         "leave_policy": LeavePolicy(admins, settings.audit_channel_id),
         "leave_jobs": leave_jobs,
+        "work_gate": work_gate_for(client),
     }
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
     register_listeners(app)
@@ -161,6 +170,13 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     if settings.audit_retention_days is not None:
         built.retention = AuditRetention(audit_log, settings.audit_retention_days)
     return built
+
+
+def work_gate_for(client: Any) -> WorkGate:
+    """Commands' work after the ack, in arrival order, sized within the client's connections (services.slack.admission)."""
+    connector = client.session.connector if client.session is not None else None
+    limit = connector.limit if connector is not None and connector.limit else COMMANDS_RUNNING + OTHER_CONNECTIONS
+    return WorkGate(commands_running(limit), COMMANDS_WAITING)
 
 
 def tune_garbage_collector() -> None:

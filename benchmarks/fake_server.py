@@ -10,6 +10,9 @@ gone after the first pass over the channels.
 
 `bench.stats` (a pseudo-method on the Web API path, no token needed) answers the calls seen per method and the
 summaries posted to response URLs, for a driver that wants to check the work after the acks was done.
+`bench.times` answers when each channel's `conversations.leave` was answered and each response URL first posted to
+(time.monotonic(), the same clock in every process of the machine), and the most Web API calls it had in flight at
+once: what the burst case (benchmarks.burst) measures per command.
 """
 
 from __future__ import annotations
@@ -19,17 +22,47 @@ import asyncio
 import contextlib
 import json
 import sys
+import time
 from collections import Counter
 from typing import Any
+
+from aiohttp import web
 
 from tests.helpers.fake_slack import FakeSlack
 
 STATS_METHOD = "bench.stats"
+TIMES_METHOD = "bench.times"
 
 
 class BenchSlack(FakeSlack):
+    def __init__(self) -> None:
+        super().__init__()
+        self.left_at: dict[str, float] = {}  # channel -> when its (first) leave was answered
+        self.replied_at: dict[str, float] = {}  # response URL path -> when it was first posted to
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    async def _api(self, request):
+        if request.match_info["method"] == TIMES_METHOD:  # at once, whatever the delay
+            times = {"left": self.left_at, "replied": self.replied_at, "peak_in_flight": self.peak_in_flight}
+            return web.json_response({"ok": True, **times})
+        if request.match_info["method"] == STATS_METHOD:
+            return await super()._api(request)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await super()._api(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _response_url(self, request):
+        response = await super()._response_url(request)
+        self.replied_at.setdefault(request.path, time.monotonic())
+        return response
+
     def _m_conversations_leave(self, params: dict, identity: dict) -> dict:
         answer = super()._m_conversations_leave(params, identity)
+        self.left_at.setdefault(params.get("channel", ""), time.monotonic())
         if answer.get("ok") is True and not answer.get("not_in_channel"):
             self.channels[params["channel"]].members.add(identity["user_id"])  # back at once: the next leave is real
         return answer

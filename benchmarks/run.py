@@ -514,7 +514,9 @@ def verdict(ok: bool) -> str:
 async def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
     parser.add_argument("--quick", action="store_true", help="a short smoke run, not a measurement")
-    parser.add_argument("--only", choices=["acks", "bulk", "footprint", "hostile", "crash"], help="run one target only")
+    parser.add_argument(
+        "--only", choices=["acks", "bulk", "footprint", "hostile", "crash", "burst"], help="run one target only"
+    )
     args = parser.parse_args()
     global QUICK
     QUICK = args.quick
@@ -534,6 +536,9 @@ async def main() -> int:
 
     cases = {"acks": report_acks, "bulk": report_bulk, "footprint": report_footprint, "hostile": report_hostile}
     cases["crash"] = report_crash
+    from benchmarks.burst import report_burst  # 6. the work after the acks under a burst, as a user feels it
+
+    cases["burst"] = report_burst
     with tempfile.TemporaryDirectory() as tmp:
         for case, report in cases.items():
             if args.only in (None, case):

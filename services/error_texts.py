@@ -226,6 +226,7 @@ LEAVE_REFUSALS: dict[str, str] = {
     "too_many": "That's {number} channels, and I leave at most {limit} per /leave-channel, so I haven't left anything. Run it again for {limit} or fewer at a time.",
     "too_many_picked": "You chose {number} channels; I leave at most {limit} at a time. Remove some, then submit again.",
     "check_failed": "Slack couldn't confirm that you may make me leave {what} (`{code}` when I {step}), so I haven't left anything. Try again in a minute.",
+    "busy": "I'm working through more /leave-channel requests than I can hold right now, so I haven't left anything. Try again in a minute.",
 }
 
 # /disconnect-shared started more often than services.disconnecting.attempts allows.

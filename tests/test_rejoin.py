@@ -17,6 +17,7 @@ from services.storage.tables import rejoin_offer
 from services.ui.rejoin import LASTING_COPY, REJOIN_ACTION, REJOIN_BUSY, REJOIN_NOT_YOURS, REJOIN_UNKNOWN
 from tests.helpers.app import running_app, settings_for
 from tests.helpers.fake_slack import FakeSlack, Scripted, slack_id
+from tests.helpers.leave import as_member
 from tests.helpers.rejoin import has_button, leave, press
 from tests.helpers.slack_requests import Reply, SlackSender, buttons_in
 
@@ -105,10 +106,41 @@ async def test_private_channels_are_explained_not_joined(slack: SlackSender, fak
 async def test_only_private_channels_left_still_get_the_invite_instructions(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    private = fake_slack.add_channel("hr", is_private=True)
-    summary = await leave(slack, fake_slack, private)
+    private, other = fake_slack.add_channel("hr", is_private=True), fake_slack.add_channel("hr-2", is_private=True)
+    summary = await leave(slack, fake_slack, private, other)  # several channels: their privacy is listed first
     (done,) = await press(slack, fake_slack, summary, posts=1)
     assert f"/invite <@{fake_slack.bot_user_id}>" in done["text"]
+    assert fake_slack.calls_to("conversations.join") == []
+
+
+async def test_one_private_channel_left_learns_its_privacy_when_rejoin_is_pressed(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """A leave of one channel asks Slack nothing but the leave (no listing of private channels for the button); the
+    press tries the join, and Slack's answer (the app can't see a private channel it left) brings the same
+    explanation as a channel known to be private."""
+    private = fake_slack.add_channel("hr", is_private=True)
+    summary = await leave(slack, fake_slack, private)
+    assert fake_slack.calls_to("users.conversations") == []
+    *_, done = await press(slack, fake_slack, summary)
+    assert [c["channel"] for c in fake_slack.calls_to("conversations.join")] == [private]
+    assert done["text"] == (
+        f"I left <#{private}>.\n\n*Rejoin:*\nSlack doesn't let an app rejoin private channels by itself: <#{private}>. "
+        f"Someone in each can bring me back by typing /invite <@{fake_slack.bot_user_id}> there."
+    )
+    assert not has_button(done) and not fake_slack.is_member(private)
+
+
+async def test_a_members_own_listing_tells_a_private_channel_without_another_call(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """A member's leave lists their channels (who may) with `is_private`: the button knows, the press joins nothing."""
+    private = fake_slack.add_channel("hr", is_private=True)
+    as_member(slack, fake_slack, private)
+    summary = await leave(slack, fake_slack, private)
+    assert [c.get("user") for c in fake_slack.calls_to("users.conversations")] == [slack.user_id]
+    (done,) = await press(slack, fake_slack, summary, posts=1)
+    assert f"rejoin private channels by itself: <#{private}>." in done["text"]
     assert fake_slack.calls_to("conversations.join") == []
 
 

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, user_id_of
 from services.leaving.offers import RejoinOffer, RejoinOffers
-from services.leaving.rejoin import join_channels
+from services.leaving.rejoin import join_channels, privacy_from_joins
 from services.leaving.rejoin_jobs import RejoinJobs
 from services.slack.delivery import reply_privately
 from services.storage.handled_requests import HandledRequests
@@ -89,11 +89,8 @@ async def rejoin_pressed(
             results = await join_channels(client, offer.public_ids)
         finally:
             await rejoin_offers.release(offer)
-        await answer(
-            rejoin_done_message(
-                summary, results, offer.private_in_order, context.bot_user_id, str(value), offer.expires_at
-            )
-        )
+        results, private = privacy_from_joins(results, offer.private_in_order, offer.unknown_ids)
+        await answer(rejoin_done_message(summary, results, private, context.bot_user_id, str(value), offer.expires_at))
 
 
 async def _submitted(

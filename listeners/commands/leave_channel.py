@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Sequence
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -18,6 +20,7 @@ from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
 from services.leaving.workflow import LeaveJobs
+from services.slack.admission import WorkGate
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui.leave import (
@@ -27,6 +30,7 @@ from services.ui.leave import (
     leave_started_text,
     leave_summary_message,
     leave_summary_text,
+    too_busy_text,
     too_many_channels_text,
     usage_message,
 )
@@ -42,6 +46,7 @@ async def leave_channel_command(
     leave_policy: LeavePolicy,
     leave_jobs: LeaveJobs,
     rejoin_offers: RejoinOffers,
+    work_gate: WorkGate,
 ) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
@@ -86,18 +91,38 @@ async def leave_channel_command(
         await ack(text=leave_started_text(count), response_type="ephemeral")
         if await storing:
             return
+        ticket = None
     else:
+        # One channel: its work waits its turn in arrival order (services.slack.admission); past the bounds the ack
+        # says nothing was done.
+        ticket = work_gate.enter()
+        if ticket is None:
+            await ack(text=too_busy_text(), response_type="ephemeral")
+            return
         await ack()
-    rejoin_offers.warm_up(count)
+    async with ticket or contextlib.nullcontext():
+        await _leave_after_ack(client, context, leave_policy, rejoin_offers, user_id, response_url, request.channel_ids)
+
+
+async def _leave_after_ack(
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    leave_policy: LeavePolicy,
+    rejoin_offers: RejoinOffers,
+    user_id: str,
+    response_url: str | None,
+    channel_ids: Sequence[str],
+) -> None:
+    rejoin_offers.warm_up(len(channel_ids))
     async with answer_failures_after_ack(client, user_id, response_url):
         rights = await leave_policy.rights(
-            client, user_id, request.channel_ids, installation_org(context), installation_team(context)
+            client, user_id, channel_ids, installation_org(context), installation_team(context)
         )
         if rights.error is not None:
-            text = leave_check_failed_text(rights.error, rights.failed_method or "", request.channel_ids)
+            text = leave_check_failed_text(rights.error, rights.failed_method or "", channel_ids)
             await reply_privately(client, user_id, response_url, {"text": text})
             return
-        outcome = await leave_channels(client, request.channel_ids, refused=rights.refused)
+        outcome = await leave_channels(client, channel_ids, refused=rights.refused, known_private=rights.private)
         offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await reply_privately(client, user_id, response_url, leave_summary_message(outcome))

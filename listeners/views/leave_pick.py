@@ -82,7 +82,9 @@ async def leave_pick_submission(
             await progress.finish(leave_notice_modal(text))
             await reply_privately(client, user_id, response_url, {"text": text})
             return
-        outcome = await leave_channels(client, channel_ids, on_progress=progress.update, refused=rights.refused)
+        outcome = await leave_channels(
+            client, channel_ids, on_progress=progress.update, refused=rights.refused, known_private=rights.private
+        )
         offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
         if offer is None:
             await progress.finish(leave_result_modal(outcome))

@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from services.storage.database import Database
+from services.storage.errors import unavailable
 from services.storage.job_rows import JobRows
 from services.telemetry import metrics
 
@@ -52,6 +53,10 @@ _PURGE_EVERY = timedelta(hours=1)
 _CANDIDATES = 10
 # A takeover is tried this long after a lease runs out (a lease renewed at the last moment is then seen).
 _TAKEOVER_MARGIN = 0.05
+# A job's write that finds the database unavailable is tried again after this long, doubling up to the most: the job
+# goes on within a moment of the database answering again, with its own lease (services.jobs.queue, JobRunner.outlast).
+OUTAGE_RETRY_SECONDS = 0.05
+OUTAGE_RETRY_MOST_SECONDS = 0.5
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -277,18 +282,26 @@ class JobStore:
             lease_expires_at=datetime.now(UTC) + self.lease,
         )
 
-    async def release(self, work_job: Job) -> bool:
-        """Stopping: record where the job stands and let its lease expire now, so any instance can resume it."""
+    async def release(self, work_job: Job, *, outage: bool = False) -> bool:
+        """Stopping: record where the job stands and let its lease expire now, so any instance can resume it.
+
+        With `outage` (the database failed under the job, not the job itself) the attempt is given back and the job
+        is not marked interrupted: nothing restarted, and the next claim (this instance's, at once) counts as the
+        same attempt.
+        """
         now = datetime.now(UTC)
-        return await self._owned_update(
-            work_job.id,
+        values: dict[str, Any] = dict(
             items=json.dumps(work_job.items),
             payload=json.dumps(work_job.payload),
             next_item=_first_unfinished(work_job.items),
             lease_owner=None,
             lease_expires_at=now - timedelta(seconds=1),
-            interrupted=True,
         )
+        if outage:
+            values["attempts"] = max(work_job.attempts - 1, 0)
+        else:
+            values["interrupted"] = True
+        return await self._owned_update(work_job.id, **values)
 
     async def finish(self, work_job: Job, status: str = DONE, *, with_summary: bool = False) -> bool:
         """Record the end; with `with_summary`, claim the summary in the same write (True: this caller posts it).
@@ -343,10 +356,11 @@ class JobWork:
     _sequential: asyncio.Lock = field(default_factory=asyncio.Lock)
     _changes: int = 0
     _saved: int = 0
+    failing: bool = False  # an item's work raised: no other item starts
 
     @property
     def stopping(self) -> bool:
-        return self.runner.stopping or self.lost
+        return self.runner.stopping or self.lost or self.failing
 
     def in_order(self) -> asyncio.Lock:
         """A slot for `each_item` that takes the items one at a time, in their order (asyncio.Lock is FIFO)."""
@@ -363,7 +377,7 @@ class JobWork:
             if self.lost or self._saved >= wanted:
                 return
             covered = self._changes
-            if not await self.store.checkpoint(self.job):
+            if not await self.runner.outlast(self.job, "save its progress", lambda: self.store.checkpoint(self.job)):
                 self.lost = True
                 logger.warning("Job %s: the lease was lost; another instance has it", self.job.id)
             self._saved = covered
@@ -377,7 +391,8 @@ class JobWork:
 
         Before its call an item is marked `sent` and saved: after a crash, an item found `sent` without an outcome may
         have reached Slack, and `one` settles it by what Slack answers (sent_before=True). After its call the outcome
-        is saved. Once stopping, no item starts; those in flight finish and are saved.
+        is saved. Once stopping, no item starts; those in flight finish and are saved. An item that raises stops the
+        others from starting; once those in flight have finished (and been saved), its error is raised here.
         """
         total = len(self.job.items)
         pending = [i for i, item in enumerate(self.job.items) if item.get("outcome") is None]
@@ -399,10 +414,23 @@ class JobWork:
             if self.on_progress is not None:
                 await self.on_progress(self.job.done_count, total)
 
-        await asyncio.gather(*(do(i) for i in pending))
+        async def guarded(index: int) -> None:
+            try:
+                await do(index)
+            except Exception:
+                self.failing = True  # no sibling starts without a checkpoint behind it
+                raise
+
+        errors = [e for e in await asyncio.gather(*(guarded(i) for i in pending), return_exceptions=True) if e]
+        for error in errors:
+            if isinstance(error, BaseException):
+                raise error
 
 
 Handler = Callable[[JobWork], Awaitable[None]]
+# Told once (the job's summary claimed for it) when a job is given up after MAX_ATTEMPTS: says what was done.
+FailureNotice = Callable[[JobWork], Awaitable[None]]
+_T = TypeVar("_T")
 Maintenance = Callable[[], Awaitable[object]]
 _MAINTAIN_EVERY = timedelta(minutes=5)
 
@@ -420,6 +448,7 @@ class JobRunner:
     ) -> None:
         self.store = store
         self.handlers: dict[str, Handler] = {}
+        self.failure_notices: dict[str, FailureNotice] = {}
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.max_jobs = max_jobs
@@ -431,8 +460,39 @@ class JobRunner:
         self._maintenance: list[Maintenance] = []
         self._last_maintained: datetime | None = None
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, on_failed: FailureNotice | None = None) -> None:
         self.handlers[kind] = handler
+        if on_failed is not None:
+            self.failure_notices[kind] = on_failed
+
+    async def outlast(self, job: Job, what: str, write: Callable[[], Awaitable[_T]]) -> _T:
+        """`write()` (a write of a job being worked), tried again while the database is unavailable, until it answers
+        or this instance stops: a blip pauses the job (its items wait for their checkpoints, so none starts meanwhile)
+        for as long as it lasts, not for a lease. The lease is this instance's again with the first write that
+        lands: the checkpoint's condition is the owner, not the expiry, and nobody could take it over meanwhile
+        without the database. One WARNING when it starts, one INFO when it ends; no traceback.
+        """
+        wait, since = OUTAGE_RETRY_SECONDS, None
+        while True:
+            try:
+                result = await write()
+            except Exception as e:
+                if not unavailable(e) or self.stopping:
+                    raise
+                if since is None:
+                    since = asyncio.get_running_loop().time()
+                    metrics.job_event(job.kind, "paused")
+                    logger.warning(
+                        "Job %s: the database is unavailable (%s) when trying to %s; paused until it answers",
+                        job.id, type(e).__name__, what,
+                    )  # fmt: skip
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, OUTAGE_RETRY_MOST_SECONDS)
+                continue
+            if since is not None:
+                took = asyncio.get_running_loop().time() - since
+                logger.info("Job %s: the database answers again; going on after %.1f s", job.id, took)
+            return result
 
     def maintain(self, task: Maintenance) -> None:
         """Run `task` at start-up and every few minutes (e.g. closing what an interrupted process left open)."""
@@ -456,6 +516,7 @@ class JobRunner:
         self._wake.set()
 
     async def _loop(self) -> None:
+        failing = False
         while not self.stopping:
             wait = self.poll_seconds
             try:
@@ -463,8 +524,15 @@ class JobRunner:
                     await self._claim_some()
                     await self._purge_now_and_then()
                     wait = await self._until_takeover(wait)
+                if failing:
+                    logger.info("Job runner: the database answers again")
+                failing = False
             except Exception as e:  # noqa: BLE001 - a database hiccup: try again at the next poll
-                logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
+                if not failing:
+                    logger.warning("Job runner: could not poll for jobs (%s)", type(e).__name__)
+                failing = True
+                if unavailable(e):  # back at work within a moment of the database answering (one line per outage)
+                    wait = min(wait, OUTAGE_RETRY_MOST_SECONDS * 2)
             # asyncio.timeout, not wait_for: wait_for wraps the wait in a task of its own on 3.11.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):
@@ -518,7 +586,13 @@ class JobRunner:
         interval = max(self.store.lease.total_seconds() / 3, 0.05)
         while not work.lost:
             await asyncio.sleep(interval)
-            if not await self.store.renew(work.job.id):
+            try:
+                renewed = await self.store.renew(work.job.id)
+            except Exception as e:  # noqa: BLE001 - the checkpoints wait for the database; the next renewal retries
+                if not unavailable(e):
+                    logger.warning("Job %s: could not renew its lease (%s)", work.job.id, type(e).__name__)
+                continue
+            if not renewed:
                 if work.job.status in FINISHED:
                     return  # finished here a moment ago (its lease cleared), not lost: the summary must still go out
                 work.lost = True
@@ -529,6 +603,7 @@ class JobRunner:
         handler = self.handlers.get(job.kind)
         renewing = asyncio.create_task(self._renew(work))
         finished = False
+        outage = False
         try:
             if handler is None:
                 logger.error("Job %s: no handler for kind %r", job.id, job.kind)
@@ -544,36 +619,61 @@ class JobRunner:
             finished = work.job.status in FINISHED
         except asyncio.CancelledError:
             logger.warning("Job %s: cut off at the end of the shutdown grace period", job.id)
-        except Exception:
-            if job.attempts >= MAX_ATTEMPTS:
+        except Exception as e:
+            if unavailable(e):
+                # The database, not the job: no attempt used, no traceback; released below for this instance to
+                # claim again at once (or any other, once the database answers).
+                outage = True
+                logger.warning("Job %s: the database is unavailable (%s); released to resume", job.id, type(e).__name__)
+            elif job.attempts >= MAX_ATTEMPTS:
                 logger.exception("Job %s: unexpected error on attempt %s; given up", job.id, job.attempts)
-                try:
-                    finished = await self.store.finish(job, FAILED)
-                except Exception as e:  # noqa: BLE001 - then released below, or its lease runs out
-                    logger.warning("Job %s: could not be marked failed (%s)", job.id, type(e).__name__)
+                finished = await self._give_up(work)
             else:
                 logger.exception("Job %s: unexpected error; released for a retry", job.id)
         finally:
             renewing.cancel()
             if not finished and not work.lost:
                 try:
-                    await asyncio.shield(self.store.release(job))
+                    await asyncio.shield(
+                        self.outlast(job, "release it", lambda: self.store.release(job, outage=outage))
+                    )
                     logger.info("Job %s: stopped at %s of %s items; left for any instance", job.id,
                                 job.done_count, len(job.items))  # fmt: skip
                 except Exception as e:  # noqa: BLE001 - the lease then runs out by itself
                     logger.warning("Job %s: could not release its lease (%s)", job.id, type(e).__name__)
 
+    async def _give_up(self, work: JobWork) -> bool:
+        """MAX_ATTEMPTS used: the job ends FAILED, and its kind's notice tells the user once what was done."""
+        job = work.job
+        try:
+            told = await self.outlast(
+                job, "record its failure", lambda: self.store.finish(job, FAILED, with_summary=True)
+            )
+        except Exception as e:  # noqa: BLE001 - then released by the caller, or its lease runs out
+            logger.warning("Job %s: could not be marked failed (%s)", job.id, type(e).__name__)
+            return False
+        job.status = FAILED
+        metrics.job_event(job.kind, "failed")
+        notice = self.failure_notices.get(job.kind)
+        if told and notice is not None:
+            try:
+                await notice(work)
+            except Exception:
+                logger.exception("Job %s: could not tell the user it failed", job.id)
+        return True
+
     async def finish(self, work: JobWork, status: str = DONE, *, with_summary: bool = False) -> bool:
         """End the job; with `with_summary`, True when this caller claimed its summary in the same write."""
         work.job.status = status
         metrics.job_event(work.job.kind, "finished" if status == DONE else "failed")
+        job = work.job
         if not with_summary:
-            if not await self.store.finish(work.job, status):
+            if not await self.outlast(job, "finish it", lambda: self.store.finish(job, status)):
                 work.lost = True
             return False
-        if await self.store.finish(work.job, status, with_summary=True):
+        if await self.outlast(job, "finish it", lambda: self.store.finish(job, status, with_summary=True)):
             return True
-        current = await self.store.get(work.job.id)
+        current = await self.outlast(job, "read it", lambda: self.store.get(job.id))
         if current is None or current.status != status:
             work.lost = True  # another instance holds it
         return False

@@ -46,6 +46,9 @@ class LeaveOutcome:
 
     results: tuple[LeaveResult, ...]
     private_ids: frozenset[str] = frozenset()  # channels known to be private (the app can't rejoin those alone)
+    # Channels whose privacy wasn't asked of Slack (a leave of one channel): the Rejoin press learns it from
+    # conversations.join's answer (services.leaving.rejoin.privacy_from_joins).
+    unknown_ids: frozenset[str] = frozenset()
 
     def with_status(self, status: LeaveStatus) -> list[LeaveResult]:
         return [r for r in self.results if r.status is status]
@@ -75,11 +78,15 @@ async def leave_channels(
     channel_ids: Sequence[str],
     on_progress: ProgressCallback | None = None,
     refused: Mapping[str, LeaveStatus] | None = None,
+    known_private: frozenset[str] | None = None,
 ) -> LeaveOutcome:
-    """Leave channels after the ack, many at once but paced; first learn which of them are private.
+    """Leave channels after the ack, many at once but paced.
 
     Channels in `refused` (services.leaving.policy) are not left: they are reported with their reason, in the order
-    asked, and count as done in the progress.
+    asked, and count as done in the progress. Which channels are private (for the Rejoin button) is `known_private`
+    when the caller learnt it for free (a member's own channel list); otherwise, for more than one channel, one
+    listing of the bot's private channels first (private_channel_ids); a single channel is left with no call but
+    its leave, its privacy left to the Rejoin press (LeaveOutcome.unknown_ids).
     """
     refused = refused or {}
     to_leave = [c for c in channel_ids if c not in refused]
@@ -91,10 +98,14 @@ async def leave_channels(
         if on_progress is not None:
             await on_progress(done + skipped, total + skipped)
 
-    private = await private_channel_ids(client)
+    private = known_private
+    if private is None and len(to_leave) > 1:
+        private = await private_channel_ids(client)
     left = await each_paced(client, "conversations.leave", to_leave, lambda c: leave_channel(client, c), progress)
     by_channel = {r.channel_id: r for r in left}
     results = tuple(by_channel.get(c) or LeaveResult(c, refused[c]) for c in channel_ids)
+    if private is None:
+        return LeaveOutcome(results, unknown_ids=frozenset(to_leave))
     return LeaveOutcome(results, frozenset(c for c in to_leave if c in private))
 
 

@@ -38,6 +38,7 @@ _KEEP_FOR = timedelta(days=7)
 _INLINE = "r1"
 _STORED = "r1db"
 _PRIVATE_MARK = "*"
+_UNKNOWN_MARK = "?"  # privacy not asked of Slack when leaving (one channel): the press learns it from the join
 
 
 def _aware(moment: datetime) -> datetime:
@@ -54,6 +55,7 @@ class RejoinOffer:
     left_ids: tuple[str, ...]  # every channel left, in the summary's order
     private_ids: frozenset[str]
     summary: str | None = None  # the whole leave summary (stored offers only)
+    unknown_ids: frozenset[str] = frozenset()  # privacy not known: joined like public ones, see privacy_from_joins
 
     @property
     def public_ids(self) -> tuple[str, ...]:
@@ -84,8 +86,17 @@ class IssuedOffer:
     expires_at: datetime
 
 
-def inline_value(created_at: datetime, user_id: str, left_ids: Sequence[str], private_ids: frozenset[str]) -> str:
-    channels = ",".join(_PRIVATE_MARK + c if c in private_ids else c for c in left_ids)
+def inline_value(
+    created_at: datetime,
+    user_id: str,
+    left_ids: Sequence[str],
+    private_ids: frozenset[str],
+    unknown_ids: frozenset[str] = frozenset(),
+) -> str:
+    def marked(c: str) -> str:
+        return _PRIVATE_MARK + c if c in private_ids else _UNKNOWN_MARK + c if c in unknown_ids else c
+
+    channels = ",".join(marked(c) for c in left_ids)
     return "|".join([_INLINE, str(int(created_at.timestamp())), user_id, channels])
 
 
@@ -96,11 +107,13 @@ def parse_inline(value: str) -> RejoinOffer | None:
         return None
     if len(parts[1]) > 11:
         return None
-    marked = [c for c in parts[3].split(",") if c.lstrip(_PRIVATE_MARK)]
-    left = tuple(c.lstrip(_PRIVATE_MARK) for c in marked)
-    private = frozenset(c.lstrip(_PRIVATE_MARK) for c in marked if c.startswith(_PRIVATE_MARK))
+    marks = _PRIVATE_MARK + _UNKNOWN_MARK
+    marked = [c for c in parts[3].split(",") if c.lstrip(marks)]
+    left = tuple(c.lstrip(marks) for c in marked)
+    private = frozenset(c.lstrip(marks) for c in marked if c.startswith(_PRIVATE_MARK))
+    unknown = frozenset(c.lstrip(marks) for c in marked if c.startswith(_UNKNOWN_MARK))
     created = datetime.fromtimestamp(int(parts[1]), UTC)
-    return RejoinOffer(value, False, created, parts[2], left, private)
+    return RejoinOffer(value, False, created, parts[2], left, private, unknown_ids=unknown)
 
 
 def _quietly(task: asyncio.Task[None]) -> None:
@@ -134,7 +147,7 @@ class RejoinOffers:
         if not left:
             return None
         now = datetime.now(UTC).replace(microsecond=0)
-        value = inline_value(now, user_id, left, outcome.private_ids)
+        value = inline_value(now, user_id, left, outcome.private_ids, outcome.unknown_ids)
         if len(value) <= BUTTON_VALUE_LIMIT:
             return IssuedOffer(value, expires_at(now))
         try:

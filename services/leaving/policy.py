@@ -44,6 +44,9 @@ class LeaveRights:
     admin: bool = False
     error: str | None = None  # the code Slack answered, when the check couldn't be made
     failed_method: str | None = None  # the method that answered it (users.info or users.conversations)
+    # A non-admin's channels as listed (users.conversations says `is_private`): which of those asked are private.
+    # None for an admin (nothing was listed).
+    private: frozenset[str] | None = None
 
 
 def belongs_here(user: dict[str, Any], org_id: str | None, team_id: str | None) -> bool:
@@ -91,15 +94,19 @@ class LeavePolicy:
             return LeaveRights(refused, error=error, failed_method=USERS_INFO)
         if is_leave_admin(body.get("user"), user_id, self._admins.allow_listed(user_id), org_id, team_id):
             return LeaveRights(refused, admin=True)
-        member_of, error = await channels_of(client, user_id, to_check)
+        private: set[str] = set()
+        member_of, error = await channels_of(client, user_id, to_check, private)
         if error is not None:
             return LeaveRights(refused, error=error, failed_method=USERS_CONVERSATIONS)
         refused.update((c, LeaveStatus.NOT_A_MEMBER) for c in to_check if c not in member_of)
-        return LeaveRights(refused)
+        return LeaveRights(refused, private=frozenset(private))
 
 
-async def channels_of(client: AsyncWebClient, user_id: str, wanted: Iterable[str]) -> tuple[frozenset[str], str | None]:
-    """Which of `wanted` the person is in, by users.conversations with `user` and the bot token.
+async def channels_of(
+    client: AsyncWebClient, user_id: str, wanted: Iterable[str], private: set[str] | None = None
+) -> tuple[frozenset[str], str | None]:
+    """Which of `wanted` the person is in, by users.conversations with `user` and the bot token; those of them
+    that are private (`is_private`) are added to `private`.
 
     https://docs.slack.dev/reference/methods/users.conversations — "user: Browse a user's conversations by their
     user ID. Non-public channels are restricted to those where the calling user shares membership." So this lists
@@ -127,6 +134,8 @@ async def channels_of(client: AsyncWebClient, user_id: str, wanted: Iterable[str
             if channel_id in remaining:
                 remaining.discard(channel_id)
                 found.add(channel_id)
+                if private is not None and channel.get("is_private") is True:
+                    private.add(channel_id)
         cursor = (body.get("response_metadata") or {}).get("next_cursor")
         if not remaining or not cursor:
             return frozenset(found), None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -74,3 +74,26 @@ async def join_channels(client: AsyncWebClient, channel_ids: Sequence[str]) -> l
     if not channel_ids:
         return []
     return await each_paced(client, "conversations.join", channel_ids, lambda c: join_channel(client, c))
+
+
+# What conversations.join answers for a private channel the app has left: it can no longer see it
+# (https://docs.slack.dev/reference/methods/conversations.join: `channel_not_found`; `method_not_supported_for_channel_type`
+# for a conversation that can't be joined).
+_PRIVATE_ANSWERS = frozenset({"channel_not_found", "method_not_supported_for_channel_type"})
+
+
+def privacy_from_joins(
+    results: Sequence[JoinResult], private_ids: Sequence[str], unknown_ids: Collection[str]
+) -> tuple[list[JoinResult], list[str]]:
+    """The join results and the private channels, with what the joins taught about channels whose privacy wasn't
+    asked when they were left (a leave of one channel makes no call to learn it): such a channel that Slack no
+    longer shows the app, a moment ago a member, is one it can't rejoin alone — a private channel (or one deleted
+    since), explained with the /invite instructions like any known private one."""
+    joined: list[JoinResult] = []
+    private = list(private_ids)
+    for result in results:
+        if result.channel_id in unknown_ids and result.status is JoinStatus.FAILED and result.error in _PRIVATE_ANSWERS:
+            private.append(result.channel_id)
+        else:
+            joined.append(result)
+    return joined, private

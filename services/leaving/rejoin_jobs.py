@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from services.jobs.queue import DONE, FAILED, JobExists, JobRunner, JobWork
 from services.leaving.offers import RejoinOffer, RejoinOffers
-from services.leaving.rejoin import JoinResult, JoinStatus, join_channel
+from services.leaving.rejoin import JoinResult, JoinStatus, join_channel, privacy_from_joins
 from services.leaving.workflow import NOT_INSTALLED, ClientFor
 from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
@@ -112,10 +112,14 @@ class RejoinJobs:
             return
         if not await self.runner.finish(work, DONE, with_summary=True):
             return
-        results = [JoinResult(i["id"], JoinStatus(i["outcome"]), i.get("error")) for i in job.items]
+        results, private = privacy_from_joins(
+            [JoinResult(i["id"], JoinStatus(i["outcome"]), i.get("error")) for i in job.items],
+            offer.private_in_order,
+            offer.unknown_ids,
+        )
         bot_user_id = job.payload.get("bot_user_id")
         value = str(job.payload.get("value"))
         await answer(
             client,
-            rejoin_done_message(summary, results, offer.private_in_order, bot_user_id, value, offer.expires_at),
+            rejoin_done_message(summary, results, private, bot_user_id, value, offer.expires_at),
         )

@@ -28,6 +28,7 @@ from services.slack.pacing import pace_key
 from services.slack.progress import ModalProgress
 from services.ui.leave import (
     leave_check_failed_text,
+    leave_given_up_text,
     leave_notice_modal,
     leave_progress_modal,
     leave_result_modal,
@@ -57,7 +58,21 @@ class LeaveJobs:
     rejoins: RejoinOffers
 
     def register(self) -> None:
-        self.runner.register(LEAVE, self.run)
+        self.runner.register(LEAVE, self.run, on_failed=self.given_up)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up): the user hears once what was left and what wasn't."""
+        job = work.job
+        client = await self.client_for(job) or self.base_client
+        done = [item for item in job.items if item.get("outcome") is not None]
+        results = tuple(LeaveResult(item["id"], LeaveStatus(item["outcome"]), item.get("error")) for item in done)
+        text = leave_given_up_text(
+            LeaveOutcome(results), [item["id"] for item in job.items if item.get("outcome") is None]
+        )
+        view_id = job.payload.get("view_id")
+        if view_id:
+            await ModalProgress(client, view_id, leave_progress_modal).finish(leave_notice_modal(text))
+        await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
 
     async def submit(
         self,
@@ -115,7 +130,9 @@ class LeaveJobs:
                 if item["id"] in rights.refused:
                     item.update(outcome=rights.refused[item["id"]].value)
             job.payload["refused"] = sorted(rights.refused)
-            job.payload["private"] = sorted(await private_channel_ids(client))
+            # A member's own listing (who may) said which are private; an admin's check listed nothing: ask once.
+            private = rights.private if rights.private is not None else await private_channel_ids(client)
+            job.payload["private"] = sorted(private)
             # Saved with the first items' marks (a crash before then only repeats these two look-ups).
         if progress is not None:
             work.on_progress = progress.update

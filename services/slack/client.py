@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import resource
 
 import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -26,8 +27,14 @@ SERVER_ERROR_RETRIES = 2
 CONNECTION_RETRIES = 2
 # slack_sdk's default backoff factor (slack_sdk/http_retry/builtin_interval_calculators.py): 0.5 s, then 1 s.
 DEFAULT_BACKOFF_SECONDS = 0.5
-# Open connections to the Web API at once (aiohttp defaults to 100, which queues work under a slow API).
-MAX_CONNECTIONS = 1000
+# Commands doing their work after the ack at once (services.slack.admission), and more waiting in arrival order.
+# Each running command holds at most one connection (its calls go one after another).
+COMMANDS_RUNNING = 3000
+COMMANDS_WAITING = 20_000
+# Connections beyond the commands': jobs (MAX_JOBS_AT_ONCE, each paced to a few calls at once), the Home tab, views.
+OTHER_CONNECTIONS = 1000
+# File descriptors kept for everything else (the listening socket, clients' connections to the app, the database).
+_OTHER_FILES = 1024
 
 
 def _retry_after(response: HttpResponse) -> float:
@@ -160,6 +167,33 @@ async def close_session(client: AsyncWebClient) -> None:
         await client.session.close()
 
 
+def connection_limit() -> int:
+    """Open connections to the Web API (and response URLs) at once: the commands' and OTHER_CONNECTIONS, within the
+    process's open-file limit (its soft limit raised to the hard one first, as servers do).
+
+    Above what services.slack.admission lets run, so a command that has started never waits for a connection: a
+    connection cap shared by every call would reorder work across commands (the first call of a later command
+    taking the connection the last call of an earlier one waits for).
+    """
+    wanted = COMMANDS_RUNNING + OTHER_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted + _OTHER_FILES:
+        target = hard if hard == resource.RLIM_INFINITY else min(hard, wanted + _OTHER_FILES)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(min(wanted, soft - _OTHER_FILES), 100)
+
+
+def commands_running(limit: int) -> int:
+    """How many commands may run at once with `limit` connections (OTHER_CONNECTIONS kept for the rest)."""
+    return max(min(COMMANDS_RUNNING, limit - OTHER_CONNECTIONS), limit // 2)
+
+
 def build_web_client(
     token: str | None,
     api_url: str,
@@ -169,7 +203,7 @@ def build_web_client(
 ) -> AsyncWebClient:
     """Must be called inside the running event loop: the client owns one aiohttp session for all calls."""
     session = aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS)
+        timeout=aiohttp.ClientTimeout(total=timeout), connector=aiohttp.TCPConnector(limit=connection_limit())
     )
     return AsyncWebClient(
         token=token,

@@ -122,7 +122,7 @@ class JobRows:
         """The row in status `leased`, leased to `owner`, if it is still claimable (`claimable_ids`' condition, in
         the UPDATE itself: of two instances racing for the row, exactly one changes it). Its attempts go up by one;
         a row taken from a lease that ran out is marked interrupted."""
-        from sqlalchemy import case, update
+        from sqlalchemy import and_, case, update
 
         from services.storage.tables import job
 
@@ -135,8 +135,11 @@ class JobRows:
                 lease_owner=owner,
                 lease_expires_at=lease_expires_at,
                 attempts=job.c.attempts + 1,
-                # Leased with a lapsed lease: whoever had it stopped or died mid-job.
-                interrupted=case((job.c.status == leased, True), else_=job.c.interrupted),
+                # Leased with a lapsed lease: whoever had it died mid-job (a drain marks its release interrupted
+                # itself; a release after a database outage, with no owner, is no interruption).
+                interrupted=case(
+                    (and_(job.c.status == leased, job.c.lease_owner.is_not(None)), True), else_=job.c.interrupted
+                ),
                 updated_at=now,
             )
         )

@@ -35,7 +35,7 @@ UNREADABLE = "unexpected_response"
 OTHER_ERROR = "other_error"
 OTHER_METHOD = "other"
 JOB_KINDS = ("leave", "disconnect", "rejoin")
-JOB_EVENTS = ("queued", "running", "finished", "failed")
+JOB_EVENTS = ("queued", "running", "finished", "failed", "paused")  # paused: the database was unavailable
 
 
 @dataclass(frozen=True)

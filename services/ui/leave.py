@@ -131,6 +131,27 @@ def leave_started_text(count: int) -> str:
     return f"Leaving {channels_count(count)}… I'll post a summary here when I'm done."
 
 
+def leave_given_up_text(outcome: LeaveOutcome, not_done: Sequence[str]) -> str:
+    """A leave job given up after its attempts (services.jobs.queue.MAX_ATTEMPTS): what was done, and what wasn't."""
+    lines = [
+        "I couldn't finish leaving the channels you asked for: something went wrong inside the app each time I "
+        "tried, so I stopped."
+    ]
+    if outcome.results:
+        lines.append(f"What I did: {leave_summary_text(outcome)}")
+    if not_done:
+        lines.append(
+            f"I didn't get to {channels_count(len(not_done))}: {mentions(not_done)}. Run /leave-channel again for "
+            "them; if it keeps happening, tell whoever runs the app."
+        )
+    return truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)
+
+
+def too_busy_text() -> str:
+    """More commands running and waiting than services.slack.admission holds: nothing is left, and the ack says so."""
+    return LEAVE_REFUSALS["busy"]
+
+
 def too_many_channels_text(count: int) -> str:
     """Named channels over the cap: nothing is left."""
     return LEAVE_REFUSALS["too_many"].format(number=f"{count:,}", limit=f"{MAX_LEAVE_CHANNELS:,}")
