@@ -51,6 +51,7 @@ from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
 from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
+from services.telemetry.errors import configure_error_reporting
 from services.telemetry.logs import configure_logging
 
 
@@ -239,6 +240,7 @@ def _settings_or_exit() -> Settings:
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
+    configure_error_reporting(settings.sentry_dsn, settings.secrets())  # SENTRY_DSN; nothing is imported without it
     return settings
 
 
