@@ -143,6 +143,7 @@ async def test_with_oauth_the_metrics_are_ready_before_the_first_request(fake_sl
         "PYTHONPATH": str(ROOT),
         "SLACK_CLIENT_ID": "1.2",
         "SLACK_CLIENT_SECRET": "x",
+        "SECRETS_KEY": "mB0YdcNGRwYDP-Fj8tbqA4pkqgA7B1vkpGxQjW_tsnM=",
     }
     del env["SLACK_BOT_TOKEN"]
     assert await loaded_beside_the_fake(script, env) == {"before": False, "after": True}

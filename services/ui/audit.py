@@ -15,6 +15,7 @@ REFUSAL_REASONS: dict[str, str] = {
     "not_an_enterprise": "this workspace isn't part of an Enterprise org",
     "other_org": "they belong to another organization",
     "admin_token_other_org": "the configured admin token belongs to another org",
+    "admin_token_expired": "the org-wide install's admin token expired and Slack wouldn't renew it",
 }
 _CHECK_FAILED = "admin_check_failed:"
 _AFTER_ERROR = "ok_after:"  # disconnected, confirmed by reading the channel again after this error
