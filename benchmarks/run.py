@@ -73,9 +73,16 @@ class Server:
 
 
 async def start_server(
-    name: str, api_url: str, bot_token: str, tmp: str, log_level: str = "WARNING", stderr=None
+    name: str,
+    api_url: str,
+    bot_token: str,
+    tmp: str,
+    log_level: str = "WARNING",
+    stderr=None,
+    database: str | None = None,
 ) -> Server:
-    """`stderr`: a file for the process's log (inherited by default)."""
+    """`stderr`: a file for the process's log (inherited by default); `database`: the SQLite file's name (the
+    target's by default)."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,7 +91,7 @@ async def start_server(
         "SLACK_API_URL": api_url,
         "PORT": str(port),
         "LOG_LEVEL": log_level,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{name.replace(' ', '_')}.db",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{(database or name).replace(' ', '_')}.db",
     }
     env.pop("SLACK_APP_TOKEN", None)
     command = [part.format(port=port) for part in TARGETS[name]]
@@ -336,14 +343,15 @@ async def acks_under_slow_api(args, tmp: str) -> dict:
     return results
 
 
-async def footprint_of(name: str, info: dict, args, tmp: str) -> dict:
+async def footprint_of(name: str, info: dict, args, tmp: str, first: bool = False) -> dict:
+    """`first`: every start on a database file of its own that doesn't exist yet (a first start: it migrates)."""
     api_url = f"http://127.0.0.1:{info['port']}/api/"
     startups = []
-    for _ in range(args.startups):
-        server = await start_server(name, api_url, info["bot_token"], tmp)
+    for n in range(args.startups):
+        server = await start_server(name, api_url, info["bot_token"], tmp, database=f"first-{n}" if first else None)
         startups.append(server.startup)
         await stop_server(server)
-    server = await start_server(name, api_url, info["bot_token"], tmp)
+    server = await start_server(name, api_url, info["bot_token"], tmp, database="first-rss" if first else None)
     try:
         await drive(server.port, info, 20, None, args.commands)
         await asyncio.sleep(1.0)  # the work after each ack finishes
@@ -378,6 +386,7 @@ async def footprint(args, tmp: str) -> dict:
     results = {}
     try:
         results["ours"] = await footprint_of("ours", info, args, tmp)
+        results["ours, first start"] = await footprint_of("ours", info, args, tmp, first=True)
         results["bare AsyncApp"] = await footprint_of("bare AsyncApp", info, args, tmp)
         # A restart of a deployment that has run a multi-channel leave: its database file is there at start-up.
         if await leave_two_channels(info, tmp):
@@ -600,6 +609,7 @@ async def report_footprint(args, tmp: str) -> bool:
     print(f"\n3. Footprint (start-up median of {args.startups}; memory after {args.commands} commands) {other.note()}")
     for name, values in feet.items():
         print(f"   {name:<22} start-up to /healthz {values['startup'] * 1000:6.0f} ms   RSS {values['rss']:6.1f} MiB")
+    print("   (first start: every start on a new database file, which it migrates)")
     if "ours, restarted" in feet:
         print("   (restarted: with the database file a /leave-channel of two channels, a job, left behind)")
     else:
