@@ -119,6 +119,11 @@ class Database:
         """Whether anything has used the database yet (a leave-only workload never does)."""
         return self._engine is not None
 
+    @property
+    def migrating(self) -> bool:
+        """Whether the schema is being brought up to date in the child process (a first start, an upgrade)."""
+        return self._preparing is not None and not self._preparing.done() and not self._ready
+
     def raw_engine(self) -> AsyncEngine:
         """The engine without migrating (the OAuth stores need it before start-up finishes)."""
         if self._engine is None:
