@@ -19,12 +19,14 @@ from server.app import build_web_app, create_bolt_app, public_settings, serve_fo
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
+from services.audit.home_export import HomeExports
 from services.audit.log import AuditLog
 from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.attempts import AttemptLimiter
+from services.disconnecting.everything import EverythingOffboarding, directory_home
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.workflow import Disconnects
@@ -40,16 +42,19 @@ from services.slack.client import (
     COMMANDS_WAITING,
     OTHER_CONNECTIONS,
     build_web_client,
+    client_like,
     close_session,
     commands_running,
 )
 from services.slack.identity import StartupError, admin_token_org, identify_bot
 from services.slack.names import NameBook
 from services.slack.pacing import Pacer
+from services.slack.tokens import TokenKeeper
 from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
 from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
+from services.telemetry.errors import configure_error_reporting
 from services.telemetry.logs import configure_logging
 
 
@@ -96,12 +101,25 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     try:
         oauth = None
         identity = None
+        keeper = None
         if settings.oauth:
             from server.oauth import oauth_settings
+            from services.storage.secrets import box_of
 
+            box = box_of(settings.secrets_key)
             # settings.oauth means both the client ID and secret are set.
-            oauth = oauth_settings(settings.client_id, settings.client_secret, database, settings.api_url)  # type: ignore[arg-type]
+            oauth = oauth_settings(settings.client_id, settings.client_secret, database, settings.api_url, box)  # type: ignore[arg-type]
             await database.engine()  # migrations: the stores' tables are in them
+            await _secure_tokens(database, box)
+            keeper = TokenKeeper(
+                oauth.installation_store,
+                # A refresh token is spent once: a renewal is never sent twice (no retry but on 429), since a 5xx or a
+                # dropped connection may hide one Slack made (services.slack.tokens).
+                client_like(client, retry_server_errors=False),
+                settings.client_id,  # type: ignore[arg-type]  # set with OAuth
+                settings.client_secret,  # type: ignore[arg-type]
+                settings.token_refresh_margin_seconds,
+            )
         else:
             identity = await identify_bot(client, settings.bot_token, settings.api_url)  # type: ignore[arg-type]  # set without OAuth
         admin_org = (
@@ -118,14 +136,16 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         poll_seconds=settings.job_poll_seconds,
         retention=timedelta(days=settings.job_retention_days),
     )
-    clients = installation_clients(client, settings.bot_token, oauth.installation_store if oauth else None)
+    clients = installation_clients(client, settings.bot_token, oauth.installation_store if oauth else None, keeper)
     admins = AdminPolicy(settings.admin_user_ids)
     leave_jobs = LeaveJobs(runner, clients, client, admins, settings.audit_channel_id, rejoins)
     leave_jobs.register()
     audit_log = AuditLog(database)
     audit_feed = AuditChannel(settings.audit_channel_id, names)
     trail = AuditTrail(audit_log, audit_feed)
-    admin_tokens = AdminTokenSource(settings.admin_token, oauth.installation_store if oauth else None, admin_org)
+    admin_tokens = AdminTokenSource(
+        settings.admin_token, oauth.installation_store if oauth else None, admin_org, keeper=keeper
+    )
     rejoin_jobs = RejoinJobs(runner, clients, client, rejoins)
     rejoin_jobs.register()
     disconnects = Disconnects(admins, admin_tokens, trail)
@@ -134,25 +154,32 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     disconnect_jobs.register()
     offboarding = Offboarding(runner, clients, client, disconnects)
     offboarding.register()
+    everything = EverythingOffboarding(runner, clients, client, disconnects)
+    everything.register()
 
     async def offboarding_home(enterprise_id: str | None) -> list[Any]:
         from services.ui.offboarding import home_blocks
+        from services.ui.partners import everything_home_line
 
-        return home_blocks(await offboarding.active_jobs(enterprise_id))
+        blocks = home_blocks(await offboarding.active_jobs(enterprise_id))
+        return [*blocks, *(everything_home_line(j) for j in await everything.active_jobs(enterprise_id))]
 
-    home_tab = HomeTab(admins, audit_log, names, offboarding_home)
+    home_tab = HomeTab(admins, audit_log, names, offboarding_home, directory_home)
 
     async def refresh_home(web: Any, user_id: str, enterprise_id: str | None, team_id: str | None) -> None:
         await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
 
     offboarding.home_refresh = refresh_home
+    everything.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
         "disconnect_attempts": AttemptLimiter(),
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
+        "everything": everything,
         "home_tab": home_tab,
+        "home_exports": HomeExports(admins, audit_log),
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
@@ -160,7 +187,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "leave_jobs": leave_jobs,
         "work_gate": work_gate_for(client),
     }
-    app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth)
+    app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth, token_keeper=keeper)
     register_listeners(app)
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
@@ -175,6 +202,23 @@ def work_gate_for(client: Any) -> WorkGate:
     connector = client.session.connector if client.session is not None else None
     limit = connector.limit if connector is not None and connector.limit else COMMANDS_RUNNING + OTHER_CONNECTIONS
     return WorkGate(commands_running(limit), COMMANDS_WAITING)
+
+
+async def _secure_tokens(database: Database, box: Any) -> None:
+    """Every stored token under SECRETS_KEY's newest key (plaintext rows encrypted, an older key's re-encrypted); no
+    key and encrypted rows ends start-up in one line naming SECRETS_KEY. Without a key (only where Settings are built
+    in code: load_settings requires one with OAuth) tokens are kept as they come, and the log says so."""
+    from services.storage.secrets import SecretsError, secure_stored_tokens
+
+    try:
+        changed = await secure_stored_tokens(await database.engine(), box)
+    except SecretsError as e:
+        raise StartupError(str(e)) from None
+    log = logging.getLogger(__name__)
+    if box is None:
+        log.warning("SECRETS_KEY is not set: installation tokens are stored unencrypted")
+    elif changed:
+        log.info("Encrypted %s stored token(s) under the newest SECRETS_KEY", changed)
 
 
 def tune_garbage_collector() -> None:
@@ -241,6 +285,7 @@ def _settings_or_exit() -> Settings:
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
+    configure_error_reporting(settings.sentry_dsn, settings.secrets())  # SENTRY_DSN; nothing is imported without it
     return settings
 
 

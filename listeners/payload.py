@@ -9,8 +9,8 @@ from services.disconnecting.workflow import Requester
 from services.ui import DRY_RUN_ACTION, DRY_RUN_VALUE
 from services.ui.disconnect import CHANNEL_ACTION, CHANNEL_BLOCK, DRY_RUN_BLOCK, TEAMS_ACTION, TEAMS_BLOCK_PREFIX
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
-from services.ui.offboarding import CHANNELS_ACTION as OFFBOARD_CHANNELS_ACTION
-from services.ui.offboarding import CHANNELS_BLOCK_PREFIX as OFFBOARD_CHANNELS_BLOCK_PREFIX
+from services.ui.offboarding import KEEP_ACTION as OFFBOARD_KEEP_ACTION
+from services.ui.offboarding import KEEP_BLOCK as OFFBOARD_KEEP_BLOCK
 from services.ui.offboarding import PARTNER_ACTION, PARTNER_BLOCK
 
 
@@ -107,19 +107,6 @@ def partner_typed(view: dict[str, Any]) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def offered_and_ticked(view: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """From a submitted plan: every channel it offered (its blocks) and those still ticked (its state), in order."""
-    offered: dict[str, None] = {}
-    ticked: set[str] = set()
-    blocks = view.get("blocks") if isinstance(view, dict) else None
-    for block in blocks if isinstance(blocks, list) else []:
-        block_id = block.get("block_id") if isinstance(block, dict) else None
-        if not isinstance(block_id, str) or not block_id.startswith(OFFBOARD_CHANNELS_BLOCK_PREFIX):
-            continue
-        element = block.get("element")
-        options = element.get("options") if isinstance(element, dict) else None
-        for option in options if isinstance(options, list) else []:
-            if isinstance(option, dict) and isinstance(option.get("value"), str):
-                offered[option["value"]] = None
-        ticked.update(_option_values(view, block_id, OFFBOARD_CHANNELS_ACTION))
-    return list(offered), [c for c in offered if c in ticked]
+def kept_channels(view: dict[str, Any]) -> list[str]:
+    """From a submitted plan: the channels chosen in its "keep these channels" picker (its state), in order, once."""
+    return list(dict.fromkeys(_option_values(view, OFFBOARD_KEEP_BLOCK, OFFBOARD_KEEP_ACTION)))

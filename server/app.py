@@ -15,10 +15,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from server.authorization import StaticTokenAuthorize, StoredInstallationAuthorize
+from server.authorization import TOKEN_PROBLEM, StaticTokenAuthorize, StoredInstallationAuthorize
 from server.operations import (
     HEALTH_PATH,
     METRICS_PATH,
@@ -31,6 +32,7 @@ from server.request_guard import AddressThrottle, RequestGuard, client_address
 from services.settings import Settings
 from services.slack.identity import BotIdentity, StartupError
 from services.slack.outcomes import error_of
+from services.slack.tokens import TokenKeeper
 from services.telemetry import context as log_context
 from services.telemetry import metrics
 
@@ -60,10 +62,12 @@ def create_bolt_app(
     *,
     identity: BotIdentity | None = None,
     oauth_settings: AsyncOAuthSettings | None = None,
+    token_keeper: TokenKeeper | None = None,
 ) -> AsyncApp:
-    """The AsyncApp: one pasted bot token (checked at start-up), or OAuth installs from the database."""
+    """The AsyncApp: one pasted bot token (checked at start-up), or OAuth installs from the database (rotating tokens
+    renewed by `token_keeper`)."""
     if oauth_settings is not None:
-        authorize: AsyncAuthorize = StoredInstallationAuthorize(oauth_settings.installation_store)
+        authorize: AsyncAuthorize = StoredInstallationAuthorize(oauth_settings.installation_store, token_keeper)
     elif settings.bot_token is not None and identity is not None:
         authorize = StaticTokenAuthorize(settings.bot_token, identity)
     else:
@@ -86,14 +90,29 @@ def create_bolt_app(
         app.enable_token_revocation_listeners()  # app_uninstalled / tokens_revoked delete the stored install
 
     @app.middleware
-    async def provide_services(context, next) -> None:
+    async def provide_services(context, body, next) -> BoltResponse | None:
         # Bolt passes context entries to listeners as keyword arguments: each listener declares the services it uses.
         context.update(services)
         # Every line logged for this request, after the ack too, carries its ID, workspace and org (LOG_FORMAT=json).
         log_context.start_request(team_id=context.team_id, enterprise_id=context.enterprise_id)
+        problem = context.get(TOKEN_PROBLEM)
+        if problem:  # the install's token couldn't be renewed (server.authorization): say which install to redo
+            return await _answer_token_problem(context, body, problem)
         await next()
+        return None
 
     return app
+
+
+async def _answer_token_problem(context, body, problem: str) -> BoltResponse:
+    """A command hears the sentence in its ack; anything else with a response URL through it; the rest (events, a
+    modal's submission) gets an empty 200, and the log says why."""
+    logger.warning("A request was refused: its install's token couldn't be renewed")
+    if isinstance(body, dict) and body.get("command"):
+        return BoltResponse(status=200, body=problem)
+    if context.response_url:
+        await context.respond(problem)
+    return BoltResponse(status=200, body="")
 
 
 # Parts of an interaction payload (and the Events API envelope) that Bolt's matchers and middleware read as objects:

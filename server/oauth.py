@@ -24,6 +24,7 @@ from services.disconnecting.admin_installs import has_admin_scope, latest_admin_
 from services.slack.scopes import ADMIN_SCOPE, ADMIN_USER_SCOPES, BOT_SCOPES, USER_SCOPES
 from services.storage.database import Database
 from services.storage.oauth_stores import oauth_stores
+from services.storage.secrets import SecretBox
 
 STATE_EXPIRATION_SECONDS = 600
 INSTALL_PATH = "/slack/install"
@@ -51,9 +52,12 @@ def authorization_url(api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth/v2/authorize", "", ""))
 
 
-def oauth_settings(client_id: str, client_secret: str, database: Database, api_url: str) -> AsyncOAuthSettings:
-    """Bolt's OAuth settings, slack_sdk's SQLAlchemy stores on `database` (its schema not brought up to date yet)."""
-    installation_store, state_store = oauth_stores(database, client_id, STATE_EXPIRATION_SECONDS)
+def oauth_settings(
+    client_id: str, client_secret: str, database: Database, api_url: str, box: SecretBox | None = None
+) -> AsyncOAuthSettings:
+    """Bolt's OAuth settings, slack_sdk's SQLAlchemy stores on `database` (its schema not brought up to date yet),
+    every token encrypted with `box` (SECRETS_KEY; services.storage.secrets)."""
+    installation_store, state_store = oauth_stores(database, client_id, STATE_EXPIRATION_SECONDS, box)
     return AsyncOAuthSettings(
         client_id=client_id,
         client_secret=client_secret,

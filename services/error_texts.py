@@ -34,7 +34,7 @@ COMMON_ERRORS: dict[str, str] = {
     "service_unavailable": "Slack is temporarily unavailable, so I couldn't {action}. Try again in a few minutes.",
     "team_access_not_granted": "I couldn't {action}: the app hasn't been granted access to this workspace. Ask an org admin to add the app to it.",
     "team_added_to_org": "I couldn't {action}: the workspace is joining an Enterprise org and Slack is briefly unavailable for it. Try again later.",
-    "token_expired": "I couldn't {action}: the app's token has expired. Ask whoever installed the app to reinstall it.",
+    "token_expired": "I couldn't {action}: the app's token has expired and Slack wouldn't renew it. Someone must install the app again on this workspace (or, for an org-wide install, on the whole org) from its install page (/slack/install).",
     "token_revoked": "I couldn't {action}: the app's token was revoked or the app was removed. Ask a workspace admin to reinstall the app.",
     "two_factor_setup_required": "I couldn't {action}: Slack requires two-factor authentication for the account behind the app's token. Set it up, then try again.",
     # Not Slack codes: what the client saw when no error code came back.
@@ -198,6 +198,34 @@ VIEWS_OPEN_ERRORS: dict[str, str] = {
     "invalid_trigger_id": "Slack didn't recognise the command's form request. Run the command again.",
     "view_too_large": "The form was too large for Slack to show. Please report this to the app's maintainers.",
 }
+
+# A rotating token Slack wouldn't renew (https://docs.slack.dev/authentication/using-token-rotation): which install to
+# redo. {where}: the workspace or the org; {code}: what oauth.v2.access answered.
+TOKEN_RENEWAL_FAILED = (
+    "This app's token for {where} expired and Slack wouldn't renew it (it answered `{code}`), so I can't act here. "
+    "Someone who may install apps there must install the app again from its install page (/slack/install{org_wide})."
+)
+TOKEN_RENEWAL_UNREACHABLE = (
+    "This app's token for {where} expired and I couldn't reach Slack to renew it (`{code}`). Try again in a minute."
+)
+
+
+def token_renewal_text(code: str, enterprise_id: str | None, team_id: str | None) -> str:
+    """The sentence for a bot token Slack didn't renew: the org-wide install (`enterprise_id`) or the workspace's."""
+    where = f"the whole org {enterprise_id}" if enterprise_id else f"the workspace {team_id or ''}".rstrip()
+    if code in ("slack_unreachable", "slack_timeout", "slack_server_error", "unexpected_response", "ratelimited"):
+        return TOKEN_RENEWAL_UNREACHABLE.format(where=where, code=code)
+    org_wide = ", choosing the whole organization" if enterprise_id else ""
+    return TOKEN_RENEWAL_FAILED.format(where=where, code=_safe_code(code), org_wide=org_wide)
+
+
+ADMIN_TOKEN_RENEWAL_FAILED = "Slack wouldn't renew {token} (it answered `{code}`), so nothing was changed. {fix}"
+
+
+def admin_token_renewal_text(source: TokenSource, code: str) -> str:
+    """The sentence for an Org Admin token Slack didn't renew: whose install it came from, and what to do."""
+    return ADMIN_TOKEN_RENEWAL_FAILED.format(token=source.name, code=_safe_code(code), fix=source.fix)
+
 
 GENERIC_ERROR = "Slack answered `{code}` when I tried to {action}; nothing else is known about this error. Try again, and if it keeps happening, share the code with your Slack admin."
 

@@ -12,10 +12,20 @@ from dotenv import dotenv_values
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,40}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,40}")
+# A Fernet key: 32 bytes in URL-safe base64 (cryptography.fernet.Fernet.generate_key), checked without importing it.
+_FERNET_KEY = re.compile(r"[A-Za-z0-9_-]{43}=")
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/channel-admin.db"
 _BOOLEANS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+
+# A token pasted from an app with token rotation on expires within 12 hours, and only an OAuth install can renew it.
+_EXPIRING = (
+    "{name} is an expiring token (xoxe.…: the app has token rotation on), which stops working within 12 hours and "
+    "which only an OAuth install can renew: install through OAuth instead (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+    "SECRETS_KEY; see docs/tokens.md), or paste the token of an app with token rotation off."
+)
 
 
 class SettingsError(Exception):
@@ -49,6 +59,8 @@ class Settings:
     metrics_token: str | None = None  # /metrics only with `Authorization: Bearer <this>`
     trusted_proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-For is believed
     sentry_dsn: str | None = None  # errors reported to Sentry (services.telemetry.errors)
+    secrets_key: tuple[str, ...] = ()  # SECRETS_KEY: Fernet keys, the newest first (services.storage.secrets)
+    token_refresh_margin_seconds: float = 7200.0  # refresh a rotating token this long before it expires
 
     @property
     def socket_mode(self) -> bool:
@@ -70,7 +82,7 @@ class Settings:
             self.metrics_token,
             self.sentry_dsn,
         )
-        return [s for s in candidates if s]
+        return [s for s in (*candidates, *self.secrets_key) if s]
 
 
 def _clean(value: str | None) -> str | None:
@@ -106,6 +118,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "from OAuth & Permissions in your app's settings (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "to install through OAuth)."
         )
+    if bot_token is not None and bot_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_BOT_TOKEN"))
     if bot_token is not None and not bot_token.startswith("xoxb-"):
         raise SettingsError(
             "SLACK_BOT_TOKEN must start with xoxb-: copy the Bot User OAuth Token (not the User OAuth Token) "
@@ -146,6 +160,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     retry_backoff_seconds = _seconds(values, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0.1, 10)
 
     admin_token = _clean(values.get("SLACK_ADMIN_TOKEN"))
+    if admin_token is not None and admin_token.startswith("xoxe."):
+        raise SettingsError(_EXPIRING.format(name="SLACK_ADMIN_TOKEN"))
     if admin_token is not None and not admin_token.startswith("xoxp-"):
         raise SettingsError(
             "SLACK_ADMIN_TOKEN must start with xoxp-: after an Org Admin installs the app on the whole org, copy the "
@@ -213,6 +229,20 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
     if sentry_dsn is not None and urlparse(sentry_dsn).scheme not in ("http", "https"):
         raise SettingsError("SENTRY_DSN must be the https:// DSN from your Sentry project's settings (or unset it).")
 
+    secrets_key = tuple(part.strip() for part in (values.get("SECRETS_KEY") or "").split(",") if part.strip())
+    if any(not _FERNET_KEY.fullmatch(k) for k in secrets_key):
+        raise SettingsError(
+            "SECRETS_KEY must be one or more Fernet keys, comma-separated, the newest first: make one with "
+            "`python -m services.storage.secrets` (44 characters of URL-safe base64)."
+        )
+    if bot_token is None and client_id is not None and not secrets_key:
+        raise SettingsError(
+            "SECRETS_KEY is not set: OAuth installs keep bot and Org Admin tokens in the database, and the app "
+            "encrypts them with it. Make one with `python -m services.storage.secrets` and keep it apart from the "
+            "database (see docs/tokens.md)."
+        )
+    token_refresh_margin_seconds = _seconds(values, "TOKEN_REFRESH_MARGIN_SECONDS", 7200.0, 0, 43200)
+
     return Settings(
         bot_token=bot_token,
         signing_secret=signing_secret,
@@ -239,6 +269,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
         metrics_token=metrics_token,
         trusted_proxy_hops=int(hops_text),
         sentry_dsn=sentry_dsn,
+        secrets_key=secrets_key,
+        token_refresh_margin_seconds=token_refresh_margin_seconds,
     )
 
 

@@ -253,6 +253,12 @@ async def test_every_answer_has_the_recorded_shape(samples: Path, fake_slack: Fa
     await ask("admin.conversations.search", world.admin_token, connected_team_ids=partner.org, query="deal")
     await ask("admin.conversations.search", partner.admin_token)  # missing_scope
 
+    # Slack's partner directory (tests/helpers/fake_partners.py): a bot token with its scopes; not on Grid; a user token.
+    fake.grant_bot_scopes("conversations.connect:manage")
+    await ask("team.externalTeams.list", world.org_bot, sort_field="last_active_timestamp", limit=2)
+    await ask("team.externalTeams.list", solo_bot)
+    await ask("team.externalTeams.list", world.admin_token)
+
     disconnect = "admin.conversations.disconnectShared"
     await ask(disconnect, partner.admin_token, channel_id=world.ours, leaving_team_ids=partner.org)
     await ask(disconnect, world.admin_token, channel_id=world.ours, leaving_team_ids=partner.org)

@@ -64,6 +64,12 @@ def test_the_enterprise_manifest_is_the_same_app_plus_the_admin_user_scope() -> 
     assert "admin.conversations:read" not in json.dumps(plain)
     assert sorted(enterprise["oauth_config"]["scopes"]["bot"]) == sorted(BOT_SCOPES)
     del enterprise["oauth_config"]["scopes"]["user"]
+    # Token rotation: on for the Enterprise app (installed through OAuth, renewed by the app: docs/tokens.md), off for
+    # the default one, whose pasted Bot User OAuth Token nothing could renew (Slack can't turn rotation off again).
+    assert (enterprise["settings"].pop("token_rotation_enabled"), plain["settings"].pop("token_rotation_enabled")) == (
+        True,
+        False,
+    )
     assert enterprise == plain
 
 

@@ -19,18 +19,22 @@ from services.jobs.queue import DONE
 from services.settings import Settings
 from services.ui.offboarding import (
     CANCEL_ACTION,
-    CHANNELS_ACTION,
-    CHANNELS_BLOCK_PREFIX,
     CONFIRM_CALLBACK,
     HOME_OPEN_ACTION,
+    KEEP_ACTION,
+    KEEP_BLOCK,
+    KEEP_MAX_SELECTED,
     PARTNER_ACTION,
     PARTNER_BLOCK,
     PLAN_CALLBACK,
+    PRIVATE_NOT_SEARCHED,
     PROGRESS_CALLBACK,
     START_CALLBACK,
+    SUBMIT_BODY_BOUND,
+    PlanMetadata,
 )
 from tests.helpers.app import running_app, settings_for, suite_database
-from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.fake_slack import FakeSlack, Scripted
 from tests.helpers.processes import instances
 from tests.helpers.slack_requests import SlackSender
 from tests.helpers.tasks import busy_tasks, settled
@@ -87,31 +91,24 @@ async def open_plan(slack: SlackSender, fake: FakeSlack, user: str, text: str) -
     return views[0]["id"], body
 
 
-def plan_values(view: dict, unticked: frozenset[str] | set[str] = NONE, dry_run: bool = False) -> dict:
-    values: dict = {}
-    for block in view["blocks"]:
-        if block.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX):
-            kept = [o for o in block["element"]["options"] if o["value"] not in unticked]
-            values[block["block_id"]] = {CHANNELS_ACTION: {"type": "multi_static_select", "selected_options": kept}}
+def plan_values(view: dict, kept: frozenset[str] | set[str] = NONE, dry_run: bool = False) -> dict:
+    """The state of a submitted plan: the channels chosen in its "keep these" picker, and the dry-run box."""
+    chosen_kept = [{"text": {"type": "plain_text", "text": c}, "value": c} for c in sorted(kept)]
+    values: dict = {KEEP_BLOCK: {KEEP_ACTION: {"type": "multi_external_select", "selected_options": chosen_kept}}}
     chosen = [{"value": "dry_run"}] if dry_run else []
     values["offboard_dry_run"] = {"dry_run": {"type": "checkboxes", "selected_options": chosen}}
     return values
 
 
-def offered(view: dict) -> list[str]:
-    return [
-        o["value"]
-        for b in view["blocks"]
-        if b.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX)
-        for o in b["element"]["options"]
-    ]
+def admin_token_user(fake: FakeSlack, grid: Grid) -> str:
+    return str(fake.tokens[grid.admin_token]["user_id"])
 
 
 async def confirm(
-    slack: SlackSender, fake: FakeSlack, grid: Grid, plan_id: str, unticked: frozenset[str] | set[str] = NONE, **kw: Any
+    slack: SlackSender, fake: FakeSlack, grid: Grid, plan_id: str, kept: frozenset[str] | set[str] = NONE, **kw: Any
 ) -> str:
     """Submit the plan (→ pushed confirmation), then the confirmation; returns the confirmation's view ID."""
-    reply = await slack.submit_view(plan_id, plan_values(fake.views[plan_id], unticked, **kw), user_id=grid.admin)
+    reply = await slack.submit_view(plan_id, plan_values(fake.views[plan_id], kept, **kw), user_id=grid.admin)
     assert reply.json()["response_action"] == "push", reply.text
     confirm_id = slack.pushed_view_id
     assert confirm_id is not None and fake.views[confirm_id]["callback_id"] == CONFIRM_CALLBACK
@@ -151,6 +148,7 @@ async def test_a_plan_with_nothing_ours_says_so_and_offers_nothing_to_submit(
 async def test_the_plan_pages_the_search_and_splits_ours_theirs_and_pending(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    fake_slack.private_channel_managers.add(admin_token_user(fake_slack, grid))  # may search private channels
     hosted = ours(fake_slack, grid, 130)
     archived = fake_slack.add_shared_channel("old-deal", connected=[grid.partner], is_archived=True)
     private = fake_slack.add_shared_channel("secret-deal", connected=[grid.partner], is_private=True)
@@ -164,19 +162,26 @@ async def test_the_plan_pages_the_search_and_splits_ours_theirs_and_pending(
     view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     view = fake_slack.views[view_id]
     text = modal_text(fake_slack, view_id)
-    assert offered(view) == [*hosted, archived, private]  # every page, in Slack's order, each once
-    selects = [b for b in view["blocks"] if b.get("block_id", "").startswith(CHANNELS_BLOCK_PREFIX)]
-    assert [len(b["element"]["options"]) for b in selects] == [100, 32]  # ≤ 100 options a select
-    assert all(b["element"]["initial_options"] == b["element"]["options"] for b in selects)  # all ticked
+    plan_id = PlanMetadata.decode(view["private_metadata"]).plan_id
+    stored = await slack.built.services["offboarding"].plan_store.load(plan_id, grid.admin)
+    # Every page, each once: private channels asked for first, then the public ones (Slack's order in each).
+    assert [c["id"] for c in stored.findings.ours] == [private, *hosted, archived]
+    assert [b["element"]["type"] for b in view["blocks"] if b["type"] == "input"] == [
+        "multi_external_select",
+        "checkboxes",
+    ]
+    picker = next(b for b in view["blocks"] if b.get("block_id") == KEEP_BLOCK)
+    assert picker["element"]["type"] == "multi_external_select" and picker["optional"] is True
     assert "*132* your org created" in text and "*3* created by another organization" in text
-    assert "*1* pending invitations" in text and "(1 archived)" in text
-    assert "#old-deal (archived)" in text and "#secret-deal (private)" in text
+    assert "*1* pending invitations" in text and "1 private, 1 archived" in text
+    assert f"<#{hosted[0]}>" in text and "…and 122 more" in text  # the first 10 by name, the rest counted
     for channel in theirs:
         assert f"<#{channel}>" in text
     assert f"<#{pending}>" in text and unrelated not in text
     assert "about 7 minutes" in text  # 132 admin calls at about 20 a minute
     searches = fake_slack.calls_to(SEARCH)
-    assert len(searches) == 7 and all(int(c["limit"]) == 20 for c in searches)  # 137 results, 20 a page
+    assert [c["search_channel_types"] for c in searches[:2]] == ["private", "private_exclude"]
+    assert len(searches) == 8 and all(int(c["limit"]) == 20 for c in searches)  # 1 private page, 7 public
     assert all(c["connected_team_ids"] == grid.partner for c in searches)
     assert len(view["blocks"]) <= 100 and len(view["private_metadata"]) <= 3000
     assert fake_slack.calls_to(ADMIN_CALL) == []
@@ -294,7 +299,7 @@ async def test_the_job_disconnects_each_hosted_channel_once_with_the_org_id_audi
         assert len(fake_slack.posts_to(body["response_url"])) == 1  # one summary
 
         calls = fake_slack.calls_to(ADMIN_CALL)
-        assert [c["channel_id"] for c in calls] == hosted[:-1]  # in order, the unticked one left alone
+        assert [c["channel_id"] for c in calls] == hosted[:-1]  # in order, the kept one left alone
         assert {c["leaving_team_ids"] for c in calls} == {grid.partner}  # the org's E…, one per call
         assert counts == Counter({c: 1 for c in hosted[1:-1]})  # (the first call's answer was scripted)
         assert fake_slack.channels[kept_out].connected_teams == [grid.partner]
@@ -404,7 +409,7 @@ async def test_the_home_tab_opens_the_form_and_shows_live_progress(
         lambda: [v for v in fake_slack.view_history[start] if v["callback_id"] == PLAN_CALLBACK], what="the plan"
     )
     fake_slack.views[start] = plans[-1]
-    assert len(offered(plans[-1])) == 12
+    assert "*12* your org created" in json.dumps(plans[-1]["blocks"])
     await confirm(slack, fake_slack, grid, start)
     await fake_slack.wait_for(lambda: len(fake_slack.calls_to(ADMIN_CALL)) >= 4, timeout=20, what="progress")
     await slack.home_opened(grid.other_admin)  # any admin of the org sees it, with Cancel
@@ -542,3 +547,180 @@ def test_a_search_result_shaped_like_slacks_recording_is_kept() -> None:
     assert [c.id for c in plan.ours] == ["C0DEAL"] and not plan.theirs and not plan.pending
     invited = {**result, "id": "C0INVITE", "connected_team_ids": [""], "pending_connected_team_ids": ["E0PARTNER"]}
     assert [c.id for c in classify([invited], "E0PARTNER", "E0OURS").pending] == ["C0INVITE"]
+
+
+# ---- at Enterprise size (issue 20) ----------------------------------------------------------------------------------
+
+
+def _kept_options(reply_text: str) -> list[dict]:
+    return json.loads(reply_text)["options"]
+
+
+async def test_a_10000_channel_plan_stays_small_and_its_submission_under_the_bound(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Slack echoes the whole view in view_submission: the plan lists no channel as an option, so the request stays
+    under SUBMIT_BODY_BOUND (far from the app's 1 MiB cap) at 10,000 channels, with the most channels kept."""
+    hosted = ours(fake_slack, grid, 10_000, prefix="partner-project-channel-name-x")  # 30+ character names
+    slack.built.services["offboarding"].plan_search_seconds = 60.0  # the whole search before the plan, here
+    view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    view = fake_slack.views[view_id]
+    text = modal_text(fake_slack, view_id)
+    assert "*10,000* your org created" in text and "…and 9,990 more" in text
+    assert len(json.dumps(view)) < 8_000
+
+    # The picker's options come from the stored plan as the admin types (block_suggestion), 100 at most.
+    reply = await slack.block_suggestion(view_id, KEEP_ACTION, "", KEEP_BLOCK, user_id=grid.admin)
+    assert reply.status == 200 and len(_kept_options(reply.text)) == 100
+    reply = await slack.block_suggestion(view_id, KEEP_ACTION, "#x-042", KEEP_BLOCK, user_id=grid.admin)
+    assert [o["value"] for o in _kept_options(reply.text)] == [hosted[42]]
+    other = await slack.block_suggestion(view_id, KEEP_ACTION, "", KEEP_BLOCK, user_id=grid.other_admin)
+    assert _kept_options(other.text) == []  # a plan is read by its author only
+
+    kept = set(hosted[:KEEP_MAX_SELECTED])
+    reply = await slack.submit_view(view_id, plan_values(view, kept), user_id=grid.admin)
+    body, _ = slack.last_sent
+    assert reply.status == 200 and reply.json()["response_action"] == "push"
+    assert len(body) < SUBMIT_BODY_BOUND, len(body)
+    print(f"largest view_submission at 10,000 channels: {len(body):,} bytes")
+    confirm_id = slack.pushed_view_id
+    assert confirm_id is not None
+    assert "from 9,900 channels?" in modal_text(fake_slack, confirm_id)
+    # The full plan came as a file in the admin's DM.
+    assert fake_slack.calls_to("files.completeUploadExternal")
+
+
+async def test_private_channels_slack_wont_search_are_said_and_the_public_ones_offboarded(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    public = ours(fake_slack, grid, 3)
+    private = [
+        fake_slack.add_shared_channel(f"secret-{i}", connected=[grid.partner], is_private=True) for i in range(2)
+    ]
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    text = modal_text(fake_slack, plan_id)
+    assert PRIVATE_NOT_SEARCHED in text and "*3* your org created" in text
+    private_search = [c for c in fake_slack.calls_to(SEARCH) if c["search_channel_types"] == "private"]
+    assert len(private_search) == 1  # asked once, explicitly, and refused (not_allowed)
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id)
+    assert ever_shown(fake_slack, confirm_id, "Private channels couldn't be searched")
+    summary = await fake_slack.next_post(body["response_url"])
+    assert "disconnected from 3 of 3 channels" in summary["text"]
+    assert PRIVATE_NOT_SEARCHED in summary["text"]
+    assert [c["channel_id"] for c in fake_slack.calls_to(ADMIN_CALL)] == public
+    assert all(fake_slack.channels[c].connected_teams == [grid.partner] for c in private)
+
+
+async def test_restricted_action_fails_that_channel_only_with_its_sentence(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    hosted = ours(fake_slack, grid, 4)
+    fake_slack.script(ADMIN_CALL, Scripted(body={"ok": True}))  # the first goes through as usual
+    fake_slack.script(ADMIN_CALL, Scripted(body={"ok": False, "error": "restricted_action"}))
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    await confirm(slack, fake_slack, grid, plan_id)
+    summary = (await fake_slack.next_post(body["response_url"]))["text"]
+    assert [c["channel_id"] for c in fake_slack.calls_to(ADMIN_CALL)] == hosted  # not a stop: every channel tried
+    assert ", 1 failed" in summary and "It stopped" not in summary
+    assert DISCONNECT_ERRORS["restricted_action"].split("{")[0] in summary and "`restricted_action`" in summary
+    assert fake_slack.channels[hosted[1]].connected_teams == [grid.partner]
+    assert all(fake_slack.channels[c].connected_teams == [] for c in (hosted[2], hosted[3]))
+
+
+async def test_closing_the_progress_view_closes_the_whole_stack(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    ours(fake_slack, grid, 3)
+    fake_slack.delays[ADMIN_CALL] = 0.3  # the progress view is up a while
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id)
+    assert fake_slack.view_below[confirm_id] == plan_id  # the confirmation was pushed on the plan
+    await fake_slack.wait_for(
+        lambda: fake_slack.views[confirm_id]["callback_id"] == PROGRESS_CALLBACK, what="the progress view"
+    )
+    assert fake_slack.close_view(confirm_id) is None  # not back to the ticked plan with Review enabled
+    await fake_slack.next_post(body["response_url"])
+    assert fake_slack.close_view(confirm_id) is None  # nor from the result
+
+
+async def test_a_plan_is_confirmable_at_once_and_the_job_searches_the_rest_once(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The plan shows what the search found within its time; the job goes on from the cursor the plan stopped at,
+    beside the admin calls: no page is asked twice, no second search at confirmation, the kept channel spared."""
+    fake_slack.private_channel_managers.add(admin_token_user(fake_slack, grid))
+    hosted = ours(fake_slack, grid, 90)
+    private = fake_slack.add_shared_channel("secret-deal", connected=[grid.partner], is_private=True)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)  # 2 pages a second: the whole search takes about 3 s
+    slack.built.services["offboarding"].plan_search_seconds = 0.3
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    text = modal_text(fake_slack, plan_id)
+    assert "so far" in text and "(of about 91; the job searches the rest)" in text
+    assert "*21* your org created" in text  # 1 private page and 1 public page before the limit
+    keep = await slack.block_suggestion(plan_id, KEEP_ACTION, "deal-01", KEEP_BLOCK, user_id=grid.admin)
+    kept = hosted[10]  # deal-010 found so far; typing "deal-01" offers deal-010…deal-019
+    assert kept in [o["value"] for o in _kept_options(keep.text)]
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id, {kept})
+    assert ever_shown(fake_slack, confirm_id, "about 90 channels")
+    summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]
+    assert "disconnected from 90 of 90 channels" in summary
+    assert ever_shown(fake_slack, confirm_id, "Still searching")
+    assert sorted(c["channel_id"] for c in fake_slack.calls_to(ADMIN_CALL)) == sorted(
+        [private, *(c for c in hosted if c != kept)]
+    )
+    assert fake_slack.channels[kept].connected_teams == [grid.partner]
+    searches = [(c["search_channel_types"], c.get("cursor")) for c in fake_slack.calls_to(SEARCH)]
+    # Every page once (1 private, 5 public: 91 = 1 + 90; a page asked again only after a 429, or when the plan's time
+    # ran out with it in flight), never a second search at confirmation; then, once every channel found is done, one
+    # check from the start over what is still connected: the kept channel, one page of each kind.
+    again = searches.index(("private", None), 1)
+    first, check = searches[:again], searches[again:]
+    public_pages = [("private_exclude", None), *(("private_exclude", str(n)) for n in (20, 40, 60, 80))]
+    assert sorted(set(first), key=str) == sorted([("private", None), *public_pages], key=str)
+    assert first.count(("private", None)) == first.count(("private_exclude", None)) == 1
+    assert len(first) - 6 <= fake_slack.rate_limited_count[SEARCH] + 1
+    assert set(check) == {("private", None), ("private_exclude", None)}
+
+
+@pytest.mark.runs_long
+async def test_a_large_offboarding_summary_is_short_and_its_full_list_is_a_file_in_the_dm(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """400 channels of ours (10 failing alike), 30 of theirs, 5 invitations: the summary counts and names the first
+    20 of each list, within Slack's limits; every channel is a row of the CSV file sent to the admin's DM first."""
+    import csv
+    import io
+
+    from services.ui.limits import LIST_TEXT_BUDGET, fits, message_size
+
+    hosted = ours(fake_slack, grid, 400)
+    theirs = [
+        fake_slack.add_shared_channel(f"their-{i:02}", host=grid.partner_workspace, connected=[fake_slack.team_id])
+        for i in range(30)
+    ]
+    pending = [
+        fake_slack.add_shared_channel(f"invite-{i}", connected=[grid.third], pending=[grid.partner]) for i in range(5)
+    ]
+    fake_slack.fail(ADMIN_CALL, "access_denied", times=10)  # the first ten fail alike
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id)
+    summary = await fake_slack.next_post(body["response_url"], timeout=60)
+
+    text = summary["text"]
+    assert len(text) <= LIST_TEXT_BUDGET + 1000  # before: every channel named, 400 a list (~7,900 characters here)
+    assert "disconnected from 390 of 400 channels*, 10 failed" in text
+    assert "*Disconnected (390):*" in text and "and 370 more" in text
+    assert "The same for 9 more:" in text
+    assert "*Created by another organization (30)" in text and "and 10 more" in text
+    assert sum(f"<#{c}>" in text for c in hosted) == 20 + 10  # the first 20 disconnected, the 10 failed
+    assert "the full list is in `offboarding-" in text
+    (listed,) = [f for f in fake_slack.files_to(grid.admin) if f.name in text]  # (the plan came as a file before)
+    assert listed.name.startswith("offboarding-") and listed.name.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(listed.text)))
+    assert [r["channel_id"] for r in rows] == [*hosted, *theirs, *pending]
+    results = Counter(r["result"] for r in rows)
+    assert results == Counter(disconnected=390, not_disconnected=10, created_by_another_org=30, invitation_pending=5)
+    assert {r["error"] for r in rows if r["result"] == "not_disconnected"} == {"access_denied"}
+    assert rows[0]["name"] == "deal-000"
+    result_view = {"blocks": fake_slack.views[confirm_id]["blocks"]}  # the modal's last view, the same summary
+    assert fits(result_view) and "and 370 more" in json.dumps(result_view) and message_size(result_view)[1] <= 3

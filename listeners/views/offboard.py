@@ -13,7 +13,7 @@ from listeners.errors import answer_failures_after_ack
 from listeners.payload import (
     dry_run_chosen,
     installation_team,
-    offered_and_ticked,
+    kept_channels,
     partner_typed,
     requester_of,
     user_id_of,
@@ -23,8 +23,9 @@ from services.disconnecting.offboarding import Offboarding
 from services.disconnecting.partners import Partner
 from services.error_texts import TOO_MANY_ATTEMPTS
 from services.storage.handled_requests import HandledRequests
+from services.ui.offboarding import DRY_RUN_BLOCK as OFFBOARD_DRY_RUN_BLOCK
 from services.ui.offboarding import (
-    CHANNELS_BLOCK_PREFIX,
+    KEEP_BLOCK,
     PARTNER_BLOCK,
     ConfirmMetadata,
     PlanMetadata,
@@ -34,7 +35,6 @@ from services.ui.offboarding import (
     problem_text,
     status_modal,
 )
-from services.ui.offboarding import DRY_RUN_BLOCK as OFFBOARD_DRY_RUN_BLOCK
 
 
 async def offboard_start_submission(
@@ -66,29 +66,32 @@ async def offboard_plan_submission(
     context: AsyncBoltContext,
     offboarding: Offboarding,
 ) -> None:
-    """No Web API call before the ack: the confirmation is built from what the plan showed and what was ticked;
-    who may is checked again right after it (a refusal replaces the confirmation)."""
+    """No Web API call before the ack: the confirmation is built from what the plan said (its metadata) and the
+    channels chosen to keep (its state: at most KEEP_MAX_SELECTED, the rest of the plan is in the database); who may
+    is checked again right after it (a refusal replaces the confirmation)."""
     metadata = PlanMetadata.decode(view.get("private_metadata"))
-    offered, ticked = offered_and_ticked(view)
-    first_block = f"{CHANNELS_BLOCK_PREFIX}1"
-    if not metadata.partner_id or not offered or not metadata.digest:
+    kept = kept_channels(view)
+    if not metadata.partner_id or not metadata.plan_id:
         await ack(response_action="update", view=status_modal("This form is incomplete. Start again."))
         return
-    if not ticked:
-        await ack(response_action="errors", errors={first_block: problem_text("none_chosen")})
+    count = max(metadata.total - len(kept), 0)
+    if count == 0 and not metadata.searching:
+        await ack(response_action="errors", errors={KEEP_BLOCK: problem_text("none_chosen")})
         return
-    excluded = tuple(c for c in offered if c not in set(ticked))
     confirm = ConfirmMetadata(
         metadata.response_url,
         metadata.partner_id,
         metadata.partner_name,
-        excluded,
-        metadata.digest,
-        max(metadata.total, len(offered)) - len(excluded),
+        tuple(kept),
+        metadata.plan_id,
+        count,
         dry_run_chosen(view, OFFBOARD_DRY_RUN_BLOCK),
+        metadata.searching,
+        metadata.pages_left,
+        metadata.private_refused,
     )
     if not metadata_fits(confirm):
-        await ack(response_action="errors", errors={first_block: problem_text("too_many_unticked")})
+        await ack(response_action="errors", errors={KEEP_BLOCK: problem_text("too_many_unticked")})
         return
     external_id = f"offboard-confirm-{uuid.uuid4().hex}"
     await ack(response_action="push", view=confirm_modal(confirm, external_id))
@@ -109,7 +112,7 @@ async def offboard_confirm_submission(
     handled_requests: HandledRequests,
 ) -> None:
     metadata = ConfirmMetadata.decode(view.get("private_metadata"))
-    if not metadata.partner_id or not metadata.digest:
+    if not metadata.partner_id or not metadata.plan_id:
         await ack(response_action="update", view=status_modal("This confirmation is incomplete. Start again."))
         return
     await ack(response_action="update", view=status_modal("Checking again and starting…"))
@@ -124,7 +127,7 @@ async def offboard_confirm_submission(
             view.get("id"),
             Partner(metadata.partner_id, metadata.partner_name),
             metadata.excluded,
-            metadata.digest,
+            metadata.plan_id,
             is_enterprise_install=bool(context.is_enterprise_install),
             installation_team=installation_team(context),
         )

@@ -28,11 +28,13 @@ class HomeTab:
         log: AuditLog,
         names: NameBook,
         extra: Callable[[str | None], Awaitable[list[Any]]] | None = None,
+        partners: Callable[[AsyncWebClient, str | None], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.admins = admins
         self.log = log
         self.names = names
         self.extra = extra  # more blocks for admins, by org (offboarding's button and jobs)
+        self.partners = partners  # the partner directory's page at a cursor (services.disconnecting.everything)
 
     async def view(
         self,
@@ -41,6 +43,7 @@ class HomeTab:
         enterprise_id: str | None,
         team_id: str | None,
         before_id: int | None = None,
+        partners_cursor: str | None = None,
     ) -> View:
         """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
         check = await self.admins.check(client, user_id, enterprise_id)
@@ -54,6 +57,8 @@ class HomeTab:
             self.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
         )
         extra = await self.extra(enterprise_id) if self.extra is not None and enterprise_id else []
+        if self.partners is not None and enterprise_id:
+            extra = [*extra, *await self.partners(client, partners_cursor)]
         return admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
 
 from services.error_texts import (
     ADMIN_TOKEN_MISSING,
@@ -13,7 +15,10 @@ from services.error_texts import (
     ORG_INSTALL_MISSING,
     ORG_INSTALL_WITHOUT_ADMIN_SCOPE,
     TokenSource,
+    admin_token_renewal_text,
 )
+from services.slack.client import client_like
+from services.slack.tokens import TokenKeeper, TokenRenewalFailed, user_client
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,16 @@ class AdminToken:
     problem: str | None = None  # for the audit log when there is no usable token
     text: str | None = None  # for the admin: who must (re)install, and with what
     source: TokenSource | None = None  # where it came from, for every sentence about it
+    # An OAuth install's (possibly rotating) token: client() renews it when due, for a job that runs for hours.
+    installation: Installation | None = None
+    keeper: TokenKeeper | None = None
+
+    def client(self, base: AsyncWebClient, *, retry_server_errors: bool = True) -> AsyncWebClient:
+        """A client for this token on `base`'s session and pacing (client_like); an install's rotating token is
+        renewed before it expires, on every call (services.slack.tokens.user_client)."""
+        if self.keeper is not None and self.installation is not None and self.installation.user_token_expires_at:
+            return user_client(self.keeper, base, self.installation, retry_server_errors=retry_server_errors)
+        return client_like(base, token=self.token, retry_server_errors=retry_server_errors)
 
 
 class AdminTokenSource:
@@ -36,10 +51,12 @@ class AdminTokenSource:
         override: str | None,
         installation_store: AsyncInstallationStore | None,
         override_org: str | None = None,
+        keeper: TokenKeeper | None = None,
     ) -> None:
         self._override = override
         self._override_org = override_org
         self._store = installation_store
+        self._keeper = keeper
 
     async def lookup(self, org_id: str | None) -> AdminToken:
         if not org_id:
@@ -54,7 +71,14 @@ class AdminTokenSource:
 
         installation = await latest_admin_installation(self._store, org_id)
         if installation is not None and installation.user_token:
-            return AdminToken(installation.user_token, source=TokenSource.install(installation.user_id))
+            source = TokenSource.install(installation.user_id)
+            if self._keeper is not None:
+                try:
+                    installation = await self._keeper.user(installation)  # a rotating token renewed when due
+                except TokenRenewalFailed as e:
+                    # The admin must install again; the sentence for token_expired names this install and the fix.
+                    return AdminToken(None, "admin_token_expired", admin_token_renewal_text(source, e.code), source)
+            return AdminToken(installation.user_token, source=source, installation=installation, keeper=self._keeper)
         latest = await self._store.async_find_installation(
             enterprise_id=org_id, team_id=None, is_enterprise_install=True
         )

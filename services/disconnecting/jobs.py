@@ -132,7 +132,7 @@ class DisconnectJobs:
             return
         admin_token = checked[0]
         assert admin_token.token is not None
-        admin_client = self.disconnects.admin_client(client, admin_token.token)
+        admin_client = self.disconnects.admin_client(client, admin_token)
 
         async def one(item: dict[str, Any], sent_before: bool) -> dict[str, Any]:
             team = item["id"]

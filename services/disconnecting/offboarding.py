@@ -22,6 +22,7 @@ sees it), and ends with one summary.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -33,6 +34,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.audit.log import OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.directory import establish_outside
 from services.disconnecting.partners import (
     CANCEL_CHECK_SECONDS,
     DISCONNECT_METHOD,
@@ -40,25 +42,36 @@ from services.disconnecting.partners import (
     HOME_REFRESH_SECONDS,
     NOT_DISCONNECTED,
     OFFBOARD,
+    PRIVATE_SWEEP,
     RECHECK_ADMIN_SECONDS,
     SKIPPED,
     STOPPING_ERRORS,
     WOULD_DISCONNECT,
+    Findings,
     Partner,
+    PlanStore,
+    Search,
     outcome_counts,
-    plan_digest,
     resolve_partner,
-    search_shared_with,
+    search_page,
 )
 from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
 from services.disconnecting.workflow import Disconnects, Requester
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
-from services.slack.client import client_like, pacer_of
+from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.slack.pacing import pace_key
 
 logger = logging.getLogger(__name__)
+
+SEARCH_METHOD = "admin.conversations.search"
+# From the command to a plan the admin can confirm within 10 s whatever the partner's size: the search runs this long
+# before the plan is shown (the rest of the 10 s is the admin check, the partner's name and Slack's round trips); what
+# it hasn't reached by then the job searches, page after page, while it disconnects what it has found.
+PLAN_SEARCH_SECONDS = 5.0
+SEARCH_PROGRESS_SECONDS = 1.0  # "Found 340 channels so far…" at most this often
+RATELIMITED_PAUSE_SECONDS = 1.0  # the job's search, still limited after the client's retries, tries again after this
 
 
 @dataclass
@@ -93,7 +106,18 @@ class Offboarding:
     clock: Callable[[], float] = time.monotonic
     home_refresh: HomeRefresh | None = None  # republish an admin's Home tab (progress)
     recheck_admin_seconds: float = RECHECK_ADMIN_SECONDS
+    plans: PlanStore | None = None  # the plans between search and confirmation (the app's database)
+    plan_search_seconds: float = PLAN_SEARCH_SECONDS
     _cancelled_here: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        if self.plans is None:
+            self.plans = PlanStore(self.runner.store.database)
+
+    @property
+    def plan_store(self) -> PlanStore:
+        assert self.plans is not None  # set in __post_init__
+        return self.plans
 
     def register(self) -> None:
         self.runner.register(OFFBOARD, self.run)
@@ -102,7 +126,7 @@ class Offboarding:
         token = await self.disconnects.admin_tokens.lookup(requester.enterprise_id)
         if token.token is None:
             return None
-        return client_like(client, token=token.token, retry_server_errors=False)
+        return token.client(client, retry_server_errors=False)
 
     async def submit(
         self,
@@ -115,8 +139,13 @@ class Offboarding:
         is_enterprise_install: bool,
         view_id: str | None,
         installation_team: str | None,
+        search: Search | None = None,
+        excluded: Sequence[str] = (),
     ) -> str:
-        """Write the job (before the admin is told it started) and wake this instance's runner."""
+        """Write the job (before the admin is told it started) and wake this instance's runner.
+
+        With a `search` not done, the job goes on searching where the plan stopped, and disconnects each channel it
+        finds but the `excluded` (those the admin kept)."""
         job_id = await self.runner.store.create(
             OFFBOARD,
             user_id=requester.user_id,
@@ -133,6 +162,8 @@ class Offboarding:
                 "installation_team": installation_team,
                 "theirs": list(theirs),
                 "pending": list(pending),
+                **({"search": search.as_dict()} if search is not None else {}),
+                **({"excluded": sorted(excluded)} if excluded else {}),
             },
         )
         self.runner.wake()
@@ -156,33 +187,68 @@ class Offboarding:
         partner_text: str,
         check: Any = None,
     ) -> None:
-        """Who may (again), who the partner is, every channel shared with it; then the plan in the modal."""
+        """Who may (again), who the partner is; then the search, for PLAN_SEARCH_SECONDS at most, shown as it goes;
+        the plan (what was found, kept in the database) in the modal. The job searches the rest, never again what
+        the plan found."""
         from services.disconnecting.workflow import show_or_tell
         from services.ui.offboarding import PlanMetadata, partner_label, plan_modal, problem_text
 
         admin_token = await self.disconnects.allowed_admin_token(client, requester, None, check, view_id=view_id)
         if admin_token is None or admin_token.token is None or not requester.enterprise_id:
             return
-        admin_client = client_like(client, token=admin_token.token)
-        partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id)
+        admin_client = admin_token.client(client)
+        partner = await resolve_partner(client, admin_client, partner_text, requester.enterprise_id, requester.team_id)
         if partner.id is None:
             candidates = ", ".join(f"{name} (`{team_id}`)" for team_id, name in partner.candidates)
             text = problem_text(partner.problem or "no_partner", partner_text, candidates=candidates)
             await self._tell(client, requester, view_id, text)
             return
-        plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
         label = partner_label(partner.id, partner.name)
-        if plan.error is not None or plan.total == 0:
-            problem = f"search:{plan.error}" if plan.error else "nothing_shared"
+        findings = Findings(partner.id, requester.enterprise_id)
+        await self._search_for_plan(client, admin_client, findings, view_id, label)
+        search = findings.search
+        if search.error is not None or (search.done and not (findings.ours or findings.theirs or findings.pending)):
+            problem = f"search:{search.error}" if search.error else "nothing_shared"
             await self._tell(client, requester, view_id, problem_text(problem, partner_text, partner=label))
             return
-        offered = [c.id for c in plan.ours]
-        metadata = PlanMetadata(
-            requester.response_url, partner.id, partner.name, plan_digest(offered), len(offered)
-        ).encode()
-        view = plan_modal(plan, partner, metadata, requester.dry_run)
+        plan_id = await self.plan_store.save(requester.user_id, requester.enterprise_id, findings, partner.name)
+        metadata = PlanMetadata.of(requester.response_url, partner, plan_id, findings)
+        view = plan_modal(findings, partner, metadata.encode(), requester.dry_run)
         if view_id:
             await show_or_tell(client, requester, view, view_id=view_id)
+        if search.done and findings.ours:
+            await self._send_plan_file(client, requester.user_id, findings, label)
+
+    async def _search_for_plan(
+        self, client: AsyncWebClient, admin_client: AsyncWebClient, findings: Findings, view_id: str | None, label: str
+    ) -> None:
+        """Page through the search until it ends or the plan's time is up (a page in flight is dropped then: it is
+        only a read, asked again by the job); the modal says how many were found so far."""
+        from services.ui.offboarding import searching_modal
+
+        shown = self.clock()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.plan_search_seconds):
+                while not findings.search.done:
+                    before = (findings.search.pages, sum(s.done for s in findings.search.sweeps))
+                    await search_page(admin_client, findings)
+                    if (findings.search.pages, sum(s.done for s in findings.search.sweeps)) == before:
+                        await asyncio.sleep(RATELIMITED_PAUSE_SECONDS)  # still limited: the job goes on later
+                    if view_id and self.clock() - shown >= SEARCH_PROGRESS_SECONDS and not findings.search.done:
+                        shown = self.clock()
+                        await call_outcome(
+                            client.views_update(view_id=view_id, view=searching_modal(label, findings.search.found))
+                        )
+
+    async def _send_plan_file(self, client: AsyncWebClient, user_id: str, findings: Findings, label: str) -> None:
+        """The whole plan, one channel a line, as a file in the admin's DM (the modal shows the first few)."""
+        from services.slack.files import send_file_to_user
+        from services.ui.offboarding import plan_file
+
+        filename, content, title, comment = plan_file(findings, label)
+        await send_file_to_user(
+            client, user_id, filename=filename, content=content, title=title, initial_comment=comment
+        )
 
     async def confirmed(
         self,
@@ -191,12 +257,13 @@ class Offboarding:
         view_id: str | None,
         partner: Partner,
         excluded: Sequence[str],
-        digest: str,
+        plan_id: str,
         *,
         is_enterprise_install: bool,
         installation_team: str | None,
     ) -> str | None:
-        """Checked afresh (who, the token, the channels): then the job; returns its ID."""
+        """Checked afresh (who, the token, the partner), the plan read back from the database (no second search: each
+        channel is checked by Slack as the job reaches it); then the job; returns its ID."""
         from services.ui.offboarding import partner_label, problem_text, progress_modal
 
         admin_token = await self.disconnects.allowed_admin_token(
@@ -215,29 +282,37 @@ class Offboarding:
         if any(j.status not in FINISHED and j.payload.get("partner") == partner.id for j in unfinished):
             await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
             return None
-        admin_client = client_like(client, token=admin_token.token)
-        plan = await search_shared_with(admin_client, partner.id, requester.enterprise_id)
-        if plan.error is not None:
-            await self._tell(client, requester, view_id, problem_text(f"search:{plan.error}", partner=label))
+        admin_client = admin_token.client(client)
+        if not await self.still_outside(client, admin_client, requester, partner.id, view_id):
             return None
-        left_out = set(excluded)
-        kept = [c for c in plan.ours if c.id not in left_out]
-        # The same channels as the plan the admin reviewed (the fingerprint covers every channel it offered).
-        if not kept or plan_digest([c.id for c in plan.ours]) != digest:
+        stored = await self.plan_store.load(plan_id, requester.user_id)
+        if (
+            stored is None
+            or stored.findings.partner_id != partner.id
+            or stored.enterprise_id != requester.enterprise_id
+        ):
             await self.disconnects.trail.record(
-                client, requester.entry(AuditEvent.REFUSED, "channel:changed", None, partner.id)
+                client, requester.entry(AuditEvent.REFUSED, "plan:expired", None, partner.id)
             )
-            await self._tell(client, requester, view_id, problem_text("changed", partner=label))
+            await self._tell(client, requester, view_id, problem_text("plan_gone", partner=label))
+            return None
+        findings = stored.findings
+        left_out = set(excluded)
+        kept = [c for c in findings.ours if c["id"] not in left_out]
+        if not kept and findings.search.done:
+            await self._tell(client, requester, view_id, problem_text("all_kept", partner=label))
             return None
         job_id = await self.submit(
             requester,
             partner,
-            [c.as_item() for c in kept],
-            theirs=[c.as_item() for c in plan.theirs],
-            pending=[c.as_item() for c in plan.pending],
+            kept,
+            theirs=findings.theirs,
+            pending=findings.pending,
             is_enterprise_install=is_enterprise_install,
             view_id=view_id,
             installation_team=installation_team,
+            search=findings.search,
+            excluded=sorted(left_out),
         )
         job = await self.runner.store.get(job_id)
         if view_id and job is not None and job.done_count == 0:
@@ -315,7 +390,18 @@ class Offboarding:
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, "refused"))
             await self.runner.finish(work, FAILED, with_summary=True)  # the refusal was the answer
             return
-        admin_client = client_like(client, token=admin_token.token, retry_server_errors=False)
+        admin_client = admin_token.client(client, retry_server_errors=False)
+        if not job.payload.get("started") and not await self.still_outside(
+            client, admin_client, requester, None, None, job
+        ):
+            job.payload["stopped"] = "not_outside"
+            for item in job.items:
+                if item.get("outcome") is None:
+                    item.update(outcome=SKIPPED, error="not_outside")
+            claimed = await self.runner.finish(work, FAILED, with_summary=True)
+            if not work.lost:
+                await self._summary(work, client, claimed=claimed)
+            return
         state.last_admin_check = self.clock()
         if not job.payload.get("started"):
             await self.disconnects.trail.record(
@@ -379,7 +465,8 @@ class Offboarding:
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FAILED, error, channel_id))
             return {"outcome": NOT_DISCONNECTED, "error": error}
 
-        await work.each_item(one, slot)
+        search_client = admin_token.client(client)
+        await self._work_through(work, state, client, search_client, one, slot)
         if work.stopping:
             return
         if state.stop_reason is not None:
@@ -393,6 +480,110 @@ class Offboarding:
         await self._summary(work, client, claimed=claimed)
         if self.home_refresh is not None:
             await self.home_refresh(client, job.user_id, job.enterprise_id, job.team_id)
+
+    async def _work_through(
+        self,
+        work: JobWork,
+        state: _Run,
+        client: AsyncWebClient,
+        search_client: AsyncWebClient,
+        one: Callable[[dict[str, Any], bool], Awaitable[dict[str, Any]]],
+        slot: Callable[[], Any],
+    ) -> None:
+        """Every channel in the job, in order; and while the plan's search isn't done, the search goes on beside the
+        admin calls (its own method, its own Tier 2 pace), each channel it finds joining the job at once (those the
+        admin kept excepted). Search and items are saved together: after a restart the search resumes at its cursor."""
+        job = work.job
+        search = Search.of(job.payload.get("search")) if job.payload.get("search") else None
+        more = asyncio.Event()
+        searching: asyncio.Task[None] | None = None
+        if search is not None and not search.done:
+            job.payload["searched_in_job"] = True
+            searching = asyncio.create_task(self._search_on(work, state, client, search_client, search, more))
+        try:
+            while True:
+                more.clear()
+                if any(item.get("outcome") is None for item in job.items):
+                    await work.each_item(one, slot)
+                    if work.stopping:
+                        return
+                    continue
+                if searching is not None and not searching.done():
+                    await more.wait()
+                    continue
+                checked = self._check_pass(job, state)
+                if checked is None:
+                    return
+                searching = asyncio.create_task(self._search_on(work, state, client, search_client, checked, more))
+        finally:
+            if searching is not None:
+                if work.stopping:
+                    searching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await searching
+
+    def _check_pass(self, job: Job, state: _Run) -> Search | None:
+        """Once every channel found is done: when the search ran while channels were being disconnected, one more
+        pass from the start, over what is still connected to the partner (a few pages: what failed, was kept, or
+        is theirs), so a result set that moved under the cursor can't leave a channel out. None: nothing to do."""
+        search = Search.of(job.payload.get("search")) if job.payload.get("search") else None
+        if (
+            search is None
+            or search.error is not None
+            or not job.payload.get("searched_in_job")
+            or job.payload.get("search_checked")
+            or job.payload.get("dry_run")
+            or state.stop_reason is not None
+        ):
+            return None
+        fresh = Search()
+        for sweep in fresh.sweeps:
+            if search.private_refused and sweep.types == PRIVATE_SWEEP:
+                sweep.done, sweep.refused = True, search.private_refused
+        job.payload["search_checked"] = True
+        job.payload["search"] = fresh.as_dict()
+        return fresh
+
+    async def _search_on(
+        self,
+        work: JobWork,
+        state: _Run,
+        client: AsyncWebClient,
+        search_client: AsyncWebClient,
+        search: Search,
+        more: asyncio.Event,
+    ) -> None:
+        job = work.job
+        excluded = {x for x in job.payload.get("excluded") or [] if isinstance(x, str)}
+        theirs = job.payload.setdefault("theirs", [])
+        pending = job.payload.setdefault("pending", [])
+        known = [{"id": i["id"]} for i in job.items] + [{"id": x} for x in excluded]
+        findings = Findings(
+            str(job.payload.get("partner") or ""), job.enterprise_id or "", known, theirs, pending, search
+        )
+        pacer = pacer_of(search_client)
+        key = pace_key(search_client.token, SEARCH_METHOD)
+        try:
+            while not search.done and state.stop_reason is None and not work.stopping:
+                before = (search.pages, sum(s.done for s in search.sweeps))
+                async with pacer.slot(key):
+                    found = await search_page(search_client, findings)
+                if (search.pages, sum(s.done for s in search.sweeps)) == before and not search.done:
+                    await asyncio.sleep(RATELIMITED_PAUSE_SECONDS)  # still limited after the client's retries
+                    continue
+                job.items.extend({**item, "outcome": None} for item in found if item["id"] not in excluded)
+                job.payload["search"] = search.as_dict()
+                await work.save()
+                more.set()
+                if not found:
+                    await self._progress(client, state, job.done_count, len(job.items))
+            if search.error is not None:
+                job.payload["search_error"] = search.error
+                await self.disconnects.trail.record(
+                    client, self._entry(job, AuditEvent.FAILED, f"search:{search.error}"[:80])
+                )
+        finally:
+            more.set()
 
     async def _check_stop(self, client: AsyncWebClient, state: _Run) -> None:
         """Cancelled by an admin? Still allowed? Asked at most every CANCEL_CHECK / RECHECK_ADMIN seconds."""
@@ -430,15 +621,50 @@ class Offboarding:
     async def _summary(self, work: JobWork, client: AsyncWebClient, *, claimed: bool) -> None:
         """The one summary (claimed in the database first), to the response URL while Slack takes it, else a DM;
         and the modal's last view."""
-        from services.ui.offboarding import result_modal, summary_message
+        from services.leaving.workflow import send_list
+        from services.ui.offboarding import offboarding_list_file, result_modal, summary_message
 
         job = work.job
         if not claimed and not await work.store.claim_summary(job.id):
             return
+        # A summary too long to name every channel: the full list first, as a file in the admin's DM.
+        full_list = await send_list(client, job.user_id, offboarding_list_file(job))
         view_id = job.payload.get("view_id")
         if isinstance(view_id, str) and view_id:
-            await call_outcome(client.views_update(view_id=view_id, view=result_modal(job)))
-        await reply_privately(client, job.user_id, job.reply_url(), summary_message(job))
+            await call_outcome(client.views_update(view_id=view_id, view=result_modal(job, full_list)))
+        await reply_privately(client, job.user_id, job.reply_url(), summary_message(job, full_list))
+
+    async def still_outside(
+        self,
+        client: AsyncWebClient,
+        admin_client: AsyncWebClient,
+        requester: Requester,
+        partner_id: str | None,
+        view_id: str | None,
+        job: Job | None = None,
+    ) -> bool:
+        """Fail closed, again (at confirmation and as the job starts): the partner must be positively outside our org
+        (services.disconnecting.directory.establish_outside); if not, audited and said, and nothing is called."""
+        from services.ui.offboarding import partner_label, problem_text
+
+        partner = partner_id or str((job.payload.get("partner") if job else None) or "")
+        outside = await establish_outside(
+            client, partner, requester.enterprise_id, requester.team_id, admin=admin_client
+        )
+        if outside.outside:
+            return True
+        reason = "ours" if outside.ours else outside.problem or "unknown"
+        entry = (
+            self._entry(job, AuditEvent.REFUSED, f"not_outside:{reason}")
+            if job is not None
+            else requester.entry(AuditEvent.REFUSED, f"not_outside:{reason}", None, partner)
+        )
+        await self.disconnects.trail.record(client, entry)
+        if job is None:
+            label = partner_label(partner, None)
+            text = problem_text("our_org" if outside.ours else f"not_established:{reason}", partner, partner=label)
+            await self._tell(client, requester, view_id, text)
+        return False
 
     async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
         """This org's offboarding jobs not finished yet, and those finished in the last hour (the Home tab)."""

@@ -191,9 +191,12 @@ class Disconnects:
             return None
         return admin_token, shared.team_names
 
-    def admin_client(self, client: AsyncWebClient, admin_token: str) -> AsyncWebClient:
+    def admin_client(self, client: AsyncWebClient, admin_token: AdminToken | str) -> AsyncWebClient:
         """The admin call goes out once (no retry but on 429): an answer that could hide a success is settled by
-        reading the channel again (services.disconnecting.shared_channels.disconnect_team)."""
+        reading the channel again (services.disconnecting.shared_channels.disconnect_team). An install's rotating
+        token is renewed when due (AdminToken.client)."""
+        if isinstance(admin_token, AdminToken):
+            return admin_token.client(client, retry_server_errors=False)
         return client_like(client, token=admin_token, retry_server_errors=False)
 
     async def one(

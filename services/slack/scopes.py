@@ -20,9 +20,12 @@ BOT_SCOPES = [
     "users:read",  # who is an admin
     "channels:read",  # a public shared channel's connected teams
     "groups:read",  # a private shared channel's connected teams; which channels left were private
-    "team:read",  # workspace names
+    "team:read",  # workspace names; the partner directory (team.externalTeams.list)
     "files:write",  # long lists (a big leave's or offboarding's summary) as a file in the DM (services.slack.files)
     "im:write",  # the DM that file goes in: files.completeUploadExternal takes a D… ID, from conversations.open
+    # The partner directory and offboarding "everything, including DMs": team.externalTeams.list and .disconnect
+    # (https://docs.slack.dev/reference/methods/team.externalTeams.disconnect, bot scope, Enterprise Grid only).
+    "conversations.connect:manage",
 ]
 
 USER_SCOPES: list[str] = []  # manifest.json and /slack/install: no user token at all

@@ -98,6 +98,14 @@ def target_metadata() -> MetaData:
     )
     SQLAlchemyInstallationStore.build_bots_table(combined, SQLAlchemyInstallationStore.default_bots_table_name)
     SQLAlchemyOAuthStateStore.build_oauth_states_table(combined, SQLAlchemyOAuthStateStore.default_table_name)
+    # Encrypted tokens are longer than slack_sdk's String(200): Text since revision 0005 (services.storage.secrets).
+    from sqlalchemy import Text
+
+    from services.storage.secrets import SECRET_COLUMNS
+
+    for table_name, columns in SECRET_COLUMNS.items():
+        for name in columns:
+            combined.tables[table_name].c[name].type = Text()
     return combined
 
 

@@ -82,3 +82,17 @@ pace = Table(
     Column("resume_at", Float, nullable=False),  # no call before this (a Retry-After)
     Column("limited_at", Float, nullable=False),  # the last 429: the interval is forgotten a while after it
 )
+
+# An offboarding plan between the search and the confirmation (services.disconnecting.partners.PlanStore): what the
+# search found so far and where it stands, so the confirmation, the "keep these" picker and the job read it, not a
+# second search. Plans older than a day are deleted when the next is written.
+offboard_plan = Table(
+    "offboard_plan",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random; in the plan modal's private_metadata
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(32), nullable=False),  # who searched: only they read it
+    Column("enterprise_id", String(32)),
+    Column("partner_id", String(32), nullable=False),
+    Column("body", Text, nullable=False),  # JSON: services.disconnecting.partners.Findings
+)

@@ -30,6 +30,9 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from tests.helpers.fake_files import FakeFiles, message_refusal
+from tests.helpers.fake_offboard import FakeOffboard
+from tests.helpers.fake_partners import FakePartners
+from tests.helpers.fake_rotation import FakeRotation
 
 # Every error code on the conversations.leave reference page (seeds/conversations.leave.txt).
 LEAVE_ERROR_CODES = [
@@ -178,7 +181,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack(FakeFiles):
+class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -233,6 +236,7 @@ class FakeSlack(FakeFiles):
         self._stopping = asyncio.Event()
         self._transports: weakref.WeakSet[asyncio.BaseTransport] = weakref.WeakSet()
         self.port = 0
+        self._rotation_init()  # token rotation, off until rotation_seconds is set (tests/helpers/fake_rotation.py)
         self.init_files()
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -611,6 +615,8 @@ class FakeSlack(FakeFiles):
             client_id, _, client_secret = base64.b64decode(authorization[6:]).decode().partition(":")
         if client_id != self.client_id or client_secret != self.client_secret:
             return _error("invalid_client_id" if client_id != self.client_id else "bad_client_secret")
+        if params.get("grant_type") == "refresh_token":
+            return self._refresh_grant(params)
         grant = self.oauth_codes.pop(params.get("code", ""), None)
         if grant is None:
             return _error("invalid_code")
@@ -629,6 +635,7 @@ class FakeSlack(FakeFiles):
                 "kind": "bot", "user_id": self.bot_user_id, "scopes": bot_scopes, "org_level": org_wide,
                 "team_id": None if org_wide else team, "enterprise_id": org if org_wide else None,
             }  # fmt: skip
+            bot_token = self.rotating_token(bot_token, body)
             body.update(access_token=bot_token, token_type="bot", scope=",".join(sorted(bot_scopes)))
             body["bot_user_id"] = self.bot_user_id
         body["authed_user"] = {"id": installer}
@@ -638,6 +645,7 @@ class FakeSlack(FakeFiles):
                 "kind": "user", "user_id": installer, "team_id": team, "org_level": org_wide,
                 "scopes": set(user_scopes),
             }  # fmt: skip
+            user_token = self.rotating_token(user_token, body["authed_user"])
             body["authed_user"].update(scope=",".join(user_scopes), access_token=user_token, token_type="user")
         # An org-wide install has `"team": null` (https://api.slack.com/enterprise/apps/reference); a workspace
         # outside any Enterprise org has `"enterprise": null`.
@@ -746,6 +754,8 @@ class FakeSlack(FakeFiles):
         identity = self.tokens.get(token)
         if identity is None:
             return _error("invalid_auth")
+        if expired := self._expired(token):
+            return expired
         if identity["kind"] == "app" and method != "apps.connections.open":
             return _error("not_allowed_token_type")
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -927,23 +937,37 @@ class FakeSlack(FakeFiles):
             return _error("not_an_enterprise")
         if not self.is_org_admin(identity["user_id"]):
             return _error("not_an_admin")
+        kinds = self._search_kinds(params, identity)  # search_channel_types (tests/helpers/fake_offboard.py)
+        if isinstance(kinds, dict):
+            return kinds
         query = str(params.get("query") or "").lower()
         partners, teams = set(_ids(params.get("connected_team_ids"))), set(_ids(params.get("team_ids")))
-        found = []
-        for channel in self.channels.values():
-            if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
-                continue
-            if query and query not in channel.name.lower():
-                continue
-            # The filter names "the external orgs to search through"; a result carries the partner's pending
-            # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited
-            # matches as well. Not verified against a live org.
-            if partners and not partners & {*self._connected_team_ids(channel), *channel.limited, *channel.pending}:
-                continue
+
+        def matching() -> list[Channel]:
+            found = []
+            for channel in self.channels.values():
+                if channel.is_im or channel.is_mpim or not self._visible(channel, None, org):
+                    continue
+                if (query and query not in channel.name.lower()) or not kinds(channel):
+                    continue
+                # The filter names "the external orgs to search through"; a result carries the partner's pending
+                # invitations too (S: `pending_connected_team_ids` in a search result), so a partner that is only invited
+                # matches as well. Not verified against a live org.
+                if partners and not partners & {*self._connected_team_ids(channel), *channel.limited, *channel.pending}:
+                    continue
+                if teams and not teams & set(self._internal_team_ids(channel)):
+                    continue
+                found.append(channel)
+            return found
+
+        found = self._search_snapshot(params, org, matching)  # a cursor pages one result set
+        start = int(params.get("cursor") or 0)
+        limit = max(1, min(int(params.get("limit") or 10), SEARCH_MAX_LIMIT))
+        following = str(start + limit) if start + limit < len(found) else ""
+        page = []
+        for channel in found[start : start + limit]:  # the page's results only: a 10,000-channel org stays quick
             internal = self._internal_team_ids(channel)
-            if teams and not teams & set(internal):
-                continue
-            found.append({
+            page.append({
                 "id": channel.id, "name": channel.name, "is_private": channel.is_private,
                 "is_archived": channel.is_archived, "is_general": channel.is_general,
                 "member_count": len(channel.members),
@@ -954,11 +978,7 @@ class FakeSlack(FakeFiles):
                 "conversation_host_id": self.party_of(self._host(channel)),
                 "context_team_id": self._context_team(channel, None, org),
             })  # fmt: skip
-        start = int(params.get("cursor") or 0)
-        limit = max(1, min(int(params.get("limit") or 10), SEARCH_MAX_LIMIT))
-        following = str(start + limit) if start + limit < len(found) else ""
-        return {"ok": True, "conversations": found[start : start + limit], "next_cursor": following,
-                "total_count": len(found)}  # fmt: skip
+        return {"ok": True, "conversations": page, "next_cursor": following, "total_count": len(found)}
 
     def _m_apps_connections_open(self, params: dict, identity: dict) -> dict:
         if identity["kind"] != "app":

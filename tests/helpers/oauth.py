@@ -12,16 +12,19 @@ from tests.helpers.app import settings_for
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_requests import SlackSender
 
+# The tests' SECRETS_KEY (a Fernet key): OAuth installs in tests are encrypted at rest, as load_settings requires.
+TEST_SECRETS_KEY = "mB0YdcNGRwYDP-Fj8tbqA4pkqgA7B1vkpGxQjW_tsnM="
+
 
 def oauth_settings_for(fake: FakeSlack, database_url: str, **overrides) -> Settings:
-    return settings_for(
-        fake,
-        bot_token=None,
-        client_id=fake.client_id,
-        client_secret=fake.client_secret,
-        database_url=database_url,
-        **overrides,
-    )
+    values = {
+        "bot_token": None,
+        "client_id": fake.client_id,
+        "client_secret": fake.client_secret,
+        "database_url": database_url,
+        "secrets_key": (TEST_SECRETS_KEY,),
+    }
+    return settings_for(fake, **{**values, **overrides})
 
 
 async def install_page(sender: SlackSender, path: str = INSTALL_PATH) -> tuple[str, str, str]:

@@ -206,7 +206,23 @@ class SlackSender:
                 self.fake.record_view_ack(view_id, answer["view"])
             if answer.get("response_action") == "push":
                 self.pushed_view_id = self.fake.record_view_push(answer["view"])
+                self.fake.view_below[self.pushed_view_id] = view_id
         return reply
+
+    async def block_suggestion(
+        self, view_id: str, action_id: str, value: str, block_id: str, user_id: str | None = None
+    ) -> Reply:
+        """The block_suggestion Slack sends when the user types in (or opens) an external select of a modal: the view
+        as it stands, the typed `value` (S: slack_bolt's block_suggestion fixtures; https://docs.slack.dev/reference/
+        block-kit/block-elements/multi-select-menu-element#external_multi_select)."""
+        payload = {
+            **self._view_payload("block_suggestion", view_id, {}, user_id, None, None),
+            "container": {"type": "view", "view_id": view_id},
+            "action_id": action_id,
+            "block_id": block_id,
+            "value": value,
+        }
+        return await self.post(urlencode({"payload": json.dumps(payload)}).encode())
 
     async def block_action(
         self,

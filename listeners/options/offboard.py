@@ -1,0 +1,30 @@
+"""The offboarding plan's "keep these channels" picker: its options, from the plan stored when it was shown.
+
+Slack sends a block_suggestion as the admin types (and, with min_query_length 0, when the menu opens) and shows the
+options in the ack, within 3 s; at most 100 options an answer
+(https://docs.slack.dev/reference/block-kit/block-elements/multi-select-menu-element#external_multi_select). No Web
+API call: one database read of the plan, which only its author may read.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from listeners.payload import user_id_of
+from services.disconnecting.offboarding import Offboarding
+from services.ui.offboarding import PlanMetadata, keep_options
+
+
+async def offboard_keep_options(ack: AsyncAck, body: dict, offboarding: Offboarding) -> None:
+    view = body.get("view")
+    metadata = PlanMetadata.decode(view.get("private_metadata") if isinstance(view, dict) else None)
+    typed = body.get("value")
+    stored = None
+    try:
+        stored = await offboarding.plan_store.load(metadata.plan_id, user_id_of(body))
+    except Exception:  # noqa: BLE001 - the database is down: an empty menu, not a 500 Slack shows as an error
+        stored = None
+    if stored is None:
+        await ack(options=[])
+        return
+    await ack(options=keep_options(stored.findings, typed if isinstance(typed, str) else ""))

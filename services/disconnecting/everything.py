@@ -1,0 +1,284 @@
+"""Offboarding "everything, including DMs": one team.externalTeams.disconnect, watched until Slack lists the partner as
+disconnected, then one summary of what changed; and the Home tab's partner directory.
+
+team.externalTeams.disconnect (https://docs.slack.dev/reference/methods/team.externalTeams.disconnect; Tier 1; bot
+scope `conversations.connect:manage`; Enterprise Grid only) "disconnects Slack Connect channels and direct messages
+(DMs) from an organization to end all communication with them … the disconnect process occurs in the background and
+may take some time to complete." What it did shows only afterwards, in team.externalTeams.list
+(services.disconnecting.directory): its `connection_status` and its counts.
+
+The job (services.jobs.queue, kind "offboard_everything") is durable: it checks again that the requester may and that
+the partner is positively outside our org, records Slack's counts before, marks the call as sent and saves before
+making it (after a crash, a sent call is not repeated unless the directory still lists the partner as connected),
+then polls the directory every `poll_seconds` until the partner is listed DISCONNECTED (or is no longer listed) or
+`watch_seconds` pass; then one summary (counts before and after), audited like the channel-by-channel job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from services.audit.log import OFFBOARD_AUDIT_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.directory import (
+    DISCONNECTED,
+    ExternalTeam,
+    establish_outside,
+    find_partner,
+    list_page,
+    watch_partner,
+)
+from services.disconnecting.workflow import Disconnects, Requester, update_view
+from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
+from services.slack.delivery import reply_privately
+from services.slack.outcomes import call_outcome
+
+logger = logging.getLogger(__name__)
+
+OFFBOARD_EVERYTHING = "offboard_everything"  # the job kind
+POLL_SECONDS = 30.0  # the directory is Tier 2 (20+ a minute): twice a minute leaves room for everything else
+WATCH_SECONDS = 30 * 60.0  # "may take some time to complete": watched this long, then the summary says so
+
+ClientFor = Callable[[Job], Awaitable[AsyncWebClient | None]]
+HomeRefresh = Callable[[AsyncWebClient, str, str | None, str | None], Awaitable[None]]
+
+
+async def directory_home(bot: AsyncWebClient, cursor: str | None) -> list[Any]:
+    """The Home tab's partner directory: one page of team.externalTeams.list, stalest first."""
+    from services.ui.partners import DIRECTORY_PAGE_SIZE, directory_blocks
+
+    page = await list_page(bot, cursor, limit=DIRECTORY_PAGE_SIZE)
+    return directory_blocks(page, first_page=cursor is None)
+
+
+def _counts(team: ExternalTeam | None) -> dict[str, int] | None:
+    return team.counts() if team is not None else None
+
+
+@dataclass
+class EverythingOffboarding:
+    """Confirms, runs and reports "everything, including DMs" jobs; no Bolt."""
+
+    runner: JobRunner
+    client_for: ClientFor
+    base_client: AsyncWebClient
+    disconnects: Disconnects
+    poll_seconds: float = POLL_SECONDS
+    watch_seconds: float = WATCH_SECONDS
+    home_refresh: HomeRefresh | None = None
+    clock: Callable[[], float] = time.time
+
+    def register(self) -> None:
+        self.runner.register(OFFBOARD_EVERYTHING, self.run)
+
+    def _entry(self, job: Job, event: AuditEvent, outcome: str) -> AuditEntry:
+        return AuditEntry(
+            event=event,
+            user_id=job.user_id,
+            outcome=outcome[:200],
+            enterprise_id=job.enterprise_id,
+            team_id=job.team_id,
+            leaving_team_id=job.payload.get("partner"),
+            action=OFFBOARD_AUDIT_ACTION,
+            job_id=job.id,
+        )
+
+    async def _checked(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        partner_id: str,
+        *,
+        view_id: str | None = None,
+        external_id: str | None = None,
+    ) -> bool:
+        """Who may (an admin, with the org's admin install, as for the channel-by-channel way), and the partner
+        positively outside our org: checked at the confirmation's opening and submission; refusals audited and said."""
+        from services.ui.offboarding import problem_text
+        from services.ui.partners import everything_status_modal
+
+        token = await self.disconnects.allowed_admin_token(
+            client, requester, None, view_id=view_id, external_id=external_id, leaving_team_ids=[partner_id]
+        )
+        if token is None or token.token is None:
+            return False
+        admin = token.client(client)
+        outside = await establish_outside(client, partner_id, requester.enterprise_id, requester.team_id, admin=admin)
+        if outside.outside:
+            return True
+        reason = "ours" if outside.ours else outside.problem or "unknown"
+        await self.disconnects.trail.record(
+            client, requester.entry(AuditEvent.REFUSED, f"not_outside:{reason}", None, partner_id)
+        )
+        text = problem_text("our_org" if outside.ours else f"not_established:{reason}", partner_id)
+        await update_view(client, everything_status_modal(text), view_id=view_id, external_id=external_id)
+        await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+        return False
+
+    async def show_confirmation(
+        self, client: AsyncWebClient, requester: Requester, external_id: str, partner_id: str, name: str | None
+    ) -> None:
+        """Once the light confirmation is pushed: the checks, then Slack's counts for the partner in it."""
+        from services.ui.partners import EverythingMetadata, everything_confirm_modal
+
+        if not await self._checked(client, requester, partner_id, external_id=external_id):
+            return
+        team, _ = await find_partner(client, partner_id)
+        metadata = EverythingMetadata(requester.response_url, partner_id, name or (team.name if team else None))
+        view = everything_confirm_modal(metadata, team, watch_minutes=round(self.watch_seconds / 60))
+        await update_view(client, view, external_id=external_id)
+
+    async def confirmed(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        view_id: str | None,
+        partner_id: str,
+        name: str | None,
+        *,
+        is_enterprise_install: bool,
+    ) -> str | None:
+        """Checked afresh, then the job (one per partner at a time); returns its ID."""
+        from services.ui.offboarding import partner_label, problem_text
+        from services.ui.partners import everything_progress_modal, everything_status_modal
+
+        if not requester.enterprise_id or not await self._checked(client, requester, partner_id, view_id=view_id):
+            return None
+        since = datetime.now(UTC)
+        for kind in (OFFBOARD_EVERYTHING, "offboard"):
+            unfinished = await self.runner.store.recent(kind, requester.enterprise_id, since=since)
+            if any(j.status not in FINISHED and j.payload.get("partner") == partner_id for j in unfinished):
+                text = problem_text("already_running", partner=partner_label(partner_id, name))
+                await update_view(client, everything_status_modal(text), view_id=view_id)
+                return None
+        job_id = await self.runner.store.create(
+            OFFBOARD_EVERYTHING,
+            user_id=requester.user_id,
+            items=[{"id": partner_id, "outcome": None}],
+            enterprise_id=requester.enterprise_id,
+            team_id=requester.team_id,
+            is_enterprise_install=is_enterprise_install,
+            response_url=requester.response_url,
+            payload={"partner": partner_id, "partner_name": name, "view_id": view_id, "mode": "everything"},
+        )
+        self.runner.wake()
+        job = await self.runner.store.get(job_id)
+        if view_id and job is not None:
+            await call_outcome(client.views_update(view_id=view_id, view=everything_progress_modal(job)))
+        return job_id
+
+    # ---- the job ------------------------------------------------------------------------------------------------
+    async def run(self, work: JobWork) -> None:
+        job = work.job
+        payload = job.payload
+        partner = str(payload.get("partner") or "")
+        client = await self.client_for(job) or self.base_client
+        requester = Requester(job.user_id, job.enterprise_id, job.team_id, job.reply_url())
+        if not payload.get("called") and not payload.get("sent"):
+            # Checked again as the job starts: still an admin, the partner still positively outside our org.
+            token = await self.disconnects.allowed_admin_token(client, requester, None, leaving_team_ids=[partner])
+            if token is None or token.token is None:
+                await self._end(work, client, "not_allowed", FAILED)
+                return
+            admin = token.client(client)
+            outside = await establish_outside(client, partner, job.enterprise_id, job.team_id, admin=admin)
+            if not outside.outside:
+                reason = "ours" if outside.ours else outside.problem or "unknown"
+                await self.disconnects.trail.record(
+                    client, self._entry(job, AuditEvent.REFUSED, f"not_outside:{reason}")
+                )
+                await self._end(work, client, "not_outside", FAILED)
+                return
+            before, _ = await find_partner(client, partner)
+            payload["before"] = _counts(before)
+            await self.disconnects.trail.record(
+                client, self._entry(job, AuditEvent.STARTED, "everything, DMs and group DMs included")
+            )
+        if not payload.get("called"):
+            if payload.get("sent"):  # interrupted after the call may have gone out: asked again only if still needed
+                listed, _ = await find_partner(client, partner)
+                if listed is not None and listed.status == DISCONNECTED:
+                    payload["called"] = True
+            if not payload.get("called"):
+                payload["sent"] = True
+                await work.save()
+                _, error = await call_outcome(client.team_externalTeams_disconnect(target_team=partner))
+                if error is not None:
+                    payload["error"] = error
+                    await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FAILED, error))
+                    await self._end(work, client, "refused", FAILED)
+                    return
+                payload["called"] = True
+                payload["called_at"] = self.clock()
+                await work.save()
+                await self._progress(client, job)
+        await self._watch(work, client)
+
+    async def _watch(self, work: JobWork, client: AsyncWebClient) -> None:
+        job = work.job
+        payload = job.payload
+        partner = str(payload.get("partner") or "")
+        started = float(payload.get("called_at") or self.clock())
+        while not work.stopping:
+            hint = payload.get("directory_page")
+            listed, error, hint = await watch_partner(client, partner, hint if isinstance(hint, str) else None)
+            payload["directory_page"] = hint
+            if error is None and (listed is None or listed.status == DISCONNECTED):
+                payload["after"] = _counts(listed) or {"public": 0, "private": 0, "dms": 0, "group_dms": 0}
+                payload["status"] = DISCONNECTED
+                await self._end(work, client, "disconnected", DONE)
+                return
+            if listed is not None:
+                payload["status"] = listed.status
+                payload["after"] = _counts(listed)
+            if self.clock() - started >= self.watch_seconds:
+                payload["watched_minutes"] = round(self.watch_seconds / 60)
+                await self._end(work, client, "timeout", DONE)
+                return
+            await work.save()
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _end(self, work: JobWork, client: AsyncWebClient, ended: str, status: str) -> None:
+        """Audited, finished, and the one summary (claimed in the database with the finish)."""
+        from services.ui.partners import everything_progress_modal, everything_summary
+
+        job = work.job
+        job.payload["ended"] = ended
+        job.items[0].update(outcome=ended)
+        after = job.payload.get("after")
+        counts = ",".join(f"{k}={v}" for k, v in after.items()) if isinstance(after, dict) else ""
+        await self.disconnects.trail.record(
+            client, self._entry(job, AuditEvent.FINISHED, f"everything:{ended}" + (f" {counts}" if counts else ""))
+        )
+        claimed = await self.runner.finish(work, status, with_summary=True)
+        if work.lost or not claimed:
+            return
+        view_id = job.payload.get("view_id")
+        if isinstance(view_id, str) and view_id:
+            await call_outcome(client.views_update(view_id=view_id, view=everything_progress_modal(job)))
+        await reply_privately(client, job.user_id, job.reply_url(), everything_summary(job))
+        if self.home_refresh is not None:
+            await self.home_refresh(client, job.user_id, job.enterprise_id, job.team_id)
+
+    async def _progress(self, client: AsyncWebClient, job: Job) -> None:
+        from services.ui.partners import everything_progress_modal
+
+        view_id = job.payload.get("view_id")
+        if isinstance(view_id, str) and view_id:
+            _, error = await call_outcome(client.views_update(view_id=view_id, view=everything_progress_modal(job)))
+            if error in ("not_found", "view_not_found"):
+                job.payload["view_id"] = None
+
+    async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
+        """This org's everything-jobs not finished, and those finished in the last hour (the Home tab)."""
+        if not enterprise_id or not self.runner.store.database.opened:
+            return []
+        since = datetime.now(UTC) - timedelta(hours=1)
+        return await self.runner.store.recent(OFFBOARD_EVERYTHING, enterprise_id, since=since)

@@ -1,0 +1,538 @@
+"""Partners end to end: Slack's partner directory (team.externalTeams.list) names them and lists them in the Home tab,
+and offboarding fails closed — only an organization or workspace positively known to be outside ours is ever acted on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.disconnecting.everything import OFFBOARD_EVERYTHING
+from services.disconnecting.partners import Partner as PartnerId
+from services.disconnecting.workflow import Requester
+from services.settings import Settings
+from services.ui.partners import (
+    DIRECTORY_FIRST_ACTION,
+    DIRECTORY_NEXT_ACTION,
+    EVERYTHING_ACTION,
+    EVERYTHING_CONFIRM_CALLBACK,
+    PARTNER_OFFBOARD_ACTION,
+    EverythingMetadata,
+)
+from tests.helpers.app import settings_for, suite_database
+from tests.helpers.fake_slack import FakeSlack, Scripted
+from tests.helpers.slack_requests import SlackSender
+
+ADMIN_CALL = "admin.conversations.disconnectShared"
+SEARCH = "admin.conversations.search"
+LIST = "team.externalTeams.list"
+COMMAND = "/disconnect-shared"
+DIRECTORY_SCOPES = ("conversations.connect:manage", "team:read")
+
+
+@dataclass
+class Grid:
+    admin: str
+    admin_token: str
+    partner: str  # a partner org's E…
+    partner_workspace: str
+    sales: str  # a sibling workspace of our own org
+
+
+@pytest.fixture
+def grid(fake_slack: FakeSlack) -> Grid:
+    org = fake_slack.make_grid()
+    partner = fake_slack.add_org("Partner Corp")
+    return Grid(
+        admin=fake_slack.add_user(org_admin=True),
+        admin_token=fake_slack.add_admin_token(scopes={"admin.conversations:write", "admin.conversations:read"}),
+        partner=partner,
+        partner_workspace=fake_slack.add_team("Partner HQ", enterprise_id=partner),
+        sales=fake_slack.add_team("Sales", enterprise_id=org),
+    )
+
+
+@pytest.fixture
+async def app_settings(fake_slack: FakeSlack, grid: Grid, tmp_path) -> Settings:
+    return settings_for(
+        fake_slack, admin_token=grid.admin_token, database_url=await suite_database(tmp_path), job_poll_seconds=0.2
+    )
+
+
+def everything_said(fake: FakeSlack, user: str) -> str:
+    """Every modal version, DM and response-URL post the user was shown, as one text."""
+    views = [v for history in fake.view_history.values() for v in history]
+    posts = [p for url in fake.response_urls.values() for p in url.posts]
+    return json.dumps([views, fake.messages_to(user), posts], ensure_ascii=False)
+
+
+async def told(fake: FakeSlack, user: str, *texts: str) -> str:
+    """What the user was shown, once one of `texts` is among it."""
+    return await fake.wait_for(
+        lambda: any(t in (said := everything_said(fake, user)) for t in texts) and said, what=f"{texts} said"
+    )
+
+
+def org_shared_with_sales(fake: FakeSlack, grid: Grid, count: int) -> list[str]:
+    """Channels of our org shared with our own Sales workspace (org-shared) and with the partner."""
+    return [
+        fake.add_shared_channel(f"sales-deal-{i}", connected=[grid.partner], internal=[grid.sales])
+        for i in range(count)
+    ]
+
+
+def search_naming(fake: FakeSlack, grid: Grid, times: int = 3) -> None:
+    """Slack's search, asked for channels connected to the Sales workspace, answers the org-shared channels it is in
+    (shape: ../shared/slack-samples/api/admin.conversations.search.json, `internal_team_ids` listing Sales)."""
+    identity = fake.tokens[grid.admin_token]
+    body = fake._m_admin_conversations_search({"limit": 20, "connected_team_ids": grid.partner}, identity)
+    fake.script(SEARCH, *[Scripted(body=body) for _ in range(times)])
+
+
+# ---- fail closed ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "team_info",
+    [
+        pytest.param([Scripted(body={"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"})] * 20,
+                     id="rate-limited"),
+        pytest.param([Scripted(body={"ok": False, "error": "missing_scope", "needed": "team:read"})] * 20,
+                     id="missing-scope"),
+        pytest.param([Scripted(body={"ok": False, "error": "team_not_found"})] * 20, id="a-sibling-it-can't-see"),
+    ],
+)  # fmt: skip
+async def test_our_own_sales_workspace_is_never_offboarded_when_team_info_fails(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, team_info: list[Scripted]
+) -> None:
+    """The attack (issue 20, item 7): `/disconnect-shared all T…` of our own org's workspace when team.info can't
+    describe it was taken for a partner and the job disconnected Sales from every channel."""
+    channels = org_shared_with_sales(fake_slack, grid, 6)
+    search_naming(fake_slack, grid)
+    fake_slack.script("team.info", *team_info)
+
+    reply, _ = await slack.command(COMMAND, f"all {grid.sales}", channel_id="", user_id=grid.admin)
+    assert reply.status == 200
+    await told(fake_slack, grid.admin, "your own organization", "outside your organization", "offboard_plan")
+    # Whatever the admin presses now, nothing reaches the admin call.
+    for view in list(fake_slack.views.values()):
+        assert view.get("callback_id") != "offboard_plan", "a plan was offered for our own workspace"
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert all(grid.sales in fake_slack.channels[c].internal for c in channels)
+
+
+async def test_our_host_workspace_is_refused_before_any_search(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "missing_scope"})] * 4)
+    await slack.command(COMMAND, f"all {fake_slack.team_id}", channel_id="", user_id=grid.admin)
+    await told(fake_slack, grid.admin, "your own organization")
+    assert fake_slack.calls_to(SEARCH) == [] and fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_a_workspace_nobody_can_place_is_refused_and_nothing_is_called(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """team.info fails, the directory doesn't list it, the search says nothing: not established, so refused."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    solo = fake_slack.add_team("Solo Studio")
+    fake_slack.add_shared_channel("solo-deal", connected=[solo])
+    fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 4)
+    fake_slack.script(LIST, Scripted(body={"ok": True, "organizations": [], "response_metadata": {"next_cursor": ""}}))
+    fake_slack.script(SEARCH, Scripted(body={"ok": True, "conversations": [], "next_cursor": ""}))
+    await slack.command(COMMAND, f"all {solo}", channel_id="", user_id=grid.admin)
+    await told(fake_slack, grid.admin, "couldn't establish")
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    assert len(fake_slack.calls_to(SEARCH)) == 1  # the one look-up that might have placed it; no plan's search
+
+
+async def test_the_directory_places_a_workspace_team_info_cannot_describe(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 4)
+    await slack.command(COMMAND, f"all {grid.partner_workspace}", channel_id="", user_id=grid.admin)
+    plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
+    assert "Partner Corp" in json.dumps(plan[0]["blocks"])  # its org, named by the directory
+    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+
+
+async def test_a_workspace_slack_stops_describing_before_the_confirmation_is_refused_there(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    solo = fake_slack.add_team("Solo Studio")
+    fake_slack.add_shared_channel("solo-deal", connected=[solo])
+    await slack.command(COMMAND, f"all {solo}", channel_id="", user_id=grid.admin)
+    plan = (await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan"))[0]
+    values: dict[str, Any] = {}
+    for block in plan["blocks"]:
+        if block.get("block_id", "").startswith("offboard_channels_"):
+            options = block["element"]["options"]
+            values[block["block_id"]] = {"channels": {"type": "multi_static_select", "selected_options": options}}
+    reply = await slack.submit_view(plan["id"], values, user_id=grid.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm_id = slack.pushed_view_id
+    assert confirm_id is not None
+    # Now Slack won't describe it, the directory can't be read (no scope) and the search is rate-limited.
+    fake_slack.fail("team.info", "team_not_found", times=20)
+    fake_slack.fail(SEARCH, "ratelimited", times=20)
+    await slack.submit_view(confirm_id, {}, user_id=grid.admin)
+    await told(fake_slack, grid.admin, "couldn't establish")
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    rows = await slack.built.audit_log.latest(50)
+    assert any(r["outcome"].startswith("not_outside:") and r["leaving_team_id"] == solo for r in rows)
+
+
+# ---- names from the directory -------------------------------------------------------------------------------------
+
+
+async def test_an_org_is_found_by_name_and_the_plan_names_it(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    other = fake_slack.add_org("Other Corp")
+    fake_slack.add_team("Other HQ", enterprise_id=other)
+    fake_slack.add_shared_channel("other", connected=[other])
+
+    await slack.command(COMMAND, "all partner corp", channel_id="", user_id=grid.admin)
+    plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
+    assert "*Partner Corp*" in json.dumps(plan[0]["blocks"])
+    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+
+    fake_slack.views.clear()
+    await slack.command(COMMAND, "all corp", channel_id="", user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "Several")
+    assert "Other Corp" in said and "Partner Corp" in said
+
+
+async def test_an_org_id_is_named_in_the_plan(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    await slack.command(COMMAND, f"all {grid.partner}", channel_id="", user_id=grid.admin)
+    plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
+    assert "*Partner Corp*" in json.dumps(plan[0]["blocks"])
+
+
+# ---- the Home tab's directory --------------------------------------------------------------------------------------
+
+
+def partner_rows(view: dict) -> list[dict]:
+    return [b for b in view["blocks"] if b.get("accessory", {}).get("action_id") == PARTNER_OFFBOARD_ACTION]
+
+
+async def home_after(fake: FakeSlack, user: str, publishes: int) -> dict:
+    await fake.wait_for(
+        lambda: len([c for c in fake.calls_to("views.publish") if c["user_id"] == user]) >= publishes,
+        what="views.publish",
+    )
+    view = fake.home_of(user)
+    assert view is not None
+    return view
+
+
+async def test_the_home_tab_lists_a_big_org_s_partners_stalest_first_a_page_at_a_time(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    now = int(time.time())
+    partners = []
+    for i in range(35):
+        org = fake_slack.add_org(f"Partner {i:02}")
+        fake_slack.add_team(f"Partner {i:02} HQ", enterprise_id=org)
+        fake_slack.add_shared_channel(f"deal-{i:02}", connected=[org])
+        fake_slack.set_partner(org, last_active=now - i * 86400 * 10)  # Partner 34 is the stalest
+        partners.append(org)
+    fake_slack.add_shared_channel("deal-private", connected=[grid.partner], is_private=True)
+    fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    fake_slack.set_partner(grid.partner, last_active=now - 400 * 86400)  # the stalest of all
+
+    await slack.home_opened(grid.admin)
+    home = await home_after(fake_slack, grid.admin, 1)
+    text = json.dumps(home["blocks"])
+    assert len(home["blocks"]) <= 100
+    rows = partner_rows(home)
+    assert len(rows) == 10
+    first = rows[0]["text"]["text"]
+    assert "*Partner Corp*" in first and "(partner-corp)" in first
+    assert "0 public channels, 1 private channel, 1 DM, 0 group DMs" in first
+    assert "stale: 400 days" in first and "CONNECTED" in first
+    assert rows[0]["accessory"]["value"] == grid.partner
+    assert [r["accessory"]["value"] for r in rows[1:]] == partners[34:25:-1]
+    assert "Connected organizations (36)" in text  # Slack's total_count
+    lists = fake_slack.calls_to(LIST)
+    assert lists[-1]["sort_field"] == "last_active_timestamp" and lists[-1]["sort_direction"] == "asc"
+
+    seen = [r["accessory"]["value"] for r in rows]
+    for page in range(2, 5):
+        await slack.home_button(grid.admin, DIRECTORY_NEXT_ACTION)
+        home = await home_after(fake_slack, grid.admin, page)
+        assert len(home["blocks"]) <= 100
+        seen += [r["accessory"]["value"] for r in partner_rows(home)]
+    assert len(seen) == len(set(seen)) == 36 and set(seen) == {*partners, grid.partner}
+    assert DIRECTORY_NEXT_ACTION not in json.dumps(home)
+    await slack.home_button(grid.admin, DIRECTORY_FIRST_ACTION)
+    home = await home_after(fake_slack, grid.admin, 5)
+    assert partner_rows(home)[0]["accessory"]["value"] == grid.partner
+
+
+async def test_offboard_from_the_directory_opens_the_plan_for_that_partner(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal-1", connected=[grid.partner])
+    fake_slack.add_shared_channel("deal-2", connected=[grid.partner])
+    await slack.home_opened(grid.admin)
+    home = await home_after(fake_slack, grid.admin, 1)
+    (row,) = partner_rows(home)
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
+    text = json.dumps(plan[0]["blocks"])
+    assert "*Partner Corp*" in text and "*2* your org created" in text
+    assert EVERYTHING_ACTION in text  # the second way is offered in the plan
+    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+
+
+async def test_without_the_scope_the_home_tab_says_how_to_get_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.add_shared_channel("deal-1", connected=[grid.partner])
+    await slack.home_opened(grid.admin)
+    home = await home_after(fake_slack, grid.admin, 1)
+    assert "conversations.connect:manage" in json.dumps(home["blocks"]) and partner_rows(home) == []
+
+
+async def press_in_home(slack: SlackSender, fake: FakeSlack, user: str, row: dict) -> None:
+    """A directory row's Offboard (a section's accessory) pressed in the user's Home tab."""
+    view = fake.home_of(user)
+    assert view is not None
+    team, org = slack.origin(None, None, user)
+    where = {"container": {"type": "view", "view_id": view["id"]}, "view": {**view, "team_id": team}}
+    blocks = [{"type": "actions", "block_id": row.get("block_id", ""), "elements": [row["accessory"]]}]
+    reply = await slack._press(blocks, PARTNER_OFFBOARD_ACTION, user, where, team, org)
+    assert reply.status == 200
+
+
+# ---- everything, including DMs -------------------------------------------------------------------------------------
+
+
+async def press_in_modal(slack: SlackSender, fake: FakeSlack, view_id: str, action_id: str, user: str) -> None:
+    view = fake.views[view_id]
+    team, org = slack.origin(None, None, user)
+    where = {
+        "container": {"type": "view", "view_id": view_id},
+        "view": {**view, "team_id": team, "state": {"values": {}}},
+    }
+    reply = await slack._press(view["blocks"], action_id, user, where, team, org)
+    assert reply.status == 200
+
+
+async def everything_confirmation(slack: SlackSender, fake: FakeSlack, grid: Grid) -> dict:
+    await slack.command(COMMAND, f"all {grid.partner}", channel_id="", user_id=grid.admin)
+    plan = (await fake.wait_for(lambda: fake.views_with("offboard_plan"), what="the plan"))[0]
+    await press_in_modal(slack, fake, plan["id"], EVERYTHING_ACTION, grid.admin)
+    return await fake.wait_for(
+        lambda: next(
+            (v for v in fake.views_with(EVERYTHING_CONFIRM_CALLBACK) if "Slack counts" in json.dumps(v["blocks"])),
+            None,
+        ),
+        what="the filled confirmation",
+    )
+
+
+async def test_everything_disconnects_channels_dms_and_group_dms_and_sends_one_summary(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.external_disconnect_delay = 1.0
+    slack.built.services["everything"].poll_seconds = 0.2
+    ours = [fake_slack.add_shared_channel(f"deal-{i}", connected=[grid.partner]) for i in range(3)]
+    private = fake_slack.add_shared_channel("secret", connected=[grid.partner], is_private=True)
+    theirs = fake_slack.add_shared_channel("their-room", host=grid.partner_workspace, connected=[fake_slack.team_id])
+    dm = fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    group = fake_slack.add_shared_channel("group", connected=[grid.partner], is_mpim=True)
+    other = fake_slack.add_org("Other Corp")
+    untouched = fake_slack.add_shared_channel("other", connected=[other])
+
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    text = json.dumps(confirm["blocks"])
+    assert "every DM and group DM" in text and "4 public channels, 1 private channel, 1 DM, 1 group DM" in text
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+    reply = await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    assert reply.status == 200 and reply.json()["response_action"] == "update"
+
+    summary = await fake_slack.wait_for(
+        lambda: [p for url in fake_slack.response_urls.values() for p in url.posts if "from everything" in p["text"]],
+        timeout=20,
+        what="the summary",
+    )
+    assert len(summary) == 1
+    said = summary[0]["text"]
+    assert "*Partner Corp*" in said and "DISCONNECTED" in said
+    assert "Before: 4 public channels, 1 private channel, 1 DM, 1 group DM." in said
+    assert "After: 0 public channels, 0 private channels, 0 DMs, 0 group DMs." in said
+    assert [c["target_team"] for c in fake_slack.calls_to("team.externalTeams.disconnect")] == [grid.partner]  # once
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+    for channel in [*ours, private, dm, group]:
+        assert grid.partner not in fake_slack.channels[channel].connected_teams
+    assert fake_slack.team_id not in fake_slack.channels[theirs].connected_teams  # their channel: we are cut off
+    assert other in fake_slack.channels[untouched].connected_teams
+    assert len(fake_slack.calls_to(LIST)) >= 3  # watched until Slack listed it as disconnected
+    rows = await slack.built.audit_log.latest(50)
+    mine = [r for r in rows if r["leaving_team_id"] == grid.partner and r["job_id"]]
+    assert {r["event"] for r in mine} >= {"started", "finished"}
+    assert any(r["outcome"].startswith("everything:disconnected") for r in mine)
+    await settled_summary(fake_slack, said)
+
+
+async def settled_summary(fake: FakeSlack, said: str) -> None:
+    """No second summary arrives (the job is finished; its summary was claimed once)."""
+    await asyncio.sleep(0)
+    posts = [p for url in fake.response_urls.values() for p in url.posts if p.get("text") == said]
+    assert len(posts) == 1
+
+
+@pytest.mark.parametrize("code", ["restricted_action", "invalid_target_team", "missing_argument"])
+async def test_slack_s_refusal_of_everything_is_said_and_audited(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, code: str
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    if code == "restricted_action":
+        fake_slack.set_partner(grid.partner, restricted=True)
+    else:
+        fake_slack.fail("team.externalTeams.disconnect", code)
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "nothing was disconnected")
+    assert f"`{code}`" in said or code in said
+    assert grid.partner in fake_slack.channels[next(iter(fake_slack.channels))].connected_teams
+    rows = await slack.built.audit_log.latest(50)
+    assert any(r["event"] == "failed" and r["outcome"] == code for r in rows)
+
+
+async def test_everything_is_refused_at_its_confirmation_for_a_workspace_not_established_outside(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """A forged or stale button naming our own Sales workspace: refused when the confirmation opens, nothing called."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    await slack.command(COMMAND, f"all {grid.partner}", channel_id="", user_id=grid.admin)
+    plan = (await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan"))[0]
+    for block in plan["blocks"]:
+        if block.get("block_id") == "offboard_mode":
+            block["elements"][0]["value"] = EverythingMetadata(None, grid.sales, "Sales").encode()
+    fake_slack.fail("team.info", "ratelimited", times=20)
+    await press_in_modal(slack, fake_slack, plan["id"], EVERYTHING_ACTION, grid.admin)
+    await told(fake_slack, grid.admin, "couldn't establish", "your own organization")
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_job_whose_partner_cannot_be_placed_when_it_starts_calls_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Checked a third time as the job starts: a job written for a workspace Slack no longer describes (team.info
+    failing, no directory, the search failing) disconnects nothing and says why."""
+    solo = fake_slack.add_team("Solo Studio")
+    channel = fake_slack.add_shared_channel("solo-deal", connected=[solo])
+    fake_slack.fail("team.info", "ratelimited", times=50)
+    fake_slack.fail(SEARCH, "ratelimited", times=50)
+    offboarding = slack.built.services["offboarding"]
+    requester = Requester(grid.admin, fake_slack.enterprise_id, fake_slack.team_id, None)
+    job_id = await offboarding.submit(
+        requester,
+        PartnerId(solo, "Solo Studio"),
+        [{"id": channel, "name": "solo-deal", "archived": False, "private": False}],
+        theirs=[],
+        pending=[],
+        is_enterprise_install=False,
+        view_id=None,
+        installation_team=None,
+    )
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "outside your organization" in dm[-1]["text"]
+    assert fake_slack.calls_to(ADMIN_CALL) == [] and solo in fake_slack.channels[channel].connected_teams
+    rows = await slack.built.audit_log.latest(50)
+    assert any(r["job_id"] == job_id and r["outcome"].startswith("not_outside:") for r in rows)
+
+
+async def test_everything_says_so_when_slack_has_not_finished_in_the_time_watched(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.external_disconnect_delay = 60.0  # Slack still at it when the watch ends
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "still lists it as CONNECTED")
+    assert "may still finish" in said and "Before: 1 public channel" in said
+    assert len(fake_slack.calls_to("team.externalTeams.disconnect")) == 1
+
+
+@pytest.mark.parametrize("state", ["called", "sent"])
+async def test_an_everything_job_picked_up_again_never_asks_slack_twice(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, state: str
+) -> None:
+    """A job left by a stopped instance: after the call (`called`), it only watches; with the call perhaps sent
+    (`sent`, no answer recorded) and Slack already listing the partner as disconnected, it doesn't call again."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack._disconnected(grid.partner)  # Slack finished what the first instance asked
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", state: True, "called_at": time.time()}
+    payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "disconnected from everything" in dm[-1]["text"] and "Before: 1 public channel" in dm[-1]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_partner_sharing_only_dms_is_offered_everything_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    fake_slack.add_shared_channel("group", connected=[grid.partner], is_mpim=True)
+    await slack.home_opened(grid.admin)
+    (row,) = partner_rows(await home_after(fake_slack, grid.admin, 1))
+    assert "0 public channels, 0 private channels, 1 DM, 1 group DM" in row["text"]["text"]
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    confirm = await fake_slack.wait_for(
+        lambda: next(
+            (v for v in fake_slack.views_with(EVERYTHING_CONFIRM_CALLBACK) if "Slack counts" in json.dumps(v)), None
+        ),
+        what="the everything confirmation",
+    )
+    assert "1 DM, 1 group DM" in json.dumps(confirm["blocks"]) and fake_slack.views_with("offboard_plan") == []
+
+
+async def test_the_channel_form_names_a_partner_org_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Before, organizations showed by ID in /disconnect-shared's form ("Slack documents no way to look up an org's
+    name"); Slack's partner directory names them."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    channel = fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    await slack.command(COMMAND, "", channel_id=channel, user_id=grid.admin)
+    form = await fake_slack.wait_for(
+        lambda: next((v for v in fake_slack.views.values() if grid.partner in json.dumps(v)), None), what="the form"
+    )
+    assert "Partner Corp" in json.dumps(form["blocks"])
