@@ -19,6 +19,7 @@ from server.app import build_web_app, create_bolt_app, public_settings, serve_fo
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
+from services.audit.home_export import HomeExports
 from services.audit.log import AuditLog
 from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
@@ -53,6 +54,7 @@ from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
 from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
+from services.telemetry.errors import configure_error_reporting
 from services.telemetry.logs import configure_logging
 
 
@@ -177,6 +179,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "offboarding": offboarding,
         "everything": everything,
         "home_tab": home_tab,
+        "home_exports": HomeExports(admins, audit_log),
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
@@ -278,6 +281,7 @@ def _settings_or_exit() -> Settings:
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
+    configure_error_reporting(settings.sentry_dsn, settings.secrets())  # SENTRY_DSN; nothing is imported without it
     return settings
 
 

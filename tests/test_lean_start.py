@@ -1,5 +1,5 @@
-"""What start-up and a restart load: no SQLAlchemy, Alembic, prometheus-client or python-json-logger until a feature
-needs it; a database at the newest revision is recognised without Alembic; a restart with nothing to resume reads
+"""What start-up and a restart load: no SQLAlchemy, Alembic, prometheus-client, python-json-logger or sentry-sdk until
+a feature needs it; a database at the newest revision is recognised without Alembic; a restart with nothing to resume reads
 its SQLite file with the standard library only."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.storage.tables import job
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import ROOT, app_env
 
-HEAVY = ("sqlalchemy", "alembic", "prometheus_client", "pythonjsonlogger")
+HEAVY = ("sqlalchemy", "alembic", "prometheus_client", "pythonjsonlogger", "sentry_sdk")
 NOW = datetime.now(UTC)
 
 
