@@ -7,7 +7,7 @@ import gc
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from server.app import build_web_app, create_bolt_app, public_settings, serve_fo
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
+from services.audit.home_export import HomeExports
 from services.audit.log import AuditLog
 from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
@@ -53,6 +54,7 @@ from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
 from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
+from services.telemetry.errors import configure_error_reporting
 from services.telemetry.logs import configure_logging
 
 
@@ -67,6 +69,7 @@ class BuiltApp:
     jobs: JobRunner | None = None
     grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
     retention: AuditRetention | None = None  # AUDIT_RETENTION_DAYS: the audit log's purge, started after serving
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)  # refusals past the limit, recorded a minute on
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
@@ -80,6 +83,7 @@ class BuiltApp:
             await self.retention.stop()
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
+        await self.attempts.close()  # the refused attempts counted but not recorded yet
         await self.audit_feed.drain()
         await close_session(self.bolt.client)
         await self.database.close()
@@ -155,11 +159,13 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     everything = EverythingOffboarding(runner, clients, client, disconnects)
     everything.register()
 
-    async def offboarding_home(enterprise_id: str | None) -> list[Any]:
+    async def offboarding_home(enterprise_id: str | None, jobs_offset: int = 0) -> list[Any]:
+        from services.ui.home_jobs import JOBS_PAGE_SIZE
         from services.ui.offboarding import home_blocks
         from services.ui.partners import everything_home_line
 
-        blocks = home_blocks(await offboarding.active_jobs(enterprise_id))
+        page = await offboarding.active_jobs(enterprise_id, jobs_offset, JOBS_PAGE_SIZE)
+        blocks = home_blocks(page.running, page.total, page.offset, page.finished)
         return [*blocks, *(everything_home_line(j) for j in await everything.active_jobs(enterprise_id))]
 
     home_tab = HomeTab(admins, audit_log, names, offboarding_home, directory_home)
@@ -168,15 +174,17 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
 
     offboarding.home_refresh = refresh_home
+    attempts = AttemptLimiter(record=trail.record)  # past the limit: one audit row per person a minute
     everything.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
-        "disconnect_attempts": AttemptLimiter(),
+        "disconnect_attempts": attempts,
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "everything": everything,
         "home_tab": home_tab,
+        "home_exports": HomeExports(admins, audit_log),
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
@@ -189,6 +197,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
     built = BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
+    built.attempts = attempts
     if settings.audit_retention_days is not None:
         built.retention = AuditRetention(audit_log, settings.audit_retention_days)
     return built
@@ -245,15 +254,19 @@ def after_serving(built: BuiltApp) -> None:
     asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
 
 
-async def run(settings: Settings) -> None:
-    # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
-    # do, read with sqlite3, when a SQLite file is at the newest revision). When it had to change (a first start, an
-    # upgrade), serving waits for it, so a first bulk leave finds the database ready; every other start waits for
-    # nothing.
+async def start(settings: Settings) -> BuiltApp:
+    """`python app.py`'s start-up. The schema first: brought up to date in a child process on the other core while
+    this one starts and serves (nothing to do, read with sqlite3, when a SQLite file is at the newest revision).
+    Serving never waits for it and this process never loads what migrating needs: a first start is as light as a
+    restart. The database's first use waits for the child (services.storage.database.Database.engine); a bulk leave
+    in that moment is acked before its job is written if need be (listeners.leave_jobs.ACK_BUDGET_SECONDS)."""
     database = Database(settings.database_url)
     database.prepare()
-    built = await build_app(settings, database)
-    await database.finish_migrating()
+    return await build_app(settings, database)
+
+
+async def run(settings: Settings) -> None:
+    built = await start(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -278,6 +291,7 @@ def _settings_or_exit() -> Settings:
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
+    configure_error_reporting(settings.sentry_dsn, settings.secrets())  # SENTRY_DSN; nothing is imported without it
     return settings
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from services.audit.log import AuditEvent
+from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE, OVER_LIMIT_OUTCOME
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, TOO_MANY_PARTIES_OUTCOME
 from services.ui import escape_text, mention, truncate
 from services.ui.disconnect import team_label
 
@@ -15,6 +17,7 @@ REFUSAL_REASONS: dict[str, str] = {
     "not_an_enterprise": "this workspace isn't part of an Enterprise org",
     "other_org": "they belong to another organization",
     "admin_token_other_org": "the configured admin token belongs to another org",
+    "already_running": "an offboarding of that organization or workspace is already running in the org",
     "admin_token_expired": "the org-wide install's admin token expired and Slack wouldn't renew it",
 }
 _CHECK_FAILED = "admin_check_failed:"
@@ -23,6 +26,11 @@ _UNKNOWN = "outcome_unknown:"  # an ambiguous error, and the channel couldn't be
 
 
 def refusal_reason(outcome: str) -> str:
+    code, _, count = outcome.partition(":")
+    if code == OVER_LIMIT_OUTCOME and count.isdigit():
+        return f"{count} more attempt{'s' if count != '1' else ''} within a minute, past {ATTEMPTS_PER_MINUTE} a minute"
+    if code == TOO_MANY_PARTIES_OUTCOME and count.isdigit():
+        return f"named {count} organizations or workspaces, more than {MAX_PARTIES_PER_RUN} in one run"
     if outcome.startswith("channel:"):
         return f"the channel can't be disconnected by this org (`{escape_text(outcome[len('channel:') :])}`)"
     if outcome.startswith(_CHECK_FAILED):
@@ -38,6 +46,8 @@ _OUTCOME_TEXTS: dict[str, str] = {
     AuditEvent.FINISHED.value: ":checkered_flag: Offboarding ended ({outcome})",
     AuditEvent.CANCELLED.value: ":octagonal_sign: Offboarding cancelled",
     AuditEvent.SKIPPED.value: ":fast_forward: Not attempted (`{outcome}`)",
+    AuditEvent.EXPORTED.value: ":outbox_tray: Audit log exported to their DM (`{outcome}`)",
+    AuditEvent.PURGED.value: ":wastebasket: Old entries purged by the retention policy (`{outcome}`)",
 }
 
 
@@ -98,9 +108,42 @@ def audit_channel_line(
         return f":x: {user} tried to disconnect {workspace} from {channel}; Slack answered `{escape_text(outcome)}`."
     if event == AuditEvent.DRY_RUN.value:
         return f":test_tube: Dry run by {user}: would disconnect {workspace} from {channel}; nothing changed."
+    if outcome.startswith(f"{OVER_LIMIT_OUTCOME}:"):  # a minute's refused attempts: no channel or workspace chosen
+        return f":no_entry: {user} was refused {refusal_reason(outcome)}."
     attempt = "a dry run to disconnect" if dry_run else "disconnecting"
     return f":no_entry: {user} was refused {attempt} {workspace} from {channel}: {refusal_reason(outcome)}."
 
 
 def team_text(team_id: str | None, name: str | None) -> str | None:
     return team_label(team_id, name) if team_id else None
+
+
+# ---- the Home tab's export (services.audit.home_export) --------------------------------------------------------------
+
+EXPORT_FILENAME = "audit-log-{org}-{day}.csv"
+EXPORT_TITLE = "Audit log export"
+EXPORT_REFUSED = (
+    "Only Org Admins and Owners (and the people the app's ADMIN_USER_IDS names) can export the audit log, so nothing "
+    "was exported. This attempt is recorded in the audit log."
+)
+EXPORT_CHECK_FAILED = (
+    "I couldn't check whether you're an admin (`{error}`), so nothing was exported. Press Export again in a minute."
+)
+EXPORT_TOO_SOON = "An export of the audit log was sent a moment ago: wait a minute before asking for another."
+EXPORT_NOT_SENT = (
+    "I couldn't send you the audit log export as a file (`{error}`). Ask an admin of this app to check it has the "
+    "files:write and im:write scopes (reinstall it if not), or ask for it with `channel-admin audit export`."
+)
+EXPORT_FAILED = "I couldn't read the audit log just now (`{error}`), so nothing was exported. Try again in a minute."
+
+
+def export_comment(count: int, days: int, limit: int) -> str:
+    """The message the export file arrives with: what it holds, and what it doesn't."""
+    entries = f"{count:,} entr{'y' if count == 1 else 'ies'}"
+    text = f"The audit log of this org for the last {days} days: {entries}, newest first (times in UTC)."
+    if count >= limit:
+        text += (
+            " That is the most one export holds: older entries of the period are not in this file. An operator can "
+            "export everything with `channel-admin audit export --since …`."
+        )
+    return text
