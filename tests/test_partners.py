@@ -157,13 +157,16 @@ async def test_a_workspace_nobody_can_place_is_refused_and_nothing_is_called(
 async def test_the_directory_places_a_workspace_team_info_cannot_describe(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    """A standalone workspace the directory lists by its own `team_id` is placed by it (not one found only among a
+    partner's `connected_workspaces`: test_our_workspace_in_a_partner_s_connected_workspaces_is_not_taken_for_theirs)."""
     fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
-    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    solo = fake_slack.add_team("Solo Studio")
+    fake_slack.add_shared_channel("solo-deal", connected=[solo])
     fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 4)
-    await slack.command(COMMAND, f"all {grid.partner_workspace}", channel_id="", user_id=grid.admin)
+    await slack.command(COMMAND, f"all {solo}", channel_id="", user_id=grid.admin)
     plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
-    assert "Partner Corp" in json.dumps(plan[0]["blocks"])  # its org, named by the directory
-    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+    assert "Solo Studio" in json.dumps(plan[0]["blocks"])  # named by the directory
+    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {solo}
 
 
 async def test_a_workspace_slack_stops_describing_before_the_confirmation_is_refused_there(
@@ -577,3 +580,44 @@ async def test_the_fake_answers_team_external_teams_as_the_reference_says(fake_s
     (listed,) = (await call(LIST, org_bot))["organizations"]
     assert listed["public_channel_count"] == 0
     assert listed["team_name"] == "Partner Corp" and listed["connected_workspaces"][0]["workspace_name"] == "Partner HQ"
+
+
+async def test_our_workspace_in_a_partner_s_connected_workspaces_is_not_taken_for_theirs(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Slack's reference doesn't say whose workspaces `connected_workspaces` lists, and `workspace_filter` ("connected
+    orgs which are connected on a specified encoded workspace ID") reads as ours: a workspace found only there is not
+    established outside. Our own Sales, listed under the partner while team.info can't describe it, is refused."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    channels = org_shared_with_sales(fake_slack, grid, 3)
+    fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 20)
+    identity = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    listed = fake_slack._m_team_externalTeams_list({}, identity)
+    for organization in listed["organizations"]:
+        organization["connected_workspaces"] = [{"workspace_id": grid.sales, "workspace_name": "Sales"}]
+    fake_slack.script(LIST, *[Scripted(body=listed)] * 20)
+    fake_slack.script(SEARCH, *[Scripted(body={"ok": True, "conversations": [], "next_cursor": ""})] * 5)
+    await slack.command(COMMAND, f"all {grid.sales}", channel_id="", user_id=grid.admin)
+    await told(fake_slack, grid.admin, "couldn't establish", "your own organization", "offboard_plan")
+    assert "Partner Corp" not in everything_said(fake_slack, grid.admin)  # not swapped for the partner either
+    assert fake_slack.views_with("offboard_plan") == []
+    assert fake_slack.calls_to(ADMIN_CALL) == [] and fake_slack.calls_to("team.externalTeams.disconnect") == []
+    assert all(grid.sales in fake_slack.channels[c].internal for c in channels)
+
+
+async def test_the_name_of_our_own_workspace_does_not_pick_a_partner_connected_to_it(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Names are matched on a partner's own `team_name` / `team_domain`, never on its `connected_workspaces` (which may
+    be ours): `/disconnect-shared all Sales` must not become an offboarding of the partner connected to our Sales."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    org_shared_with_sales(fake_slack, grid, 2)
+    identity = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    listed = fake_slack._m_team_externalTeams_list({}, identity)
+    for organization in listed["organizations"]:
+        organization["connected_workspaces"] = [{"workspace_id": grid.sales, "workspace_name": "Sales"}]
+    fake_slack.script(LIST, *[Scripted(body=listed)] * 20)
+    await slack.command(COMMAND, "all Sales", channel_id="", user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "couldn't find", "offboard_plan")
+    assert fake_slack.views_with("offboard_plan") == [] and "Partner Corp" not in said
+    assert fake_slack.calls_to(SEARCH) == [] and fake_slack.calls_to(ADMIN_CALL) == []
