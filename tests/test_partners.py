@@ -621,3 +621,56 @@ async def test_the_name_of_our_own_workspace_does_not_pick_a_partner_connected_t
     said = await told(fake_slack, grid.admin, "couldn't find", "offboard_plan")
     assert fake_slack.views_with("offboard_plan") == [] and "Partner Corp" not in said
     assert fake_slack.calls_to(SEARCH) == [] and fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_an_everything_job_interrupted_while_slack_works_in_the_background_does_not_call_again(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The call went out (`sent`), the instance stopped before recording Slack's answer, and Slack is still working
+    in the background ("may take some time to complete"): the partner still shows CONNECTED. Asking again would be a
+    second disconnect call (and a refusal there would be reported as the outcome); the job watches instead."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.external_disconnect_delay = 1.0
+    bot = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    assert fake_slack._m_team_externalTeams_disconnect({"target_team": grid.partner}, bot)["ok"]  # the first call
+    assert fake_slack.partner_status(grid.partner) == "CONNECTED"
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
+    payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "disconnected from everything" in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_an_interrupted_everything_job_that_sees_no_change_says_it_cannot_tell(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Interrupted with the call perhaps never sent: no second call either; the one summary says the app can't tell."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "can't tell whether Slack received" in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
