@@ -674,3 +674,35 @@ async def test_an_interrupted_everything_job_that_sees_no_change_says_it_cannot_
     dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
     assert len(dm) == 1 and "can't tell whether Slack received" in dm[0]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_directory_too_long_to_read_is_not_taken_for_the_partner_gone(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The watch reads at most MAX_PAGES pages: a directory that goes on past them (or a cursor that never ends) hasn't
+    shown the partner gone, so the job must not say "disconnected from everything"."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    other = fake_slack.add_org("Other Corp")
+    fake_slack.add_shared_channel("other", connected=[other])
+    bot = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    page = fake_slack._m_team_externalTeams_list({"limit": 1, "sort_field": "team_name"}, bot)
+    page["organizations"] = [o for o in page["organizations"] if o["team_id"] != grid.partner] or [
+        fake_slack._organization(other)
+    ]
+    page["response_metadata"] = {"next_cursor": other}
+    fake_slack.script(LIST, *[Scripted(body=page)] * 400)
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "called": True, "called_at": time.time()}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "disconnected from everything" not in dm[0]["text"]

@@ -200,7 +200,11 @@ async def watch_partner(
         if page.error is not None or listed is not None:
             return listed, page.error, page.found_at if listed is not None else hint
     directory = await read_directory(bot, stop_at=team_id)
-    return listed_as(directory, team_id), directory.error, directory.found_at
+    listed = listed_as(directory, team_id)
+    if listed is None and directory.error is None and not directory.complete:
+        # Read to MAX_PAGES (or an endless cursor) without the partner: not shown gone, only not seen yet.
+        return None, "directory_incomplete", hint
+    return listed, directory.error, directory.found_at
 
 
 def matching_names(teams: Sequence[ExternalTeam], name: str) -> list[ExternalTeam]:
