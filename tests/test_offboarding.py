@@ -720,3 +720,12 @@ async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
     from_start = [i for i, (_, cursor) in enumerate(resumed) if cursor is None]  # (asked again after a 429)
     assert resumed[0][1] is not None and from_start == list(range(from_start[0], len(resumed)))
     assert ("private", None) not in resumed
+
+
+async def test_the_modal_shows_the_search_as_it_goes(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
+    ours(fake_slack, grid, 100)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)
+    slack.built.services["offboarding"].plan_search_seconds = 2.5
+    view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    assert ever_shown(fake_slack, view_id, "channels so far.")  # "Found 40 channels so far." while it searched
+    assert "*100* your org created" in modal_text(fake_slack, view_id)  # then the plan, complete
