@@ -590,6 +590,9 @@ class Offboarding:
         unsaved = 0
         try:
             while not search.done and state.stop_reason is None and not work.stopping:
+                await self._check_stop(client, state)  # a cancel, or rights gone, stop the search too
+                if state.stop_reason is not None:
+                    break
                 before = (search.pages, sum(s.done for s in search.sweeps))
                 async with pacer.slot(key):
                     found = await search_page(search_client, findings)
