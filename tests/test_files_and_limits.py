@@ -173,7 +173,7 @@ def test_bound_message_cuts_any_message_to_fit_and_keeps_its_button(blocks: list
     chars = block_text_length(bounded["blocks"])
     assert chars <= MESSAGE_BLOCK_TEXT_BUDGET and len(bounded["blocks"]) <= MAX_MESSAGE_BLOCKS
     assert bounded["blocks"][-1] == button
-    assert "full list is in a file" in bounded["blocks"][-2]["elements"][0]["text"]
+    assert "cut here" in bounded["blocks"][-2]["elements"][0]["text"]
     assert len(bounded["text"]) < 40_000
     for block in bounded["blocks"][:-2]:
         text = block["text"]["text"]

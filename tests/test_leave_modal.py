@@ -126,7 +126,7 @@ async def test_the_result_and_the_summary_mention_the_dm_copy_only_when_it_was_p
     assert len(fake_slack.messages_to(slack.user_id)) == int(dm_posted)
 
 
-async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(
+async def test_300_channels_failing_alike_are_one_compact_line_and_every_one_is_in_the_file(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
     fake_slack.tokens[fake_slack.bot_token]["scopes"].discard("channels:manage")
@@ -137,11 +137,16 @@ async def test_300_channels_failing_alike_are_all_named_in_one_compact_summary(
     summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]
     lines = summary.splitlines()
     assert lines[0] == "Couldn't leave 300 channels:"
-    assert len(lines) == 2 and "(`missing_scope`)" in lines[1] and "The same for 299 more:" in lines[1]
-    assert all(f"<#{c}>" in summary for c in channels)
+    assert "(`missing_scope`)" in lines[1] and "The same for 299 more:" in lines[1] and "and 279 more." in lines[1]
+    assert all(f"<#{c}>" in summary for c in channels[:21]) and f"<#{channels[21]}>" not in summary
+    assert "the full list is in `leave-" in lines[2]
+    (listed,) = fake_slack.files_to(slack.user_id)
+    assert [row.split(",")[:3] for row in listed.text.splitlines()[1:]] == [
+        [c, "failed", "missing_scope"] for c in channels
+    ]
     final = fake_slack.view_history[view_id][-1]
     shown = json.dumps(final["blocks"])
-    assert all(f"<#{c}>" in shown for c in channels)
+    assert f"<#{channels[20]}>" in shown and "and 279 more" in shown and "the full list is in `leave-" in shown
 
 
 def long_outcome(n: int) -> LeaveOutcome:

@@ -729,3 +729,47 @@ async def test_the_modal_shows_the_search_as_it_goes(slack: SlackSender, fake_sl
     view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
     assert ever_shown(fake_slack, view_id, "channels so far.")  # "Found 40 channels so far." while it searched
     assert "*100* your org created" in modal_text(fake_slack, view_id)  # then the plan, complete
+
+
+@pytest.mark.runs_long
+async def test_a_large_offboarding_summary_is_short_and_its_full_list_is_a_file_in_the_dm(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """400 channels of ours (10 failing alike), 30 of theirs, 5 invitations: the summary counts and names the first
+    20 of each list, within Slack's limits; every channel is a row of the CSV file sent to the admin's DM first."""
+    import csv
+    import io
+
+    from services.ui.limits import LIST_TEXT_BUDGET, fits, message_size
+
+    hosted = ours(fake_slack, grid, 400)
+    theirs = [
+        fake_slack.add_shared_channel(f"their-{i:02}", host=grid.partner_workspace, connected=[fake_slack.team_id])
+        for i in range(30)
+    ]
+    pending = [
+        fake_slack.add_shared_channel(f"invite-{i}", connected=[grid.third], pending=[grid.partner]) for i in range(5)
+    ]
+    fake_slack.fail(ADMIN_CALL, "access_denied", times=10)  # the first ten fail alike
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id)
+    summary = await fake_slack.next_post(body["response_url"], timeout=60)
+
+    text = summary["text"]
+    assert len(text) <= LIST_TEXT_BUDGET + 1000  # before: every channel named, 400 a list (~7,900 characters here)
+    assert "disconnected from 390 of 400 channels*, 10 failed" in text
+    assert "*Disconnected (390):*" in text and "and 370 more" in text
+    assert "The same for 9 more:" in text
+    assert "*Created by another organization (30)" in text and "and 10 more" in text
+    assert sum(f"<#{c}>" in text for c in hosted) == 20 + 10  # the first 20 disconnected, the 10 failed
+    assert "the full list is in `offboarding-" in text
+    (listed,) = [f for f in fake_slack.files_to(grid.admin) if f.name in text]  # (the plan came as a file before)
+    assert listed.name.startswith("offboarding-") and listed.name.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(listed.text)))
+    assert [r["channel_id"] for r in rows] == [*hosted, *theirs, *pending]
+    results = Counter(r["result"] for r in rows)
+    assert results == Counter(disconnected=390, not_disconnected=10, created_by_another_org=30, invitation_pending=5)
+    assert {r["error"] for r in rows if r["result"] == "not_disconnected"} == {"access_denied"}
+    assert rows[0]["name"] == "deal-000"
+    result_view = {"blocks": fake_slack.views[confirm_id]["blocks"]}  # the modal's last view, the same summary
+    assert fits(result_view) and "and 370 more" in json.dumps(result_view) and message_size(result_view)[1] <= 3

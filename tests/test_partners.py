@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from services.disconnecting.everything import OFFBOARD_EVERYTHING
+from services.disconnecting.partners import Partner as PartnerId
+from services.disconnecting.workflow import Requester
 from services.settings import Settings
 from services.ui.partners import (
     DIRECTORY_FIRST_ACTION,
@@ -430,3 +433,106 @@ async def test_everything_is_refused_at_its_confirmation_for_a_workspace_not_est
     await press_in_modal(slack, fake_slack, plan["id"], EVERYTHING_ACTION, grid.admin)
     await told(fake_slack, grid.admin, "couldn't establish", "your own organization")
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_job_whose_partner_cannot_be_placed_when_it_starts_calls_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Checked a third time as the job starts: a job written for a workspace Slack no longer describes (team.info
+    failing, no directory, the search failing) disconnects nothing and says why."""
+    solo = fake_slack.add_team("Solo Studio")
+    channel = fake_slack.add_shared_channel("solo-deal", connected=[solo])
+    fake_slack.fail("team.info", "ratelimited", times=50)
+    fake_slack.fail(SEARCH, "ratelimited", times=50)
+    offboarding = slack.built.services["offboarding"]
+    requester = Requester(grid.admin, fake_slack.enterprise_id, fake_slack.team_id, None)
+    job_id = await offboarding.submit(
+        requester,
+        PartnerId(solo, "Solo Studio"),
+        [{"id": channel, "name": "solo-deal", "archived": False, "private": False}],
+        theirs=[],
+        pending=[],
+        is_enterprise_install=False,
+        view_id=None,
+        installation_team=None,
+    )
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "outside your organization" in dm[-1]["text"]
+    assert fake_slack.calls_to(ADMIN_CALL) == [] and solo in fake_slack.channels[channel].connected_teams
+    rows = await slack.built.audit_log.latest(50)
+    assert any(r["job_id"] == job_id and r["outcome"].startswith("not_outside:") for r in rows)
+
+
+async def test_everything_says_so_when_slack_has_not_finished_in_the_time_watched(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.external_disconnect_delay = 60.0  # Slack still at it when the watch ends
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "still lists it as CONNECTED")
+    assert "may still finish" in said and "Before: 1 public channel" in said
+    assert len(fake_slack.calls_to("team.externalTeams.disconnect")) == 1
+
+
+@pytest.mark.parametrize("state", ["called", "sent"])
+async def test_an_everything_job_picked_up_again_never_asks_slack_twice(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, state: str
+) -> None:
+    """A job left by a stopped instance: after the call (`called`), it only watches; with the call perhaps sent
+    (`sent`, no answer recorded) and Slack already listing the partner as disconnected, it doesn't call again."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack._disconnected(grid.partner)  # Slack finished what the first instance asked
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", state: True, "called_at": time.time()}
+    payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "disconnected from everything" in dm[-1]["text"] and "Before: 1 public channel" in dm[-1]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_partner_sharing_only_dms_is_offered_everything_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    fake_slack.add_shared_channel("group", connected=[grid.partner], is_mpim=True)
+    await slack.home_opened(grid.admin)
+    (row,) = partner_rows(await home_after(fake_slack, grid.admin, 1))
+    assert "0 public channels, 0 private channels, 1 DM, 1 group DM" in row["text"]["text"]
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    confirm = await fake_slack.wait_for(
+        lambda: next(
+            (v for v in fake_slack.views_with(EVERYTHING_CONFIRM_CALLBACK) if "Slack counts" in json.dumps(v)), None
+        ),
+        what="the everything confirmation",
+    )
+    assert "1 DM, 1 group DM" in json.dumps(confirm["blocks"]) and fake_slack.views_with("offboard_plan") == []
+
+
+async def test_the_channel_form_names_a_partner_org_from_the_directory(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Before, organizations showed by ID in /disconnect-shared's form ("Slack documents no way to look up an org's
+    name"); Slack's partner directory names them."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    channel = fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    await slack.command(COMMAND, "", channel_id=channel, user_id=grid.admin)
+    form = await fake_slack.wait_for(
+        lambda: next((v for v in fake_slack.views.values() if grid.partner in json.dumps(v)), None), what="the form"
+    )
+    assert "Partner Corp" in json.dumps(form["blocks"])

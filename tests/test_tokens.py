@@ -29,7 +29,7 @@ from services.storage.database import Database
 from services.storage.migrate import upgrade
 from services.storage.oauth_stores import EncryptedInstallationStore
 from services.storage.secrets import NO_KEY, PREFIX, WRONG_KEY, SecretBox, generate_key
-from tests.helpers.app import running_app
+from tests.helpers.app import migrated_sqlite_file, running_app
 from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.oauth import TEST_SECRETS_KEY, install, oauth_settings_for
@@ -127,6 +127,23 @@ async def test_a_renewal_slack_refuses_names_the_install_to_redo(fake_slack: Fak
         assert reply.text == token_renewal_text("invalid_refresh_token", fake_slack.enterprise_id, None)
         assert "the whole org" in reply.text and "/slack/install" in reply.text
         assert tokens_used(fake_slack, "conversations.leave") == []
+
+
+async def test_two_instances_renewing_at_once_spend_the_refresh_token_once(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """Ten commands at once, to two instances on one database, just after the bot token expired: one renewal (the
+    row lock makes the others wait and find the new token), every command served, no refresh token spent twice."""
+    settings = oauth_settings_for(fake_slack, migrated_database_url, token_refresh_margin_seconds=MARGIN)
+    async with running_app(fake_slack, settings) as one, running_app(fake_slack, settings) as two:
+        await rotating_org_install(one, fake_slack, JOB_LIFETIME)
+        two.org_wide = True
+        await expired(fake_slack, "bot")
+        said = await asyncio.gather(*(leave_once(sender, fake_slack) for sender in [one, two] * 5))
+    assert all(text.startswith("I left") for text in said), said
+    renewals = [c for c in fake_slack.calls if c.method == "oauth.v2.access" and c.params.get("grant_type")]
+    assert len(renewals) == 1 and fake_slack.refreshes == ["bot"]
+    assert len(set(tokens_used(fake_slack, "conversations.leave"))) == 1
 
 
 @pytest.mark.runs_long
@@ -340,13 +357,29 @@ def test_oauth_needs_secrets_key_and_a_pasted_token_does_not() -> None:
             load_settings(values, env_file=None)
 
 
-async def test_start_up_without_the_key_is_refused_in_one_line(fake_slack: FakeSlack, tmp_path: Path) -> None:
-    environment = app_env(fake_slack, tmp_path, SLACK_BOT_TOKEN="", SLACK_CLIENT_ID="1.2", SLACK_CLIENT_SECRET="x")
+async def app_py_refusal(environment: dict[str, str]) -> list[str]:
+    """Run `python app.py`; it must exit 1 at once: its standard error's lines."""
     process = await asyncio.create_subprocess_exec(
         sys.executable, "app.py", env=environment, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 1
-    lines = err.decode().strip().splitlines()
+    return err.decode().strip().splitlines()
+
+
+async def test_start_up_without_the_right_key_is_refused_in_one_line(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    oauth = {"SLACK_BOT_TOKEN": "", "SLACK_CLIENT_ID": fake_slack.client_id, "SLACK_CLIENT_SECRET": "x"}
+    lines = await app_py_refusal(app_env(fake_slack, tmp_path, **oauth))
     assert len(lines) == 1 and lines[0].startswith("Configuration error: SECRETS_KEY is not set"), lines
+
+    # Rows encrypted with one key, the app started with another: refused, naming SECRETS_KEY, before serving.
+    url = await migrated_sqlite_file(tmp_path / "keyed.db")
+    engine = create_async_engine(url)
+    try:
+        store = EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([generate_key()]))
+        await store.async_save(Installation(app_id="A1", team_id="T1", user_id="U1", bot_token="xoxb-kept-secret"))
+    finally:
+        await engine.dispose()
+    lines = await app_py_refusal(app_env(fake_slack, tmp_path, **oauth, DATABASE_URL=url, SECRETS_KEY=TEST_SECRETS_KEY))
+    assert lines == [f"Start-up error: {WRONG_KEY}"], lines

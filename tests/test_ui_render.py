@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import ActionsBlock, ButtonElement, ContextBlock, M
 
 from services.leaving.rejoin import JoinResult, JoinStatus
 from services.ui import MESSAGE_TEXT_LIMIT, sections, truncate
+from services.ui.limits import bound_message, fits
 from services.ui.rejoin import (
     REJOIN_ACTION,
     REJOIN_BLOCK,
@@ -26,7 +27,8 @@ EXPIRES = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
 
 
 def reference(summary: str, extra: Sequence[str], button_value: str | None = None, note: str | None = None) -> dict:
-    """The message as slack_sdk.models builds it (to_dict() validates every block against Block Kit's limits)."""
+    """The message as slack_sdk.models builds it (to_dict() validates every block against Block Kit's limits), within
+    the bound on a message (services.ui.limits: a summary kept whole before summaries were shortened is cut there)."""
     lines = [*summary.split("\n"), *(["", *extra] if extra else [])]
     blocks: list[Any] = sections(lines)
     if note:
@@ -34,7 +36,10 @@ def reference(summary: str, extra: Sequence[str], button_value: str | None = Non
     if button_value is not None:
         button = ButtonElement(text="Rejoin", action_id=REJOIN_ACTION, value=button_value)
         blocks.append(ActionsBlock(block_id=REJOIN_BLOCK, elements=[button]))
-    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+    message = {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": [b.to_dict() for b in blocks]}
+    bounded = bound_message(message)
+    assert fits(bounded)
+    return bounded
 
 
 SUMMARIES = [

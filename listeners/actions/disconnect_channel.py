@@ -28,7 +28,9 @@ async def disconnect_channel_chosen(
     # Only someone who may disconnect learns what a channel is shared with (a forged action gets nothing).
     if not (await admins.check(client, user_id_of(body), org)).allowed:
         return
-    shared = await describe_shared_channel(client, channel_id, org, context.team_id) if channel_id else None
+    shared = (
+        await describe_shared_channel(client, channel_id, org, context.team_id, name_orgs=True) if channel_id else None
+    )
     metadata = FormMetadata.for_channel(previous.response_url, shared).encode()
     # The hash makes Slack refuse this update if the form changed meanwhile (a newer choice wins).
     await call_outcome(

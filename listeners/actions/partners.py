@@ -13,6 +13,7 @@ from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, requester_of, user_id_of
 from services.audit.home import HomeTab, publish_home
 from services.disconnecting.attempts import AttemptLimiter
+from services.disconnecting.directory import find_partner
 from services.disconnecting.everything import EverythingOffboarding
 from services.disconnecting.offboarding import Offboarding
 from services.error_texts import TOO_MANY_ATTEMPTS
@@ -48,10 +49,12 @@ async def partner_offboard_pressed(
     client: AsyncWebClient,
     context: AsyncBoltContext,
     offboarding: Offboarding,
+    everything: EverythingOffboarding,
     disconnect_attempts: AttemptLimiter,
 ) -> None:
     """A directory row's Offboard: the offboarding flow for that partner (a light modal at once: the trigger lasts 3 s;
-    who may, and that the partner is outside our org, are checked by the flow itself)."""
+    who may, and that the partner is outside our org, are checked by the flow itself). A partner Slack counts only DMs
+    and group DMs with goes straight to the "everything" confirmation."""
     await ack()
     partner = action.get("value")
     partner = partner.strip()[:_ID_LIMIT] if isinstance(partner, str) else ""
@@ -68,6 +71,15 @@ async def partner_offboard_pressed(
         return
     requester = requester_of(body, context, None)
     async with answer_failures_after_ack(client, requester.user_id, None):
+        listed, _ = await find_partner(client, partner)
+        if listed is not None and listed.channels == 0 and listed.dms + listed.group_dms > 0:
+            # Only DMs and group DMs: channel by channel has nothing to do; the second way is the only one.
+            external_id = f"offboard-everything-{uuid.uuid4().hex}"
+            metadata = EverythingMetadata(None, listed.id, listed.name)
+            light = everything_confirm_modal(metadata, None, external_id=external_id, checking=True)
+            await call_outcome(client.views_update(view_id=view_id, view=light))
+            await everything.show_confirmation(client, requester, external_id, listed.id, listed.name)
+            return
         await offboarding.show_plan(client, requester, view_id, partner)
 
 

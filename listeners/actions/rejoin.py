@@ -18,6 +18,7 @@ from listeners.payload import installation_org, user_id_of
 from services.leaving.offers import RejoinOffer, RejoinOffers
 from services.leaving.rejoin import join_channels, privacy_from_joins
 from services.leaving.rejoin_jobs import RejoinJobs
+from services.leaving.workflow import send_list
 from services.slack.delivery import reply_privately
 from services.storage.handled_requests import HandledRequests
 from services.ui.rejoin import (
@@ -27,6 +28,7 @@ from services.ui.rejoin import (
     offer_summary,
     rejoin_done_message,
     rejoin_expired_message,
+    rejoin_list_file,
     rejoin_running_message,
 )
 
@@ -90,7 +92,11 @@ async def rejoin_pressed(
         finally:
             await rejoin_offers.release(offer)
         results, private = privacy_from_joins(results, offer.private_in_order, offer.unknown_ids)
-        await answer(rejoin_done_message(summary, results, private, context.bot_user_id, str(value), offer.expires_at))
+        bot_user_id = context.bot_user_id
+        full_list = await send_list(client, user_id, rejoin_list_file(results, private, bot_user_id, offer.expires_at))
+        await answer(
+            rejoin_done_message(summary, results, private, bot_user_id, str(value), offer.expires_at, full_list)
+        )
 
 
 async def _submitted(

@@ -53,7 +53,9 @@ async def disconnect_shared_command(
             await tell_the_form_did_not_open(client, requester, opened.error)
             return
         shared = (
-            await describe_shared_channel(client, request.channel_id, requester.enterprise_id, requester.team_id)
+            await describe_shared_channel(
+                client, request.channel_id, requester.enterprise_id, requester.team_id, name_orgs=True
+            )
             if request.channel_id
             else None
         )

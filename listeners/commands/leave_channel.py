@@ -19,16 +19,15 @@ from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
-from services.leaving.workflow import LeaveJobs
+from services.leaving.workflow import LeaveJobs, deliver_leave_summary
 from services.slack.admission import WorkGate
-from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui.leave import (
     PickMetadata,
     leave_check_failed_text,
     leave_pick_modal,
     leave_started_text,
-    leave_summary_message,
     leave_summary_text,
     too_busy_text,
     too_many_channels_text,
@@ -124,9 +123,4 @@ async def _leave_after_ack(
             return
         outcome = await leave_channels(client, channel_ids, refused=rights.refused, known_private=rights.private)
         offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
-        if offer is None:
-            await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
-            return
-        # The lasting copy first (a DM survives a reload), so the ephemeral reply can say truly whether it exists.
-        posted = await post_direct_message(client, user_id, leave_summary_message(outcome, offer))
-        await reply_beside_copy(client, user_id, response_url, leave_summary_message(outcome, offer, posted), posted)
+        await deliver_leave_summary(client, user_id, response_url, outcome, offer)

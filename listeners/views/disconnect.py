@@ -84,7 +84,9 @@ async def disconnect_form_submission(
         ):
             return
         # Fresh: names, still connected, and still ours to disconnect from?
-        shared = await describe_shared_channel(client, channel_id, requester.enterprise_id, requester.team_id)
+        shared = await describe_shared_channel(
+            client, channel_id, requester.enterprise_id, requester.team_id, name_orgs=True
+        )
         still = [t for t in teams if t in shared.team_ids]
         if shared.problem is not None or len(still) != len(teams):
             text = channel_problem_text(shared.problem or "team_not_connected", shared)

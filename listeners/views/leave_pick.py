@@ -14,8 +14,8 @@ from listeners.payload import installation_org, installation_team, picked_channe
 from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
-from services.leaving.workflow import LeaveJobs
-from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.leaving.workflow import LeaveJobs, deliver_leave_summary
+from services.slack.delivery import reply_privately
 from services.slack.progress import ModalProgress
 from services.storage.handled_requests import HandledRequests
 from services.ui.leave import (
@@ -24,8 +24,6 @@ from services.ui.leave import (
     leave_check_failed_text,
     leave_notice_modal,
     leave_progress_modal,
-    leave_result_modal,
-    leave_summary_message,
     leave_summary_text,
     too_many_picked_text,
 )
@@ -86,15 +84,7 @@ async def leave_pick_submission(
             client, channel_ids, on_progress=progress.update, refused=rights.refused, known_private=rights.private
         )
         offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
-        if offer is None:
-            await progress.finish(leave_result_modal(outcome))
-            await reply_privately(client, user_id, response_url, leave_summary_message(outcome))
-            return
-        # The lasting copy first (a DM survives a reload), so the modal and the reply can say truly whether it exists.
-        posted = await post_direct_message(client, user_id, leave_summary_message(outcome, offer))
-        # With no response URL the DM is the summary itself, not a copy of it.
-        await progress.finish(leave_result_modal(outcome, offer, lasting_copy=posted and bool(response_url)))
-        await reply_beside_copy(client, user_id, response_url, leave_summary_message(outcome, offer, posted), posted)
+        await deliver_leave_summary(client, user_id, response_url, outcome, offer, progress)
 
 
 async def _first_time(handled_requests: HandledRequests, request_key: str) -> bool:

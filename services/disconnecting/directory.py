@@ -35,6 +35,9 @@ DIRECTORY_SCOPE = "conversations.connect:manage"
 CONNECTED, DISCONNECTED, BLOCKED, IN_REVIEW = "CONNECTED", "DISCONNECTED", "BLOCKED", "IN_REVIEW"
 PAGE_SIZE = 100  # `limit`: 20 by default, no maximum documented; Slack may answer fewer
 MAX_PAGES = 50  # a whole directory read (names, one partner): 5,000 partners, a guard against an endless cursor
+# Placing a workspace team.info can't describe reads at most this many pages (1,000 partners, under a minute at Tier 2);
+# one listed further is not established: refused (fail closed), and its org ID (`E…`) still works.
+PLACE_PAGES = 10
 STALEST_FIRST = ("last_active_timestamp", "asc")
 
 
@@ -144,19 +147,23 @@ class Directory:
     teams: tuple[ExternalTeam, ...] = ()
     error: str | None = None
     complete: bool = True
+    found_at: str | None = None  # the cursor of the page that listed the partner looked for ("" the first)
 
 
-async def read_directory(bot: AsyncWebClient, max_pages: int = MAX_PAGES, stop_at: str | None = None) -> Directory:
-    """Every partner, page after page (at most `max_pages`); with `stop_at`, only until that partner is found."""
+async def read_directory(
+    bot: AsyncWebClient, max_pages: int = MAX_PAGES, stop_at: str | None = None, start: str | None = None
+) -> Directory:
+    """Every partner, page after page (at most `max_pages`, from the cursor `start`); with `stop_at`, only until that
+    partner is found (`found_at` is then the cursor of the page that lists it, for next time)."""
     teams: list[ExternalTeam] = []
-    cursor: str | None = None
+    cursor: str | None = start
     for _ in range(max_pages):
         page = await list_page(bot, cursor, sort=("team_name", "asc"))
         if page.error is not None:
             return Directory(tuple(teams), page.error, complete=False)
         teams.extend(page.teams)
         if stop_at is not None and any(t.id == stop_at or stop_at in dict(t.workspaces) for t in page.teams):
-            return Directory(tuple(teams), complete=False)
+            return Directory(tuple(teams), complete=False, found_at=cursor or "")
         if page.next_cursor is None:
             return Directory(tuple(teams))
         cursor = page.next_cursor
@@ -174,10 +181,26 @@ def listed_as(directory: Directory, team_id: str) -> ExternalTeam | None:
     return None
 
 
-async def find_partner(bot: AsyncWebClient, team_id: str) -> tuple[ExternalTeam | None, str | None]:
+async def find_partner(
+    bot: AsyncWebClient, team_id: str, max_pages: int = MAX_PAGES
+) -> tuple[ExternalTeam | None, str | None]:
     """The directory's entry for one partner (or the partner a workspace belongs to), and Slack's error if any."""
-    directory = await read_directory(bot, stop_at=team_id)
+    directory = await read_directory(bot, max_pages, stop_at=team_id)
     return listed_as(directory, team_id), directory.error
+
+
+async def watch_partner(
+    bot: AsyncWebClient, team_id: str, hint: str | None
+) -> tuple[ExternalTeam | None, str | None, str | None]:
+    """find_partner for a job that asks again and again: first the one page that listed the partner last time (the
+    cursor `hint`), then, if it isn't there, the whole directory. Returns the entry, Slack's error, the new hint."""
+    if hint is not None:
+        page = await read_directory(bot, 1, stop_at=team_id, start=hint or None)
+        listed = listed_as(page, team_id)
+        if page.error is not None or listed is not None:
+            return listed, page.error, page.found_at if listed is not None else hint
+    directory = await read_directory(bot, stop_at=team_id)
+    return listed_as(directory, team_id), directory.error, directory.found_at
 
 
 def matching_names(teams: Sequence[ExternalTeam], name: str) -> list[ExternalTeam]:
@@ -240,7 +263,7 @@ async def establish_outside(
             return Outside(team_id, True, how="team_info", name=name, org=org, org_name=_text(org_name))
         if facts.get("id") == team_id:
             return Outside(team_id, True, how="team_info", name=name)
-    read = directory if directory is not None else await read_directory(bot, stop_at=team_id)
+    read = directory if directory is not None else await read_directory(bot, PLACE_PAGES, stop_at=team_id)
     listed = listed_as(read, team_id)
     if listed is not None:
         org = listed.id if listed.id != team_id else None

@@ -33,6 +33,7 @@ from services.disconnecting.directory import (
     establish_outside,
     find_partner,
     list_page,
+    watch_partner,
 )
 from services.disconnecting.workflow import Disconnects, Requester, update_view
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
@@ -226,7 +227,9 @@ class EverythingOffboarding:
         partner = str(payload.get("partner") or "")
         started = float(payload.get("called_at") or self.clock())
         while not work.stopping:
-            listed, error = await find_partner(client, partner)
+            hint = payload.get("directory_page")
+            listed, error, hint = await watch_partner(client, partner, hint if isinstance(hint, str) else None)
+            payload["directory_page"] = hint
             if error is None and (listed is None or listed.status == DISCONNECTED):
                 payload["after"] = _counts(listed) or {"public": 0, "private": 0, "dms": 0, "group_dms": 0}
                 payload["status"] = DISCONNECTED

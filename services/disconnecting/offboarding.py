@@ -654,15 +654,18 @@ class Offboarding:
     async def _summary(self, work: JobWork, client: AsyncWebClient, *, claimed: bool) -> None:
         """The one summary (claimed in the database first), to the response URL while Slack takes it, else a DM;
         and the modal's last view."""
-        from services.ui.offboarding import result_modal, summary_message
+        from services.leaving.workflow import send_list
+        from services.ui.offboarding import offboarding_list_file, result_modal, summary_message
 
         job = work.job
         if not claimed and not await work.store.claim_summary(job.id):
             return
+        # A summary too long to name every channel: the full list first, as a file in the admin's DM.
+        full_list = await send_list(client, job.user_id, offboarding_list_file(job))
         view_id = job.payload.get("view_id")
         if isinstance(view_id, str) and view_id:
-            await call_outcome(client.views_update(view_id=view_id, view=result_modal(job)))
-        await reply_privately(client, job.user_id, job.reply_url(), summary_message(job))
+            await call_outcome(client.views_update(view_id=view_id, view=result_modal(job, full_list)))
+        await reply_privately(client, job.user_id, job.reply_url(), summary_message(job, full_list))
 
     async def still_outside(
         self,

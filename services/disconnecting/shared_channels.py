@@ -21,7 +21,7 @@ from typing import Any, Literal
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.slack.outcomes import call_outcome
-from services.slack.teams import is_org_id, team_facts, team_name
+from services.slack.teams import is_org_id, org_names, team_facts, team_name
 
 MAX_TEAMS = 100  # a multi-select holds at most 100 options
 # Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
@@ -113,7 +113,7 @@ def _host_org(host: str, our_org: str | None, our_team: str | None, host_facts: 
 
 
 async def describe_shared_channel(
-    client: AsyncWebClient, channel_id: str, our_org: str | None, our_team: str | None
+    client: AsyncWebClient, channel_id: str, our_org: str | None, our_team: str | None, *, name_orgs: bool = False
 ) -> SharedChannel:
     """What may be disconnected from a channel by our org; https://docs.slack.dev/reference/methods/conversations.info
 
@@ -134,6 +134,8 @@ async def describe_shared_channel(
     everyone = [t for key, _ in _PARTY_KEYS for t in _ids(channel, key)]
     facts = await team_facts(client, [t for t in (host, *(e for e in everyone if e not in ours)) if t])
     names = {team_id: n for team_id, team in facts.items() if (n := team_name(team))}
+    if name_orgs:  # what the admin reads (the form, the confirmation): partner orgs by name, from the directory
+        names.update(await org_names(client, [e for e in everyone if is_org_id(e) and e not in ours]))
     host_org = _host_org(host, our_org, our_team, facts.get(host)) if host else None
     # Never offered: us, our org's other workspaces (team.info says so, or they are the host org's own workspaces
     # when our org is the host), and the host.

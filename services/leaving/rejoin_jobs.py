@@ -21,11 +21,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.jobs.queue import DONE, FAILED, JobExists, JobRunner, JobWork
 from services.leaving.offers import RejoinOffer, RejoinOffers
 from services.leaving.rejoin import JoinResult, JoinStatus, join_channel, privacy_from_joins
-from services.leaving.workflow import NOT_INSTALLED, ClientFor
+from services.leaving.workflow import NOT_INSTALLED, ClientFor, send_list
 from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.pacing import pace_key
-from services.ui.rejoin import REJOIN_UNKNOWN, offer_summary, rejoin_done_message, rejoin_running_message
+from services.ui.rejoin import (
+    REJOIN_UNKNOWN,
+    offer_summary,
+    rejoin_done_message,
+    rejoin_list_file,
+    rejoin_running_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +125,9 @@ class RejoinJobs:
         )
         bot_user_id = job.payload.get("bot_user_id")
         value = str(job.payload.get("value"))
+        # A result too long to name every channel: the full list first, as a file in the DM, and the message says so.
+        listed = rejoin_list_file(results, private, bot_user_id, offer.expires_at)
+        full_list = await send_list(client, job.user_id, listed)
         await answer(
-            client,
-            rejoin_done_message(summary, results, private, bot_user_id, value, offer.expires_at),
+            client, rejoin_done_message(summary, results, private, bot_user_id, value, offer.expires_at, full_list)
         )

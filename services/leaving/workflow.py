@@ -20,22 +20,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.disconnecting.admins import AdminPolicy
 from services.jobs.queue import DONE, FAILED, Job, JobRunner, JobWork
 from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus, leave_channel, private_channel_ids
-from services.leaving.offers import RejoinOffers
+from services.leaving.offers import IssuedOffer, RejoinOffers
 from services.leaving.policy import LeavePolicy
 from services.slack.client import pacer_of
 from services.slack.delivery import post_direct_message, reply_beside_copy, reply_privately
+from services.slack.files import send_file_to_user
 from services.slack.pacing import pace_key
 from services.slack.progress import ModalProgress
 from services.slack.tokens import TokenKeeper, TokenRenewalFailed, bot_client
 from services.ui.leave import (
     leave_check_failed_text,
     leave_given_up_text,
+    leave_list_file,
     leave_notice_modal,
     leave_progress_modal,
     leave_result_modal,
     leave_summary_message,
     leave_summary_text,
 )
+from services.ui.limits import FullList, ListFile
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +159,7 @@ class LeaveJobs:
         summary_ours = await self.runner.finish(work, DONE, with_summary=True)
         if work.lost:
             return
-        message = leave_summary_message(outcome, offer)
-        await self._summary(work, client, message, offer, outcome, progress, claimed=summary_ours)
+        await self._summary(work, client, {}, offer, outcome, progress, claimed=summary_ours)
 
     async def _summary(
         self,
@@ -183,18 +185,63 @@ class LeaveJobs:
             return m
 
         url = job.reply_url()  # None once Slack no longer takes it: the DM then
-        if offer is None or outcome is None:
-            if progress is not None and outcome is not None:
-                await progress.finish(leave_result_modal(outcome))
+        if outcome is None:
             await reply_privately(client, job.user_id, url, noted(message))
             return
-        # The lasting copy first (a DM survives a reload), so the modal and the reply can say truly whether it exists.
-        posted = await post_direct_message(client, job.user_id, noted(message))
+        await deliver_leave_summary(client, job.user_id, url, outcome, offer, progress, noted)
+
+
+async def send_list(client: AsyncWebClient, user_id: str, listed: ListFile | None) -> FullList | None:
+    """A shortened summary's full list, as a file in the person's DM; None when there is no list to send."""
+    if listed is None:
+        return None
+    sent = await send_file_to_user(
+        client,
+        user_id,
+        filename=listed.filename,
+        content=listed.content,
+        title=listed.title,
+        initial_comment=listed.initial_comment,
+    )
+    return FullList(listed.filename, sent)
+
+
+def _as_is(message: dict[str, Any]) -> dict[str, Any]:
+    return message
+
+
+async def deliver_leave_summary(
+    client: AsyncWebClient,
+    user_id: str,
+    response_url: str | None,
+    outcome: LeaveOutcome,
+    offer: IssuedOffer | None,
+    progress: ModalProgress | None = None,
+    noted: Callable[[dict[str, Any]], dict[str, Any]] = _as_is,
+) -> None:
+    """A leave's summary, whatever its size: the full list as a file in the DM when the summary names only the first
+    channels of each list (services.ui.limits), then the summary with its Rejoin button as a DM (the lasting copy),
+    the modal's last view, and the ephemeral reply by the response URL while Slack takes it.
+
+    Every message is within Slack's limits, so the DM copy with the button exists whatever the number of channels;
+    with no response URL usable, that DM is the summary itself. `noted` adds what the job has to say (an interruption).
+    """
+    full_list = await send_list(client, user_id, leave_list_file(outcome))
+    if offer is None:
         if progress is not None:
-            # With no response URL the DM is the summary itself, not a copy of it.
-            await progress.finish(leave_result_modal(outcome, offer, lasting_copy=posted and bool(url)))
-        beside = noted(leave_summary_message(outcome, offer, posted))
-        await reply_beside_copy(client, job.user_id, url, beside, posted)
+            await progress.finish(leave_result_modal(outcome, full_list=full_list))
+        await reply_privately(
+            client, user_id, response_url, noted(leave_summary_message(outcome, None, False, full_list))
+        )
+        return
+    # The lasting copy first (a DM survives a reload), so the modal and the reply can say truly whether it exists.
+    posted = await post_direct_message(client, user_id, noted(leave_summary_message(outcome, offer, False, full_list)))
+    if progress is not None:
+        # With no response URL the DM is the summary itself, not a copy of it.
+        lasting = posted and bool(response_url)
+        await progress.finish(leave_result_modal(outcome, offer, lasting_copy=lasting, full_list=full_list))
+    beside = noted(leave_summary_message(outcome, offer, posted, full_list))
+    await reply_beside_copy(client, user_id, response_url, beside, posted)
 
 
 def _append_note(message: dict[str, Any], note: str) -> None:

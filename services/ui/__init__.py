@@ -49,17 +49,23 @@ class ChannelFailure(Protocol):
 Failure = TypeVar("Failure", bound=ChannelFailure)
 
 
-def failures_by_code(heading: str, failed: Sequence[Failure], sentence: Callable[[Failure], str]) -> list[str]:
+def failures_by_code(
+    heading: str,
+    failed: Sequence[Failure],
+    sentence: Callable[[Failure], str],
+    listed: Callable[[Sequence[str]], str] = mentions,
+) -> list[str]:
     """The heading, then one line per error code: the first channel's sentence and the others with that code.
 
-    Grouping keeps a summary of hundreds of channels short while naming every channel once.
+    Grouping keeps a summary of hundreds of channels short while naming every channel once (`listed` may name the
+    first few and count the rest: services.ui.limits).
     """
     by_code: dict[str, list[Failure]] = {}
     for result in failed:
         by_code.setdefault(result.error or "unexpected_response", []).append(result)
     lines = [heading]
     for first, *rest in by_code.values():
-        same = f" The same for {len(rest)} more: {mentions([r.channel_id for r in rest])}." if rest else ""
+        same = f" The same for {len(rest)} more: {listed([r.channel_id for r in rest])}." if rest else ""
         lines.append(f"• {sentence(first)}{same}")
     return lines
 

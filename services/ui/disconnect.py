@@ -58,8 +58,9 @@ USAGE = "\n".join(
         "• `/disconnect-shared #shared-channel` opens it for that channel.",
         "• `/disconnect-shared #shared-channel E0123ABCD` also preselects that organization (its org ID `E…`) "
         "or workspace (its team ID `T…`).",
-        "• `/disconnect-shared all E0123ABCD` (or a workspace's `T…`) disconnects that organization from every "
-        "channel your org created and shares with it, as one job you can follow and cancel.",
+        "• `/disconnect-shared all E0123ABCD` (or a workspace's `T…`, or the organization's name, e.g. "
+        "`/disconnect-shared all Partner Corp`) disconnects that organization from every channel your org created and "
+        "shares with it, as one job you can follow and cancel; or from everything, DMs included, in one step.",
         "• Add `--dry-run` to walk through every step and see what would be disconnected, without changing anything.",
         "You choose the workspaces by name and confirm before anything changes; each attempt is audited.",
     ]

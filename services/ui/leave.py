@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -35,6 +37,16 @@ from services.ui import (
     truncate,
     usage_reply,
 )
+from services.ui.limits import (
+    SHORT_LIST_LENGTH,
+    FullList,
+    ListFile,
+    csv_text,
+    full_list_note,
+    lines_fit,
+    list_filename,
+    short_mentions,
+)
 from services.ui.rejoin import rejoin_offer_message, until
 
 LEAVE_PICK_CALLBACK = "leave_pick"
@@ -58,8 +70,11 @@ def usage_message(not_understood: str | None = None) -> str:
     return usage_reply(USAGE, not_understood, "I haven't left anything")
 
 
-def _mentions(results: Sequence[LeaveResult]) -> str:
-    return mentions([r.channel_id for r in results])
+Listed = Callable[[Sequence[str]], str]  # channel IDs as text: every one (mentions), or the first few (short_mentions)
+
+
+def _mentions(results: Sequence[LeaveResult], listed: Listed = mentions) -> str:
+    return listed([r.channel_id for r in results])
 
 
 def leave_failure_text(result: LeaveResult) -> str:
@@ -68,19 +83,24 @@ def leave_failure_text(result: LeaveResult) -> str:
     return error_text(LEAVE_ERRORS, code, channel=channel, action=f"leave {channel}") + f" (`{escape_text(code)}`)"
 
 
-def not_a_member_text(results: Sequence[LeaveResult]) -> str:
+def not_a_member_text(results: Sequence[LeaveResult], listed: Listed = mentions) -> str:
     """Why channels the requester isn't in were not left (one sentence naming each of them)."""
     if len(results) == 1:
         return LEAVE_REFUSALS["not_a_member"].format(channel=mention(results[0].channel_id))
-    return LEAVE_REFUSALS["not_a_member_many"].format(count=channels_count(len(results)), channels=_mentions(results))
+    return LEAVE_REFUSALS["not_a_member_many"].format(
+        count=channels_count(len(results)), channels=_mentions(results, listed)
+    )
 
 
 def audit_channel_text(channel_id: str) -> str:
     return LEAVE_REFUSALS["audit_channel"].format(channel=mention(channel_id))
 
 
-def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
-    """What was left, what the app was not in, what it wouldn't leave and why, and what failed with its reason."""
+def leave_summary_lines(outcome: LeaveOutcome, listed: Listed = mentions) -> list[str]:
+    """What was left, what the app was not in, what it wouldn't leave and why, and what failed with its reason.
+
+    Every channel is named with `mentions`; with `short_mentions`, each list names its first few and counts the rest.
+    """
     left = outcome.with_status(LeaveStatus.LEFT)
     not_in = outcome.with_status(LeaveStatus.NOT_IN_CHANNEL)
     not_a_member = outcome.with_status(LeaveStatus.NOT_A_MEMBER)
@@ -99,29 +119,71 @@ def leave_summary_lines(outcome: LeaveOutcome) -> list[str]:
             return [audit_channel_text(only.channel_id)]
         return [leave_failure_text(only)]
     if left:
-        lines.append(f"Left {channels_count(len(left))}: {_mentions(left)}.")
+        lines.append(f"Left {channels_count(len(left))}: {_mentions(left, listed)}.")
     if not_in:
-        lines.append(f"I wasn't in {channels_count(len(not_in))}, so there was nothing to leave: {_mentions(not_in)}.")
+        lines.append(
+            f"I wasn't in {channels_count(len(not_in))}, so there was nothing to leave: {_mentions(not_in, listed)}."
+        )
     if not_a_member:
-        lines.append(not_a_member_text(not_a_member))
+        lines.append(not_a_member_text(not_a_member, listed))
     lines.extend(audit_channel_text(r.channel_id) for r in audit)
     if failed:
-        lines.extend(failures_by_code(f"Couldn't leave {channels_count(len(failed))}:", failed, leave_failure_text))
+        heading = f"Couldn't leave {channels_count(len(failed))}:"
+        lines.extend(failures_by_code(heading, failed, leave_failure_text, listed))
     return lines
 
 
+def leave_lines(outcome: LeaveOutcome) -> tuple[list[str], bool]:
+    """The summary's lines naming every channel when they fit their share of a message (services.ui.limits), else
+    naming the first few of each list ("and 980 more"); and whether they were shortened (the full list then goes in
+    a file: leave_list_file)."""
+    lines = leave_summary_lines(outcome)
+    if lines_fit(lines):
+        return lines, False
+    return leave_summary_lines(outcome, partial(short_mentions, shown=SHORT_LIST_LENGTH)), True
+
+
 def leave_summary_text(outcome: LeaveOutcome) -> str:
-    return truncate("\n".join(leave_summary_lines(outcome)), MESSAGE_TEXT_LIMIT)
+    return truncate("\n".join(leave_lines(outcome)[0]), MESSAGE_TEXT_LIMIT)
+
+
+def leave_list_file(outcome: LeaveOutcome, moment: datetime | None = None) -> ListFile | None:
+    """The full list of a leave whose summary is shortened, one channel a row; None when the summary names them all."""
+    if not leave_lines(outcome)[1]:
+        return None
+    rows = (
+        (r.channel_id, r.status.value, r.error or "", "yes" if r.channel_id in outcome.private_ids else "")
+        for r in outcome.results
+    )
+    left = len(outcome.with_status(LeaveStatus.LEFT))
+    return ListFile(
+        filename=list_filename("leave", moment),
+        content=csv_text(("channel_id", "result", "error", "private"), rows),
+        title=f"Leave: {channels_count(len(outcome.results))}, every one",
+        initial_comment=(
+            f"The full list of the leave you asked for: {len(outcome.results):,} channels, {left:,} left, one a row "
+            "(result: left, not_in_channel, not_a_member, audit_channel or failed, with Slack's error)."
+        ),
+    )
+
+
+def _with_note(text: str, full_list: FullList | None) -> str:
+    note = full_list_note(full_list)
+    return f"{text}\n{note}" if note else text
 
 
 def leave_summary_message(
-    outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False
+    outcome: LeaveOutcome,
+    offer: IssuedOffer | None = None,
+    lasting_copy: bool = False,
+    full_list: FullList | None = None,
 ) -> dict[str, Any]:
     """The summary; with a Rejoin button and its deadline when something was left and the offer could be kept.
 
     The DM copy is this message as is; the ephemeral reply says where that copy is when it was posted (`lasting_copy`).
+    A shortened summary says where its full list is (`full_list`: the file sent, or not, beside it).
     """
-    text = leave_summary_text(outcome)
+    text = _with_note(leave_summary_text(outcome), full_list)
     if offer is None:
         return {"text": text}
     return rejoin_offer_message(text, offer.value, offer.expires_at, lasting_copy)
@@ -215,13 +277,20 @@ def leave_progress_modal(done: int, total: int) -> View:
     )
 
 
-def leave_result_modal(outcome: LeaveOutcome, offer: IssuedOffer | None = None, lasting_copy: bool = False) -> View:
+def leave_result_modal(
+    outcome: LeaveOutcome,
+    offer: IssuedOffer | None = None,
+    lasting_copy: bool = False,
+    full_list: FullList | None = None,
+) -> View:
+    lines = leave_lines(outcome)[0]
+    note = full_list_note(full_list)
     return View(
         type="modal",
         callback_id=LEAVE_PROGRESS_CALLBACK,
         title="Leave channels",
         close="Done",
-        blocks=[*sections(leave_summary_lines(outcome)), *_rejoin_hint(offer, lasting_copy)],
+        blocks=[*sections([*lines, *([note] if note else [])]), *_rejoin_hint(offer, lasting_copy)],
     )
 
 

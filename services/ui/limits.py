@@ -14,12 +14,16 @@ the whole list goes in a file (services.slack.files). `bound_message` is the las
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from services.ui import MESSAGE_TEXT_LIMIT, truncate
+from services.ui import MESSAGE_TEXT_LIMIT, mention, truncate
 
 # Characters of block text in one message: under the 11,341 slackapi/bolt-js#2867 saw refused, with room for what
 # Slack counts that we don't (block containers).
@@ -31,7 +35,7 @@ LIST_TEXT_BUDGET = 4_000
 # Items a shortened list names before "and N more" (a channel mention is about 16 characters with its comma).
 SHORT_LIST_LENGTH = 20
 
-CUT_NOTE = "…and more than a Slack message can hold: the full list is in a file I sent you in our messages."
+CUT_NOTE = "…cut here: the rest is more than a Slack message can hold."
 
 
 def _as_dicts(blocks: Sequence[Block | dict[str, Any]]) -> list[dict[str, Any]]:
@@ -73,6 +77,64 @@ def short_list(items: Sequence[str], shown: int = SHORT_LIST_LENGTH) -> str:
     return f"{', '.join(items[:shown])} and {len(items) - shown:,} more"
 
 
+def short_mentions(channel_ids: Sequence[str], shown: int = SHORT_LIST_LENGTH) -> str:
+    """The first `shown` channels as mentions, then how many more."""
+    return short_list([mention(c) for c in channel_ids], shown)
+
+
+@dataclass(frozen=True)
+class ListFile:
+    """A full list too long for a message, as a file for the person's DM (services.slack.files.send_file_to_user)."""
+
+    filename: str
+    content: str
+    title: str
+    initial_comment: str
+
+
+def list_filename(kind: str, moment: datetime | None = None, extension: str = "csv") -> str:
+    """`leave-2026-12-06-1405.csv`: what the list is, and when (UTC, to the minute)."""
+    return f"{kind}-{(moment or datetime.now(UTC)).astimezone(UTC):%Y-%m-%d-%H%M}.{extension}"
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula (a channel's name is the user's text) gets a
+    leading apostrophe (OWASP, "CSV Injection")."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A CSV file's text (RFC 4180 quoting, one row a line), every cell safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class FullList:
+    """A shortened summary's full list: the file's name, and whether it reached the person's DM."""
+
+    filename: str
+    sent: bool
+
+
+def full_list_note(full: FullList | None) -> str | None:
+    """What a shortened summary says of its full list: in the file sent beside it, or that the file couldn't go.
+
+    None (nothing to say) when the summary wasn't shortened.
+    """
+    if full is None:
+        return None
+    if full.sent:
+        return f"The lists above are shortened: the full list is in `{full.filename}`, the file I sent you in our messages."
+    return (
+        "The lists above are shortened, and I couldn't send you the full list as a file "
+        "(an admin may need to reinstall the app so it can send files: it needs the files:write and im:write scopes)."
+    )
+
+
 def _cut_text(text: str, room: int) -> str:
     """A section's text cut to `room` characters, between list items where it can be, with an ellipsis."""
     if len(text) <= room:
@@ -83,7 +145,8 @@ def _cut_text(text: str, room: int) -> str:
 
 def bound_message(message: dict[str, Any], note: str = CUT_NOTE) -> dict[str, Any]:
     """The message within MESSAGE_BLOCK_TEXT_BUDGET and MAX_MESSAGE_BLOCKS: as it is when it fits; otherwise its
-    blocks in order while they fit, a context block with `note`, and its actions blocks (buttons) always kept.
+    blocks in order while they fit, a context block with `note`, then its closing blocks, always kept: the context
+    and actions blocks after its last section (a deadline, a button).
 
     Its `text` (the notification and fallback) is kept under Slack's 40,000 characters too.
     """
@@ -95,14 +158,15 @@ def bound_message(message: dict[str, Any], note: str = CUT_NOTE) -> dict[str, An
         bounded["blocks"] = blocks
     if fits(bounded):
         return bounded
-    actions = [b for b in blocks if b.get("type") == "actions"]
-    closing = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
-    room = MESSAGE_BLOCK_TEXT_BUDGET - block_text_length([*actions, closing])
-    slots = MAX_MESSAGE_BLOCKS - len(actions) - 1
+    end = len(blocks)
+    while end > 0 and blocks[end - 1].get("type") in ("context", "actions"):
+        end -= 1
+    body, tail = blocks[:end], blocks[end:]
+    cut = {"type": "context", "elements": [{"type": "mrkdwn", "text": note}]}
+    room = MESSAGE_BLOCK_TEXT_BUDGET - block_text_length([*tail, cut])
+    slots = MAX_MESSAGE_BLOCKS - len(tail) - 1
     kept: list[dict[str, Any]] = []
-    for block in blocks:
-        if block.get("type") == "actions":
-            continue
+    for block in body:
         size = block_text_length(block)
         if len(kept) >= slots or room <= 0:
             break
@@ -112,9 +176,9 @@ def bound_message(message: dict[str, Any], note: str = CUT_NOTE) -> dict[str, An
             continue
         text = (block.get("text") or {}) if block.get("type") == "section" else {}
         if isinstance(text, dict) and isinstance(text.get("text"), str) and room > 100:
-            cut = {**block, "text": {**text, "text": _cut_text(text["text"], room - (size - len(text["text"])))}}
-            if block_text_length(cut) <= room:
-                kept.append(cut)
+            shortened = {**block, "text": {**text, "text": _cut_text(text["text"], room - (size - len(text["text"])))}}
+            if block_text_length(shortened) <= room:
+                kept.append(shortened)
         break
-    bounded["blocks"] = [*kept, closing, *actions]
+    bounded["blocks"] = [*kept, cut, *tail]
     return bounded

@@ -57,11 +57,21 @@ from services.ui import (
     encode_metadata,
     escape_text,
     mention,
+    sections,
     text_field,
     text_list,
     truncate,
 )
 from services.ui.disconnect import team_label
+from services.ui.limits import (
+    SHORT_LIST_LENGTH,
+    FullList,
+    ListFile,
+    csv_text,
+    full_list_note,
+    lines_fit,
+    list_filename,
+)
 from services.ui.partners import partner_problem, plan_mode_blocks
 
 START_CALLBACK = "offboard_start"
@@ -215,7 +225,7 @@ def start_modal(dry_run: bool = False) -> View:
                 block_id=PARTNER_BLOCK,
                 label="Organization or workspace",
                 element=PlainTextInputElement(
-                    action_id=PARTNER_ACTION, placeholder="E0123ABCD (an org), T0123ABCD or a workspace name"
+                    action_id=PARTNER_ACTION, placeholder="Partner Corp, E0123ABCD (an org) or T0123ABCD"
                 ),
                 hint="Every channel your org created and shares with it will be disconnected from it.",
             ),
@@ -609,15 +619,23 @@ def progress_modal(job: Job) -> View:
     )
 
 
-def result_modal(job: Job) -> View:
-    text = summary_message(job)["text"]
-    return status_modal(truncate(text, SECTION_TEXT_LIMIT))
+def result_modal(job: Job, full_list: FullList | None = None) -> View:
+    """The job's modal at the end: the summary (shortened as the message is, with where its full list is); Close
+    closes the whole stack, as status_modal's."""
+    return View(
+        type="modal",
+        callback_id=PROGRESS_CALLBACK,
+        title=TITLE,
+        close="Close",
+        clear_on_close=True,
+        blocks=sections(summary_message(job, full_list)["text"].split("\n")),
+    )
 
 
 def _mentions(items: Sequence[dict[str, Any]], limit: int = LISTED_IN_SUMMARY) -> str:
     shown = ", ".join(mention(i["id"]) for i in items[:limit])
     rest = len(items) - limit
-    return shown + (f", …and {rest} more (the audit log lists them)" if rest > 0 else "")
+    return shown + (f" and {rest:,} more" if rest > 0 else "")
 
 
 def _stop_text(reason: str) -> str:
@@ -645,8 +663,64 @@ def search_notes(job: Job) -> list[str]:
     return notes
 
 
-def summary_message(job: Job) -> dict[str, Any]:
-    """Counts, the channels disconnected, those that failed grouped by reason with Slack's sentence, theirs, pending."""
+def summary_message(job: Job, full_list: FullList | None = None) -> dict[str, Any]:
+    """Counts, the channels disconnected, those that failed grouped by reason with Slack's sentence, theirs, pending.
+
+    Every channel is named when the lists fit their share of a message (services.ui.limits); otherwise each list
+    names its first channels and counts the rest, and the message says where the full list is (`full_list`: the
+    file sent beside it, offboarding_list_file).
+    """
+    lines = _summary_lines(job, LISTED_IN_SUMMARY)
+    if not lines_fit(lines):
+        lines = _summary_lines(job, SHORT_LIST_LENGTH)
+    note = full_list_note(full_list)
+    if note:
+        lines.append(note)
+    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
+
+
+def summary_is_shortened(job: Job) -> bool:
+    return not lines_fit(_summary_lines(job, LISTED_IN_SUMMARY))
+
+
+_RESULTS = {
+    DISCONNECTED: "disconnected",
+    NOT_DISCONNECTED: "not_disconnected",
+    SKIPPED: "not_attempted",
+    WOULD_DISCONNECT: "would_disconnect",
+}
+
+
+def offboarding_list_file(job: Job) -> ListFile | None:
+    """The full list of an offboarding whose summary is shortened, one channel a row (ours with their result, theirs,
+    pending invitations); None when the summary names every channel."""
+    if not summary_is_shortened(job):
+        return None
+    partner = str(job.payload.get("partner") or "")
+    label = partner_label(partner, job.payload.get("partner_name"))
+    rows: list[tuple[str, str, str, str]] = []
+    for item in job.items:
+        result = _RESULTS.get(str(item.get("outcome")), "not_attempted")
+        rows.append((item["id"], str(item.get("name") or ""), result, str(item.get("error") or "")))
+    for kind, key in (("created_by_another_org", "theirs"), ("invitation_pending", "pending")):
+        for item in job.payload.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                rows.append((item["id"], str(item.get("name") or ""), kind, ""))
+    dry = "dry-run-" if job.payload.get("dry_run") is True else ""
+    return ListFile(
+        filename=list_filename(f"offboarding-{dry}{partner or 'partner'}"),
+        content=csv_text(("channel_id", "name", "result", "error"), rows),
+        title=f"Offboarding {partner or 'a partner'}: every channel",
+        initial_comment=(
+            f"The full list of the offboarding of {label}{' (dry run: nothing was changed)' if dry else ''}: "
+            f"{len(rows):,} channels, one a row (result: disconnected, not_disconnected with Slack's error, "
+            "not_attempted, would_disconnect, created_by_another_org, invitation_pending)."
+        ),
+    )
+
+
+def _summary_lines(job: Job, limit: int) -> list[str]:
+    """The summary's lines, each list naming at most `limit` channels."""
     partner = str(job.payload.get("partner") or "")
     label = partner_label(partner, job.payload.get("partner_name"))
     counts = outcome_counts(job.items)
@@ -659,7 +733,7 @@ def summary_message(job: Job) -> dict[str, Any]:
         lines.append(
             f"*Dry run: nothing was changed.* A real run would disconnect {label} from "
             f"{counts[WOULD_DISCONNECT]} channel{'s' if counts[WOULD_DISCONNECT] != 1 else ''}: "
-            + _mentions([i for i in job.items if i.get("outcome") == WOULD_DISCONNECT])
+            + _mentions([i for i in job.items if i.get("outcome") == WOULD_DISCONNECT], limit)
         )
     else:
         lines.append(
@@ -673,7 +747,7 @@ def summary_message(job: Job) -> dict[str, Any]:
     lines.extend(search_notes(job))
     done = [i for i in job.items if i.get("outcome") == DISCONNECTED]
     if done:
-        lines.append(f"*Disconnected ({len(done)}):* {_mentions(done)}")
+        lines.append(f"*Disconnected ({len(done)}):* {_mentions(done, limit)}")
     failed = [i for i in job.items if i.get("outcome") == NOT_DISCONNECTED]
     if failed:
         lines.append(f"*Not disconnected ({len(failed)}), by reason:*")
@@ -690,21 +764,21 @@ def summary_message(job: Job) -> dict[str, Any]:
                 token="the Org Admin's token",
                 fix="An Org Admin must reinstall the app on the whole org through /slack/install/admin.",
             )
-            same = f" The same for {len(items) - 1} more: {_mentions(items[1:])}." if len(items) > 1 else ""
+            same = f" The same for {len(items) - 1} more: {_mentions(items[1:], limit)}." if len(items) > 1 else ""
             lines.append(f"• {capitalize(sentence)} (`{escape_text(code)}`){same}")
     skipped = [i for i in job.items if i.get("outcome") == SKIPPED]
     if skipped:
-        lines.append(f"*Not attempted ({len(skipped)}):* {_mentions(skipped)}")
+        lines.append(f"*Not attempted ({len(skipped)}):* {_mentions(skipped, limit)}")
     if theirs:
         lines.append(
             f"*Created by another organization ({len(theirs)}), so only it can disconnect {label}:* "
-            f"{_mentions(theirs)}. Ask its admins."
+            f"{_mentions(theirs, limit)}. Ask its admins."
         )
     if pending:
-        lines.append(f"*Invitations still pending ({len(pending)}):* {_mentions(pending)}.")
+        lines.append(f"*Invitations still pending ({len(pending)}):* {_mentions(pending, limit)}.")
     if job.interrupted:
         lines.append("_This was interrupted (the app restarted) and picked up where it stopped; no channel twice._")
-    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT)}
+    return lines
 
 
 def home_blocks(jobs: Sequence[Job]) -> list[Any]:

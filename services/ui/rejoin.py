@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from slack_sdk.models.blocks import SectionBlock
@@ -21,6 +21,17 @@ from services.ui import (
     mentions,
     sections,
     truncate,
+)
+from services.ui.limits import (
+    SHORT_LIST_LENGTH,
+    FullList,
+    ListFile,
+    bound_message,
+    csv_text,
+    full_list_note,
+    lines_fit,
+    list_filename,
+    short_mentions,
 )
 
 REJOIN_BLOCK = "rejoin"
@@ -86,7 +97,8 @@ def _message(
         blocks.append(_context(note))
     if button_value is not None:
         blocks.append(_rejoin_actions(button_value))
-    return {"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": blocks}
+    # Bounded whatever it holds (a summary kept before summaries were shortened may be long): the button stays.
+    return bound_message({"text": truncate("\n".join(lines), MESSAGE_TEXT_LIMIT), "blocks": blocks})
 
 
 def offer_summary(offer: RejoinOffer) -> str:
@@ -123,10 +135,13 @@ def rejoin_expired_message(summary: str, expires_at: datetime, bot_user_id: str 
     return {**_message(summary, [line]), "replace_original": True}
 
 
-def _listed(channel_ids: Sequence[str]) -> str:
+Listed = Callable[[Sequence[str]], str]  # channel IDs as text: every one (mentions), or the first few (short_mentions)
+
+
+def _listed(channel_ids: Sequence[str], listed: Listed = mentions) -> str:
     if len(channel_ids) == 1:
         return mention(channel_ids[0])
-    return f"{channels_count(len(channel_ids))}: {mentions(channel_ids)}"
+    return f"{channels_count(len(channel_ids))}: {listed(channel_ids)}"
 
 
 def _join_failure(result: JoinResult) -> str:
@@ -136,35 +151,78 @@ def _join_failure(result: JoinResult) -> str:
 
 
 def rejoin_result_lines(
-    results: Sequence[JoinResult], private_ids: Sequence[str], bot_user_id: str | None, expires_at: datetime
+    results: Sequence[JoinResult],
+    private_ids: Sequence[str],
+    bot_user_id: str | None,
+    expires_at: datetime,
+    listed: Listed = mentions,
 ) -> list[str]:
-    """What the press did, channel by channel, every channel named once."""
+    """What the press did, channel by channel, every channel named once (with `short_mentions`: the first few of each
+    list, and how many more)."""
 
     def ids(status: JoinStatus) -> list[str]:
         return [r.channel_id for r in results if r.status is status]
 
     lines = ["*Rejoin:*"]
     if rejoined := ids(JoinStatus.REJOINED):
-        lines.append(f"I'm back in {_listed(rejoined)}.")
+        lines.append(f"I'm back in {_listed(rejoined, listed)}.")
     if already := ids(JoinStatus.ALREADY_IN):
-        lines.append(f"I was already back in {_listed(already)}.")
+        lines.append(f"I was already back in {_listed(already, listed)}.")
     if archived := ids(JoinStatus.ARCHIVED):
         were = f"{mention(archived[0])} was" if len(archived) == 1 else f"{len(archived)} channels were"
-        them = "it" if len(archived) == 1 else f"them: {mentions(archived)}"
+        them = "it" if len(archived) == 1 else f"them: {listed(archived)}"
         lines.append(
             f"{were} archived after I left, so I didn't rejoin {them}. Unarchive a channel first if you need me in it."
         )
     failed = [r for r in results if r.status is JoinStatus.FAILED]
     if failed:
-        lines.extend(failures_by_code(f"Couldn't rejoin {channels_count(len(failed))}:", failed, _join_failure))
+        heading = f"Couldn't rejoin {channels_count(len(failed))}:"
+        lines.extend(failures_by_code(heading, failed, _join_failure, listed))
     if private_ids:
         lines.append(
-            f"Slack doesn't let an app rejoin private channels by itself: {mentions(private_ids)}. "
+            f"Slack doesn't let an app rejoin private channels by itself: {listed(private_ids)}. "
             f"Someone in each can bring me back by typing {_invite(bot_user_id)} there."
         )
     if any(r.retryable for r in results):
         lines.append(f"Press *Rejoin* again to retry the ones that failed (it works until {until(expires_at)}).")
     return lines
+
+
+def rejoin_lines(
+    results: Sequence[JoinResult], private_ids: Sequence[str], bot_user_id: str | None, expires_at: datetime
+) -> tuple[list[str], bool]:
+    """The result's lines naming every channel when they fit their share of a message (services.ui.limits), else
+    naming the first few of each list; and whether they were shortened (the full list then goes in a file)."""
+    lines = rejoin_result_lines(results, private_ids, bot_user_id, expires_at)
+    if lines_fit(lines):
+        return lines, False
+    short = partial(short_mentions, shown=SHORT_LIST_LENGTH)
+    return rejoin_result_lines(results, private_ids, bot_user_id, expires_at, short), True
+
+
+def rejoin_list_file(
+    results: Sequence[JoinResult],
+    private_ids: Sequence[str],
+    bot_user_id: str | None,
+    expires_at: datetime,
+    moment: datetime | None = None,
+) -> ListFile | None:
+    """The full list of a rejoin whose result is shortened, one channel a row; None when the message names them all."""
+    if not rejoin_lines(results, private_ids, bot_user_id, expires_at)[1]:
+        return None
+    rows = [(r.channel_id, r.status.value, r.error or "") for r in results]
+    rows += [(c, "private_not_rejoined", "") for c in private_ids]
+    back = sum(1 for r in results if r.status is JoinStatus.REJOINED)
+    return ListFile(
+        filename=list_filename("rejoin", moment),
+        content=csv_text(("channel_id", "result", "error"), rows),
+        title=f"Rejoin: {channels_count(len(rows))}, every one",
+        initial_comment=(
+            f"The full list of the rejoin you asked for: {len(rows):,} channels, back in {back:,}, one a row "
+            "(result: rejoined, already_in, archived, failed with Slack's error, or private_not_rejoined: "
+            "someone in the channel can invite me back)."
+        ),
+    )
 
 
 def rejoin_done_message(
@@ -174,10 +232,10 @@ def rejoin_done_message(
     bot_user_id: str | None,
     button_value: str,
     expires_at: datetime,
+    full_list: FullList | None = None,
 ) -> dict[str, Any]:
-    """The button stays only while a retry could still help."""
+    """The button stays only while a retry could still help. A shortened result says where its full list is."""
     retry = button_value if any(r.retryable for r in results) else None
-    return {
-        **_message(summary, rejoin_result_lines(results, private_ids, bot_user_id, expires_at), retry),
-        "replace_original": True,
-    }
+    lines = rejoin_lines(results, private_ids, bot_user_id, expires_at)[0]
+    note = full_list_note(full_list)
+    return {**_message(summary, [*lines, *([note] if note else [])], retry), "replace_original": True}
