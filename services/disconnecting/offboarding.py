@@ -14,6 +14,10 @@ What Slack offers, and where it says so:
   unlike a short bulk leave, keeps what it learned for the rest of the job (the fake, like Slack, answers a 429 with a
   whole window's Retry-After: forgetting the pace after a quiet minute would cost a full window each time).
 
+The search is done once (issue 20): private and public channels asked for explicitly (services.disconnecting.partners,
+`search_channel_types`), for at most PLAN_SEARCH_SECONDS before the plan is shown (kept in the database: PlanStore),
+the rest by the job, beside its admin calls, from the stored cursor; each channel found joins the job at once.
+
 The job (services.jobs.queue, kind "offboard") disconnects the channels in order, one at a time, audits every channel
 under the job's ID, can be cancelled by any admin of the org (a "cancelled" audit row is the request: any instance
 sees it), and ends with one summary.
