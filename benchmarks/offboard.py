@@ -122,13 +122,7 @@ async def run(channels: int, window: float, ack_rate: float) -> dict:
                 lambda: fake.views_with("offboard_plan"), timeout=max(60.0, channels / 5), what="the plan"
             )
             plan = views[0]
-            values = {
-                b["block_id"]: {
-                    "channels": {"type": "multi_static_select", "selected_options": b["element"]["options"]}
-                }
-                for b in plan["blocks"]
-                if b.get("block_id", "").startswith("offboard_channels_")
-            }
+            values = {"offboard_keep": {"offboard_keep": {"type": "multi_external_select", "selected_options": []}}}
             await sender.submit_view(plan["id"], values, user_id=admin)
             confirm_id = sender.pushed_view_id
             assert confirm_id is not None, "the plan did not push a confirmation"
