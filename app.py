@@ -19,6 +19,7 @@ from server.app import build_web_app, create_bolt_app, public_settings, serve_fo
 from server.operations import Readiness
 from services.audit.feed import AuditChannel
 from services.audit.home import HomeTab, publish_home
+from services.audit.home_export import HomeExports
 from services.audit.log import AuditLog
 from services.audit.retention import AuditRetention
 from services.audit.trail import AuditTrail
@@ -53,6 +54,7 @@ from services.storage.database import Database
 from services.storage.handled_requests import HandledRequests
 from services.storage.pace_rows import PaceRows
 from services.telemetry import metrics
+from services.telemetry.errors import configure_error_reporting
 from services.telemetry.logs import configure_logging
 
 
@@ -177,6 +179,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "offboarding": offboarding,
         "everything": everything,
         "home_tab": home_tab,
+        "home_exports": HomeExports(admins, audit_log),
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
@@ -245,15 +248,19 @@ def after_serving(built: BuiltApp) -> None:
     asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
 
 
-async def run(settings: Settings) -> None:
-    # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
-    # do, read with sqlite3, when a SQLite file is at the newest revision). When it had to change (a first start, an
-    # upgrade), serving waits for it, so a first bulk leave finds the database ready; every other start waits for
-    # nothing.
+async def start(settings: Settings) -> BuiltApp:
+    """`python app.py`'s start-up. The schema first: brought up to date in a child process on the other core while
+    this one starts and serves (nothing to do, read with sqlite3, when a SQLite file is at the newest revision).
+    Serving never waits for it and this process never loads what migrating needs: a first start is as light as a
+    restart. The database's first use waits for the child (services.storage.database.Database.engine); a bulk leave
+    in that moment is acked before its job is written if need be (listeners.leave_jobs.ACK_BUDGET_SECONDS)."""
     database = Database(settings.database_url)
     database.prepare()
-    built = await build_app(settings, database)
-    await database.finish_migrating()
+    return await build_app(settings, database)
+
+
+async def run(settings: Settings) -> None:
+    built = await start(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -278,6 +285,7 @@ def _settings_or_exit() -> Settings:
     except SettingsError as e:
         sys.exit(f"Configuration error: {e}")
     configure_logging(settings.log_level, settings.secrets(), log_format=settings.log_format)
+    configure_error_reporting(settings.sentry_dsn, settings.secrets())  # SENTRY_DSN; nothing is imported without it
     return settings
 
 

@@ -7,6 +7,7 @@
     channel-admin jobs list [--purge]    # the jobs and where each stands
     channel-admin jobs show JOB_ID       # one job: its items' outcomes, its lease, its flags
     channel-admin jobs cancel JOB_ID     # stop a job (an offboarding at any point; another kind before it starts)
+    channel-admin secrets [new-key|status|reseal]  # SECRETS_KEY: a new key; the stored tokens by key (docs/tokens.md)
 
 Nothing is imported or read before a subcommand runs: `--help` needs no SLACK_* setting. The database commands read
 DATABASE_URL (environment or .env), or take --database-url.
@@ -195,6 +196,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "audit", help="print the newest audit entries (--last N), or export them (export --help)", add_help=False
     )
+    commands.add_parser(
+        "secrets",
+        help="a new SECRETS_KEY; the stored tokens by key (status); re-encrypt them now (reseal)",
+        add_help=False,
+    )
 
     jobs = commands.add_parser("jobs", help="the jobs in the database: list, show, cancel")
     jobs.add_argument("--database-url", help="SQLAlchemy URL (default: DATABASE_URL from the environment or .env)")
@@ -216,6 +222,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args_in = list(sys.argv[1:] if argv is None else argv)
     # migrate and audit keep their own arguments and --help: everything after the word is theirs.
+    if args_in and args_in[0] == "secrets":
+        from services.storage.secrets import main as secrets_main
+
+        secrets_main(args_in[1:])
+        return
     if args_in and args_in[0] in ("migrate", "audit"):
         if args_in[0] == "migrate":
             from services.storage.migrate import main as migrate_main

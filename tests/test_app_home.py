@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.audit.log import DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
-from services.ui.home import ADMINS_ONLY_NOTE, NEWEST_ACTION, OLDER_ACTION
+from services.ui.home import ADMINS_ONLY_NOTE, EXPORT_ACTION, NEWEST_ACTION, OLDER_ACTION
 from services.ui.offboarding import HOME_OPEN_ACTION
 from tests.helpers.app import Org
 from tests.helpers.disconnect import disconnect
@@ -86,12 +86,12 @@ async def test_an_admin_sees_the_latest_25_newest_first_with_names_and_pages_bac
     assert shown[1].endswith(":hourglass: Confirmed; no result recorded yet")
     assert "*Beta Vendors*" in shown[2] and fake_slack.users[org.member]["real_name"] in shown[2]
     assert codes(shown[2:]) == [f"error_{i:02d}" for i in range(28, 5, -1)]
-    assert buttons(first) == [HOME_OPEN_ACTION, OLDER_ACTION]
+    assert buttons(first) == [HOME_OPEN_ACTION, OLDER_ACTION, EXPORT_ACTION]
 
     await slack.home_button(org.admin, OLDER_ACTION)
     older = await home(slack, fake_slack, org.admin, publishes=2)
     assert codes(entries(older)) == [f"error_{i:02d}" for i in range(5, -1, -1)]  # the rest, each once
-    assert buttons(older) == [HOME_OPEN_ACTION, NEWEST_ACTION]
+    assert buttons(older) == [HOME_OPEN_ACTION, NEWEST_ACTION, EXPORT_ACTION]
 
     await slack.home_button(org.admin, NEWEST_ACTION)
     again = await home(slack, fake_slack, org.admin, publishes=3)

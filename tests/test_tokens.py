@@ -8,7 +8,9 @@ oauth.v2.access learns rotation here: tokens that expire after a second or two, 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -332,6 +334,9 @@ async def test_the_migration_encrypts_the_rows_already_stored(database_url: str,
         assert {k: getattr(found, k) for k in plain} == plain
         bot = await after.async_find_bot(enterprise_id="E1", team_id="T1")
         assert bot is not None and bot.bot_token == plain["bot_token"]
+        if database_url.startswith("sqlite"):  # not even in the file's free pages
+            raw = await stored_text(database_url)
+            assert [v for v in plain.values() if v in raw] == []
     finally:
         await engine.dispose()
 
@@ -383,3 +388,48 @@ async def test_start_up_without_the_right_key_is_refused_in_one_line(fake_slack:
         await engine.dispose()
     lines = await app_py_refusal(app_env(fake_slack, tmp_path, **oauth, DATABASE_URL=url, SECRETS_KEY=TEST_SECRETS_KEY))
     assert lines == [f"Start-up error: {WRONG_KEY}"], lines
+
+
+def channel_admin(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`channel-admin …` as an operator runs it (no SLACK_* setting)."""
+    environment = {"PATH": os.environ.get("PATH", ""), **env}
+    return subprocess.run(
+        [sys.executable, "-m", "channel_admin", *args], env=environment, cwd=ROOT, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+
+
+async def test_channel_admin_secrets_makes_a_key_counts_the_stored_tokens_and_reseals_them(tmp_path: Path) -> None:
+    url = await migrated_sqlite_file(tmp_path / "app.db")
+    old, new = generate_key(), generate_key()
+    engine = create_async_engine(url)
+    try:  # a row from before encryption (3 values in clear) and one under the old key (2 values)
+        plain = AsyncSQLAlchemyInstallationStore(client_id="1.2", engine=engine)
+        await plain.async_save(
+            Installation(app_id="A", team_id="T1", user_id="U1", bot_token="xoxb-1", user_token="xoxp-1")
+        )
+        keyed = EncryptedInstallationStore("1.2", engine, SecretBox([old]))
+        await keyed.async_save(Installation(app_id="A", team_id="T2", user_id="U2", bot_token="xoxb-2"))
+    finally:
+        await engine.dispose()
+
+    made = channel_admin("secrets")
+    assert made.returncode == 0 and SecretBox([made.stdout.strip()]).decrypt(
+        SecretBox([made.stdout.strip()]).encrypt("x")
+    )
+    both = {"DATABASE_URL": url, "SECRETS_KEY": f"{new},{old}"}
+    status = channel_admin("secrets", "status", **both)
+    assert (status.returncode, status.stdout.strip()) == (
+        1,
+        "0 under the newest key, 2 under an older key, 3 in clear, 0 unreadable with SECRETS_KEY",
+    )
+    resealed = channel_admin("secrets", "reseal", **both)
+    assert resealed.returncode == 0 and "Re-encrypted 5 stored token value(s)" in resealed.stdout
+    status = channel_admin("secrets", "status", **both)
+    assert (status.returncode, status.stdout.strip()) == (
+        0,
+        "5 under the newest key, 0 under an older key, 0 in clear, 0 unreadable with SECRETS_KEY",
+    )
+    only_old = channel_admin("secrets", "status", DATABASE_URL=url, SECRETS_KEY=old)
+    assert only_old.returncode == 1 and "5 unreadable" in only_old.stdout
+    assert "xoxb-1" not in await stored_text(url)

@@ -26,6 +26,7 @@ from services.storage.secrets import (
     SecretsError,
     box_of,
     keys_from_environment,
+    overwrite_freed_pages,
     secure_table,
     unseal_stored_tokens,
 )
@@ -48,6 +49,7 @@ def _retype(length: int | None) -> None:
 
 
 def upgrade() -> None:
+    overwrite_freed_pages(op.get_bind())  # SQLite: the tables batch mode drops leave no clear copy behind
     _retype(None)
     box = box_of(keys_from_environment())
     if box is None:

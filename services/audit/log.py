@@ -140,6 +140,12 @@ class AuditLog:
             metrics.audit_row_written(AuditEvent.PURGED.value)
         return count
 
+    async def export(
+        self, what: ExportFilter, format: str, out: TextIO, *, limit: int | None = None, newest_first: bool = False
+    ) -> int:
+        """The entries matching `what` written to `out` as CSV or JSON Lines (services.audit.export); how many."""
+        return await export(self._database, what, format, out, limit=limit, newest_first=newest_first)
+
     async def page(
         self, enterprise_id: str | None, team_id: str | None, before_id: int | None = None, limit: int = 25
     ) -> tuple[list[dict[str, Any]], bool]:

@@ -123,6 +123,7 @@ def secure_table(connection: Any, table: str, columns: tuple[str, ...], box: Sec
     from sqlalchemy import table as table_clause
 
     t = table_clause(table, column("id"), *(column(c) for c in columns))
+    overwrite_freed_pages(connection)
     changed = 0
     for row in connection.execute(select(t)).mappings().all():
         values = {c: row[c] for c in columns if row[c]}
@@ -137,6 +138,14 @@ def secure_table(connection: Any, table: str, columns: tuple[str, ...], box: Sec
             connection.execute(t.update().where(t.c.id == row["id"], *unchanged).values(**updates))
             changed += len(updates)
     return changed
+
+
+def overwrite_freed_pages(connection: Any) -> None:
+    """SQLite: content that is deleted or overwritten is zeroed in the file (PRAGMA secure_delete, on by default in
+    some builds only), so a token encrypted in place leaves no clear copy in a free page. PostgreSQL keeps old row
+    versions until VACUUM: docs/tokens.md says to run it after encrypting an existing database."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA secure_delete = ON")
 
 
 def unseal_stored_tokens(connection: Any, box: SecretBox | None) -> None:
@@ -177,5 +186,95 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-if __name__ == "__main__":  # python -m services.storage.secrets: print a new key for SECRETS_KEY
-    print(generate_key())
+async def stored_token_status(engine: AsyncEngine, box: SecretBox | None) -> dict[str, int]:
+    """How the stored token values stand, read only: `newest` (under the first key), `older` (under another key of
+    SECRETS_KEY: re-encrypted at the next start, or by `reseal`), `clear`, `unreadable` (no key of SECRETS_KEY reads it)."""
+    from sqlalchemy import column, inspect, select
+    from sqlalchemy import table as table_clause
+
+    counts = {"newest": 0, "older": 0, "clear": 0, "unreadable": 0}
+    async with engine.connect() as conn:
+        present = await conn.run_sync(lambda c: [t for t in SECRET_COLUMNS if inspect(c).has_table(t)])
+        for name in present:
+            t = table_clause(name, *(column(c) for c in SECRET_COLUMNS[name]))
+            for row in (await conn.execute(select(t))).all():
+                for value in (v for v in row if v):
+                    if not is_encrypted(value):
+                        counts["clear"] += 1
+                    elif box is not None and box.current(value):
+                        counts["newest"] += 1
+                    else:
+                        try:
+                            if box is None:
+                                raise SecretsError(NO_KEY)
+                            box.decrypt(value)
+                            counts["older"] += 1
+                        except SecretsError:
+                            counts["unreadable"] += 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m services.storage.secrets` (also `channel-admin secrets`): a new key; how the stored tokens stand;
+    re-encrypt them under the newest key now (what every start does)."""
+    import argparse
+    import asyncio
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="channel-admin secrets",
+        description="SECRETS_KEY and the tokens stored in DATABASE_URL (docs/tokens.md).",
+    )
+    parser.add_argument(
+        "action",
+        nargs="?",
+        default="new-key",
+        choices=("new-key", "status", "reseal"),
+        help="new-key (the default): print a new Fernet key; status: count the stored token values by key, read "
+        "only; reseal: encrypt every stored token under SECRETS_KEY's first key now (as every start does)",
+    )
+    parser.add_argument("--database-url", help="default: DATABASE_URL from the environment or .env")
+    args = parser.parse_args(argv)
+    if args.action == "new-key":
+        print(generate_key())
+        return
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.settings import async_database_url
+    from services.storage.migrate import database_url_from_environment
+
+    url = async_database_url(args.database_url) if args.database_url else database_url_from_environment()
+    keys = keys_from_environment()
+    try:
+        box = box_of(keys)
+    except ValueError:
+        sys.exit("SECRETS_KEY must be one or more Fernet keys, comma-separated, the newest first.")
+
+    async def run() -> int:
+        engine = create_async_engine(url)
+        try:
+            if args.action == "reseal":
+                if box is None:
+                    print("SECRETS_KEY is not set: nothing to encrypt with.", file=sys.stderr)
+                    return 1
+                print(
+                    f"Re-encrypted {await secure_stored_tokens(engine, box)} stored token value(s) under the newest key."
+                )
+                return 0
+            counts = await stored_token_status(engine, box)
+        except SecretsError as e:
+            print(str(e), file=sys.stderr)
+            return 1
+        finally:
+            await engine.dispose()
+        print(
+            f"{counts['newest']} under the newest key, {counts['older']} under an older key, {counts['clear']} in "
+            f"clear, {counts['unreadable']} unreadable with SECRETS_KEY"
+        )
+        return 1 if counts["unreadable"] or counts["clear"] else 0
+
+    sys.exit(asyncio.run(run()))
+
+
+if __name__ == "__main__":  # python -m services.storage.secrets [new-key|status|reseal]
+    main()

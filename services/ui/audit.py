@@ -38,6 +38,8 @@ _OUTCOME_TEXTS: dict[str, str] = {
     AuditEvent.FINISHED.value: ":checkered_flag: Offboarding ended ({outcome})",
     AuditEvent.CANCELLED.value: ":octagonal_sign: Offboarding cancelled",
     AuditEvent.SKIPPED.value: ":fast_forward: Not attempted (`{outcome}`)",
+    AuditEvent.EXPORTED.value: ":outbox_tray: Audit log exported to their DM (`{outcome}`)",
+    AuditEvent.PURGED.value: ":wastebasket: Old entries purged by the retention policy (`{outcome}`)",
 }
 
 
@@ -104,3 +106,31 @@ def audit_channel_line(
 
 def team_text(team_id: str | None, name: str | None) -> str | None:
     return team_label(team_id, name) if team_id else None
+
+
+# ---- the Home tab's export (services.audit.home_export) --------------------------------------------------------------
+
+EXPORT_FILENAME = "audit-log-{org}-{day}.csv"
+EXPORT_TITLE = "Audit log export"
+EXPORT_REFUSED = (
+    "Only Org Admins and Owners (and the people the app's ADMIN_USER_IDS names) can export the audit log, so nothing "
+    "was exported. This attempt is recorded in the audit log."
+)
+EXPORT_TOO_SOON = "An export of the audit log was sent a moment ago: wait a minute before asking for another."
+EXPORT_NOT_SENT = (
+    "I couldn't send you the audit log export as a file (`{error}`). Ask an admin of this app to check it has the "
+    "files:write and im:write scopes (reinstall it if not), or ask for it with `channel-admin audit export`."
+)
+EXPORT_FAILED = "I couldn't read the audit log just now (`{error}`), so nothing was exported. Try again in a minute."
+
+
+def export_comment(count: int, days: int, limit: int) -> str:
+    """The message the export file arrives with: what it holds, and what it doesn't."""
+    entries = f"{count:,} entr{'y' if count == 1 else 'ies'}"
+    text = f"The audit log of this org for the last {days} days: {entries}, newest first (times in UTC)."
+    if count >= limit:
+        text += (
+            " That is the most one export holds: older entries of the period are not in this file. An operator can "
+            "export everything with `channel-admin audit export --since …`."
+        )
+    return text

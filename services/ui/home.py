@@ -27,6 +27,9 @@ from services.ui.leave import USAGE as LEAVE_USAGE
 HOME_PAGE_SIZE = 25
 OLDER_ACTION = "audit_older"
 NEWEST_ACTION = "audit_newest"
+EXPORT_ACTION = (
+    "audit_export"  # the audit log of the admin's org as a CSV file in their DM (services.audit.home_export)
+)
 PAGING_BLOCK = "audit_paging"
 
 ABOUT = (
@@ -109,6 +112,8 @@ def admin_home(
         buttons.append(ButtonElement(text="Load older", action_id=OLDER_ACTION, value=str(rows[-1]["id"])))
     if older_page:
         buttons.append(ButtonElement(text="Back to newest", action_id=NEWEST_ACTION, value="newest"))
+    if rows:
+        buttons.append(ButtonElement(text="Export as CSV", action_id=EXPORT_ACTION, value="export"))
     if buttons:
         blocks.append(ActionsBlock(block_id=PAGING_BLOCK, elements=buttons))
     return View(type="home", blocks=blocks)
