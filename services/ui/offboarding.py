@@ -781,8 +781,11 @@ def _summary_lines(job: Job, limit: int) -> list[str]:
     return lines
 
 
-def home_blocks(jobs: Sequence[Job]) -> list[Any]:
-    """The Home tab's offboarding part, for admins: the button, and each recent job with its progress."""
+def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finished: Sequence[Job] = ()) -> list[Any]:
+    """The Home tab's offboarding part, for admins: the button, a page of the org's unfinished jobs (`running`, of
+    `total`, from `offset`) each with its progress and Cancel, and those `finished` lately (services.ui.home_jobs)."""
+    from services.ui.home_jobs import job_list_blocks
+
     blocks: list[Any] = [
         DividerBlock(),
         HeaderBlock(text="Offboard an organization"),
@@ -797,17 +800,17 @@ def home_blocks(jobs: Sequence[Job]) -> list[Any]:
             elements=[ButtonElement(text="Offboard an organization", action_id=HOME_OPEN_ACTION, value="open")],
         ),
     ]
-    for job in jobs:
-        if job.status in FINISHED:
-            text = summary_message(job)["text"].split("\n", 1)[0]
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))))
-        else:
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(text=truncate(progress_line(job), SECTION_TEXT_LIMIT)),
-                    accessory=cancel_button(job.id) if job.payload.get("stopping") != "cancelled" else None,
-                )
-            )
+    blocks.extend(
+        job_list_blocks(
+            running,
+            max(total, len(running)),
+            offset,
+            finished,
+            progress=progress_line,
+            ended=lambda job: str(summary_message(job)["text"]).split("\n", 1)[0],
+            cancel=cancel_button,
+        )
+    )
     return blocks
 
 
