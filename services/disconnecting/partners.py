@@ -20,7 +20,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.disconnecting.directory import establish_outside, find_partner, matching_names, read_directory
+from services.disconnecting.directory import (
+    PLACE_PAGES,
+    establish_outside,
+    find_partner,
+    matching_names,
+    read_directory,
+)
 from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, team_facts
 from services.storage.database import Database
@@ -510,7 +516,7 @@ async def resolve_partner(
 
 async def _directory_name(bot: AsyncWebClient, team_id: str) -> str | None:
     """A partner's name from Slack's directory (None when it can't be read or doesn't list it)."""
-    listed, _ = await find_partner(bot, team_id)
+    listed, _ = await find_partner(bot, team_id, PLACE_PAGES)  # a name isn't worth more than 10 pages' wait
     return listed.name if listed is not None and listed.id == team_id else None
 
 
