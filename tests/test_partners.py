@@ -10,8 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import pytest
 
+from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.everything import OFFBOARD_EVERYTHING
 from services.disconnecting.partners import Partner as PartnerId
 from services.disconnecting.workflow import Requester
@@ -253,11 +255,14 @@ async def test_the_home_tab_lists_a_big_org_s_partners_stalest_first_a_page_at_a
     fake_slack.add_shared_channel("deal-private", connected=[grid.partner], is_private=True)
     fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
     fake_slack.set_partner(grid.partner, last_active=now - 400 * 86400)  # the stalest of all
+    for i in range(30):  # a full audit page beside the directory
+        entry = AuditEntry(AuditEvent.FAILED, grid.admin, f"error_{i}", fake_slack.enterprise_id, fake_slack.team_id)
+        await slack.built.audit_log.record(entry)
 
     await slack.home_opened(grid.admin)
     home = await home_after(fake_slack, grid.admin, 1)
     text = json.dumps(home["blocks"])
-    assert len(home["blocks"]) <= 100
+    assert len(home["blocks"]) <= 100 and text.count("error_") == 25  # the audit page is whole beside it
     rows = partner_rows(home)
     assert len(rows) == 10
     first = rows[0]["text"]["text"]
@@ -536,3 +541,39 @@ async def test_the_channel_form_names_a_partner_org_from_the_directory(
         lambda: next((v for v in fake_slack.views.values() if grid.partner in json.dumps(v)), None), what="the form"
     )
     assert "Partner Corp" in json.dumps(form["blocks"])
+
+
+async def test_the_fake_answers_team_external_teams_as_the_reference_says(fake_slack: FakeSlack, grid: Grid) -> None:
+    """https://docs.slack.dev/reference/methods/team.externalTeams.disconnect: `missing_argument`,
+    `invalid_target_team`, `restricted_action`; a bot scope; the work done in the background, after a delay."""
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    org_bot = fake_slack.add_org_bot_token(scopes={"team:read"})
+
+    async def call(method: str, token: str, **params: str) -> dict:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                fake_slack.api_url + method, data=params, headers={"Authorization": f"Bearer {token}"}
+            ) as response,
+        ):
+            return await response.json()
+
+    disconnect = "team.externalTeams.disconnect"
+    assert (await call(disconnect, org_bot, target_team=grid.partner))["error"] == "missing_scope"
+    assert (await call(LIST, org_bot))["error"] == "missing_scope"
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    assert (await call(disconnect, grid.admin_token, target_team=grid.partner))["error"] == "not_allowed_token_type"
+    assert (await call(disconnect, org_bot))["error"] == "missing_argument"
+    for target in (fake_slack.enterprise_id or "", grid.sales, "E0NOBODY00"):
+        assert (await call(disconnect, org_bot, target_team=target))["error"] == "invalid_target_team"
+    fake_slack.set_partner(grid.partner, restricted=True)
+    assert (await call(disconnect, org_bot, target_team=grid.partner))["error"] == "restricted_action"
+    fake_slack.set_partner(grid.partner, restricted=False)
+    fake_slack.external_disconnect_delay = 0.3
+    assert (await call(disconnect, org_bot, target_team=grid.partner))["ok"] is True
+    (listed,) = (await call(LIST, org_bot))["organizations"]
+    assert listed["connection_status"] == "CONNECTED" and listed["public_channel_count"] == 1  # not yet
+    await fake_slack.wait_for(lambda: fake_slack.partner_status(grid.partner) == "DISCONNECTED", what="the disconnect")
+    (listed,) = (await call(LIST, org_bot))["organizations"]
+    assert listed["public_channel_count"] == 0
+    assert listed["team_name"] == "Partner Corp" and listed["connected_workspaces"][0]["workspace_name"] == "Partner HQ"
