@@ -263,3 +263,37 @@ async def test_offboardings_unfinished_at_the_upgrade_take_their_claim(database_
             await store.database.close()
     finally:
         await engine.dispose()
+
+
+async def test_a_claim_given_up_between_the_refused_write_and_the_holder_read_is_taken(database_url: str) -> None:
+    """The holder of a claim may finish between the write that broke the unique index and the read of who holds it:
+    the claim is then free, and the job is written (not JobExists for an ID nobody holds, which the offboarding
+    forms don't catch: the admin would read a generic failure)."""
+    from services.jobs.queue import JobExists
+
+    database = Database(database_url)
+    a, b = JobStore(database, owner="a"), JobStore(database, owner="b")
+    claim = offboard_claim("E1", "E9")
+    try:
+        first = await a.create(OFFBOARD, user_id="U1", items=[], enterprise_id="E1", claim=claim)
+        holding = b._rows.holding
+        finished_meanwhile = False
+
+        async def holder_finishes_first(wanted: str) -> dict[str, Any] | None:
+            nonlocal finished_meanwhile
+            if not finished_meanwhile:
+                finished_meanwhile = True
+                job = await a.claim_next()
+                assert job is not None and job.id == first
+                assert await a.finish(job, DONE)
+            return await holding(wanted)
+
+        b._rows.holding = holder_finishes_first  # type: ignore[method-assign]
+        try:
+            second = await b.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
+        except JobExists:
+            pytest.fail("JobExists for a new job ID: the claim was free again")
+        holder = await a.holder(claim)
+        assert holder is not None and holder.id == second != first
+    finally:
+        await database.close()
