@@ -279,21 +279,44 @@ async def test_a_claim_given_up_between_the_refused_write_and_the_holder_read_is
         holding = b._rows.holding
         finished_meanwhile = False
 
-        async def holder_finishes_first(wanted: str) -> dict[str, Any] | None:
+        async def holder_finishes_first(wanted: str, **kwargs: Any) -> dict[str, Any] | None:
             nonlocal finished_meanwhile
             if not finished_meanwhile:
                 finished_meanwhile = True
                 job = await a.claim_next()
                 assert job is not None and job.id == first
                 assert await a.finish(job, DONE)
-            return await holding(wanted)
+            return await holding(wanted, **kwargs)
 
-        b._rows.holding = holder_finishes_first  # type: ignore[method-assign]
+        b._rows.holding = holder_finishes_first  # type: ignore[method-assign,assignment]
         try:
             second = await b.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
         except JobExists:
             pytest.fail("JobExists for a new job ID: the claim was free again")
         holder = await a.holder(claim)
         assert holder is not None and holder.id == second != first
+    finally:
+        await database.close()
+
+
+async def test_a_job_finished_by_an_instance_from_before_the_claim_does_not_hold_it_forever(database_url: str) -> None:
+    """A rolling upgrade: the new instance's migration gives the running offboarding its claim; the old instance
+    finishes it without clearing the claim (it knows no such column). The partner is not refused "already running"
+    from then on: the finished row's claim is no holder, and the next job's write clears it and is written."""
+    from datetime import UTC, datetime
+
+    database = Database(database_url)
+    store = JobStore(database, owner="new")
+    claim = offboard_claim("E1", "E9")
+    try:
+        old = await store.create(OFFBOARD, user_id="U1", items=[], enterprise_id="E1", claim=claim)
+        # The old version's finish: status and finished_at, the claim column untouched.
+        assert await store._rows.update(old, {"status": DONE, "finished_at": datetime.now(UTC), "lease_owner": None})
+        assert await store.holder(claim) is None
+        again = await store.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
+        holder = await store.holder(claim)
+        assert holder is not None and holder.id == again != old
+        with pytest.raises(JobClaimed):
+            await store.create(OFFBOARD, user_id="U3", items=[], enterprise_id="E1", claim=claim)
     finally:
         await database.close()

@@ -222,7 +222,9 @@ class JobStore:
         for _ in range(_CLAIM_WRITES):
             if await self._rows.insert({"id": job_id, "kind": kind, **new, "claim": claim}):
                 break
-            holder = await self._rows.holding(claim) if claim else None
+            if claim is not None and await self._rows.give_up_finished(claim, finished=FINISHED):
+                continue  # a finished job still held it (finished by a version before the claim): free now
+            holder = await self._rows.holding(claim, finished=FINISHED) if claim else None
             if holder is not None and holder["id"] != job_id:
                 raise JobClaimed(holder["id"])
             if claim is None or await self._rows.get(job_id) is not None:
@@ -261,7 +263,7 @@ class JobStore:
 
     async def holder(self, claim: str) -> Job | None:
         """The unfinished job holding `claim`, if any (finishing a job gives its claim up)."""
-        row = await self._rows.holding(claim)
+        row = await self._rows.holding(claim, finished=FINISHED)
         return None if row is None else _job_of(row)
 
     async def unfinished(self, kind: str, enterprise_id: str, *, offset: int, limit: int) -> tuple[list[Job], int]:
