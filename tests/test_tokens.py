@@ -26,7 +26,9 @@ from server.oauth import ADMIN_INSTALL_PATH
 from services.error_texts import token_renewal_text
 from services.jobs.queue import DONE, JobStore
 from services.settings import SettingsError, load_settings
+from services.slack.client import build_web_client, close_session
 from services.slack.identity import StartupError
+from services.slack.tokens import TokenKeeper
 from services.storage.database import Database
 from services.storage.migrate import upgrade
 from services.storage.oauth_stores import EncryptedInstallationStore
@@ -146,6 +148,42 @@ async def test_two_instances_renewing_at_once_spend_the_refresh_token_once(
     renewals = [c for c in fake_slack.calls if c.method == "oauth.v2.access" and c.params.get("grant_type")]
     assert len(renewals) == 1 and fake_slack.refreshes == ["bot"]
     assert len(set(tokens_used(fake_slack, "conversations.leave"))) == 1
+
+
+async def test_a_renewal_whose_caller_is_cancelled_still_stores_the_new_pair(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """Slack revokes a refresh token once it answers the renewal, so the pair it answered must be stored even when
+    the task that asked is cancelled meanwhile (a job cancelled at the end of the shutdown grace, the offboarding
+    plan's search deadline): otherwise the install is lost until someone installs again."""
+    settings = oauth_settings_for(fake_slack, migrated_database_url, token_refresh_margin_seconds=MARGIN)
+    async with running_app(fake_slack, settings) as sender:
+        await rotating_org_install(sender, fake_slack)
+    await expired(fake_slack, "bot")
+    fake_slack.delays["oauth.v2.access"] = 0.3
+    engine = create_async_engine(migrated_database_url)
+    client = build_web_client(None, fake_slack.api_url, 10)
+    store = EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([TEST_SECRETS_KEY]))
+    keeper = TokenKeeper(store, client, fake_slack.client_id, fake_slack.client_secret, MARGIN)
+    try:
+        asking = asyncio.create_task(keeper.bot(fake_slack.enterprise_id, None, True))
+        await fake_slack.wait_for(lambda: len(fake_slack.calls_to("oauth.v2.access")) == 2, what="the renewal")
+        asking.cancel()
+        await asyncio.gather(asking, return_exceptions=True)
+        await fake_slack.wait_for(lambda: fake_slack.refreshes == ["bot"], what="Slack to grant the renewal")
+
+        async def stored_pair_is_live() -> bool:
+            bot = await store.async_find_bot(enterprise_id=fake_slack.enterprise_id, team_id=None)
+            return bot is not None and bot.bot_refresh_token in fake_slack.refresh_tokens
+
+        for _ in range(100):  # bounded: 2 s
+            if await stored_pair_is_live():
+                break
+            await asyncio.sleep(0.02)
+        assert await stored_pair_is_live(), "the new pair was lost: the stored refresh token is a spent one"
+    finally:
+        await close_session(client)
+        await engine.dispose()
 
 
 @pytest.mark.runs_long
