@@ -400,6 +400,16 @@ def test_oauth_needs_secrets_key_and_a_pasted_token_does_not() -> None:
             load_settings(values, env_file=None)
 
 
+def test_a_refresh_margin_as_long_as_a_token_lives_is_refused() -> None:
+    """A token lives 12 hours (43,200 s): with a margin that long every token is due as soon as it is issued, and every
+    request and every call of a job would spend a refresh token. At most half its life."""
+    values = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert load_settings({**values, "TOKEN_REFRESH_MARGIN_SECONDS": "21600"}, env_file=None)
+    for margin in ("43200", "30000"):
+        with pytest.raises(SettingsError, match=r"^TOKEN_REFRESH_MARGIN_SECONDS must be a number from 0 to 21600"):
+            load_settings({**values, "TOKEN_REFRESH_MARGIN_SECONDS": margin}, env_file=None)
+
+
 async def app_py_refusal(environment: dict[str, str]) -> list[str]:
     """Run `python app.py`; it must exit 1 at once: its standard error's lines."""
     process = await asyncio.create_subprocess_exec(
