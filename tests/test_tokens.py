@@ -32,7 +32,14 @@ from services.slack.tokens import TokenKeeper
 from services.storage.database import Database
 from services.storage.migrate import upgrade
 from services.storage.oauth_stores import EncryptedInstallationStore
-from services.storage.secrets import NO_KEY, PREFIX, WRONG_KEY, SecretBox, generate_key
+from services.storage.secrets import (
+    NO_KEY,
+    PREFIX,
+    WRONG_KEY,
+    SecretBox,
+    generate_key,
+    secure_stored_tokens,
+)
 from tests.helpers.app import migrated_sqlite_file, running_app
 from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
@@ -181,6 +188,42 @@ async def test_a_renewal_whose_caller_is_cancelled_still_stores_the_new_pair(
                 break
             await asyncio.sleep(0.02)
         assert await stored_pair_is_live(), "the new pair was lost: the stored refresh token is a spent one"
+    finally:
+        await close_session(client)
+        await engine.dispose()
+
+
+async def test_a_key_rotation_while_another_instance_renews_loses_nothing(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """An instance starting with `<new>,<old>` re-encrypts the stored tokens while another instance is renewing a bot
+    token (its rows locked, Slack answering slowly): both finish, and the pair Slack issued is the one stored. (In one
+    transaction, the re-encryption held the installation rows the renewal was to write while it waited for the bot row
+    the renewal held: PostgreSQL broke the deadlock by aborting one, the renewal's losing the install.)"""
+    old, new = generate_key(), generate_key()
+    settings = oauth_settings_for(
+        fake_slack, migrated_database_url, secrets_key=(old,), token_refresh_margin_seconds=MARGIN
+    )
+    async with running_app(fake_slack, settings) as sender:
+        await rotating_org_install(sender, fake_slack)
+    await expired(fake_slack, "bot")
+    fake_slack.delays["oauth.v2.access"] = 1.5  # longer than PostgreSQL's deadlock_timeout (1 s)
+    engine = create_async_engine(migrated_database_url)
+    client = build_web_client(None, fake_slack.api_url, 10)
+    # The renewing instance already reads the new key (the rotation's first step, docs/tokens.md), still writing the old.
+    store = EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([old, new]))
+    keeper = TokenKeeper(store, client, fake_slack.client_id, fake_slack.client_secret, MARGIN)
+    try:
+        renewing = asyncio.create_task(keeper.bot(fake_slack.enterprise_id, None, True))
+        await fake_slack.wait_for(lambda: len(fake_slack.calls_to("oauth.v2.access")) == 2, what="the renewal")
+        resealed = await secure_stored_tokens(engine, SecretBox([new, old]))
+        bot = await renewing
+        assert resealed > 0 and fake_slack.refreshes == ["bot"]
+        assert bot is not None and bot.bot_token == fake_slack.latest_token("bot")
+        stored = await EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([new, old])).async_find_bot(
+            enterprise_id=fake_slack.enterprise_id, team_id=None
+        )
+        assert stored is not None and stored.bot_refresh_token in fake_slack.refresh_tokens
     finally:
         await close_session(client)
         await engine.dispose()
