@@ -248,15 +248,19 @@ def after_serving(built: BuiltApp) -> None:
     asyncio.get_running_loop().call_later(GC_TUNING_DELAY_SECONDS, tune_garbage_collector)
 
 
-async def run(settings: Settings) -> None:
-    # The schema first: brought up to date in a child process on the other core while this one starts (nothing to
-    # do, read with sqlite3, when a SQLite file is at the newest revision). When it had to change (a first start, an
-    # upgrade), serving waits for it, so a first bulk leave finds the database ready; every other start waits for
-    # nothing.
+async def start(settings: Settings) -> BuiltApp:
+    """`python app.py`'s start-up. The schema first: brought up to date in a child process on the other core while
+    this one starts and serves (nothing to do, read with sqlite3, when a SQLite file is at the newest revision).
+    Serving never waits for it and this process never loads what migrating needs: a first start is as light as a
+    restart. The database's first use waits for the child (services.storage.database.Database.engine); a bulk leave
+    in that moment is acked before its job is written if need be (listeners.leave_jobs.ACK_BUDGET_SECONDS)."""
     database = Database(settings.database_url)
     database.prepare()
-    built = await build_app(settings, database)
-    await database.finish_migrating()
+    return await build_app(settings, database)
+
+
+async def run(settings: Settings) -> None:
+    built = await start(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -5,8 +5,9 @@
 
 1. Acks under a slow API: every Web API call takes 1 s; 100 concurrent /leave-channel commands for 10 s.
    Ours vs a bare Bolt AsyncApp that acks and makes the same call; the sync Bolt App behind gunicorn for reference.
-2. Bulk leave at the rate limit: conversations.leave limited to 20/s (429, Retry-After: 1); 200 channels through
-   the modal; time until the summary is delivered, against the 10 s the limit allows.
+2. Bulk leave at the rate limit: conversations.leave limited to 20/s (429, Retry-After: 1), a burst of 20 allowed;
+   200 channels through the modal, once the app is ready (/readyz); time until the summary is delivered, against
+   the floor of 9 s (20 at once each second: the last 20 go 9 s after the first).
 3. Footprint: start-up to /healthz, and resident memory after 1,000 commands, vs the bare AsyncApp: ours fresh, and
    restarted with the database file that a multi-channel leave (a job) leaves behind, as on any deployment.
 4. Hostile: /leave-channel by a member of the channel at 20/s, first alone, then beside an unsigned flood
@@ -73,9 +74,16 @@ class Server:
 
 
 async def start_server(
-    name: str, api_url: str, bot_token: str, tmp: str, log_level: str = "WARNING", stderr=None
+    name: str,
+    api_url: str,
+    bot_token: str,
+    tmp: str,
+    log_level: str = "WARNING",
+    stderr=None,
+    database: str | None = None,
 ) -> Server:
-    """`stderr`: a file for the process's log (inherited by default)."""
+    """`stderr`: a file for the process's log (inherited by default); `database`: the SQLite file's name (the
+    target's by default)."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,7 +92,7 @@ async def start_server(
         "SLACK_API_URL": api_url,
         "PORT": str(port),
         "LOG_LEVEL": log_level,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{name.replace(' ', '_')}.db",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{(database or name).replace(' ', '_')}.db",
     }
     env.pop("SLACK_APP_TOKEN", None)
     command = [part.format(port=port) for part in TARGETS[name]]
@@ -336,14 +344,15 @@ async def acks_under_slow_api(args, tmp: str) -> dict:
     return results
 
 
-async def footprint_of(name: str, info: dict, args, tmp: str) -> dict:
+async def footprint_of(name: str, info: dict, args, tmp: str, first: bool = False) -> dict:
+    """`first`: every start on a database file of its own that doesn't exist yet (a first start: it migrates)."""
     api_url = f"http://127.0.0.1:{info['port']}/api/"
     startups = []
-    for _ in range(args.startups):
-        server = await start_server(name, api_url, info["bot_token"], tmp)
+    for n in range(args.startups):
+        server = await start_server(name, api_url, info["bot_token"], tmp, database=f"first-{n}" if first else None)
         startups.append(server.startup)
         await stop_server(server)
-    server = await start_server(name, api_url, info["bot_token"], tmp)
+    server = await start_server(name, api_url, info["bot_token"], tmp, database="first-rss" if first else None)
     try:
         await drive(server.port, info, 20, None, args.commands)
         await asyncio.sleep(1.0)  # the work after each ack finishes
@@ -378,6 +387,7 @@ async def footprint(args, tmp: str) -> dict:
     results = {}
     try:
         results["ours"] = await footprint_of("ours", info, args, tmp)
+        results["ours, first start"] = await footprint_of("ours", info, args, tmp, first=True)
         results["bare AsyncApp"] = await footprint_of("bare AsyncApp", info, args, tmp)
         # A restart of a deployment that has run a multi-channel leave: its database file is there at start-up.
         if await leave_two_channels(info, tmp):
@@ -412,6 +422,14 @@ async def bulk_at_rate_limit(args, tmp: str) -> dict:
         async with aiohttp.ClientSession() as session:
             from tests.helpers.slack_requests import SlackSender
 
+            # Ready, as a load balancer would wait for: on this first start the schema is made in a child process.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                async with session.get(f"http://127.0.0.1:{server.port}/readyz") as response:
+                    if response.status == 200:
+                        break
+                await asyncio.sleep(0.02)
+
             sender = SlackSender(f"http://127.0.0.1:{server.port}", fake, session)
             _, command = await sender.command("/leave-channel", "pick", channel_id=channels[0])
             (view_id,) = await fake.wait_for(lambda: list(fake.views), what="the modal")
@@ -430,7 +448,7 @@ async def bulk_at_rate_limit(args, tmp: str) -> dict:
     calls = len(fake.calls_to("conversations.leave"))
     return {
         "seconds": elapsed,
-        "ideal": args.channels / 20,
+        "ideal": (args.channels - 20) / 20,  # the floor: a burst of 20 at once, then 20 each second
         "left": sum(1 for c in channels if not fake.is_member(c)),
         "all_reported": summary["text"].startswith(f"Left {args.channels} channels"),
         "calls": calls,
@@ -571,15 +589,18 @@ async def report_acks(args, tmp: str) -> bool:
     return ok1
 
 
+BULK_TARGET = 1.05
+
+
 async def report_bulk(args, tmp: str) -> bool:
     with OtherWork() as other:
         bulk = await bulk_at_rate_limit(args, tmp)
     ratio = bulk["seconds"] / bulk["ideal"]
     share = bulk["429s"] / max(bulk["calls"], 1)
-    ok2 = ratio <= 1.1 and bulk["left"] == args.channels and bulk["all_reported"] and share < 0.05
+    ok2 = ratio <= BULK_TARGET and bulk["left"] == args.channels and bulk["all_reported"] and share < 0.05
     print(f"\n2. Bulk leave of {args.channels} channels, conversations.leave limited to 20/s {other.note()}")
-    print(f"   summary after {bulk['seconds']:.2f} s = {ratio:.2f}x the {bulk['ideal']:.0f} s the limit allows "
-          f"(target <= 1.1); left {bulk['left']}/{args.channels}; {bulk['429s']} of {bulk['calls']} calls "
+    print(f"   summary after {bulk['seconds']:.2f} s = {ratio:.2f}x the {bulk['ideal']:.1f} s the limit allows "
+          f"(target <= {BULK_TARGET}); left {bulk['left']}/{args.channels}; {bulk['429s']} of {bulk['calls']} calls "
           f"answered 429 = {share:.1%} (target < 5%); {bulk['progress_updates']} progress updates  "
           f"{verdict(ok2)}")  # fmt: skip
     print(f"   the form's ack took {bulk['ack'] * 1000:.0f} ms; the first conversations.leave came "
@@ -600,6 +621,7 @@ async def report_footprint(args, tmp: str) -> bool:
     print(f"\n3. Footprint (start-up median of {args.startups}; memory after {args.commands} commands) {other.note()}")
     for name, values in feet.items():
         print(f"   {name:<22} start-up to /healthz {values['startup'] * 1000:6.0f} ms   RSS {values['rss']:6.1f} MiB")
+    print("   (first start: every start on a new database file, which it migrates)")
     if "ours, restarted" in feet:
         print("   (restarted: with the database file a /leave-channel of two channels, a job, left behind)")
     else:

@@ -50,6 +50,8 @@ class Readiness:
             return "draining"
         if self.database is None:
             return None
+        if self.database.migrating:  # a first start or an upgrade: serving already, ready once the schema is
+            return "migrating"
         found = await self.database.ping(self.database_timeout)
         self._log_change(found)
         return None if found is None else found[0]

@@ -92,3 +92,18 @@ async def test_with_the_response_url_gone_the_dm_is_the_summary_with_its_rejoin(
     assert "copy" not in summary["text"]  # it is the summary, not a copy of one
     (listed,) = fake_slack.files_to(slack.user_id)
     assert len(rows(listed)) == N
+
+
+async def test_an_install_without_the_file_scopes_still_gets_the_summary_and_is_told_why_the_list_is_short(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    """An install from before files:write and im:write were asked for: no file, the same short summary and its DM
+    copy with Rejoin, saying the list is shortened and that an admin may need to reinstall the app."""
+    fake_slack.tokens[fake_slack.bot_token]["scopes"] -= {"files:write", "im:write"}
+    channels, body = await leave_many(slack, fake_slack, 300)
+    summary = await fake_slack.next_post(body["response_url"], timeout=60)
+    (dm,) = fake_slack.messages_to(slack.user_id)
+    for message in (summary, dm):
+        assert within_limits(message) and has_button(message) and "and 280 more." in message["text"]
+        assert "couldn't send you the full list as a file" in message["text"] and "reinstall" in message["text"]
+    assert fake_slack.files == [] and not any(fake_slack.is_member(c) for c in channels)

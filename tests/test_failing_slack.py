@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from listeners.errors import UNEXPECTED
@@ -100,7 +102,7 @@ async def test_pacer_learns_the_accepted_rate_from_a_429_burst() -> None:
     now[0] += 1.1  # the pause is over
     await pacer.wait_turn("k")
     learned = pacer.interval("k")
-    assert learned == pytest.approx(1 / 20 * 1.05)
+    assert learned == pytest.approx((1 * 1.005 + 0.015) / 20)  # a window (and a little) for the 20 accepted
     pacer.rate_limited("k", retry_after=1.0)  # almost nothing accepted in the window: no rate to learn, pace stays
     now[0] += 1.1
     await pacer.wait_turn("k")
@@ -127,8 +129,28 @@ async def test_pacer_keeps_what_it_learned_from_a_whole_minute_retry_after() -> 
         pacer.answered("k", limited=False)
     pacer.rate_limited("k", retry_after=60.0)
     now[0] += 60.1
+    await pacer.wait_turn("k", admit=False)  # the pause is over: learnt
+    assert pacer.interval("k") == pytest.approx((60 * 1.005 + 0.015) / 20)
+    now[0] += 3.2  # past the window's stretch (60.3 s and a little) since the 20 answers
     await pacer.wait_turn("k")
-    assert pacer.interval("k") == pytest.approx(60 / 20 * 1.05)
-    now[0] += 3.2
-    await pacer.wait_turn("k")
-    assert pacer.interval("k") == pytest.approx(60 / 20 * 1.05)
+    assert pacer.interval("k") == pytest.approx((60 * 1.005 + 0.015) / 20)
+
+
+async def test_once_learnt_a_windows_calls_go_at_once_and_the_next_waits_for_the_window() -> None:
+    """20 a second accepted: the next 20 go together once the window has moved (Slack's burst), not 50 ms apart; the
+    21st waits until the oldest answer is a window (and a little) old."""
+    now = [100.0]
+    pacer = Pacer(clock=lambda: now[0])
+    for _ in range(20):
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    pacer.rate_limited("k", retry_after=1.0)
+    now[0] += 1.1
+    for _ in range(20):  # no wait between them (a fake clock that doesn't move: any sleep would hang here)
+        await pacer.wait_turn("k")
+        pacer.answered("k", limited=False)
+    late = asyncio.create_task(pacer.wait_turn("k"))
+    await asyncio.sleep(0)
+    assert not late.done()  # 20 answers within the window's stretch
+    now[0] += 1.1
+    await asyncio.wait_for(late, timeout=5)

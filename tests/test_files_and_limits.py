@@ -178,3 +178,36 @@ def test_bound_message_cuts_any_message_to_fit_and_keeps_its_button(blocks: list
     for block in bounded["blocks"][:-2]:
         text = block["text"]["text"]
         assert not text.endswith("<#C") and (text.endswith("…") or text in {b["text"]["text"] for b in blocks})
+
+
+def test_a_list_file_is_csv_safe_to_open_in_a_spreadsheet() -> None:
+    from services.ui.limits import csv_text
+
+    text = csv_text(("channel_id", "name"), [("C1", '=HYPERLINK("x")'), ("C2", "plain, with a comma"), ("C3", "-1")])
+    assert text.splitlines() == [
+        "channel_id,name",
+        'C1,"\'=HYPERLINK(""x"")"',
+        'C2,"plain, with a comma"',
+        "C3,'-1",
+    ]
+
+
+def test_a_leave_names_everyone_until_its_lists_outgrow_their_share_then_the_file_has_them_all() -> None:
+    from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus
+    from services.ui.leave import leave_list_file, leave_summary_text
+
+    def outcome(n: int) -> LeaveOutcome:
+        results = [LeaveResult(f"C{i:010d}", LeaveStatus.LEFT) for i in range(n)]
+        results.append(LeaveResult("C9999999999", LeaveStatus.FAILED, "last_member"))
+        return LeaveOutcome(tuple(results), frozenset({"C0000000001"}))
+
+    small, large = outcome(100), outcome(1000)
+    assert leave_list_file(small) is None and "<#C0000000099>" in leave_summary_text(small)
+    text = leave_summary_text(large)
+    assert "Left 1000 channels: " in text and "and 980 more." in text and "<#C0000000020>" not in text
+    assert "<#C9999999999>" in text  # the failure is still named with its reason
+    listed = leave_list_file(large)
+    assert listed is not None and listed.filename.startswith("leave-")
+    rows = listed.content.splitlines()
+    assert rows[0] == "channel_id,result,error,private" and len(rows) == 1002
+    assert rows[2] == "C0000000001,left,,yes" and rows[-1] == "C9999999999,failed,last_member,"

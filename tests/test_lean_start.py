@@ -185,3 +185,36 @@ async def test_preparing_in_the_background_migrates_a_new_file_in_a_child_proces
             assert (await conn.exec_driver_sql("SELECT version_num FROM alembic_version")).scalar() == head_revision()
     finally:
         await database.close()
+
+
+async def test_a_first_start_migrates_in_a_child_and_the_serving_process_loads_none_of_it(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A new SQLite file: `python app.py`'s start-up (app.start) leaves the migrations to a child process; once the
+    child is done and the job runner has looked for work (none), the serving process has loaded neither SQLAlchemy nor
+    Alembic (it used to load SQLAlchemy to wait for the child before serving)."""
+    path = tmp_path / "first.db"
+    env = app_env(fake_slack, tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{path}")
+    script = (
+        "import asyncio, json, sys\n"
+        "import app\n"
+        "from services.settings import load_settings\n"
+        "async def main():\n"
+        "    built = await app.start(load_settings())\n"
+        "    preparing = built.database.prepare()\n"
+        "    await asyncio.wait_for(asyncio.shield(preparing), 60)\n"
+        "    looks_for_jobs = await built.jobs._may_poll()\n"
+        f"    print(json.dumps({{'heavy': {HEAVY_LOADED}, 'jobs': looks_for_jobs}}))\n"
+        "    await built.close()\n"
+        "asyncio.run(main())\n"
+    )
+    result = await loaded_beside_the_fake(script, env)
+    # (prometheus-client is the metrics', warmed up once serving: not what migrating imports)
+    assert set(result.pop("heavy")) & {"sqlalchemy", "alembic"} == set()
+    assert result == {"jobs": False}
+    migrated = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", f"import sqlite3; print(sqlite3.connect({str(path)!r}).execute('SELECT version_num FROM alembic_version').fetchone()[0])"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert migrated.stdout.strip() == head_revision()

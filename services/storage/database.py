@@ -112,13 +112,17 @@ class Database:
         self._lock = asyncio.Lock()
         self._preparing: asyncio.Task[None] | None = None
         self._migrator: asyncio.subprocess.Process | None = None
-        self._migrating = asyncio.Event()  # set when the check found migrations to run (the child starts)
         self._closing = False
 
     @property
     def opened(self) -> bool:
         """Whether anything has used the database yet (a leave-only workload never does)."""
         return self._engine is not None
+
+    @property
+    def migrating(self) -> bool:
+        """Whether the schema is being brought up to date in the child process (a first start, an upgrade)."""
+        return self._preparing is not None and not self._preparing.done() and not self._ready
 
     def raw_engine(self) -> AsyncEngine:
         """The engine without migrating (the OAuth stores need it before start-up finishes)."""
@@ -168,7 +172,6 @@ class Database:
             if rows is not None and [r[0] for r in rows] == [head_revision()]:
                 self._ready = True
                 return
-        self._migrating.set()
         environment = {**os.environ, "DATABASE_URL": self.url}  # never on the command line: it may hold a password
         environment["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
         self._migrator = await asyncio.create_subprocess_exec(
@@ -181,23 +184,6 @@ class Database:
             self._ready = True
         elif not self._closing:  # not stopped by close()
             logger.info("Background migrations exited with %s; the database's first use migrates instead", code)
-
-    async def finish_migrating(self) -> None:
-        """Wait for migrations under way in the child process, if any, with SQLAlchemy loaded in a thread meanwhile:
-        a schema that must change (a first start, an upgrade) is made ready before serving, as under OAuth. At the
-        newest revision (every other start) there is nothing to wait for and nothing is loaded."""
-        preparing = self._preparing
-        if preparing is None or preparing.done():
-            return
-        # The check itself (a thread reading the file) may still be running: wait for it, or for the child to start.
-        migrating: asyncio.Future[object] = asyncio.ensure_future(self._migrating.wait())
-        checked: asyncio.Future[object] = asyncio.shield(preparing)
-        try:
-            await asyncio.wait({checked, migrating}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            migrating.cancel()
-        if not preparing.done():
-            await asyncio.gather(asyncio.shield(preparing), asyncio.to_thread(_import_sqlalchemy))
 
     async def sqlite_holds_jobs(self, unfinished: Sequence[str], purge_before: datetime) -> bool:
         """Whether the database may hold a job to work (status in `unfinished`) or one finished before `purge_before`.
