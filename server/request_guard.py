@@ -152,12 +152,29 @@ def client_address(peer: str | None, forwarded_for: Sequence[str], trusted_hops:
     if trusted_hops > 0:
         entries = [part.strip() for header in forwarded_for for part in header.split(",")]
         if len(entries) >= trusted_hops:
-            candidate = entries[-trusted_hops]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
+            found = _forwarded_address(entries[-trusted_hops])
+            if found is not None:
+                return found
     return peer or "unknown"
+
+
+def _forwarded_address(entry: str) -> str | None:
+    """An X-Forwarded-For entry's address: bare, or with the port some proxies add (`1.2.3.4:5678`, and IPv6 in
+    brackets, `[2001:db8::1]:443`, as RFC 7239 writes it; Azure Application Gateway does). Read as unusable, such
+    an entry made every client the proxy's address: one bucket for everyone."""
+    host = entry
+    if entry.startswith("["):
+        host, bracket, _ = entry[1:].partition("]")
+        if not bracket:
+            return None
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if not port.isdigit():
+            return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def _bucket_keys(address: str) -> tuple[str, ...]:

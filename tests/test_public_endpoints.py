@@ -188,6 +188,12 @@ def test_the_client_address_believes_only_the_trusted_hops() -> None:
     assert client_address("10.0.0.5", ["2.2.2.2"], 2) == "10.0.0.5"  # fewer entries than proxies: the peer
     assert client_address("10.0.0.5", ["not-an-address"], 1) == "10.0.0.5"
     assert client_address(None, [], 0) == "unknown"
+    # Proxies that write the client's port too (Azure Application Gateway: `ip:port`; IPv6 in brackets, as RFC 7239
+    # writes it): read as the address, not refused for the peer's (the proxy's: one bucket for every client).
+    assert client_address("10.0.0.5", ["6.6.6.6, 2.2.2.2:51234"], 1) == "2.2.2.2"
+    assert client_address("10.0.0.5", ["[2001:db8::7]:443"], 1) == "2001:db8::7"
+    assert client_address("10.0.0.5", ["[2001:db8::7]"], 1) == "2001:db8::7"
+    assert client_address("10.0.0.5", ["2.2.2.2:x", "[2001:db8::7"], 1) == "10.0.0.5"
 
 
 def test_per_address_buckets_are_bounded_and_ipv6_counts_per_64() -> None:
