@@ -7,7 +7,7 @@ import gc
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -69,6 +69,7 @@ class BuiltApp:
     jobs: JobRunner | None = None
     grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
     retention: AuditRetention | None = None  # AUDIT_RETENTION_DAYS: the audit log's purge, started after serving
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)  # refusals past the limit, recorded a minute on
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
@@ -82,6 +83,9 @@ class BuiltApp:
             await self.retention.stop()
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
+        await self.attempts.close()  # the refused attempts counted but not recorded yet
+        if (exports := self.services.get("home_exports")) is not None:
+            await exports.close()  # the same for the Home tab's export button
         await self.audit_feed.drain()
         await close_session(self.bolt.client)
         await self.database.close()
@@ -157,11 +161,13 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     everything = EverythingOffboarding(runner, clients, client, disconnects)
     everything.register()
 
-    async def offboarding_home(enterprise_id: str | None) -> list[Any]:
+    async def offboarding_home(enterprise_id: str | None, jobs_offset: int = 0) -> list[Any]:
+        from services.ui.home_jobs import JOBS_PAGE_SIZE
         from services.ui.offboarding import home_blocks
         from services.ui.partners import everything_home_line
 
-        blocks = home_blocks(await offboarding.active_jobs(enterprise_id))
+        page = await offboarding.active_jobs(enterprise_id, jobs_offset, JOBS_PAGE_SIZE)
+        blocks = home_blocks(page.running, page.total, page.offset, page.finished)
         return [*blocks, *(everything_home_line(j) for j in await everything.active_jobs(enterprise_id))]
 
     home_tab = HomeTab(admins, audit_log, names, offboarding_home, directory_home)
@@ -170,11 +176,12 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         await publish_home(web, user_id, await home_tab.view(web, user_id, enterprise_id, team_id))
 
     offboarding.home_refresh = refresh_home
+    attempts = AttemptLimiter(record=trail.record)  # past the limit: one audit row per person a minute
     everything.home_refresh = refresh_home
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
-        "disconnect_attempts": AttemptLimiter(),
+        "disconnect_attempts": attempts,
         "disconnect_jobs": disconnect_jobs,
         "offboarding": offboarding,
         "everything": everything,
@@ -192,6 +199,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
     built = BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
+    built.attempts = attempts
     if settings.audit_retention_days is not None:
         built.retention = AuditRetention(audit_log, settings.audit_retention_days)
     return built

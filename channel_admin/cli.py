@@ -154,7 +154,7 @@ async def _jobs(args: argparse.Namespace) -> int:
             now = datetime.now(UTC)
             from services.storage.job_rows import JobRows
 
-            values = {"status": CANCELLED, "finished_at": now, "updated_at": now}
+            values = {"status": CANCELLED, "finished_at": now, "updated_at": now, "claim": None}  # holds nothing
             if await JobRows(database).update(job.id, values, status_in=[QUEUED]):
                 print(f"Cancelled job {job.id} before it started.")
                 return 0

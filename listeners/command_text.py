@@ -69,6 +69,7 @@ class DisconnectRequest:
     not_understood: str | None = None
     dry_run: bool = False
     too_many: bool = False  # more than MAX_PARTIES_PER_RUN named
+    named: int = 0  # with too_many: how many different organizations or workspaces the text names
 
 
 # `--dry-run`, also as typed on clients that turn "--" into an em or en dash (U+2014, U+2013).
@@ -93,7 +94,8 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
         elif _TEAM_ID.fullmatch(word):
             team_ids[word] = None
             if len(team_ids) > MAX_PARTIES_PER_RUN:
-                return DisconnectRequest(help=True, too_many=True)
+                named = len({*team_ids, *(w for w in words if _TEAM_ID.fullmatch(w))})
+                return DisconnectRequest(channel_id or current_channel or None, help=True, too_many=True, named=named)
         else:
             return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
     return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids), dry_run=dry_run)

@@ -107,6 +107,26 @@ def partner_typed(view: dict[str, Any]) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def offered_teams(view: dict[str, Any], channel_id: str) -> set[str]:
+    """The parties the submitted form offered for this channel: the options of its block (options, or option groups
+    past 100), as Slack sends the whole view back with its state."""
+    offered: set[str] = set()
+    blocks = view.get("blocks") if isinstance(view, dict) else None
+    for block in blocks if isinstance(blocks, list) else []:
+        if not isinstance(block, dict) or block.get("block_id") != TEAMS_BLOCK_PREFIX + channel_id:
+            continue
+        element = block.get("element")
+        if not isinstance(element, dict):
+            continue
+        groups = element.get("option_groups")
+        lists = [g.get("options") for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
+        for options in [element.get("options"), *lists]:
+            for option in options if isinstance(options, list) else []:
+                if isinstance(option, dict) and isinstance(option.get("value"), str):
+                    offered.add(option["value"])
+    return offered
+
+
 def kept_channels(view: dict[str, Any]) -> list[str]:
     """From a submitted plan: the channels chosen in its "keep these channels" picker (its state), in order, once."""
     return list(dict.fromkeys(_option_values(view, OFFBOARD_KEEP_BLOCK, OFFBOARD_KEEP_ACTION)))

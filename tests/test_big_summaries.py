@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -16,7 +17,7 @@ from services.ui.limits import MAX_MESSAGE_BLOCKS, MESSAGE_BLOCK_TEXT_BUDGET, me
 from services.ui.rejoin import REJOIN_ACTION
 from tests.helpers.fake_files import SharedFile
 from tests.helpers.fake_slack import FakeSlack
-from tests.helpers.leave import as_admin
+from tests.helpers.leave import as_admin, chosen, open_pick_modal
 from tests.helpers.rejoin import has_button
 from tests.helpers.slack_requests import SlackSender, buttons_in
 
@@ -107,3 +108,23 @@ async def test_an_install_without_the_file_scopes_still_gets_the_summary_and_is_
         assert within_limits(message) and has_button(message) and "and 280 more." in message["text"]
         assert "couldn't send you the full list as a file" in message["text"] and "reinstall" in message["text"]
     assert fake_slack.files == [] and not any(fake_slack.is_member(c) for c in channels)
+
+
+async def test_a_1000_channel_pick_ends_with_a_short_result_in_the_modal_and_the_same_summary_everywhere(
+    slack: SlackSender, fake_slack: FakeSlack
+) -> None:
+    as_admin(slack, fake_slack)
+    channels = [fake_slack.add_channel(f"project-{i:04d}") for i in range(N)]
+    view_id, body = await open_pick_modal(slack, fake_slack, channels[0])
+    await slack.submit_view(view_id, chosen(*channels))
+    summary = await fake_slack.next_post(body["response_url"], timeout=60)
+    (dm,) = fake_slack.messages_to(slack.user_id)
+    result = await fake_slack.wait_for(
+        lambda: [v for v in fake_slack.view_history[view_id] if (v.get("close") or {}).get("text") == "Done"],
+        what="the modal's result",
+    )
+    shown = json.dumps(result[-1]["blocks"])
+    assert within_limits(summary) and within_limits(dm) and within_limits(result[-1])
+    assert "and 980 more." in shown and "the full list is in `leave-" in shown and "*Rejoin* button" in shown
+    (listed,) = fake_slack.files_to(slack.user_id)
+    assert len(rows(listed)) == N and listed.name in summary["text"] and listed.name in dm["text"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from services.disconnecting.admins import is_org_admin
-from services.disconnecting.shared_channels import DisconnectResult, Party, SharedChannel
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, DisconnectResult, Party, SharedChannel
 from services.error_texts import (
     ADMIN_ONLY,
     ADMIN_TOKEN_MISSING,
@@ -387,23 +387,27 @@ def long_shared_channel(n: int) -> SharedChannel:
     return SharedChannel("C0123ABCDE", "x" * 80, "THOST00000", teams, names, None, "EHOST00000")
 
 
-@pytest.mark.parametrize("n", [1, 3, 100])
+@pytest.mark.parametrize("n", [1, 3, 100, 250])
 def test_disconnect_views_hold_block_kit_limits_with_long_names(n: int) -> None:
     shared = long_shared_channel(n)
     metadata = FormMetadata.for_channel("https://hooks.slack.com/commands/T1/2/3", shared).encode()
     assert len(metadata) <= 3000
-    confirm_metadata = ConfirmMetadata("https://hooks.slack.com/commands/T1/2/3", "C0123ABCDE", shared.team_ids)
+    chosen = shared.team_ids[:MAX_PARTIES_PER_RUN]  # one run disconnects at most 20
+    confirm_metadata = ConfirmMetadata("https://hooks.slack.com/commands/T1/2/3", "C0123ABCDE", chosen)
     for view in (
         checking_modal("disconnect-confirm-" + "f" * 32),
         form_modal("C0123ABCDE", shared, shared.team_ids[:2], metadata),
         form_modal("C0123ABCDE", None, (), metadata),
-        confirm_modal(shared, shared.team_ids, confirm_metadata.encode(), "ext"),
+        confirm_modal(shared, chosen, confirm_metadata.encode(), "ext"),
     ):
         data = view.to_dict()  # slack_sdk.models validates Block Kit's limits here
         assert len(data["blocks"]) <= 100
         for block in data["blocks"]:
             assert len(block.get("text", {}).get("text", "")) <= 3000
-            for option in block.get("element", {}).get("options", []):
+            element = block.get("element", {})
+            groups = element.get("option_groups", [])
+            assert len(groups) <= 100 and len(element.get("options", [])) <= 100
+            for option in [*element.get("options", []), *(o for g in groups for o in g["options"])]:
                 assert len(option["text"]["text"]) <= 75
     assert "<with>" not in json.dumps(confirm_modal(shared, shared.team_ids, "{}", "ext").to_dict())
 

@@ -211,3 +211,11 @@ def test_a_leave_names_everyone_until_its_lists_outgrow_their_share_then_the_fil
     rows = listed.content.splitlines()
     assert rows[0] == "channel_id,result,error,private" and len(rows) == 1002
     assert rows[2] == "C0000000001,left,,yes" and rows[-1] == "C9999999999,failed,last_member,"
+
+
+async def test_an_answer_slack_sdk_cant_read_is_false_not_raised(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    """files.completeUploadExternal answering ok without `files` (slack_sdk then fails on len(None)): the summary
+    beside the file must still go, so the upload says False."""
+    user = fake_slack.add_user()
+    fake_slack.scripts["files.completeUploadExternal"] = deque([Scripted(body={"ok": True})])
+    assert await send(client, user) is False

@@ -2,12 +2,13 @@ from slack_bolt.async_app import AsyncApp
 
 from listeners.actions.audit_export import audit_export_requested
 from listeners.actions.disconnect_channel import disconnect_channel_chosen
-from listeners.actions.home_paging import audit_page_requested
+from listeners.actions.home_paging import audit_page_requested, jobs_page_requested
 from listeners.actions.offboard import offboard_cancel_pressed, offboard_open_pressed
 from listeners.actions.partners import directory_page_requested, everything_pressed, partner_offboard_pressed
 from listeners.actions.rejoin import rejoin_pressed
 from services.ui.disconnect import CHANNEL_ACTION
 from services.ui.home import EXPORT_ACTION, NEWEST_ACTION, OLDER_ACTION
+from services.ui.home_jobs import JOBS_EARLIER_ACTION, JOBS_NEXT_ACTION
 from services.ui.offboarding import CANCEL_ACTION as OFFBOARD_CANCEL_ACTION
 from services.ui.offboarding import HOME_OPEN_ACTION as OFFBOARD_OPEN_ACTION
 from services.ui.partners import (
@@ -27,6 +28,8 @@ def register(app: AsyncApp) -> None:
     app.action(EXPORT_ACTION)(audit_export_requested)
     app.action(OFFBOARD_OPEN_ACTION)(offboard_open_pressed)
     app.action(OFFBOARD_CANCEL_ACTION)(offboard_cancel_pressed)
+    app.action(JOBS_EARLIER_ACTION)(jobs_page_requested)
+    app.action(JOBS_NEXT_ACTION)(jobs_page_requested)
     app.action(DIRECTORY_NEXT_ACTION)(directory_page_requested)
     app.action(DIRECTORY_FIRST_ACTION)(directory_page_requested)
     app.action(PARTNER_OFFBOARD_ACTION)(partner_offboard_pressed)

@@ -1,4 +1,5 @@
-"""The Home tab's audit paging buttons: "Load older" and "Back to newest"."""
+"""The Home tab's paging buttons: the audit log's "Load older" and "Back to newest", the offboarding jobs' "Earlier
+jobs" and "Next jobs"."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.payload import installation_org, user_id_of
 from services.audit.home import HomeTab, publish_home
 from services.ui.home import OLDER_ACTION
+from services.ui.home_jobs import page_offset
 
 
 async def audit_page_requested(
@@ -27,4 +29,17 @@ async def audit_page_requested(
         else None
     )
     view = await home_tab.view(client, user_id, installation_org(context), context.team_id, before)
+    await publish_home(client, user_id, view)
+
+
+async def jobs_page_requested(
+    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext, home_tab: HomeTab
+) -> None:
+    """Another page of the org's running offboardings (the button's value is its offset); the audit log's newest."""
+    await ack()
+    user_id = user_id_of(body)
+    if not user_id:
+        return
+    offset = page_offset(action.get("value"))
+    view = await home_tab.view(client, user_id, installation_org(context), context.team_id, jobs_offset=offset)
     await publish_home(client, user_id, view)

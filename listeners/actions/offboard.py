@@ -7,8 +7,11 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import requester_of
+from services.audit.home import HomeTab, publish_home
 from services.disconnecting.offboarding import Offboarding
 from services.slack.outcomes import call_outcome
+from services.ui import decode_metadata
+from services.ui.home_jobs import JOBS_PAGE_KEY, page_offset
 from services.ui.offboarding import progress_modal, start_modal, status_modal
 
 
@@ -19,7 +22,13 @@ async def offboard_open_pressed(ack: AsyncAck, body: dict, client: AsyncWebClien
 
 
 async def offboard_cancel_pressed(
-    ack: AsyncAck, body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext, offboarding: Offboarding
+    ack: AsyncAck,
+    body: dict,
+    action: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    offboarding: Offboarding,
+    home_tab: HomeTab,
 ) -> None:
     await ack()
     job_id = action.get("value")
@@ -42,5 +51,9 @@ async def offboard_cancel_pressed(
         elif answer != "cancelling":
             text = "That job has already finished; nothing to cancel." if answer == "finished" else "No such job."
             await call_outcome(client.views_update(view_id=view.get("id"), view=status_modal(text)))
-    elif offboarding.home_refresh is not None:
-        await offboarding.home_refresh(client, requester.user_id, requester.enterprise_id, requester.team_id)
+    else:  # the Home tab, at the jobs page it showed
+        offset = page_offset(decode_metadata(view.get("private_metadata")).get(JOBS_PAGE_KEY, 0))
+        home = await home_tab.view(
+            client, requester.user_id, requester.enterprise_id, requester.team_id, jobs_offset=offset
+        )
+        await publish_home(client, requester.user_id, home)

@@ -10,8 +10,9 @@ from listeners.command_text import parse_disconnect_text
 from listeners.commands.opening import acked_over_the_limit, open_and_check, tell_the_form_did_not_open
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import requester_of
+from services.audit.log import AuditEvent
 from services.disconnecting.attempts import AttemptLimiter
-from services.disconnecting.shared_channels import describe_shared_channel
+from services.disconnecting.shared_channels import TOO_MANY_PARTIES_OUTCOME, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, show_or_tell
 from services.storage.handled_requests import HandledRequests
 from services.ui.disconnect import FormMetadata, checking_modal, form_modal, usage_message
@@ -27,14 +28,20 @@ async def disconnect_shared_command(
     disconnect_attempts: AttemptLimiter,
 ) -> None:
     request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
-    if request.help:
-        await ack(text=usage_message(request.not_understood, request.too_many), response_type="ephemeral")
+    if request.help and not request.too_many:
+        await ack(text=usage_message(request.not_understood), response_type="ephemeral")
         return
-    if await acked_over_the_limit(ack, disconnect_attempts, str(command.get("user_id"))):
+    # Over the cap counts as an attempt: a flood of them is one audit row a minute, not a row each.
+    if await acked_over_the_limit(ack, disconnect_attempts, str(command.get("user_id")), client, context):
+        return
+    requester = requester_of(command, context, command.get("response_url"), dry_run=request.dry_run)
+    if request.too_many:
+        await ack(text=usage_message(too_many=True), response_type="ephemeral")
+        outcome = f"{TOO_MANY_PARTIES_OUTCOME}:{request.named}"
+        await disconnects.trail.record(client, requester.entry(AuditEvent.REFUSED, outcome, request.channel_id))
         return
     await ack()
 
-    requester = requester_of(command, context, command.get("response_url"), dry_run=request.dry_run)
     async with answer_failures_after_ack(client, requester.user_id, requester.response_url):
         opened = await open_and_check(client, command, requester, disconnects, handled_requests, checking_modal())
         if opened is None:

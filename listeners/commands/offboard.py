@@ -37,7 +37,7 @@ async def offboard_command(
     if request is None or not request.partner:
         await ack(text=problem_text("no_partner"), response_type="ephemeral")
         return
-    if await acked_over_the_limit(ack, disconnect_attempts, str(command.get("user_id"))):
+    if await acked_over_the_limit(ack, disconnect_attempts, str(command.get("user_id")), client, context):
         return
     await ack()
     requester = requester_of(command, context, command.get("response_url"), dry_run=request.dry_run)

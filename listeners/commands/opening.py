@@ -7,9 +7,11 @@ import asyncio
 from dataclasses import dataclass
 
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from listeners.payload import installation_org
 from services.disconnecting.admins import AdminCheck
 from services.disconnecting.attempts import AttemptLimiter
 from services.disconnecting.workflow import Disconnects, Requester
@@ -19,11 +21,15 @@ from services.slack.outcomes import call_outcome
 from services.storage.handled_requests import HandledRequests
 
 
-async def acked_over_the_limit(ack: AsyncAck, attempts: AttemptLimiter, user_id: str) -> bool:
-    """Past a person's attempts a minute: told in the ack, with no API call (services.disconnecting.attempts)."""
+async def acked_over_the_limit(
+    ack: AsyncAck, attempts: AttemptLimiter, user_id: str, client: AsyncWebClient, context: AsyncBoltContext
+) -> bool:
+    """Past a person's attempts a minute: told in the ack, with no API call, and counted for the minute's one audit
+    row (services.disconnecting.attempts)."""
     if attempts.allow(user_id):
         return False
     await ack(text=TOO_MANY_ATTEMPTS.format(count=attempts.per_minute), response_type="ephemeral")
+    attempts.refused(client, user_id, installation_org(context), context.team_id)
     return True
 
 

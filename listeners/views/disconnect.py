@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.command_text import channel_id_of
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS
-from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, requester_of
+from listeners.payload import chosen_channel, chosen_teams, dry_run_chosen, offered_teams, requester_of
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, describe_shared_channel
 from services.disconnecting.workflow import Disconnects, Requester, show_or_tell
@@ -37,8 +37,9 @@ from services.ui.disconnect import (
 logger = logging.getLogger(__name__)
 
 
-def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]) -> dict[str, str]:
-    """Inline errors from what the form already knows: no Web API call before the ack."""
+def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str], offered: set[str]) -> dict[str, str]:
+    """Inline errors from what the form already knows (`offered`: the parties its view offered): no Web API call
+    before the ack."""
     if channel_id is None:
         return {CHANNEL_BLOCK: "Choose a shared channel."}
     if metadata.channel_id != channel_id:
@@ -49,7 +50,7 @@ def form_errors(metadata: FormMetadata, channel_id: str | None, teams: list[str]
         return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["no_team_chosen"]}
     if len(teams) > MAX_PARTIES_PER_RUN:
         return {TEAMS_BLOCK_PREFIX + channel_id: TOO_MANY}
-    if any(t not in metadata.team_ids for t in teams):
+    if any(t not in offered for t in teams):
         return {TEAMS_BLOCK_PREFIX + channel_id: CHANNEL_PROBLEMS["team_not_connected"]}
     return {}
 
@@ -66,7 +67,7 @@ async def disconnect_form_submission(
     metadata = FormMetadata.decode(view.get("private_metadata"))
     channel_id = chosen_channel(view)
     teams = chosen_teams(view, channel_id) if channel_id else []
-    errors = form_errors(metadata, channel_id, teams)
+    errors = form_errors(metadata, channel_id, teams, offered_teams(view, channel_id) if channel_id else set())
     if errors or channel_id is None:
         await ack(response_action="errors", errors=errors)
         return

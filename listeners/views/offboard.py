@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.errors import answer_failures_after_ack
 from listeners.payload import (
     dry_run_chosen,
+    installation_org,
     installation_team,
     kept_channels,
     partner_typed,
@@ -51,6 +52,7 @@ async def offboard_start_submission(
     if not disconnect_attempts.allow(user_id_of(body)):
         text = TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute)
         await ack(response_action="errors", errors={PARTNER_BLOCK: text})
+        disconnect_attempts.refused(client, user_id_of(body), installation_org(context), context.team_id)
         return
     await ack(response_action="update", view=loading_modal(partner))
     requester = requester_of(body, context, None, dry_run_chosen(view, OFFBOARD_DRY_RUN_BLOCK))

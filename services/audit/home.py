@@ -14,7 +14,9 @@ from services.audit.log import AuditLog
 from services.disconnecting.admins import AdminPolicy
 from services.slack.names import NameBook, installation_key
 from services.slack.outcomes import call_outcome
+from services.ui import encode_metadata
 from services.ui.home import HOME_PAGE_SIZE, admin_check_failed_note, admin_home, member_home
+from services.ui.home_jobs import JOBS_PAGE_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -27,13 +29,13 @@ class HomeTab:
         admins: AdminPolicy,
         log: AuditLog,
         names: NameBook,
-        extra: Callable[[str | None], Awaitable[list[Any]]] | None = None,
+        extra: Callable[[str | None, int], Awaitable[list[Any]]] | None = None,
         partners: Callable[[AsyncWebClient, str | None], Awaitable[list[Any]]] | None = None,
     ) -> None:
         self.admins = admins
         self.log = log
         self.names = names
-        self.extra = extra  # more blocks for admins, by org (offboarding's button and jobs)
+        self.extra = extra  # more blocks for admins, by org and jobs page (offboarding's button and jobs)
         self.partners = partners  # the partner directory's page at a cursor (services.disconnecting.everything)
 
     async def view(
@@ -43,6 +45,7 @@ class HomeTab:
         enterprise_id: str | None,
         team_id: str | None,
         before_id: int | None = None,
+        jobs_offset: int = 0,
         partners_cursor: str | None = None,
     ) -> View:
         """Checked afresh on every opening and every page: someone demoted a minute ago sees no audit log."""
@@ -56,10 +59,13 @@ class HomeTab:
             self.names.channels(client, scope, [r["channel_id"] for r in rows if r["channel_id"]]),
             self.names.teams(client, scope, [r["leaving_team_id"] for r in rows if r["leaving_team_id"]]),
         )
-        extra = await self.extra(enterprise_id) if self.extra is not None and enterprise_id else []
+        extra = await self.extra(enterprise_id, jobs_offset) if self.extra is not None and enterprise_id else []
         if self.partners is not None and enterprise_id:
             extra = [*extra, *await self.partners(client, partners_cursor)]
-        return admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
+        view = admin_home(rows, users, channels, teams, more, older_page=before_id is not None, extra_blocks=extra)
+        if jobs_offset:  # the jobs page shown, so a Cancel pressed on it republishes the same page
+            view.private_metadata = encode_metadata({JOBS_PAGE_KEY: jobs_offset})
+        return view
 
 
 async def publish_home(client: AsyncWebClient, user_id: str, view: View) -> None:

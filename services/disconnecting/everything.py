@@ -35,8 +35,9 @@ from services.disconnecting.directory import (
     list_page,
     watch_partner,
 )
+from services.disconnecting.offboarding import offboard_claim
 from services.disconnecting.workflow import Disconnects, Requester, update_view
-from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
+from services.jobs.queue import DONE, FAILED, Job, JobClaimed, JobRunner, JobWork
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 
@@ -151,23 +152,30 @@ class EverythingOffboarding:
 
         if not requester.enterprise_id or not await self._checked(client, requester, partner_id, view_id=view_id):
             return None
-        since = datetime.now(UTC)
-        for kind in (OFFBOARD_EVERYTHING, "offboard"):
-            unfinished = await self.runner.store.recent(kind, requester.enterprise_id, since=since)
-            if any(j.status not in FINISHED and j.payload.get("partner") == partner_id for j in unfinished):
-                text = problem_text("already_running", partner=partner_label(partner_id, name))
-                await update_view(client, everything_status_modal(text), view_id=view_id)
-                return None
-        job_id = await self.runner.store.create(
-            OFFBOARD_EVERYTHING,
-            user_id=requester.user_id,
-            items=[{"id": partner_id, "outcome": None}],
-            enterprise_id=requester.enterprise_id,
-            team_id=requester.team_id,
-            is_enterprise_install=is_enterprise_install,
-            response_url=requester.response_url,
-            payload={"partner": partner_id, "partner_name": name, "view_id": view_id, "mode": "everything"},
-        )
+        # One offboarding per partner and org, in either mode, whatever the number of jobs: the claim both kinds hold
+        # (a unique column, services.jobs.queue), read first and enforced by the job's write.
+        claim = offboard_claim(requester.enterprise_id, partner_id)
+        try:
+            if await self.runner.store.holder(claim) is not None:
+                raise JobClaimed("")
+            job_id = await self.runner.store.create(
+                OFFBOARD_EVERYTHING,
+                claim=claim,
+                user_id=requester.user_id,
+                items=[{"id": partner_id, "outcome": None}],
+                enterprise_id=requester.enterprise_id,
+                team_id=requester.team_id,
+                is_enterprise_install=is_enterprise_install,
+                response_url=requester.response_url,
+                payload={"partner": partner_id, "partner_name": name, "view_id": view_id, "mode": "everything"},
+            )
+        except JobClaimed:
+            await self.disconnects.trail.record(
+                client, requester.entry(AuditEvent.REFUSED, "already_running", None, partner_id)
+            )
+            text = problem_text("already_running", partner=partner_label(partner_id, name))
+            await update_view(client, everything_status_modal(text), view_id=view_id)
+            return None
         self.runner.wake()
         job = await self.runner.store.get(job_id)
         if view_id and job is not None:
@@ -202,10 +210,15 @@ class EverythingOffboarding:
                 client, self._entry(job, AuditEvent.STARTED, "everything, DMs and group DMs included")
             )
         if not payload.get("called"):
-            if payload.get("sent"):  # interrupted after the call may have gone out: asked again only if still needed
-                listed, _ = await find_partner(client, partner)
-                if listed is not None and listed.status == DISCONNECTED:
-                    payload["called"] = True
+            if payload.get("sent"):
+                # Interrupted after the call may have gone out, before Slack's answer was recorded. Never a second
+                # call: Slack disconnects "in the background and may take some time", so a partner still listed as
+                # connected may well be on its way out. The job watches; if the watch ends first, the summary says
+                # the app can't tell whether Slack received the call.
+                payload["called"] = True
+                payload["uncertain"] = True
+                payload["called_at"] = self.clock()
+                await work.save()
             if not payload.get("called"):
                 payload["sent"] = True
                 await work.save()
@@ -281,4 +294,9 @@ class EverythingOffboarding:
         if not enterprise_id or not self.runner.store.database.opened:
             return []
         since = datetime.now(UTC) - timedelta(hours=1)
-        return await self.runner.store.recent(OFFBOARD_EVERYTHING, enterprise_id, since=since)
+        # Unfinished ones oldest first (one per partner: the claim), then the last hour's finished.
+        running, _ = await self.runner.store.unfinished(OFFBOARD_EVERYTHING, enterprise_id, offset=0, limit=10)
+        return [
+            *running,
+            *await self.runner.store.finished_since(OFFBOARD_EVERYTHING, enterprise_id, since=since, limit=5),
+        ]

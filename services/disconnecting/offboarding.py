@@ -14,6 +14,10 @@ What Slack offers, and where it says so:
   unlike a short bulk leave, keeps what it learned for the rest of the job (the fake, like Slack, answers a 429 with a
   whole window's Retry-After: forgetting the pace after a quiet minute would cost a full window each time).
 
+The search is done once (issue 20): private and public channels asked for explicitly (services.disconnecting.partners,
+`search_channel_types`), for at most PLAN_SEARCH_SECONDS before the plan is shown (kept in the database: PlanStore),
+the rest by the job, beside its admin calls, from the stored cursor; each channel found joins the job at once.
+
 The job (services.jobs.queue, kind "offboard") disconnects the channels in order, one at a time, audits every channel
 under the job's ID, can be cancelled by any admin of the org (a "cancelled" audit row is the request: any instance
 sees it), and ends with one summary.
@@ -51,13 +55,15 @@ from services.disconnecting.partners import (
     Partner,
     PlanStore,
     Search,
+    StoredPlan,
     outcome_counts,
     resolve_partner,
+    search_by_name,
     search_page,
 )
 from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
 from services.disconnecting.workflow import Disconnects, Requester
-from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobRunner, JobWork
+from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobClaimed, JobRunner, JobWork
 from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
@@ -71,7 +77,17 @@ SEARCH_METHOD = "admin.conversations.search"
 # it hasn't reached by then the job searches, page after page, while it disconnects what it has found.
 PLAN_SEARCH_SECONDS = 5.0
 SEARCH_PROGRESS_SECONDS = 1.0  # "Found 340 channels so far…" at most this often
-RATELIMITED_PAUSE_SECONDS = 1.0  # the job's search, still limited after the client's retries, tries again after this
+RATELIMITED_PAUSE_SECONDS = 1.0
+SEARCH_SAVE_EVERY = 10  # pages
+# The "keep these" picker's options are its ack (Slack waits 3 s): a search by name for a plan still searching is cut
+# after this long (the stored plan's channels are offered anyway).
+KEEP_SEARCH_SECONDS = 1.8  # the job's search, still limited after the client's retries, tries again after this
+
+
+def offboard_claim(enterprise_id: str | None, partner_id: str | None) -> str:
+    """What an offboarding job holds alone while unfinished (services.jobs.queue: a unique column): one offboarding
+    per partner and org, dry run or not, whatever the number of jobs."""
+    return f"offboard:{enterprise_id or ''}:{partner_id or ''}"
 
 
 @dataclass
@@ -142,12 +158,14 @@ class Offboarding:
         search: Search | None = None,
         excluded: Sequence[str] = (),
     ) -> str:
-        """Write the job (before the admin is told it started) and wake this instance's runner.
+        """Write the job (before the admin is told it started) and wake this instance's runner; JobClaimed when an
+        offboarding of this partner is unfinished in the org (written by any instance, however many jobs there are).
 
         With a `search` not done, the job goes on searching where the plan stopped, and disconnects each channel it
         finds but the `excluded` (those the admin kept)."""
         job_id = await self.runner.store.create(
             OFFBOARD,
+            claim=offboard_claim(requester.enterprise_id, partner.id),
             user_id=requester.user_id,
             items=[{**c, "outcome": None} for c in channels],
             enterprise_id=requester.enterprise_id,
@@ -240,6 +258,19 @@ class Offboarding:
                             client.views_update(view_id=view_id, view=searching_modal(label, findings.search.found))
                         )
 
+    async def more_to_keep(self, client: AsyncWebClient, stored: StoredPlan, typed: str) -> list[dict[str, Any]]:
+        """While the plan's search isn't done, channels matching `typed` that it hasn't reached yet (Slack's search
+        by name, with the admin token of the plan's org), so any channel can be kept; [] when Slack is slow."""
+        if stored.findings.search.done or len(typed.strip().lstrip("#")) < 2:
+            return []
+        token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
+        if token.token is None:
+            return []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(KEEP_SEARCH_SECONDS):
+                return await search_by_name(token.client(client), stored.findings, typed.strip().lstrip("#"))
+        return []
+
     async def _send_plan_file(self, client: AsyncWebClient, user_id: str, findings: Findings, label: str) -> None:
         """The whole plan, one channel a line, as a file in the admin's DM (the modal shows the first few)."""
         from services.slack.files import send_file_to_user
@@ -276,11 +307,11 @@ class Offboarding:
         if partner.id == requester.enterprise_id:
             await self._tell(client, requester, view_id, problem_text("our_org", partner=label))
             return None
-        # One offboarding of a partner at a time in an org: a second would send every call twice. (Two confirmations
-        # in the same instant may both pass; the second job's calls then end in no_teams_to_disconnect, reported.)
-        unfinished = await self.runner.store.recent(OFFBOARD, requester.enterprise_id, since=datetime.now(UTC))
-        if any(j.status not in FINISHED and j.payload.get("partner") == partner.id for j in unfinished):
-            await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
+        # One offboarding of a partner at a time in an org: a second would send every call twice. The job's claim is
+        # unique in the database (submit: JobClaimed, also for two confirmations in the same instant); read here
+        # first so that no search runs for nothing.
+        if await self.runner.store.holder(offboard_claim(requester.enterprise_id, partner.id)) is not None:
+            await self._already_running(client, requester, view_id, partner.id, label)
             return None
         admin_client = admin_token.client(client)
         if not await self.still_outside(client, admin_client, requester, partner.id, view_id):
@@ -302,22 +333,37 @@ class Offboarding:
         if not kept and findings.search.done:
             await self._tell(client, requester, view_id, problem_text("all_kept", partner=label))
             return None
-        job_id = await self.submit(
-            requester,
-            partner,
-            kept,
-            theirs=findings.theirs,
-            pending=findings.pending,
-            is_enterprise_install=is_enterprise_install,
-            view_id=view_id,
-            installation_team=installation_team,
-            search=findings.search,
-            excluded=sorted(left_out),
-        )
+        try:
+            job_id = await self.submit(
+                requester,
+                partner,
+                kept,
+                theirs=findings.theirs,
+                pending=findings.pending,
+                is_enterprise_install=is_enterprise_install,
+                view_id=view_id,
+                installation_team=installation_team,
+                search=findings.search,
+                excluded=sorted(left_out),
+            )
+        except JobClaimed:
+            await self._already_running(client, requester, view_id, partner.id, label)
+            return None
         job = await self.runner.store.get(job_id)
         if view_id and job is not None and job.done_count == 0:
             await call_outcome(client.views_update(view_id=view_id, view=progress_modal(job)))
         return job_id
+
+    async def _already_running(
+        self, client: AsyncWebClient, requester: Requester, view_id: str | None, partner_id: str, label: str
+    ) -> None:
+        """Refused: this partner's offboarding is unfinished in the org (its Cancel is on every admin's Home tab)."""
+        from services.ui.offboarding import problem_text
+
+        await self.disconnects.trail.record(
+            client, requester.entry(AuditEvent.REFUSED, "already_running", None, partner_id)
+        )
+        await self._tell(client, requester, view_id, problem_text("already_running", partner=label))
 
     # ---- cancel ------------------------------------------------------------------------------------------------
     async def cancel(self, client: AsyncWebClient, requester: Requester, job_id: str) -> str:
@@ -459,7 +505,12 @@ class Offboarding:
                 if settled:
                     outcome = "ok_settled"
                 await self.disconnects.trail.record(client, self._entry(job, AuditEvent.SUCCEEDED, outcome, channel_id))
-                return {"outcome": DISCONNECTED, "after": result.after_error, "settled": settled}
+                done: dict[str, Any] = {"outcome": DISCONNECTED}  # no empty keys: the job's row is rewritten per item
+                if result.after_error is not None:
+                    done["after"] = result.after_error
+                if settled:
+                    done["settled"] = True
+                return done
             if error in STOPPING_ERRORS:
                 state.stop_reason = job.payload["stopping"] = error
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FAILED, error, channel_id))
@@ -563,8 +614,12 @@ class Offboarding:
         )
         pacer = pacer_of(search_client)
         key = pace_key(search_client.token, SEARCH_METHOD)
+        unsaved = 0
         try:
             while not search.done and state.stop_reason is None and not work.stopping:
+                await self._check_stop(client, state)  # a cancel, or rights gone, stop the search too
+                if state.stop_reason is not None:
+                    break
                 before = (search.pages, sum(s.done for s in search.sweeps))
                 async with pacer.slot(key):
                     found = await search_page(search_client, findings)
@@ -573,7 +628,12 @@ class Offboarding:
                     continue
                 job.items.extend({**item, "outcome": None} for item in found if item["id"] not in excluded)
                 job.payload["search"] = search.as_dict()
-                await work.save()
+                # Written with the items' own checkpoints (each rewrites the whole job, cursor and all); by itself only
+                # every few pages, or when no channel is waiting (a restart then re-reads at most those pages).
+                unsaved += 1
+                if unsaved >= SEARCH_SAVE_EVERY or search.done or not any(i.get("outcome") is None for i in job.items):
+                    unsaved = 0
+                    await work.save()
                 more.set()
                 if not found:
                     await self._progress(client, state, job.done_count, len(job.items))
@@ -666,8 +726,26 @@ class Offboarding:
             await self._tell(client, requester, view_id, text)
         return False
 
-    async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
-        """This org's offboarding jobs not finished yet, and those finished in the last hour (the Home tab)."""
+    async def active_jobs(self, enterprise_id: str | None, offset: int = 0, limit: int = 10) -> HomeJobs:
+        """The Home tab's jobs: a page of this org's unfinished offboardings (oldest first, every one reachable by
+        paging, whatever their number), how many there are, and on the first page those finished in the last hour."""
         if not enterprise_id or not self.runner.store.database.opened:
-            return []
-        return await self.runner.store.recent(OFFBOARD, enterprise_id, since=datetime.now(UTC) - timedelta(hours=1))
+            return HomeJobs([], 0, 0, [])
+        store = self.runner.store
+        running, total = await store.unfinished(OFFBOARD, enterprise_id, offset=offset, limit=limit)
+        if not running and offset > 0 and total > 0:  # the page emptied as jobs finished: the last page
+            offset = (total - 1) // limit * limit
+            running, total = await store.unfinished(OFFBOARD, enterprise_id, offset=offset, limit=limit)
+        since = datetime.now(UTC) - timedelta(hours=1)
+        finished = await store.finished_since(OFFBOARD, enterprise_id, since=since, limit=5) if offset == 0 else []
+        return HomeJobs(running, total, offset, finished)
+
+
+@dataclass(frozen=True)
+class HomeJobs:
+    """A page of an org's unfinished offboarding jobs for the Home tab (services.ui.home_jobs)."""
+
+    running: list[Job]  # oldest first, from `offset`
+    total: int  # unfinished in all
+    offset: int
+    finished: list[Job]  # finished in the last hour, newest first (first page only)

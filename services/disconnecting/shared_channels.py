@@ -23,10 +23,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, org_names, team_facts, team_name
 
-MAX_TEAMS = 100  # a multi-select holds at most 100 options
+# A Slack Connect channel holds up to 250 organizations (Slack's help center; ../shared/slack-facts.md): every one is
+# offered (services.ui.disconnect groups past 100 options). The bound leaves room for pending invitations besides, and
+# keeps a forged or broken answer from building a view of thousands of options.
+MAX_TEAMS = 500
 # Parties one /disconnect-shared may disconnect: a Slack Connect channel rarely has more, and a cap keeps one command
 # from writing thousands of audit rows or team.info calls.
 MAX_PARTIES_PER_RUN = 20
+# The audit row of a /disconnect-shared naming more (refused before any API call): "too_many_parties:<named>".
+TOO_MANY_PARTIES_OUTCOME = "too_many_parties"
 
 PartyState = Literal["connected", "limited", "pending"]
 # Where a party's ID comes from in conversations.info, in the order a later key overrides an earlier one.

@@ -142,6 +142,14 @@ class JobExists(Exception):
     """A job with this ID was written before."""
 
 
+class JobClaimed(Exception):
+    """Another unfinished job holds this claim (e.g. an offboarding of the same partner in the same org)."""
+
+    def __init__(self, holder_id: str) -> None:
+        super().__init__(holder_id)
+        self.holder_id = holder_id
+
+
 def _as_new(
     now: datetime,
     user_id: str,
@@ -186,11 +194,6 @@ class JobStore:
         self.lease = timedelta(seconds=lease_seconds)
         self._rows = JobRows(database)
 
-    async def recent(self, kind: str, enterprise_id: str, *, since: datetime, limit: int = 5) -> list[Job]:
-        """An org's jobs of `kind` not finished yet or finished after `since`, newest first."""
-        rows = await self._rows.newest(kind, enterprise_id, finished_after=since, limit=limit)
-        return [_job_of(r) for r in rows]
-
     async def create(
         self,
         kind: str,
@@ -204,13 +207,18 @@ class JobStore:
         payload: dict[str, Any] | None = None,
         created_at: datetime | None = None,
         job_id: str | None = None,
+        claim: str | None = None,
     ) -> str:
-        """Write a queued job; JobExists when `job_id` is taken (a replay of the request that made it)."""
+        """Write a queued job; JobExists when `job_id` is taken (a replay of the request that made it); JobClaimed
+        when another unfinished job holds `claim` (a unique index: of two writers at once, exactly one succeeds)."""
         job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
         new = _as_new(now, user_id, items, enterprise_id, team_id, is_enterprise_install, response_url, payload)
-        written = await self._rows.insert({"id": job_id, "kind": kind, **new})
+        written = await self._rows.insert({"id": job_id, "kind": kind, **new, "claim": claim})
         if not written:
+            holder = await self._rows.holding(claim) if claim else None
+            if holder is not None and holder["id"] != job_id:
+                raise JobClaimed(holder["id"])
             raise JobExists(job_id)
         metrics.job_event(kind, "queued")
         return job_id
@@ -240,6 +248,20 @@ class JobStore:
     async def get(self, job_id: str) -> Job | None:
         row = await self._rows.get(job_id)
         return None if row is None else _job_of(row)
+
+    async def holder(self, claim: str) -> Job | None:
+        """The unfinished job holding `claim`, if any (finishing a job gives its claim up)."""
+        row = await self._rows.holding(claim)
+        return None if row is None else _job_of(row)
+
+    async def unfinished(self, kind: str, enterprise_id: str, *, offset: int, limit: int) -> tuple[list[Job], int]:
+        """An org's unfinished jobs of `kind`, oldest first, from `offset` (at most `limit`); and how many in all."""
+        rows, total = await self._rows.unfinished(kind, enterprise_id, finished=FINISHED, offset=offset, limit=limit)
+        return [_job_of(r) for r in rows], total
+
+    async def finished_since(self, kind: str, enterprise_id: str, *, since: datetime, limit: int) -> list[Job]:
+        """An org's jobs of `kind` finished after `since`, newest first."""
+        return [_job_of(r) for r in await self._rows.finished_since(kind, enterprise_id, since=since, limit=limit)]
 
     async def claim_next(self) -> Job | None:
         """The oldest claimable job (queued, or running with an expired lease), now leased to this instance; None
@@ -319,6 +341,7 @@ class JobStore:
             finished_at=now,
             lease_owner=None,
             lease_expires_at=None,
+            claim=None,  # a finished job holds nothing: the next one may take its claim
         )
         if with_summary:
             summary_claimed = await self._rows.update(

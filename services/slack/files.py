@@ -62,6 +62,9 @@ async def send_file_to_user(
     except SlackRequestError:  # the POST to the upload URL was refused (its status is in the text: not logged whole)
         logger.warning("Could not upload %s for user %s: the upload URL refused the file", filename, user_id)
         return False
+    except Exception as e:  # noqa: BLE001 - an answer slack_sdk can't read: the summary still goes, saying so
+        logger.warning("Could not upload %s for user %s: %s", filename, user_id, type(e).__name__)
+        return False
     if error is not None:
         logger.warning("Could not upload %s for user %s: %s", filename, user_id, error)
         return False

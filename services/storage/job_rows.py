@@ -153,19 +153,45 @@ class JobRows:
         rows = await self._read(select(job).where(job.c.id == job_id))
         return rows[0] if rows else None
 
-    async def newest(
-        self, kind: str, enterprise_id: str, *, finished_after: datetime, limit: int
+    async def holding(self, claim: str) -> dict[str, Any] | None:
+        """The row holding `claim` (unfinished: a finished job's claim is cleared), if any."""
+        from sqlalchemy import select
+
+        from services.storage.tables import job
+
+        rows = await self._read(select(job).where(job.c.claim == claim))
+        return rows[0] if rows else None
+
+    async def unfinished(
+        self, kind: str, enterprise_id: str, *, finished: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """An org's rows of `kind` in no status of `finished`, oldest first, from `offset` (at most `limit`); and how
+        many there are in all."""
+        from sqlalchemy import func, select
+
+        from services.storage.tables import job
+
+        where = (job.c.kind == kind, job.c.enterprise_id == enterprise_id, job.c.status.not_in(finished))
+        rows = await self._read(
+            select(job).where(*where).order_by(job.c.created_at, job.c.id).offset(offset).limit(limit)
+        )
+        engine = await self.database.engine()
+        async with engine.connect() as conn:
+            total = (await conn.execute(select(func.count()).select_from(job).where(*where))).scalar() or 0
+        return rows, int(total)
+
+    async def finished_since(
+        self, kind: str, enterprise_id: str, *, since: datetime, limit: int
     ) -> list[dict[str, Any]]:
-        """An org's rows of `kind` not finished, or finished after `finished_after`; newest first."""
-        from sqlalchemy import or_, select
+        """An org's rows of `kind` finished after `since`, newest first (at most `limit`)."""
+        from sqlalchemy import select
 
         from services.storage.tables import job
 
         return await self._read(
             select(job)
-            .where(job.c.kind == kind, job.c.enterprise_id == enterprise_id)
-            .where(or_(job.c.finished_at.is_(None), job.c.finished_at > finished_after))
-            .order_by(job.c.created_at.desc())
+            .where(job.c.kind == kind, job.c.enterprise_id == enterprise_id, job.c.finished_at > since)
+            .order_by(job.c.finished_at.desc())
             .limit(limit)
         )
 

@@ -68,6 +68,9 @@ job = Table(
     Column("attempts", Integer, nullable=False, default=0),  # claims so far
     Column("interrupted", Boolean, nullable=False, default=False),  # a process stopped or died while working it
     Column("summary_sent_at", DateTime(timezone=True)),  # claimed by whoever posts the one summary
+    # What the job holds alone until it finishes (e.g. "offboard:E…:E…": one offboarding per partner and org); unique,
+    # cleared when the job finishes. NULL for jobs that hold nothing (any number of rows may be NULL).
+    Column("claim", String(120), index=True, unique=True),
 )
 
 # The pace of a Web API method for one installation's token (services.storage.pace_rows), shared by every instance

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from services.audit.log import AuditEvent
+from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE, OVER_LIMIT_OUTCOME
+from services.disconnecting.shared_channels import MAX_PARTIES_PER_RUN, TOO_MANY_PARTIES_OUTCOME
 from services.ui import escape_text, mention, truncate
 from services.ui.disconnect import team_label
 
@@ -15,6 +17,7 @@ REFUSAL_REASONS: dict[str, str] = {
     "not_an_enterprise": "this workspace isn't part of an Enterprise org",
     "other_org": "they belong to another organization",
     "admin_token_other_org": "the configured admin token belongs to another org",
+    "already_running": "an offboarding of that organization or workspace is already running in the org",
     "admin_token_expired": "the org-wide install's admin token expired and Slack wouldn't renew it",
 }
 _CHECK_FAILED = "admin_check_failed:"
@@ -23,6 +26,11 @@ _UNKNOWN = "outcome_unknown:"  # an ambiguous error, and the channel couldn't be
 
 
 def refusal_reason(outcome: str) -> str:
+    code, _, count = outcome.partition(":")
+    if code == OVER_LIMIT_OUTCOME and count.isdigit():
+        return f"{count} more attempt{'s' if count != '1' else ''} within a minute, past {ATTEMPTS_PER_MINUTE} a minute"
+    if code == TOO_MANY_PARTIES_OUTCOME and count.isdigit():
+        return f"named {count} organizations or workspaces, more than {MAX_PARTIES_PER_RUN} in one run"
     if outcome.startswith("channel:"):
         return f"the channel can't be disconnected by this org (`{escape_text(outcome[len('channel:') :])}`)"
     if outcome.startswith(_CHECK_FAILED):
@@ -100,6 +108,8 @@ def audit_channel_line(
         return f":x: {user} tried to disconnect {workspace} from {channel}; Slack answered `{escape_text(outcome)}`."
     if event == AuditEvent.DRY_RUN.value:
         return f":test_tube: Dry run by {user}: would disconnect {workspace} from {channel}; nothing changed."
+    if outcome.startswith(f"{OVER_LIMIT_OUTCOME}:"):  # a minute's refused attempts: no channel or workspace chosen
+        return f":no_entry: {user} was refused {refusal_reason(outcome)}."
     attempt = "a dry run to disconnect" if dry_run else "disconnecting"
     return f":no_entry: {user} was refused {attempt} {workspace} from {channel}: {refusal_reason(outcome)}."
 
@@ -115,6 +125,9 @@ EXPORT_TITLE = "Audit log export"
 EXPORT_REFUSED = (
     "Only Org Admins and Owners (and the people the app's ADMIN_USER_IDS names) can export the audit log, so nothing "
     "was exported. This attempt is recorded in the audit log."
+)
+EXPORT_CHECK_FAILED = (
+    "I couldn't check whether you're an admin (`{error}`), so nothing was exported. Press Export again in a minute."
 )
 EXPORT_TOO_SOON = "An export of the audit log was sent a moment ago: wait a minute before asking for another."
 EXPORT_NOT_SENT = (

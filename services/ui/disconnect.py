@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     Option,
+    OptionGroup,
     PlainTextObject,
     SectionBlock,
     StaticMultiSelectElement,
@@ -48,6 +49,10 @@ DRY_RUN_BLOCK = "disconnect_dry_run"
 
 TITLE = "Disconnect workspace"
 OPTION_TEXT_LIMIT = 75
+# A static select holds at most 100 options, or at most 100 option groups of at most 100 options each
+# (https://docs.slack.dev/reference/block-kit/composition-objects/option-group-object; slack_sdk.models checks both).
+SELECT_OPTIONS_MAX = 100
+GROUP_LABEL_LIMIT = 75
 NAME_LIMIT = 60
 
 USAGE = "\n".join(
@@ -103,6 +108,33 @@ def _option(team_id: str, name: str | None, state: str = "connected") -> Option:
     suffix = f" ({kind} {team_id}{note})"
     text = truncate(name, OPTION_TEXT_LIMIT - len(suffix)) + suffix if name else f"{kind} {team_id}{note}"
     return Option(value=team_id, text=PlainTextObject(text=truncate(text, OPTION_TEXT_LIMIT), emoji=False))
+
+
+def _text_of(option: Option) -> str:
+    return option.text or option.label or option.value  # slack_sdk keeps the text object's text as `text`
+
+
+def _name_of(option: Option) -> str:
+    """An option's name without its "(organization E…)" suffix: what a group's label shows."""
+    text = _text_of(option)
+    name, _, _ = text.rpartition(" (")
+    return name if name and text.endswith(")") else text
+
+
+def option_groups(options: Sequence[Option]) -> list[OptionGroup] | None:
+    """None while the options fit one select; past 100 (a channel holds up to 250 organizations), every one in groups
+    of 100, alphabetical, each labelled with its first and last name."""
+    if len(options) <= SELECT_OPTIONS_MAX:
+        return None
+    ordered = sorted(options, key=lambda o: _text_of(o).casefold())
+    groups = []
+    for start in range(0, len(ordered), SELECT_OPTIONS_MAX):
+        part = ordered[start : start + SELECT_OPTIONS_MAX]
+        half = (GROUP_LABEL_LIMIT - 3) // 2
+        first, last = (_name_of(part[0]), _name_of(part[-1]))
+        label = f"{truncate(first, half)} – {truncate(last, half)}"
+        groups.append(OptionGroup(label=truncate(label, GROUP_LABEL_LIMIT), options=part))
+    return groups
 
 
 def channel_problem_text(problem: str, shared: SharedChannel | None = None, host: str | None = None) -> str:
@@ -174,6 +206,7 @@ def form_modal(
     else:
         options = [_option(p.id, shared.team_name(p.id), p.state) for p in shared.parties if p.removable]
         chosen = [o for o in options if o.value in preselected]
+        groups = option_groups(options)
         blocks.append(
             InputBlock(
                 block_id=TEAMS_BLOCK_PREFIX + channel_id,
@@ -181,8 +214,9 @@ def form_modal(
                 element=StaticMultiSelectElement(
                     action_id=TEAMS_ACTION,
                     max_selected_items=MAX_PARTIES_PER_RUN,
-                    placeholder="Choose who leaves the channel",
-                    options=options,
+                    placeholder="Choose who leaves the channel" if groups is None else "Type a name or ID to find it",
+                    options=options if groups is None else None,
+                    option_groups=groups,
                     initial_options=chosen or None,
                 ),
             )
@@ -322,12 +356,13 @@ def dry_run_message(channel_id: str, team_ids: Sequence[str], names: dict[str, s
 
 @dataclass(frozen=True)
 class FormMetadata:
-    """What the form carries between steps: the reply URL and what was learned about the chosen channel."""
+    """What the form carries between steps: the reply URL and what was learned about the chosen channel. Not the
+    parties offered (up to 250 IDs overflow private_metadata's 3,000 characters): the submitted view's own options
+    say which were offered (listeners.payload.offered_teams)."""
 
     response_url: str | None
     channel_id: str | None = None
     host_team_id: str | None = None
-    team_ids: tuple[str, ...] = ()
     problem: str | None = None
 
     @property
@@ -338,7 +373,7 @@ class FormMetadata:
     def for_channel(cls, response_url: str | None, shared: SharedChannel | None) -> FormMetadata:
         if shared is None:
             return cls(response_url)
-        return cls(response_url, shared.channel_id, shared.host_team_id, shared.team_ids, shared.problem)
+        return cls(response_url, shared.channel_id, shared.host_team_id, shared.problem)
 
     def encode(self) -> str:
         return encode_metadata(
@@ -346,7 +381,6 @@ class FormMetadata:
                 "r": self.response_url,
                 "c": self.channel_id,
                 "h": self.host_team_id,
-                "t": list(self.team_ids),
                 "p": self.problem,
             }
         )
@@ -358,7 +392,6 @@ class FormMetadata:
             text_field(data, "r"),
             text_field(data, "c"),
             text_field(data, "h"),
-            text_list(data, "t"),
             text_field(data, "p"),
         )
 

@@ -491,15 +491,20 @@ def plan_modal(findings: Findings, partner: Partner, metadata: str, dry_run: boo
     )
 
 
-def keep_options(findings: Findings, typed: str) -> list[Option]:
-    """The channels of ours whose name (or ID) holds what was typed, first OPTIONS_PER_SELECT, in the plan's order."""
+def keep_options(findings: Findings, typed: str, more: Sequence[dict[str, Any]] = ()) -> list[Option]:
+    """The channels of ours whose name (or ID) holds what was typed, first OPTIONS_PER_SELECT: the plan's, in its
+    order, then `more` (found by name while the plan's search goes on), each once."""
     wanted = typed.strip().lstrip("#").casefold()
-    matches = (
-        c
-        for c in findings.plan().ours
-        if not wanted or wanted in (c.name or "").casefold() or wanted == c.id.casefold()
-    )
-    return [_channel_option(c) for _, c in zip(range(OPTIONS_PER_SELECT), matches, strict=False)]
+    extra = Findings(findings.partner_id, findings.our_org, ours=list(more)).plan().ours
+    seen: set[str] = set()
+    options: list[Option] = []
+    for channel in (*findings.plan().ours, *extra):
+        if channel.id in seen or len(options) >= OPTIONS_PER_SELECT:
+            continue
+        if not wanted or wanted in (channel.name or "").casefold() or wanted == channel.id.casefold():
+            seen.add(channel.id)
+            options.append(_channel_option(channel))
+    return options
 
 
 def plan_file(findings: Findings, label: str) -> tuple[str, str, str, str]:
@@ -776,8 +781,11 @@ def _summary_lines(job: Job, limit: int) -> list[str]:
     return lines
 
 
-def home_blocks(jobs: Sequence[Job]) -> list[Any]:
-    """The Home tab's offboarding part, for admins: the button, and each recent job with its progress."""
+def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finished: Sequence[Job] = ()) -> list[Any]:
+    """The Home tab's offboarding part, for admins: the button, a page of the org's unfinished jobs (`running`, of
+    `total`, from `offset`) each with its progress and Cancel, and those `finished` lately (services.ui.home_jobs)."""
+    from services.ui.home_jobs import job_list_blocks
+
     blocks: list[Any] = [
         DividerBlock(),
         HeaderBlock(text="Offboard an organization"),
@@ -792,17 +800,17 @@ def home_blocks(jobs: Sequence[Job]) -> list[Any]:
             elements=[ButtonElement(text="Offboard an organization", action_id=HOME_OPEN_ACTION, value="open")],
         ),
     ]
-    for job in jobs:
-        if job.status in FINISHED:
-            text = summary_message(job)["text"].split("\n", 1)[0]
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))))
-        else:
-            blocks.append(
-                SectionBlock(
-                    text=MarkdownTextObject(text=truncate(progress_line(job), SECTION_TEXT_LIMIT)),
-                    accessory=cancel_button(job.id) if job.payload.get("stopping") != "cancelled" else None,
-                )
-            )
+    blocks.extend(
+        job_list_blocks(
+            running,
+            max(total, len(running)),
+            offset,
+            finished,
+            progress=progress_line,
+            ended=lambda job: str(summary_message(job)["text"]).split("\n", 1)[0],
+            cancel=cancel_button,
+        )
+    )
     return blocks
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 
@@ -57,6 +58,15 @@ async def confirm_view(slack: SlackSender, fake: FakeSlack) -> dict:
 
 async def audit_rows(slack: SlackSender) -> list[dict]:
     return list(reversed(await slack.built.audit_log.latest(100)))
+
+
+async def audit_rows_once(slack: SlackSender, count: int, timeout: float = 10.0) -> list[dict]:
+    """The audit rows once there are at least `count` (a bounded poll: some are written after the ack)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(rows := await audit_rows(slack)) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"never {count} audit rows: {rows}"
+        await asyncio.sleep(0.02)
+    return rows
 
 
 async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:

@@ -1109,7 +1109,9 @@ class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard):
         blocks = view.get("blocks") or []
         if not view.get("submit") and any(isinstance(b, dict) and b.get("type") == "input" for b in blocks):
             return "invalid_arguments"
-        return None
+        from tests.helpers.fake_blocks import select_limits_error  # selects: 100 options, or 100 groups of 100
+
+        return select_limits_error(view)
 
     def _store_view(self, view_id: str, view: dict) -> dict:
         stored = {**view, "id": view_id, "hash": f"{time.time():.6f}.{random.getrandbits(32):x}"}
