@@ -331,6 +331,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
         lines.append(
             "Slack works in the background and may still finish: check the Home tab's partner directory later."
         )
+        if payload.get("uncertain"):
+            lines.append(
+                "The app was interrupted while asking Slack, so it can't tell whether Slack received the request: "
+                "if the partner is still connected later, offboard it again."
+            )
     elif ended == "refused":
         code = str(payload.get("error") or "unexpected_response")
         sentence = error_text(EVERYTHING_ERRORS, code, team=label)
