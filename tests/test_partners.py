@@ -729,3 +729,28 @@ async def test_a_directory_too_long_to_read_is_not_taken_for_the_partner_gone(
     everything.runner.wake()
     dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
     assert "disconnected from everything" not in dm[0]["text"]
+
+
+async def test_everything_for_a_partner_slack_already_lists_disconnected_calls_nothing_and_says_so(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """A partner whose directory entry says DISCONNECTED (still offered by `/disconnect-shared all E…`): the job
+    checks Slack's entry as it starts, calls nothing, and its one summary doesn't claim a disconnect it didn't make."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.set_partner(grid.partner, status="DISCONNECTED")
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload={"partner": grid.partner, "partner_name": "Partner Corp"},
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "already listed it as DISCONNECTED" in dm[0]["text"]
+    assert "disconnected from everything" not in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
