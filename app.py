@@ -26,9 +26,10 @@ from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminTokenSource
 from services.disconnecting.admins import AdminPolicy
 from services.disconnecting.attempts import AttemptLimiter
-from services.disconnecting.everything import EverythingOffboarding, directory_home
+from services.disconnecting.everything import OFFBOARD_EVERYTHING, EverythingOffboarding, directory_home
 from services.disconnecting.jobs import DisconnectJobs
 from services.disconnecting.offboarding import Offboarding
+from services.disconnecting.partners import OFFBOARD
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
@@ -164,11 +165,11 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     async def offboarding_home(enterprise_id: str | None, jobs_offset: int = 0) -> list[Any]:
         from services.ui.home_jobs import JOBS_PAGE_SIZE
         from services.ui.offboarding import home_blocks
-        from services.ui.partners import everything_home_line
 
-        page = await offboarding.active_jobs(enterprise_id, jobs_offset, JOBS_PAGE_SIZE)
-        blocks = home_blocks(page.running, page.total, page.offset, page.finished)
-        return [*blocks, *(everything_home_line(j) for j in await everything.active_jobs(enterprise_id))]
+        # One paged list, each with its Cancel: channel-by-channel jobs, then "everything" ones (issue 20).
+        kinds = (OFFBOARD, OFFBOARD_EVERYTHING)
+        page = await offboarding.active_jobs(enterprise_id, jobs_offset, JOBS_PAGE_SIZE, kinds=kinds)
+        return home_blocks(page.running, page.total, page.offset, page.finished)
 
     home_tab = HomeTab(admins, audit_log, names, offboarding_home, directory_home)
 

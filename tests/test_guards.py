@@ -18,6 +18,7 @@ from services.settings import Settings
 from services.storage.database import Database
 from services.ui.home_jobs import JOBS_NEXT_ACTION, JOBS_PAGE_SIZE
 from services.ui.offboarding import CANCEL_ACTION, CONFIRM_CALLBACK, PLAN_CALLBACK
+from services.ui.partners import EVERYTHING_CANCEL_ACTION
 from tests.helpers.app import settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_requests import SlackSender, buttons_in
@@ -320,3 +321,75 @@ async def test_a_job_finished_by_an_instance_from_before_the_claim_does_not_hold
             await store.create(OFFBOARD, user_id="U3", items=[], enterprise_id="E1", claim=claim)
     finally:
         await database.close()
+
+
+async def test_every_unfinished_everything_job_has_its_cancel_on_the_home_tab(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """12 "everything" jobs running elsewhere (the Home tab used to show 10, with no Cancel): paged with the
+    channel-by-channel jobs, each has its Cancel; once Slack was asked, the line and the Cancel say it can't be
+    recalled and Cancel only stops the watch."""
+    store = JobStore(slack.built.database, owner="other-instance", lease_seconds=600)
+    ids = []
+    for i in range(12):
+        partner = fake_slack.add_org(f"Everything {i:02}")
+        payload: dict[str, Any] = {"partner": partner, "partner_name": f"Everything {i:02}", "mode": "everything"}
+        if i == 11:
+            payload.update(sent=True, called=True)
+        ids.append(
+            await store.create(
+                OFFBOARD_EVERYTHING,
+                user_id=grid.other_admin,
+                items=[{"id": partner, "outcome": None}],
+                enterprise_id=grid.org,
+                payload=payload,
+                claim=offboard_claim(grid.org, partner),
+            )
+        )
+        assert (await store.claim_next()) is not None
+    await slack.home_opened(grid.other_admin)
+    await fake_slack.wait_for(lambda: fake_slack.home_of(grid.other_admin), what="the Home tab")
+    seen: list[dict] = []
+    while True:
+        home = fake_slack.home_of(grid.other_admin)
+        assert home is not None and len(home["blocks"]) <= 100
+        seen.extend(b for b in buttons_in_home(home) if b["action_id"] == EVERYTHING_CANCEL_ACTION)
+        if not any(b["action_id"] == JOBS_NEXT_ACTION for b in buttons_in_home(home)):
+            break
+        published = len(fake_slack.calls_to("views.publish"))
+        await slack.home_button(grid.other_admin, JOBS_NEXT_ACTION)
+        await fake_slack.wait_for(lambda p=published: len(fake_slack.calls_to("views.publish")) > p)
+    assert [b["value"] for b in seen] == ids  # every one, once, oldest first
+    assert "can't be recalled" in seen[-1]["confirm"]["text"]["text"] and seen[0]["text"]["text"] == "Cancel"
+    assert "can't be recalled, I'm only watching" in str(home["blocks"]) and "11–12 of 12" in str(home["blocks"])
+
+
+async def test_an_everything_job_cancelled_before_its_call_never_asks_slack(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Queued (the runner hasn't taken it yet), its Cancel pressed on the Home tab: the job then runs, sees the
+    request, and ends with one summary; team.externalTeams.disconnect is never called."""
+    partner = grid.partner
+    job_id = await slack.built.jobs.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": partner, "outcome": None}],
+        enterprise_id=grid.org,
+        payload={"partner": partner, "partner_name": "Partner Corp", "mode": "everything"},
+        claim=offboard_claim(grid.org, partner),
+    )
+    await slack.home_opened(grid.admin)
+    await fake_slack.wait_for(lambda: fake_slack.home_of(grid.admin), what="the Home tab")
+    await press_in_home(slack, grid.admin, EVERYTHING_CANCEL_ACTION)
+
+    def summaries() -> list[dict]:
+        return [m for m in fake_slack.messages_to(grid.admin) if "Offboarding" in m.get("text", "")]
+
+    said = await fake_slack.wait_for(summaries, what="the summary")
+    assert "cancelled by an admin before Slack was asked" in said[0]["text"]
+    job = await slack.built.jobs.store.get(job_id)
+    assert job is not None and job.status == DONE and job.payload["ended"] == "cancelled"
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+    rows = await slack.built.audit_log.of_job(job_id, AuditEvent.CANCELLED)
+    assert len(rows) == 1 and rows[0]["user_id"] == grid.admin
+    assert len(summaries()) == 1

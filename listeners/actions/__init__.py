@@ -3,7 +3,7 @@ from slack_bolt.async_app import AsyncApp
 from listeners.actions.audit_export import audit_export_requested
 from listeners.actions.disconnect_channel import disconnect_channel_chosen
 from listeners.actions.home_paging import audit_page_requested, jobs_page_requested
-from listeners.actions.offboard import offboard_cancel_pressed, offboard_open_pressed
+from listeners.actions.offboard import everything_cancel_pressed, offboard_cancel_pressed, offboard_open_pressed
 from listeners.actions.partners import directory_page_requested, everything_pressed, partner_offboard_pressed
 from listeners.actions.rejoin import rejoin_pressed
 from services.ui.disconnect import CHANNEL_ACTION
@@ -15,6 +15,7 @@ from services.ui.partners import (
     DIRECTORY_FIRST_ACTION,
     DIRECTORY_NEXT_ACTION,
     EVERYTHING_ACTION,
+    EVERYTHING_CANCEL_ACTION,
     PARTNER_OFFBOARD_ACTION,
 )
 from services.ui.rejoin import REJOIN_ACTION
@@ -34,3 +35,4 @@ def register(app: AsyncApp) -> None:
     app.action(DIRECTORY_FIRST_ACTION)(directory_page_requested)
     app.action(PARTNER_OFFBOARD_ACTION)(partner_offboard_pressed)
     app.action(EVERYTHING_ACTION)(everything_pressed)
+    app.action(EVERYTHING_CANCEL_ACTION)(everything_cancel_pressed)

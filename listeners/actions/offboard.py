@@ -8,6 +8,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import requester_of
 from services.audit.home import HomeTab, publish_home
+from services.disconnecting.everything import EverythingOffboarding
 from services.disconnecting.offboarding import Offboarding
 from services.slack.outcomes import call_outcome
 from services.ui import decode_metadata
@@ -57,3 +58,32 @@ async def offboard_cancel_pressed(
             client, requester.user_id, requester.enterprise_id, requester.team_id, jobs_offset=offset
         )
         await publish_home(client, requester.user_id, home)
+
+
+async def everything_cancel_pressed(
+    ack: AsyncAck,
+    body: dict,
+    action: dict,
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    everything: EverythingOffboarding,
+    home_tab: HomeTab,
+) -> None:
+    """An "everything" job's Cancel on the Home tab: any admin of the org; the Home tab again at the page it showed."""
+    await ack()
+    job_id = action.get("value")
+    if not isinstance(job_id, str) or not job_id:
+        return
+    requester = requester_of(body, context, None)
+    check = await everything.disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
+    if not check.allowed:
+        await everything.disconnects.allowed_admin_token(client, requester, None, check)  # audited, told why
+        return
+    await everything.cancel(client, requester, job_id)
+    pressed_in = body.get("view")
+    view: dict = pressed_in if isinstance(pressed_in, dict) else {}
+    offset = page_offset(decode_metadata(view.get("private_metadata")).get(JOBS_PAGE_KEY, 0))
+    home = await home_tab.view(
+        client, requester.user_id, requester.enterprise_id, requester.team_id, jobs_offset=offset
+    )
+    await publish_home(client, requester.user_id, home)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from services.disconnecting.directory import (
 )
 from services.disconnecting.offboarding import offboard_claim
 from services.disconnecting.workflow import Disconnects, Requester, update_view
-from services.jobs.queue import DONE, FAILED, Job, JobClaimed, JobRunner, JobWork
+from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobClaimed, JobRunner, JobWork
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 
@@ -189,6 +189,9 @@ class EverythingOffboarding:
         partner = str(payload.get("partner") or "")
         client = await self.client_for(job) or self.base_client
         requester = Requester(job.user_id, job.enterprise_id, job.team_id, job.reply_url())
+        if not payload.get("called") and not payload.get("sent") and await self.cancel_requested(job.id):
+            await self._end(work, client, "cancelled", DONE)  # cancelled while queued: Slack is never asked
+            return
         if not payload.get("called") and not payload.get("sent"):
             # Checked again as the job starts: still an admin, the partner still positively outside our org.
             token = await self.disconnects.allowed_admin_token(client, requester, None, leaving_team_ids=[partner])
@@ -227,6 +230,12 @@ class EverythingOffboarding:
             if not payload.get("called"):
                 payload["sent"] = True
                 await work.save()
+                # A cancel recorded before "sent" was saved is seen here, so no call; one recorded after it finds
+                # "sent" saved (EverythingOffboarding.cancel) and can only stop the watch.
+                if await self.cancel_requested(job.id):
+                    payload["sent"] = False
+                    await self._end(work, client, "cancelled", DONE)
+                    return
                 _, error = await call_outcome(client.team_externalTeams_disconnect(target_team=partner))
                 if error is not None:
                     payload["error"] = error
@@ -239,12 +248,39 @@ class EverythingOffboarding:
                 await self._progress(client, job)
         await self._watch(work, client)
 
+    # ---- cancel ------------------------------------------------------------------------------------------------
+    async def cancel(self, client: AsyncWebClient, requester: Requester, job_id: str) -> str:
+        """Any admin of the job's org, as for the channel-by-channel jobs: the "cancelled" audit row is the request
+        every instance reads. The job reads it after saving "sent" and before its call; this writes it before reading
+        the job: either the job sees the request and never calls, or this sees "sent" and the cancel only stops the
+        watch. Returns "cancelling", "watching" (the call may be out), "finished" or "unknown"."""
+        job = await self.runner.store.get(job_id)
+        if job is None or job.kind != OFFBOARD_EVERYTHING or job.enterprise_id != requester.enterprise_id:
+            return "unknown"
+        if job.status in FINISHED:
+            return "finished"
+        if not await self.disconnects.trail.log.of_job(job_id, AuditEvent.CANCELLED):  # the first press is recorded
+            entry = replace(self._entry(job, AuditEvent.CANCELLED, "requested"), user_id=requester.user_id)
+            await self.disconnects.trail.record(client, entry)
+        job = await self.runner.store.get(job_id)
+        if job is not None and job.status not in FINISHED:
+            self.runner.wake()
+        sent = job is not None and bool(job.payload.get("sent") or job.payload.get("called"))
+        return "watching" if sent else "cancelling"
+
+    async def cancel_requested(self, job_id: str) -> bool:
+        return bool(await self.disconnects.trail.log.of_job(job_id, AuditEvent.CANCELLED))
+
     async def _watch(self, work: JobWork, client: AsyncWebClient) -> None:
         job = work.job
         payload = job.payload
         partner = str(payload.get("partner") or "")
         started = float(payload.get("called_at") or self.clock())
         while not work.stopping:
+            if await self.cancel_requested(job.id):  # Slack's background disconnect goes on: only the watch stops
+                payload["stopping"] = "cancelled"
+                await self._end(work, client, "watch_cancelled", DONE)
+                return
             hint = payload.get("directory_page")
             listed, error, hint = await watch_partner(client, partner, hint if isinstance(hint, str) else None)
             payload["directory_page"] = hint

@@ -726,19 +726,41 @@ class Offboarding:
             await self._tell(client, requester, view_id, text)
         return False
 
-    async def active_jobs(self, enterprise_id: str | None, offset: int = 0, limit: int = 10) -> HomeJobs:
+    async def active_jobs(
+        self, enterprise_id: str | None, offset: int = 0, limit: int = 10, kinds: Sequence[str] = (OFFBOARD,)
+    ) -> HomeJobs:
         """The Home tab's jobs: a page of this org's unfinished offboardings (oldest first, every one reachable by
-        paging, whatever their number), how many there are, and on the first page those finished in the last hour."""
+        paging, whatever their number), how many there are, and on the first page those finished in the last hour.
+
+        With several `kinds` (channel by channel, then "everything"), one list: each kind's jobs oldest first, one
+        kind after the other, paged together."""
         if not enterprise_id or not self.runner.store.database.opened:
             return HomeJobs([], 0, 0, [])
-        store = self.runner.store
-        running, total = await store.unfinished(OFFBOARD, enterprise_id, offset=offset, limit=limit)
+        running, total = await self._unfinished_page(enterprise_id, offset, limit, kinds)
         if not running and offset > 0 and total > 0:  # the page emptied as jobs finished: the last page
             offset = (total - 1) // limit * limit
-            running, total = await store.unfinished(OFFBOARD, enterprise_id, offset=offset, limit=limit)
+            running, total = await self._unfinished_page(enterprise_id, offset, limit, kinds)
         since = datetime.now(UTC) - timedelta(hours=1)
-        finished = await store.finished_since(OFFBOARD, enterprise_id, since=since, limit=5) if offset == 0 else []
-        return HomeJobs(running, total, offset, finished)
+        finished: list[Job] = []
+        if offset == 0:
+            for kind in kinds:
+                finished.extend(await self.runner.store.finished_since(kind, enterprise_id, since=since, limit=5))
+            finished.sort(key=lambda j: j.finished_at or j.created_at, reverse=True)
+        return HomeJobs(running, total, offset, finished[:5])
+
+    async def _unfinished_page(
+        self, enterprise_id: str, offset: int, limit: int, kinds: Sequence[str]
+    ) -> tuple[list[Job], int]:
+        running: list[Job] = []
+        total = 0
+        for kind in kinds:  # the kinds one after the other: this kind's part of [offset, offset + limit)
+            start = max(0, offset - total)
+            wanted = limit - len(running)
+            jobs, count = await self.runner.store.unfinished(kind, enterprise_id, offset=start, limit=max(wanted, 1))
+            if wanted > 0 and start < count:
+                running.extend(jobs[:wanted])
+            total += count
+        return running, total
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,16 @@ def job_list_blocks(
     progress: Callable[[Job], str],
     ended: Callable[[Job], str],
     cancel: Callable[[str], ButtonElement],
+    cancel_for: Callable[[Job], ButtonElement | None] = lambda job: None,
 ) -> list[Any]:
-    """`running`: this page of the org's unfinished jobs (oldest first), of `total`; `finished`: newest first."""
+    """`running`: this page of the org's unfinished jobs (oldest first), of `total`; `finished`: newest first.
+    `cancel_for`: a job's own Cancel when its kind has one (an "everything" job's), else `cancel`'s."""
     blocks: list[Any] = []
     for job in running:
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(text=truncate(progress(job), SECTION_TEXT_LIMIT)),
-                accessory=cancel(job.id) if job.payload.get("stopping") != "cancelled" else None,
+                accessory=(cancel_for(job) or cancel(job.id)) if job.payload.get("stopping") != "cancelled" else None,
             )
         )
     if total > JOBS_PAGE_SIZE:

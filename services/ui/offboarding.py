@@ -785,6 +785,12 @@ def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finishe
     """The Home tab's offboarding part, for admins: the button, a page of the org's unfinished jobs (`running`, of
     `total`, from `offset`) each with its progress and Cancel, and those `finished` lately (services.ui.home_jobs)."""
     from services.ui.home_jobs import job_list_blocks
+    from services.ui.partners import (
+        EVERYTHING_KIND,
+        everything_cancel_button,
+        everything_progress_line,
+        everything_summary,
+    )
 
     blocks: list[Any] = [
         DividerBlock(),
@@ -806,9 +812,12 @@ def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finishe
             max(total, len(running)),
             offset,
             finished,
-            progress=progress_line,
-            ended=lambda job: str(summary_message(job)["text"]).split("\n", 1)[0],
+            progress=lambda job: everything_progress_line(job) if job.kind == EVERYTHING_KIND else progress_line(job),
+            ended=lambda job: str(
+                (everything_summary(job) if job.kind == EVERYTHING_KIND else summary_message(job))["text"]
+            ).split("\n", 1)[0],
             cancel=cancel_button,
+            cancel_for=lambda job: everything_cancel_button(job) if job.kind == EVERYTHING_KIND else None,
         )
     )
     return blocks

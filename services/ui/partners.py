@@ -16,6 +16,7 @@ from typing import Any
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -40,6 +41,8 @@ EVERYTHING_ACTION = "offboard_everything"  # the plan's "Everything, including D
 EVERYTHING_BLOCK = "offboard_mode"
 EVERYTHING_CONFIRM_CALLBACK = "offboard_everything_confirm"
 EVERYTHING_PROGRESS_CALLBACK = "offboard_everything_progress"
+EVERYTHING_CANCEL_ACTION = "offboard_everything_cancel"  # an everything-job's Cancel on the Home tab (value: job ID)
+EVERYTHING_KIND = "offboard_everything"  # its job kind (services.disconnecting.everything.OFFBOARD_EVERYTHING)
 TITLE = "Offboard organization"
 STALE_DAYS = 90  # a partner with no activity for this long is marked stale
 
@@ -287,9 +290,37 @@ def _label(job: Job) -> str:
 
 def everything_progress_line(job: Job) -> str:
     label = _label(job)
+    cancelling = job.payload.get("stopping") == "cancelled"
     if job.payload.get("called"):
-        return f"Slack is disconnecting {label} from everything, in the background; I'm watching for it to finish…"
-    return f"Asking Slack to disconnect {label} from everything…"
+        line = (
+            f"Slack is disconnecting {label} from everything, in the background: that can't be recalled, "
+            "I'm only watching for it to finish…"
+        )
+        return line + (" Cancelling: I stop watching and send the summary." if cancelling else "")
+    line = f"Asking Slack to disconnect {label} from everything…"
+    return line + (" Cancelling: Slack won't be asked." if cancelling else "")
+
+
+def everything_cancel_button(job: Job) -> ButtonElement:
+    """Before Slack is asked, Cancel means nothing is disconnected; after, it only stops the watch (the confirm says
+    which, as the job records it when the Home tab is drawn; the summary says what happened)."""
+    called = bool(job.payload.get("called") or job.payload.get("sent"))
+    text = (
+        "Slack was already asked to disconnect everything: its background disconnect can't be recalled. "
+        "Cancel only stops watching for it, and you get the summary now."
+        if called
+        else "Slack hasn't been asked yet: nothing will be disconnected. (If it is asked in the meantime, "
+        "that can't be recalled: Cancel then only stops the watch.)"
+    )
+    return ButtonElement(
+        text="Stop watching" if called else "Cancel",
+        action_id=EVERYTHING_CANCEL_ACTION,
+        value=job.id,
+        style="danger",
+        confirm=ConfirmObject(
+            title="Cancel offboarding?", text=text, confirm="Cancel it" if not called else "Stop", deny="Keep going"
+        ),
+    )
 
 
 def everything_progress_modal(job: Job) -> View:
@@ -345,6 +376,13 @@ def everything_summary(job: Job) -> dict[str, Any]:
         code = str(payload.get("error") or "unexpected_response")
         sentence = error_text(EVERYTHING_ERRORS, code, team=label)
         lines.append(f"*Offboarding {label}: nothing was disconnected.* {sentence}")
+    elif ended == "cancelled":
+        lines.append(f"*Offboarding {label}: cancelled by an admin before Slack was asked.* Nothing was disconnected.")
+    elif ended == "watch_cancelled":
+        lines.append(
+            f"*Offboarding {label}: an admin stopped the watch.* Slack had already been asked to disconnect everything; "
+            "its background disconnect can't be recalled and may still finish: check the Home tab's partner directory."
+        )
     elif ended == "not_outside":
         lines.append(
             f"*Offboarding {label}: nothing was disconnected.* I couldn't establish again that it is outside your "
