@@ -21,6 +21,7 @@ from services.settings import Settings
 from services.ui.partners import (
     DIRECTORY_FIRST_ACTION,
     DIRECTORY_NEXT_ACTION,
+    DMS_ONLY_CALLBACK,
     EVERYTHING_ACTION,
     EVERYTHING_CONFIRM_CALLBACK,
     PARTNER_OFFBOARD_ACTION,
@@ -423,6 +424,34 @@ async def test_everything_disconnects_channels_dms_and_group_dms_and_sends_one_s
     await settled_summary(fake_slack, said)
 
 
+async def test_a_cancel_recorded_as_the_job_marks_its_call_sent_stops_the_call_or_only_the_watch(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The race: the Cancel lands just after the job saved "sent". The canceller, reading the job after writing its
+    request, finds "sent" and answers "watching" (the safe side); the job, reading the request after saving "sent",
+    never calls. One summary."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    everything = slack.built.services["everything"]
+    asked = everything.cancel_requested
+    answers: list[str] = []
+
+    async def cancel_as_sent_is_saved(job_id: str) -> bool:
+        job = await everything.runner.store.get(job_id)
+        if job is not None and job.payload.get("sent") and not answers:
+            admin = Requester(grid.admin, job.enterprise_id, job.team_id, None)
+            answers.append(await everything.cancel(everything.base_client, admin, job_id))
+        return bool(await asked(job_id))
+
+    everything.cancel_requested = cancel_as_sent_is_saved
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "cancelled by an admin before Slack was asked")
+    assert answers == ["watching"] and fake_slack.calls_to("team.externalTeams.disconnect") == []
+    posts = [p for url in fake_slack.response_urls.values() for p in url.posts] + fake_slack.messages_to(grid.admin)
+    assert "cancelled by an admin" in said and len([p for p in posts if "cancelled by an admin" in p["text"]]) == 1
+
+
 async def settled_summary(fake: FakeSlack, said: str) -> None:
     """No second summary arrives (the job is finished; its summary was claimed once)."""
     await asyncio.sleep(0)
@@ -553,6 +582,29 @@ async def test_a_partner_sharing_only_dms_is_offered_everything_from_the_directo
         what="the everything confirmation",
     )
     assert "1 DM, 1 group DM" in json.dumps(confirm["blocks"]) and fake_slack.views_with("offboard_plan") == []
+
+
+async def test_a_partner_sharing_only_dms_is_offered_everything_by_the_command(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """`/disconnect-shared all <partner>`: the search finds no channel, Slack's directory counts a DM and a group DM:
+    not "nothing shared" alone but the everything way, whose confirmation then opens (no call yet)."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("dm", connected=[grid.partner], is_im=True)
+    fake_slack.add_shared_channel("group", connected=[grid.partner], is_mpim=True)
+    await slack.command(COMMAND, f"all {grid.partner}", channel_id="", user_id=grid.admin)
+    (answer,) = await fake_slack.wait_for(lambda: fake_slack.views_with(DMS_ONLY_CALLBACK), what="the answer")
+    said = json.dumps(answer["blocks"])
+    assert "isn't connected to any channel" in said and "1 DM, 1 group DM" in said
+    await press_in_modal(slack, fake_slack, answer["id"], EVERYTHING_ACTION, grid.admin)
+    confirm = await fake_slack.wait_for(
+        lambda: next(
+            (v for v in fake_slack.views_with(EVERYTHING_CONFIRM_CALLBACK) if "Slack counts" in json.dumps(v)), None
+        ),
+        what="the everything confirmation",
+    )
+    assert "1 DM, 1 group DM" in json.dumps(confirm["blocks"]) and fake_slack.views_with("offboard_plan") == []
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
 
 
 async def test_the_channel_form_names_a_partner_org_from_the_directory(

@@ -38,7 +38,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from services.audit.log import OFFBOARD_AUDIT_ACTION, OFFBOARD_DRY_RUN_AUDIT_ACTION, AuditEntry, AuditEvent
-from services.disconnecting.directory import establish_outside
+from services.disconnecting.directory import establish_outside, find_partner
 from services.disconnecting.partners import (
     CANCEL_CHECK_SECONDS,
     DISCONNECT_METHOD,
@@ -227,7 +227,17 @@ class Offboarding:
         search = findings.search
         if search.error is not None or (search.done and not (findings.ours or findings.theirs or findings.pending)):
             problem = f"search:{search.error}" if search.error else "nothing_shared"
-            await self._tell(client, requester, view_id, problem_text(problem, partner_text, partner=label))
+            text = problem_text(problem, partner_text, partner=label)
+            if problem == "nothing_shared" and view_id and not requester.dry_run:
+                # No channel, but perhaps DMs and group DMs: only "everything" reaches those (issue 20).
+                from services.ui.partners import EverythingMetadata, dms_only_modal
+
+                team, _ = await find_partner(client, partner.id)
+                if team is not None and team.dms + team.group_dms > 0:
+                    way = EverythingMetadata(requester.response_url, partner.id, partner.name or team.name)
+                    await show_or_tell(client, requester, dms_only_modal(text, team, way), view_id=view_id)
+                    return
+            await self._tell(client, requester, view_id, text)
             return
         plan_id = await self.plan_store.save(requester.user_id, requester.enterprise_id, findings, partner.name)
         metadata = PlanMetadata.of(requester.response_url, partner, plan_id, findings)

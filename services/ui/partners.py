@@ -42,6 +42,7 @@ EVERYTHING_BLOCK = "offboard_mode"
 EVERYTHING_CONFIRM_CALLBACK = "offboard_everything_confirm"
 EVERYTHING_PROGRESS_CALLBACK = "offboard_everything_progress"
 EVERYTHING_CANCEL_ACTION = "offboard_everything_cancel"  # an everything-job's Cancel on the Home tab (value: job ID)
+DMS_ONLY_CALLBACK = "offboard_dms_only"  # the command's answer for a partner sharing only DMs and group DMs
 EVERYTHING_KIND = "offboard_everything"  # its job kind (services.disconnecting.everything.OFFBOARD_EVERYTHING)
 TITLE = "Offboard organization"
 STALE_DAYS = 90  # a partner with no activity for this long is marked stale
@@ -209,6 +210,26 @@ def plan_mode_blocks(partner_id: str, partner_name: str | None, plan_metadata: s
         return []
     response_url = text_field(decode_metadata(plan_metadata), "r")
     return [everything_note(), everything_block(EverythingMetadata(response_url, partner_id, partner_name))]
+
+
+def dms_only_modal(nothing_shared: str, team: ExternalTeam, metadata: EverythingMetadata) -> View:
+    """`/disconnect-shared all <partner>` when the search found no channel but Slack's directory counts DMs or group
+    DMs with the partner: the one way that reaches them (as the Home tab's Offboard button offers)."""
+    text = (
+        f"{nothing_shared}\nSlack's directory still counts {counts_text(team.counts())} with it: "
+        "*Everything, including DMs…* asks Slack to disconnect those too."
+    )
+    return View(
+        type="modal",
+        callback_id=DMS_ONLY_CALLBACK,
+        title=TITLE,
+        close="Close",
+        clear_on_close=True,
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))),
+            everything_block(metadata),
+        ],
+    )
 
 
 def everything_note() -> ContextBlock:
