@@ -590,6 +590,34 @@ async def test_a_10000_channel_plan_stays_small_and_its_submission_under_the_bou
     assert fake_slack.calls_to("files.completeUploadExternal")
 
 
+async def test_a_plan_older_than_a_day_is_gone_even_when_no_newer_plan_purged_it(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Plans are purged when the next one is written; a plan past PLAN_KEPT_FOR with none written since is gone too:
+    its picker offers nothing and its confirmation starts nothing (audited plan:expired)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from services.disconnecting.partners import PLAN_KEPT_FOR
+    from services.storage.tables import offboard_plan
+
+    ours(fake_slack, grid, 3)
+    view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    plan_id = PlanMetadata.decode(fake_slack.views[view_id]["private_metadata"]).plan_id
+    engine = await slack.built.services["offboarding"].plan_store.database.engine()
+    async with engine.begin() as conn:
+        aged = datetime.now(UTC) - PLAN_KEPT_FOR - PLAN_KEPT_FOR / 24
+        await conn.execute(update(offboard_plan).where(offboard_plan.c.id == plan_id).values(created_at=aged))
+
+    reply = await slack.block_suggestion(view_id, KEEP_ACTION, "", KEEP_BLOCK, user_id=grid.admin)
+    assert reply.status == 200 and _kept_options(reply.text) == []
+    confirm_id = await confirm(slack, fake_slack, grid, view_id)
+    await fake_slack.wait_for(lambda: ever_shown(fake_slack, confirm_id, "no longer kept"), what="the refusal")
+    assert [(r["event"], r["outcome"]) for r in await audit(slack)][-1:] == [("refused", "plan:expired")]
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
 async def test_private_channels_slack_wont_search_are_said_and_the_public_ones_offboarded(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:

@@ -459,13 +459,17 @@ class PlanStore:
         return plan_id
 
     async def load(self, plan_id: str, user_id: str) -> StoredPlan | None:
-        """The plan, if it exists and `user_id` made it (a plan shows channel names: only its author reads it)."""
+        """The plan, if it exists, `user_id` made it (a plan shows channel names: only its author reads it) and it is
+        younger than PLAN_KEPT_FOR (the purge runs only when a plan is written: an old row may still be there)."""
         from services.storage.plan_rows import plan_row
 
         if not plan_id:
             return None
         row = await plan_row(self.database, plan_id)
         if row is None or row["user_id"] != user_id:
+            return None
+        created = row["created_at"]
+        if (created if created.tzinfo else created.replace(tzinfo=UTC)) < datetime.now(UTC) - PLAN_KEPT_FOR:
             return None
         body = json.loads(row["body"] or "{}")
         name = body.get("partner_name")
