@@ -716,6 +716,38 @@ async def test_a_plan_is_confirmable_at_once_and_the_job_searches_the_rest_once(
 
 
 @pytest.mark.runs_long
+async def test_the_keep_picker_answers_in_time_from_the_plan_when_the_admin_token_is_slow_or_fails(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack shows options only from an answer within 3 s: the search by name (plan not done) is cut off with its
+    token's lookup (which may renew a rotating token) inside the bound, and a failing lookup still answers."""
+    import time
+
+    hosted = ours(fake_slack, grid, 60)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)
+    offboarding = slack.built.services["offboarding"]
+    offboarding.plan_search_seconds = 0.4
+    plan_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    tokens = offboarding.disconnects.admin_tokens
+
+    async def slow(org_id: str | None) -> Any:
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(tokens, "lookup", slow)
+    started = time.monotonic()
+    reply = await slack.block_suggestion(plan_id, KEEP_ACTION, "deal-00", KEEP_BLOCK, user_id=grid.admin)
+    assert time.monotonic() - started < 2.5
+    assert reply.status == 200 and hosted[1] in [o["value"] for o in _kept_options(reply.text)]
+
+    async def failing(org_id: str | None) -> Any:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(tokens, "lookup", failing)
+    reply = await slack.block_suggestion(plan_id, KEEP_ACTION, "deal-00", KEEP_BLOCK, user_id=grid.admin)
+    assert reply.status == 200 and hosted[1] in [o["value"] for o in _kept_options(reply.text)]
+
+
 async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:

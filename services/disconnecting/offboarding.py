@@ -263,11 +263,11 @@ class Offboarding:
         by name, with the admin token of the plan's org), so any channel can be kept; [] when Slack is slow."""
         if stored.findings.search.done or len(typed.strip().lstrip("#")) < 2:
             return []
-        token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
-        if token.token is None:
-            return []
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(KEEP_SEARCH_SECONDS):
+            async with asyncio.timeout(KEEP_SEARCH_SECONDS):  # the token's lookup too: it may renew a rotating token
+                token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
+                if token.token is None:
+                    return []
                 return await search_by_name(token.client(client), stored.findings, typed.strip().lstrip("#"))
         return []
 
