@@ -782,6 +782,27 @@ async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
     assert ("private", None) not in resumed
 
 
+async def test_a_cursor_slack_no_longer_accepts_restarts_that_sweep_with_no_channel_twice(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """`invalid_cursor` (Slack's answer to a cursor it no longer accepts, e.g. a job resumed much later: https://
+    api.slack.com/apis/pagination) mid-job: that sweep starts again from the beginning, the channels already found
+    are not taken twice, and the summary says nothing stopped."""
+    hosted = ours(fake_slack, grid, 50)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)
+    counts = fake_slack.acted_on(ADMIN_CALL)
+    slack.built.services["offboarding"].plan_search_seconds = 0.3
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    assert "so far" in modal_text(fake_slack, plan_id)
+    fake_slack.fail(SEARCH, "invalid_cursor")  # the job's first page, at the plan's cursor
+    await confirm(slack, fake_slack, grid, plan_id)
+    summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]
+    assert "disconnected from 50 of 50 channels" in summary and "stopped" not in summary
+    assert counts == Counter({c: 1 for c in hosted})
+    refused = [c for c in fake_slack.calls_to(SEARCH) if c.get("cursor")]
+    assert refused and refused[0]["cursor"]  # the refused call was at a cursor; then from the start
+
+
 async def test_the_modal_shows_the_search_as_it_goes(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:
     ours(fake_slack, grid, 100)
     fake_slack.rate_limit(SEARCH, 2, 1.0)
