@@ -785,9 +785,9 @@ async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
 async def test_a_cursor_slack_no_longer_accepts_restarts_that_sweep_with_no_channel_twice(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
-    """`invalid_cursor` (Slack's answer to a cursor it no longer accepts, e.g. a job resumed much later: https://
-    api.slack.com/apis/pagination) mid-job: that sweep starts again from the beginning, the channels already found
-    are not taken twice, and the summary says nothing stopped."""
+    """`invalid_cursor` (Slack's answer to a cursor it no longer accepts on its cursor-paged methods, e.g. a job
+    resumed much later: https://api.slack.com/methods/conversations.list; not in admin.conversations.search's list)
+    mid-job: that sweep starts again from the beginning, the channels already found are not taken twice, and the summary says nothing stopped."""
     hosted = ours(fake_slack, grid, 50)
     fake_slack.rate_limit(SEARCH, 2, 1.0)
     counts = fake_slack.acted_on(ADMIN_CALL)

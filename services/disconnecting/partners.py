@@ -173,9 +173,9 @@ def classify(conversations: Sequence[dict[str, Any]], partner_id: str, our_org: 
 PRIVATE_SWEEP = "private"
 PUBLIC_SWEEP = "private_exclude"
 PRIVATE_REFUSALS = frozenset({"not_allowed"})
-INVALID_CURSOR = (
-    "invalid_cursor"  # Slack's answer to a cursor it no longer takes (https://api.slack.com/apis/pagination)
-)
+# Slack's answer on its cursor-paged methods to a cursor it no longer takes (conversations.list lists it:
+# https://api.slack.com/methods/conversations.list; not seen in admin.conversations.search's own list, handled anyway).
+INVALID_CURSOR = "invalid_cursor"
 # Tier 2 ("20+ per minute"): the estimate's pace for search pages, as for the admin calls.
 ASSUMED_SEARCH_PAGES_PER_MINUTE = 20
 
