@@ -219,3 +219,36 @@ async def test_an_answer_slack_sdk_cant_read_is_false_not_raised(fake_slack: Fak
     user = fake_slack.add_user()
     fake_slack.scripts["files.completeUploadExternal"] = deque([Scripted(body={"ok": True})])
     assert await send(client, user) is False
+
+
+async def test_at_debug_the_upload_url_stays_out_of_the_log(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    """slack_sdk logs every request's URL and every answer's body at DEBUG: the upload URL (a one-time grant to write
+    the file) appears in both, and is redacted as response URLs are."""
+    user = fake_slack.add_user()
+    with log_capture([fake_slack.bot_token], level="DEBUG") as logs:
+        assert await send(client, user) is True
+    said = logs.getvalue()
+    assert "files.getUploadURLExternal" in said  # slack_sdk did log at DEBUG
+    assert "/upload/v1/" not in said
+
+
+def test_the_offboarding_plan_file_is_csv_safe_too() -> None:
+    """plan_file (the whole plan, sent to the admin's DM) quotes and neutralizes its cells as every other list file."""
+    import csv
+    import io
+
+    from services.disconnecting.partners import Findings
+    from services.ui.offboarding import plan_file
+
+    findings = Findings(
+        "T_PARTNER",
+        "E_OURS",
+        ours=[{"id": "C0000000001", "name": "-cmd", "private": False}],
+        theirs=[{"id": "C0000000002", "name": '=HYPERLINK("http://x","y")', "private": True}],
+        pending=[{"id": "C0000000003", "name": "@sum\nline", "private": False}],
+    )
+    _, content, _, _ = plan_file(findings, "Partner")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0] == ["channel_id", "name", "private", "archived", "plan"]
+    assert [r[1] for r in rows[1:]] == ["'-cmd", '\'=HYPERLINK("http://x","y")', "'@sum\nline"]
+    assert [r[4] for r in rows[1:]] == ["disconnect", "created by another organization", "invitation pending"]
