@@ -76,6 +76,19 @@ async def test_slack_refuses_a_user_id_as_the_channel_of_an_upload(fake_slack: F
     assert fake_slack.files == []
 
 
+async def test_sharing_in_a_channel_takes_membership_as_slack_does(fake_slack: FakeSlack, client: AsyncWebClient):
+    """A public channel the bot isn't in: `not_in_channel` (getnao/nao#1372); a private one: `channel_not_found`."""
+    public = fake_slack.add_channel("outside", bot_member=False)
+    private = fake_slack.add_channel("secret", bot_member=False, is_private=True)
+    joined = fake_slack.add_channel("inside")
+    for channel, error in ((public, "not_in_channel"), (private, "channel_not_found")):
+        with pytest.raises(SlackApiError) as refused:
+            await client.files_upload_v2(channel=channel, filename="x.txt", content="x")
+        assert refused.value.response["error"] == error
+    assert (await client.files_upload_v2(channel=joined, filename="x.txt", content="x"))["ok"]
+    assert [f.channel for f in fake_slack.files] == [joined]
+
+
 @pytest.mark.parametrize(
     ("breakage", "reason"),
     [
