@@ -12,7 +12,7 @@ import pytest
 
 from services.audit.home_export import EXPORT_DAYS
 from services.audit.log import AUDIT_EXPORT_ACTION, AuditEntry, AuditEvent
-from services.ui.audit import EXPORT_REFUSED, EXPORT_TOO_SOON
+from services.ui.audit import EXPORT_CHECK_FAILED, EXPORT_REFUSED, EXPORT_TOO_SOON
 from services.ui.home import EXPORT_ACTION
 from tests.helpers.app import Org
 from tests.helpers.fake_slack import FakeSlack
@@ -91,6 +91,19 @@ async def test_anyone_else_is_refused_told_why_and_the_attempt_is_audited(
     assert fake_slack.files == [] and fake_slack.calls_to("files.getUploadURLExternal") == []
     refusal = await last_audit_row(slack, AUDIT_EXPORT_ACTION)
     assert (refusal["event"], refusal["user_id"], refusal["outcome"]) == ("refused", org.member, "not_admin")
+
+
+async def test_an_admin_check_that_fails_exports_nothing_and_says_why(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    await admin_home_with_entries(slack, fake_slack, org)
+    fake_slack.fail("users.info", "fatal_error")
+    await slack.home_button(org.admin, EXPORT_ACTION)
+    await fake_slack.wait_for(lambda: dm_texts(fake_slack, org.admin), what="the answer")
+    assert dm_texts(fake_slack, org.admin) == [EXPORT_CHECK_FAILED.format(error="fatal_error")]
+    assert fake_slack.files == []
+    refusal = await last_audit_row(slack, AUDIT_EXPORT_ACTION)
+    assert (refusal["event"], refusal["outcome"]) == ("refused", "admin_check_failed:fatal_error")
 
 
 async def test_no_button_without_entries_and_for_members(slack: SlackSender, fake_slack: FakeSlack, org: Org) -> None:

@@ -26,6 +26,7 @@ from services.disconnecting.attempts import AttemptLimiter
 from services.slack.delivery import post_direct_message
 from services.slack.files import send_file_to_user
 from services.ui.audit import (
+    EXPORT_CHECK_FAILED,
     EXPORT_FAILED,
     EXPORT_FILENAME,
     EXPORT_NOT_SENT,
@@ -59,8 +60,11 @@ class HomeExports:
             return "refused"
         check = await self.admins.check(client, user_id, enterprise_id)
         if not check.allowed:
-            await self._record(AuditEvent.REFUSED, user_id, enterprise_id, team_id, check.reason)
-            await post_direct_message(client, user_id, {"text": EXPORT_REFUSED})
+            # As /disconnect-shared records it: the Home tab reads "couldn't check their admin rights (`code`)".
+            reason = f"admin_check_failed:{check.reason}" if check.undecided else check.reason
+            await self._record(AuditEvent.REFUSED, user_id, enterprise_id, team_id, reason)
+            text = EXPORT_CHECK_FAILED.format(error=check.reason) if check.undecided else EXPORT_REFUSED
+            await post_direct_message(client, user_id, {"text": text})
             return "refused"
         if not self._per_person.allow(user_id):
             await post_direct_message(client, user_id, {"text": EXPORT_TOO_SOON})

@@ -126,6 +126,9 @@ EXPORT_REFUSED = (
     "Only Org Admins and Owners (and the people the app's ADMIN_USER_IDS names) can export the audit log, so nothing "
     "was exported. This attempt is recorded in the audit log."
 )
+EXPORT_CHECK_FAILED = (
+    "I couldn't check whether you're an admin (`{error}`), so nothing was exported. Press Export again in a minute."
+)
 EXPORT_TOO_SOON = "An export of the audit log was sent a moment ago: wait a minute before asking for another."
 EXPORT_NOT_SENT = (
     "I couldn't send you the audit log export as a file (`{error}`). Ask an admin of this app to check it has the "
