@@ -308,6 +308,29 @@ async def test_offboard_from_the_directory_opens_the_plan_for_that_partner(
     assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
 
 
+async def test_offboard_presses_past_the_limit_leave_the_minute_s_audit_row(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The directory's Offboard counts like the command and the Home form, and its refusals leave the same trace:
+    one audit row per person a minute with their count (services.disconnecting.attempts)."""
+    from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
+    from tests.helpers.disconnect import audit_rows_once
+
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal-1", connected=[grid.partner])
+    await slack.home_opened(grid.admin)
+    home = await home_after(fake_slack, grid.admin, 1)
+    (row,) = partner_rows(home)
+    slack.built.attempts.report_after = 0.3  # the minute's row, in a moment
+    for _ in range(ATTEMPTS_PER_MINUTE):  # the minute's attempts, used up elsewhere (the command, the Home form)
+        assert slack.built.attempts.allow(grid.admin)
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    rows = await audit_rows_once(slack, 1)
+    assert [(r["user_id"], r["event"], r["outcome"]) for r in rows] == [(grid.admin, "refused", "too_many_attempts:2")]
+    assert fake_slack.calls_to(SEARCH) == []
+
+
 async def test_without_the_scope_the_home_tab_says_how_to_get_the_directory(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
@@ -706,3 +729,28 @@ async def test_a_directory_too_long_to_read_is_not_taken_for_the_partner_gone(
     everything.runner.wake()
     dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
     assert "disconnected from everything" not in dm[0]["text"]
+
+
+async def test_everything_for_a_partner_slack_already_lists_disconnected_calls_nothing_and_says_so(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """A partner whose directory entry says DISCONNECTED (still offered by `/disconnect-shared all E…`): the job
+    checks Slack's entry as it starts, calls nothing, and its one summary doesn't claim a disconnect it didn't make."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.set_partner(grid.partner, status="DISCONNECTED")
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload={"partner": grid.partner, "partner_name": "Partner Corp"},
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "already listed it as DISCONNECTED" in dm[0]["text"]
+    assert "disconnected from everything" not in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []

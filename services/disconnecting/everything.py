@@ -206,6 +206,11 @@ class EverythingOffboarding:
                 return
             before, _ = await find_partner(client, partner)
             payload["before"] = _counts(before)
+            if before is not None and before.status == DISCONNECTED:
+                # Slack already lists it disconnected: a call would change nothing, and the summary would claim it.
+                payload["status"] = DISCONNECTED
+                await self._end(work, client, "already", DONE)
+                return
             await self.disconnects.trail.record(
                 client, self._entry(job, AuditEvent.STARTED, "everything, DMs and group DMs included")
             )

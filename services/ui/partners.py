@@ -323,6 +323,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
     if ended == "disconnected":
         lines.append(f"*Offboarding {label}: disconnected from everything, including DMs and group DMs.*")
         lines.append(f"Slack now lists {label} as {DISCONNECTED}.")
+    elif ended == "already":
+        lines.append(
+            f"*Offboarding {label}: nothing to do.* Slack already listed it as {DISCONNECTED} before the job started, "
+            "so I didn't call Slack."
+        )
     elif ended == "timeout":
         lines.append(
             f"*Offboarding {label}: Slack accepted the disconnect, but after {payload.get('watched_minutes', '?')} "
