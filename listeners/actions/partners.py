@@ -13,13 +13,12 @@ from listeners.errors import answer_failures_after_ack
 from listeners.payload import installation_org, requester_of, user_id_of
 from services.audit.home import HomeTab, publish_home
 from services.disconnecting.attempts import AttemptLimiter
-from services.disconnecting.directory import find_partner
 from services.disconnecting.everything import EverythingOffboarding
 from services.disconnecting.offboarding import Offboarding
 from services.error_texts import TOO_MANY_ATTEMPTS
 from services.slack.outcomes import call_outcome
 from services.ui.offboarding import loading_modal, status_modal
-from services.ui.partners import DIRECTORY_NEXT_ACTION, EverythingMetadata, everything_confirm_modal
+from services.ui.partners import DIRECTORY_NEXT_ACTION, DMS_ONLY, EverythingMetadata, everything_confirm_modal
 
 _ID_LIMIT = 40
 
@@ -56,8 +55,10 @@ async def partner_offboard_pressed(
     who may, and that the partner is outside our org, are checked by the flow itself). A partner Slack counts only DMs
     and group DMs with goes straight to the "everything" confirmation."""
     await ack()
-    partner = action.get("value")
-    partner = partner.strip()[:_ID_LIMIT] if isinstance(partner, str) else ""
+    value = action.get("value")
+    value = value.strip()[: _ID_LIMIT + len(DMS_ONLY)] if isinstance(value, str) else ""
+    dms_only = value.endswith(DMS_ONLY)
+    partner = value.removesuffix(DMS_ONLY)[:_ID_LIMIT]
     opened, error = await call_outcome(
         client.views_open(trigger_id=body.get("trigger_id"), view=loading_modal(partner))
     )
@@ -66,19 +67,21 @@ async def partner_offboard_pressed(
     if not isinstance(view_id, str):
         return
     if not disconnect_attempts.allow(user_id_of(body)):  # counts like the command and the Home form
+        disconnect_attempts.refused(client, user_id_of(body), installation_org(context), context.team_id)
         text = TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute)
         await call_outcome(client.views_update(view_id=view_id, view=status_modal(text)))
         return
     requester = requester_of(body, context, None)
     async with answer_failures_after_ack(client, requester.user_id, None):
-        listed, _ = await find_partner(client, partner)
-        if listed is not None and listed.channels == 0 and listed.dms + listed.group_dms > 0:
-            # Only DMs and group DMs: channel by channel has nothing to do; the second way is the only one.
+        if dms_only:
+            # Only DMs and group DMs: channel by channel has nothing to do; the second way is the only one (its
+            # confirmation checks everything again, whatever the button said).
             external_id = f"offboard-everything-{uuid.uuid4().hex}"
-            metadata = EverythingMetadata(None, listed.id, listed.name)
-            light = everything_confirm_modal(metadata, None, external_id=external_id, checking=True)
+            light = everything_confirm_modal(
+                EverythingMetadata(None, partner), None, external_id=external_id, checking=True
+            )
             await call_outcome(client.views_update(view_id=view_id, view=light))
-            await everything.show_confirmation(client, requester, external_id, listed.id, listed.name)
+            await everything.show_confirmation(client, requester, external_id, partner, None)
             return
         await offboarding.show_plan(client, requester, view_id, partner)
 

@@ -14,6 +14,10 @@ What Slack offers, and where it says so:
   unlike a short bulk leave, keeps what it learned for the rest of the job (the fake, like Slack, answers a 429 with a
   whole window's Retry-After: forgetting the pace after a quiet minute would cost a full window each time).
 
+The search is done once (issue 20): private and public channels asked for explicitly (services.disconnecting.partners,
+`search_channel_types`), for at most PLAN_SEARCH_SECONDS before the plan is shown (kept in the database: PlanStore),
+the rest by the job, beside its admin calls, from the stored cursor; each channel found joins the job at once.
+
 The job (services.jobs.queue, kind "offboard") disconnects the channels in order, one at a time, audits every channel
 under the job's ID, can be cancelled by any admin of the org (a "cancelled" audit row is the request: any instance
 sees it), and ends with one summary.
@@ -51,8 +55,10 @@ from services.disconnecting.partners import (
     Partner,
     PlanStore,
     Search,
+    StoredPlan,
     outcome_counts,
     resolve_partner,
+    search_by_name,
     search_page,
 )
 from services.disconnecting.shared_channels import GONE_AFTER_OUR_CALL, disconnect_team
@@ -71,7 +77,11 @@ SEARCH_METHOD = "admin.conversations.search"
 # it hasn't reached by then the job searches, page after page, while it disconnects what it has found.
 PLAN_SEARCH_SECONDS = 5.0
 SEARCH_PROGRESS_SECONDS = 1.0  # "Found 340 channels so far…" at most this often
-RATELIMITED_PAUSE_SECONDS = 1.0  # the job's search, still limited after the client's retries, tries again after this
+RATELIMITED_PAUSE_SECONDS = 1.0
+SEARCH_SAVE_EVERY = 10  # pages
+# The "keep these" picker's options are its ack (Slack waits 3 s): a search by name for a plan still searching is cut
+# after this long (the stored plan's channels are offered anyway).
+KEEP_SEARCH_SECONDS = 1.8  # the job's search, still limited after the client's retries, tries again after this
 
 
 def offboard_claim(enterprise_id: str | None, partner_id: str | None) -> str:
@@ -247,6 +257,19 @@ class Offboarding:
                         await call_outcome(
                             client.views_update(view_id=view_id, view=searching_modal(label, findings.search.found))
                         )
+
+    async def more_to_keep(self, client: AsyncWebClient, stored: StoredPlan, typed: str) -> list[dict[str, Any]]:
+        """While the plan's search isn't done, channels matching `typed` that it hasn't reached yet (Slack's search
+        by name, with the admin token of the plan's org), so any channel can be kept; [] when Slack is slow."""
+        if stored.findings.search.done or len(typed.strip().lstrip("#")) < 2:
+            return []
+        token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
+        if token.token is None:
+            return []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(KEEP_SEARCH_SECONDS):
+                return await search_by_name(token.client(client), stored.findings, typed.strip().lstrip("#"))
+        return []
 
     async def _send_plan_file(self, client: AsyncWebClient, user_id: str, findings: Findings, label: str) -> None:
         """The whole plan, one channel a line, as a file in the admin's DM (the modal shows the first few)."""
@@ -482,7 +505,12 @@ class Offboarding:
                 if settled:
                     outcome = "ok_settled"
                 await self.disconnects.trail.record(client, self._entry(job, AuditEvent.SUCCEEDED, outcome, channel_id))
-                return {"outcome": DISCONNECTED, "after": result.after_error, "settled": settled}
+                done: dict[str, Any] = {"outcome": DISCONNECTED}  # no empty keys: the job's row is rewritten per item
+                if result.after_error is not None:
+                    done["after"] = result.after_error
+                if settled:
+                    done["settled"] = True
+                return done
             if error in STOPPING_ERRORS:
                 state.stop_reason = job.payload["stopping"] = error
             await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FAILED, error, channel_id))
@@ -586,8 +614,12 @@ class Offboarding:
         )
         pacer = pacer_of(search_client)
         key = pace_key(search_client.token, SEARCH_METHOD)
+        unsaved = 0
         try:
             while not search.done and state.stop_reason is None and not work.stopping:
+                await self._check_stop(client, state)  # a cancel, or rights gone, stop the search too
+                if state.stop_reason is not None:
+                    break
                 before = (search.pages, sum(s.done for s in search.sweeps))
                 async with pacer.slot(key):
                     found = await search_page(search_client, findings)
@@ -596,7 +628,12 @@ class Offboarding:
                     continue
                 job.items.extend({**item, "outcome": None} for item in found if item["id"] not in excluded)
                 job.payload["search"] = search.as_dict()
-                await work.save()
+                # Written with the items' own checkpoints (each rewrites the whole job, cursor and all); by itself only
+                # every few pages, or when no channel is waiting (a restart then re-reads at most those pages).
+                unsaved += 1
+                if unsaved >= SEARCH_SAVE_EVERY or search.done or not any(i.get("outcome") is None for i in job.items):
+                    unsaved = 0
+                    await work.save()
                 more.set()
                 if not found:
                     await self._progress(client, state, job.done_count, len(job.items))

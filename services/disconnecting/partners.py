@@ -20,7 +20,13 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.disconnecting.directory import establish_outside, find_partner, matching_names, read_directory
+from services.disconnecting.directory import (
+    PLACE_PAGES,
+    establish_outside,
+    find_partner,
+    matching_names,
+    read_directory,
+)
 from services.slack.outcomes import call_outcome
 from services.slack.teams import is_org_id, team_facts
 from services.storage.database import Database
@@ -379,6 +385,27 @@ async def search_page(admin_client: AsyncWebClient, findings: Findings) -> list[
     return findings.add(page)
 
 
+async def search_by_name(admin_client: AsyncWebClient, findings: Findings, typed: str) -> list[dict[str, Any]]:
+    """Channels of ours shared with the partner whose name holds `typed` (the search's `query`), one page of each
+    kind the plan's search may ask for; for the "keep these" picker while the plan's own search is not done."""
+    found: list[dict[str, Any]] = []
+    for sweep in findings.search.sweeps:
+        if sweep.refused:
+            continue
+        body, error = await call_outcome(
+            admin_client.admin_conversations_search(
+                limit=SEARCH_PAGE_SIZE,
+                query=typed,
+                connected_team_ids=findings.partner_id,
+                search_channel_types=sweep.types,
+            )
+        )
+        if error is None:
+            page = [c for c in body.get("conversations") or [] if isinstance(c, dict)]
+            found.extend(c.as_item() for c in classify(page, findings.partner_id, findings.our_org).ours)
+    return found
+
+
 async def search_shared_with(
     admin_client: AsyncWebClient, partner_id: str, our_org: str, max_pages: int = 2 * MAX_SEARCH_PAGES
 ) -> Plan:
@@ -489,7 +516,7 @@ async def resolve_partner(
 
 async def _directory_name(bot: AsyncWebClient, team_id: str) -> str | None:
     """A partner's name from Slack's directory (None when it can't be read or doesn't list it)."""
-    listed, _ = await find_partner(bot, team_id)
+    listed, _ = await find_partner(bot, team_id, PLACE_PAGES)  # a name isn't worth more than 10 pages' wait
     return listed.name if listed is not None and listed.id == team_id else None
 
 

@@ -15,13 +15,14 @@ from typing import Protocol
 
 # A bulk job runs at most this many calls at once per workspace token and method.
 BULK_CONCURRENCY = 4
-# What a 429 teaches: Slack accepted N calls in the window (Retry-After) before it. From then on at most N calls start
-# within any stretch of the window times WINDOW_MARGIN plus WINDOW_SLACK_SECONDS (the time calls take to arrive varies
-# a little): N at once when the window opens, as Slack's own "burst" allows, rather than spaced evenly, which
-# costs a whole window over a bulk job (200 calls at 20 a second: 9 s in bursts, 10 s spaced). The learned interval,
-# what other instances are told, is that stretch divided by N.
-WINDOW_MARGIN = 1.005
-WINDOW_SLACK_SECONDS = 0.015
+# What a 429 teaches: Slack accepted N calls in the window (Retry-After) before it. From then on a call goes when fewer
+# than N of Slack's answers came back within the window (times WINDOW_MARGIN) plus WINDOW_SLACK_SECONDS: N at once when
+# the window opens, as Slack's own "burst" allows, rather than spaced evenly, which costs a whole window over a bulk job
+# (200 calls at 20 a second: 9 s in bursts, 10 s spaced). Answers come back after Slack counted the call, so a window
+# later by them is a window later by Slack's count. The learned interval, what other instances are told, is that
+# stretch divided by N.
+WINDOW_MARGIN = 1.0
+WINDOW_SLACK_SECONDS = 0.01
 # After this long without a 429, the learned spacing is forgotten.
 FORGET_AFTER_SECONDS = 60.0
 # Fewer accepted calls than this before a 429 say nothing about the rate (another caller used the quota, or the

@@ -491,15 +491,20 @@ def plan_modal(findings: Findings, partner: Partner, metadata: str, dry_run: boo
     )
 
 
-def keep_options(findings: Findings, typed: str) -> list[Option]:
-    """The channels of ours whose name (or ID) holds what was typed, first OPTIONS_PER_SELECT, in the plan's order."""
+def keep_options(findings: Findings, typed: str, more: Sequence[dict[str, Any]] = ()) -> list[Option]:
+    """The channels of ours whose name (or ID) holds what was typed, first OPTIONS_PER_SELECT: the plan's, in its
+    order, then `more` (found by name while the plan's search goes on), each once."""
     wanted = typed.strip().lstrip("#").casefold()
-    matches = (
-        c
-        for c in findings.plan().ours
-        if not wanted or wanted in (c.name or "").casefold() or wanted == c.id.casefold()
-    )
-    return [_channel_option(c) for _, c in zip(range(OPTIONS_PER_SELECT), matches, strict=False)]
+    extra = Findings(findings.partner_id, findings.our_org, ours=list(more)).plan().ours
+    seen: set[str] = set()
+    options: list[Option] = []
+    for channel in (*findings.plan().ours, *extra):
+        if channel.id in seen or len(options) >= OPTIONS_PER_SELECT:
+            continue
+        if not wanted or wanted in (channel.name or "").casefold() or wanted == channel.id.casefold():
+            seen.add(channel.id)
+            options.append(_channel_option(channel))
+    return options
 
 
 def plan_file(findings: Findings, label: str) -> tuple[str, str, str, str]:

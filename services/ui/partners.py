@@ -99,6 +99,13 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+DMS_ONLY = ":dms"  # an Offboard button's value ends so when Slack counts only DMs and group DMs with the partner
+
+
+def offboard_value(team: ExternalTeam) -> str:
+    return team.id + (DMS_ONLY if team.channels == 0 and team.dms + team.group_dms > 0 else "")
+
+
 def partner_row(team: ExternalTeam, now: float) -> SectionBlock:
     """Name, domain, what is shared (public, private, DMs, group DMs), last activity, status; and Offboard."""
     label = team_label(team.id, team.name)
@@ -114,7 +121,7 @@ def partner_row(team: ExternalTeam, now: float) -> SectionBlock:
     )
     text = f"{label}{domain}\n{shared}\n{_activity(team, now)}; status *{escape_text(status)}*"
     offboard = (
-        ButtonElement(text="Offboard", action_id=PARTNER_OFFBOARD_ACTION, value=team.id)
+        ButtonElement(text="Offboard", action_id=PARTNER_OFFBOARD_ACTION, value=offboard_value(team))
         if status != DISCONNECTED
         else None
     )
@@ -316,6 +323,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
     if ended == "disconnected":
         lines.append(f"*Offboarding {label}: disconnected from everything, including DMs and group DMs.*")
         lines.append(f"Slack now lists {label} as {DISCONNECTED}.")
+    elif ended == "already":
+        lines.append(
+            f"*Offboarding {label}: nothing to do.* Slack already listed it as {DISCONNECTED} before the job started, "
+            "so I didn't call Slack."
+        )
     elif ended == "timeout":
         lines.append(
             f"*Offboarding {label}: Slack accepted the disconnect, but after {payload.get('watched_minutes', '?')} "
@@ -324,6 +336,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
         lines.append(
             "Slack works in the background and may still finish: check the Home tab's partner directory later."
         )
+        if payload.get("uncertain"):
+            lines.append(
+                "The app was interrupted while asking Slack, so it can't tell whether Slack received the request: "
+                "if the partner is still connected later, offboard it again."
+            )
     elif ended == "refused":
         code = str(payload.get("error") or "unexpected_response")
         sentence = error_text(EVERYTHING_ERRORS, code, team=label)
