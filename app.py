@@ -84,6 +84,8 @@ class BuiltApp:
         if self.jobs is not None and not self.jobs.stopping:
             await self.jobs.drain(self.grace)
         await self.attempts.close()  # the refused attempts counted but not recorded yet
+        if (exports := self.services.get("home_exports")) is not None:
+            await exports.close()  # the same for the Home tab's export button
         await self.audit_feed.drain()
         await close_session(self.bolt.client)
         await self.database.close()

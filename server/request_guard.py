@@ -38,6 +38,8 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 # Client addresses remembered by an AddressThrottle: ~2 MB at most; a flood from more addresses than this within a
 # bucket's refill time (four seconds) makes the oldest start afresh, as addresses never seen do.
 _MAX_ADDRESSES = 10_000
+# How many addresses' worth of requests one IPv6 /48 (one subscriber, however many /64s it walks through) may send.
+SUBSCRIBER_SHARE = 4
 
 
 class _RateLimitedLog:
@@ -150,25 +152,49 @@ def client_address(peer: str | None, forwarded_for: Sequence[str], trusted_hops:
     if trusted_hops > 0:
         entries = [part.strip() for header in forwarded_for for part in header.split(",")]
         if len(entries) >= trusted_hops:
-            candidate = entries[-trusted_hops]
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
-                pass
+            found = _forwarded_address(entries[-trusted_hops])
+            if found is not None:
+                return found
     return peer or "unknown"
 
 
-def _bucket_key(address: str) -> str:
-    """One bucket per IPv4 address, per IPv6 /64 (what one subscriber gets: an address each would be a bucket each)."""
+def _forwarded_address(entry: str) -> str | None:
+    """An X-Forwarded-For entry's address: bare, or with the port some proxies add (`1.2.3.4:5678`, and IPv6 in
+    brackets, `[2001:db8::1]:443`, as RFC 7239 writes it; Azure Application Gateway does). Read as unusable, such
+    an entry made every client the proxy's address: one bucket for everyone."""
+    host = entry
+    if entry.startswith("["):
+        host, bracket, _ = entry[1:].partition("]")
+        if not bracket:
+            return None
+    elif entry.count(":") == 1:
+        host, _, port = entry.partition(":")
+        if not port.isdigit():
+            return None
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _bucket_keys(address: str) -> tuple[str, ...]:
+    """The buckets a request from `address` spends: one per IPv4 address; per IPv6 /64 (what one subscriber's device
+    gets: an address each would be a bucket each) and also per /48, the most one subscriber is usually given (a /56 or
+    a /48): without it, one subscriber walking through 65,536 /64s was 65,536 clients and emptied the overall bucket,
+    refusing everyone. A /48 gets SUBSCRIBER_SHARE times one address's rate."""
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:
-        return address[:64]
+        return (address[:64],)
     if isinstance(parsed, ipaddress.IPv6Address):
         if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+            return (str(parsed.ipv4_mapped),)
+        bare = ipaddress.IPv6Address(int(parsed))  # without a %zone: the same address whatever zone is written
+        return (
+            str(ipaddress.ip_network(f"{bare}/64", strict=False)),
+            str(ipaddress.ip_network(f"{bare}/48", strict=False)),
+        )
+    return (str(parsed),)
 
 
 class AddressThrottle:
@@ -205,14 +231,18 @@ class AddressThrottle:
         return len(self._buckets)
 
     def allow(self, address: str) -> bool:
-        key = _bucket_key(address)
         now = self._clock()
-        tokens, at = self._buckets.pop(key, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - at) * self._rate)
-        allowed = tokens >= 1
-        if allowed:
-            tokens -= 1
-        self._buckets[key] = (tokens, now)
+        keys = _bucket_keys(address)
+        counted: list[tuple[str, float]] = []
+        allowed = True
+        for i, key in enumerate(keys):  # the address's bucket, then (IPv6) its /48's, SUBSCRIBER_SHARE times larger
+            scale = 1.0 if i == 0 else float(SUBSCRIBER_SHARE)
+            tokens, at = self._buckets.pop(key, (self._burst * scale, now))
+            tokens = min(self._burst * scale, tokens + (now - at) * self._rate * scale)
+            allowed = allowed and tokens >= 1
+            counted.append((key, tokens))
+        for key, tokens in counted:  # the /48 last: the most recently used, the last evicted
+            self._buckets[key] = (tokens - 1 if allowed else tokens, now)
         while len(self._buckets) > self._max:
             self._buckets.popitem(last=False)
         if not allowed:

@@ -241,7 +241,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | None
             "encrypts them with it. Make one with `python -m services.storage.secrets` and keep it apart from the "
             "database (see docs/tokens.md)."
         )
-    token_refresh_margin_seconds = _seconds(values, "TOKEN_REFRESH_MARGIN_SECONDS", 7200.0, 0, 43200)
+    # At most half a rotating token's 12 hours: a margin as long as its life makes it due as soon as it is issued.
+    token_refresh_margin_seconds = _seconds(values, "TOKEN_REFRESH_MARGIN_SECONDS", 7200.0, 0, 21600)
 
     return Settings(
         bot_token=bot_token,

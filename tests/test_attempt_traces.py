@@ -4,6 +4,8 @@ neither calls Slack."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
@@ -106,3 +108,21 @@ def test_the_audit_channel_line_of_a_minutes_refusals() -> None:
 
     line = audit_channel_line("refused", "too_many_attempts:14", "*Sam* (`U1`)", "no channel", None, False)
     assert line == ":no_entry: *Sam* (`U1`) was refused 14 more attempts within a minute, past 6 a minute."
+
+
+async def test_a_refusal_noted_while_the_app_stops_is_recorded_not_left_to_a_timer() -> None:
+    """A request still in flight when BuiltApp.close has recorded the counts: its refusal is written at once (a
+    minute's timer would never fire on a loop that is ending)."""
+    from services.audit.log import AuditEntry
+    from services.disconnecting.attempts import AttemptLimiter
+
+    written: list[AuditEntry] = []
+
+    async def record(_client: object, entry: AuditEntry) -> None:
+        written.append(entry)
+
+    limiter = AttemptLimiter(per_minute=1, record=record)
+    await limiter.close()
+    limiter.refused(None, "U1", "E1", "T1")  # type: ignore[arg-type]
+    await asyncio.gather(*limiter._writing)  # nothing calls close again: the row is already on its way
+    assert [(e.user_id, e.outcome) for e in written] == [("U1", "too_many_attempts:1")]

@@ -132,6 +132,8 @@ async def test_the_command_writes_jsonl_to_a_private_file_and_csv_to_stdout(
     await write_rows(migrated_database_url)
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": migrated_database_url}
     target = tmp_path / "audit.jsonl"
+    target.write_text("an older export, readable by all\n")  # an existing file is made private too, not just reused
+    target.chmod(0o644)
     _, said = await run_cli("export", "--format", "jsonl", "--output", str(target), "--org", "E0ACME", env=env)
     assert said.strip() == f"Exported 5 audit entries to {target}."
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # the audit log names people and channels

@@ -12,6 +12,7 @@ import pytest
 
 from services.audit.home_export import EXPORT_DAYS
 from services.audit.log import AUDIT_EXPORT_ACTION, AuditEntry, AuditEvent
+from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE, OVER_LIMIT_OUTCOME
 from services.ui.audit import EXPORT_CHECK_FAILED, EXPORT_REFUSED, EXPORT_TOO_SOON
 from services.ui.home import EXPORT_ACTION
 from tests.helpers.app import Org
@@ -112,3 +113,26 @@ async def test_no_button_without_entries_and_for_members(slack: SlackSender, fak
     await slack.home_opened(org.member)
     view = await fake_slack.wait_for(lambda: fake_slack.home_of(org.member), what="the member's Home tab")
     assert EXPORT_ACTION not in [b["action_id"] for b in buttons_in(view["blocks"])]
+
+
+async def test_a_member_mashing_the_button_costs_six_checks_a_minute_then_nothing(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org
+) -> None:
+    # Each refused press was a users.info call, a DM and an audit row: a member's loop (or a scripted client) spent the
+    # workspace's rate limits and buried the org's audit log. Past six a minute a press now costs no call at all, and
+    # the presses past the limit are one audit row when the minute ends (as /disconnect-shared's attempts are).
+    await admin_home_with_entries(slack, fake_slack, org)
+    fake_slack.home_view_ids[org.member] = fake_slack.home_view_ids[org.admin]
+    before = len(fake_slack.calls_to("users.info"))
+    for _ in range(ATTEMPTS_PER_MINUTE + 4):
+        assert (await slack.home_button(org.member, EXPORT_ACTION)).status == 200
+    await fake_slack.wait_for(lambda: len(dm_texts(fake_slack, org.member)) >= ATTEMPTS_PER_MINUTE, what="the refusals")
+    exports = slack.built.services["home_exports"]
+    counted = exports.attempts._refusals  # the presses past the limit, counted after each ack
+    await fake_slack.wait_for(lambda: org.member in counted and counted[org.member].count == 4, what="the count")
+    await exports.close()  # the app stopping: the count past the limit is written
+    assert len(fake_slack.calls_to("users.info")) - before == ATTEMPTS_PER_MINUTE
+    assert dm_texts(fake_slack, org.member) == [EXPORT_REFUSED] * ATTEMPTS_PER_MINUTE
+    rows = [r for r in await slack.built.audit_log.latest(50) if r["user_id"] == org.member]
+    assert sorted(r["outcome"] for r in rows) == ["not_admin"] * ATTEMPTS_PER_MINUTE + [f"{OVER_LIMIT_OUTCOME}:4"]
+    assert {r["action"] for r in rows} == {AUDIT_EXPORT_ACTION}

@@ -59,6 +59,8 @@ try:
     handle()
 except RuntimeError:
     log.exception("Finishing an install failed: code=oauth-code-1 state=oauth-state-2 token %s", token)
+# Strings as keys are event fields too: a log record's extras (a dict keyed by a response URL or a token) reach Sentry.
+log.error("Posting failed", extra={"https://hooks.slack.com/actions/T1/2/keyed": 1, token + "-keyed": 2})
 sentry_sdk.flush(10)
 """
 
@@ -73,7 +75,8 @@ async def test_an_error_reaches_sentry_redacted(sentry: tuple[str, list[bytes]])
     raw = b"".join(received).decode()
     assert "RuntimeError" in raw and "Finishing an install failed" in raw  # the event, with its exception
     assert "A breadcrumb naming" in raw  # and the INFO line before it, as a breadcrumb
-    for leak in (TOKEN, SECRET, "hooks.slack.com/commands", "oauth-code-1", "oauth-state-2"):
+    assert "Posting failed" in raw
+    for leak in (TOKEN, SECRET, "hooks.slack.com/commands", "hooks.slack.com/actions", "oauth-code-1", "oauth-state-2"):
         assert leak not in raw, f"{leak} reached Sentry"
     assert "[redacted]" in raw
     events = [json.loads(line) for line in raw.splitlines() if line.startswith("{") and '"exception"' in line]

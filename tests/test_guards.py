@@ -263,3 +263,60 @@ async def test_offboardings_unfinished_at_the_upgrade_take_their_claim(database_
             await store.database.close()
     finally:
         await engine.dispose()
+
+
+async def test_a_claim_given_up_between_the_refused_write_and_the_holder_read_is_taken(database_url: str) -> None:
+    """The holder of a claim may finish between the write that broke the unique index and the read of who holds it:
+    the claim is then free, and the job is written (not JobExists for an ID nobody holds, which the offboarding
+    forms don't catch: the admin would read a generic failure)."""
+    from services.jobs.queue import JobExists
+
+    database = Database(database_url)
+    a, b = JobStore(database, owner="a"), JobStore(database, owner="b")
+    claim = offboard_claim("E1", "E9")
+    try:
+        first = await a.create(OFFBOARD, user_id="U1", items=[], enterprise_id="E1", claim=claim)
+        holding = b._rows.holding
+        finished_meanwhile = False
+
+        async def holder_finishes_first(wanted: str, **kwargs: Any) -> dict[str, Any] | None:
+            nonlocal finished_meanwhile
+            if not finished_meanwhile:
+                finished_meanwhile = True
+                job = await a.claim_next()
+                assert job is not None and job.id == first
+                assert await a.finish(job, DONE)
+            return await holding(wanted, **kwargs)
+
+        b._rows.holding = holder_finishes_first  # type: ignore[method-assign,assignment]
+        try:
+            second = await b.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
+        except JobExists:
+            pytest.fail("JobExists for a new job ID: the claim was free again")
+        holder = await a.holder(claim)
+        assert holder is not None and holder.id == second != first
+    finally:
+        await database.close()
+
+
+async def test_a_job_finished_by_an_instance_from_before_the_claim_does_not_hold_it_forever(database_url: str) -> None:
+    """A rolling upgrade: the new instance's migration gives the running offboarding its claim; the old instance
+    finishes it without clearing the claim (it knows no such column). The partner is not refused "already running"
+    from then on: the finished row's claim is no holder, and the next job's write clears it and is written."""
+    from datetime import UTC, datetime
+
+    database = Database(database_url)
+    store = JobStore(database, owner="new")
+    claim = offboard_claim("E1", "E9")
+    try:
+        old = await store.create(OFFBOARD, user_id="U1", items=[], enterprise_id="E1", claim=claim)
+        # The old version's finish: status and finished_at, the claim column untouched.
+        assert await store._rows.update(old, {"status": DONE, "finished_at": datetime.now(UTC), "lease_owner": None})
+        assert await store.holder(claim) is None
+        again = await store.create(OFFBOARD, user_id="U2", items=[], enterprise_id="E1", claim=claim)
+        holder = await store.holder(claim)
+        assert holder is not None and holder.id == again != old
+        with pytest.raises(JobClaimed):
+            await store.create(OFFBOARD, user_id="U3", items=[], enterprise_id="E1", claim=claim)
+    finally:
+        await database.close()

@@ -157,13 +157,16 @@ async def test_a_workspace_nobody_can_place_is_refused_and_nothing_is_called(
 async def test_the_directory_places_a_workspace_team_info_cannot_describe(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
+    """A standalone workspace the directory lists by its own `team_id` is placed by it (not one found only among a
+    partner's `connected_workspaces`: test_our_workspace_in_a_partner_s_connected_workspaces_is_not_taken_for_theirs)."""
     fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
-    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    solo = fake_slack.add_team("Solo Studio")
+    fake_slack.add_shared_channel("solo-deal", connected=[solo])
     fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 4)
-    await slack.command(COMMAND, f"all {grid.partner_workspace}", channel_id="", user_id=grid.admin)
+    await slack.command(COMMAND, f"all {solo}", channel_id="", user_id=grid.admin)
     plan = await fake_slack.wait_for(lambda: fake_slack.views_with("offboard_plan"), what="the plan")
-    assert "Partner Corp" in json.dumps(plan[0]["blocks"])  # its org, named by the directory
-    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+    assert "Solo Studio" in json.dumps(plan[0]["blocks"])  # named by the directory
+    assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {solo}
 
 
 async def test_a_workspace_slack_stops_describing_before_the_confirmation_is_refused_there(
@@ -303,6 +306,29 @@ async def test_offboard_from_the_directory_opens_the_plan_for_that_partner(
     assert "*Partner Corp*" in text and "*2* your org created" in text
     assert EVERYTHING_ACTION in text  # the second way is offered in the plan
     assert {c["connected_team_ids"] for c in fake_slack.calls_to(SEARCH)} == {grid.partner}
+
+
+async def test_offboard_presses_past_the_limit_leave_the_minute_s_audit_row(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The directory's Offboard counts like the command and the Home form, and its refusals leave the same trace:
+    one audit row per person a minute with their count (services.disconnecting.attempts)."""
+    from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
+    from tests.helpers.disconnect import audit_rows_once
+
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal-1", connected=[grid.partner])
+    await slack.home_opened(grid.admin)
+    home = await home_after(fake_slack, grid.admin, 1)
+    (row,) = partner_rows(home)
+    slack.built.attempts.report_after = 0.3  # the minute's row, in a moment
+    for _ in range(ATTEMPTS_PER_MINUTE):  # the minute's attempts, used up elsewhere (the command, the Home form)
+        assert slack.built.attempts.allow(grid.admin)
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    await press_in_home(slack, fake_slack, grid.admin, row)
+    rows = await audit_rows_once(slack, 1)
+    assert [(r["user_id"], r["event"], r["outcome"]) for r in rows] == [(grid.admin, "refused", "too_many_attempts:2")]
+    assert fake_slack.calls_to(SEARCH) == []
 
 
 async def test_without_the_scope_the_home_tab_says_how_to_get_the_directory(
@@ -577,3 +603,154 @@ async def test_the_fake_answers_team_external_teams_as_the_reference_says(fake_s
     (listed,) = (await call(LIST, org_bot))["organizations"]
     assert listed["public_channel_count"] == 0
     assert listed["team_name"] == "Partner Corp" and listed["connected_workspaces"][0]["workspace_name"] == "Partner HQ"
+
+
+async def test_our_workspace_in_a_partner_s_connected_workspaces_is_not_taken_for_theirs(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Slack's reference doesn't say whose workspaces `connected_workspaces` lists, and `workspace_filter` ("connected
+    orgs which are connected on a specified encoded workspace ID") reads as ours: a workspace found only there is not
+    established outside. Our own Sales, listed under the partner while team.info can't describe it, is refused."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    channels = org_shared_with_sales(fake_slack, grid, 3)
+    fake_slack.script("team.info", *[Scripted(body={"ok": False, "error": "team_not_found"})] * 20)
+    identity = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    listed = fake_slack._m_team_externalTeams_list({}, identity)
+    for organization in listed["organizations"]:
+        organization["connected_workspaces"] = [{"workspace_id": grid.sales, "workspace_name": "Sales"}]
+    fake_slack.script(LIST, *[Scripted(body=listed)] * 20)
+    fake_slack.script(SEARCH, *[Scripted(body={"ok": True, "conversations": [], "next_cursor": ""})] * 5)
+    await slack.command(COMMAND, f"all {grid.sales}", channel_id="", user_id=grid.admin)
+    await told(fake_slack, grid.admin, "couldn't establish", "your own organization", "offboard_plan")
+    assert "Partner Corp" not in everything_said(fake_slack, grid.admin)  # not swapped for the partner either
+    assert fake_slack.views_with("offboard_plan") == []
+    assert fake_slack.calls_to(ADMIN_CALL) == [] and fake_slack.calls_to("team.externalTeams.disconnect") == []
+    assert all(grid.sales in fake_slack.channels[c].internal for c in channels)
+
+
+async def test_the_name_of_our_own_workspace_does_not_pick_a_partner_connected_to_it(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Names are matched on a partner's own `team_name` / `team_domain`, never on its `connected_workspaces` (which may
+    be ours): `/disconnect-shared all Sales` must not become an offboarding of the partner connected to our Sales."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    org_shared_with_sales(fake_slack, grid, 2)
+    identity = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    listed = fake_slack._m_team_externalTeams_list({}, identity)
+    for organization in listed["organizations"]:
+        organization["connected_workspaces"] = [{"workspace_id": grid.sales, "workspace_name": "Sales"}]
+    fake_slack.script(LIST, *[Scripted(body=listed)] * 20)
+    await slack.command(COMMAND, "all Sales", channel_id="", user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "couldn't find", "offboard_plan")
+    assert fake_slack.views_with("offboard_plan") == [] and "Partner Corp" not in said
+    assert fake_slack.calls_to(SEARCH) == [] and fake_slack.calls_to(ADMIN_CALL) == []
+
+
+async def test_an_everything_job_interrupted_while_slack_works_in_the_background_does_not_call_again(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The call went out (`sent`), the instance stopped before recording Slack's answer, and Slack is still working
+    in the background ("may take some time to complete"): the partner still shows CONNECTED. Asking again would be a
+    second disconnect call (and a refusal there would be reported as the outcome); the job watches instead."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.external_disconnect_delay = 1.0
+    bot = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    assert fake_slack._m_team_externalTeams_disconnect({"target_team": grid.partner}, bot)["ok"]  # the first call
+    assert fake_slack.partner_status(grid.partner) == "CONNECTED"
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
+    payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "disconnected from everything" in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_an_interrupted_everything_job_that_sees_no_change_says_it_cannot_tell(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Interrupted with the call perhaps never sent: no second call either; the one summary says the app can't tell."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "can't tell whether Slack received" in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_a_directory_too_long_to_read_is_not_taken_for_the_partner_gone(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """The watch reads at most MAX_PAGES pages: a directory that goes on past them (or a cursor that never ends) hasn't
+    shown the partner gone, so the job must not say "disconnected from everything"."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    other = fake_slack.add_org("Other Corp")
+    fake_slack.add_shared_channel("other", connected=[other])
+    bot = next(i for i in fake_slack.tokens.values() if i.get("kind") == "bot")
+    page = fake_slack._m_team_externalTeams_list({"limit": 1, "sort_field": "team_name"}, bot)
+    page["organizations"] = [o for o in page["organizations"] if o["team_id"] != grid.partner] or [
+        fake_slack._organization(other)
+    ]
+    page["response_metadata"] = {"next_cursor": other}
+    fake_slack.script(LIST, *[Scripted(body=page)] * 400)
+    everything = slack.built.services["everything"]
+    everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
+    payload = {"partner": grid.partner, "partner_name": "Partner Corp", "called": True, "called_at": time.time()}
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert "disconnected from everything" not in dm[0]["text"]
+
+
+async def test_everything_for_a_partner_slack_already_lists_disconnected_calls_nothing_and_says_so(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """A partner whose directory entry says DISCONNECTED (still offered by `/disconnect-shared all E…`): the job
+    checks Slack's entry as it starts, calls nothing, and its one summary doesn't claim a disconnect it didn't make."""
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    fake_slack.set_partner(grid.partner, status="DISCONNECTED")
+    everything = slack.built.services["everything"]
+    everything.poll_seconds = 0.1
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake_slack.enterprise_id,
+        team_id=fake_slack.team_id,
+        payload={"partner": grid.partner, "partner_name": "Partner Corp"},
+    )
+    everything.runner.wake()
+    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    assert len(dm) == 1 and "already listed it as DISCONNECTED" in dm[0]["text"]
+    assert "disconnected from everything" not in dm[0]["text"]
+    assert fake_slack.calls_to("team.externalTeams.disconnect") == []

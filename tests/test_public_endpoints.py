@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 
 from server.operations import METRICS_UNAUTHORIZED
-from server.request_guard import AddressThrottle, client_address
+from server.request_guard import SUBSCRIBER_SHARE, AddressThrottle, client_address
 from tests.helpers.app import running_app, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.oauth import install, oauth_settings_for
@@ -85,6 +85,41 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(
         assert "Installed on the workspace Home Workspace" in page
 
 
+async def test_one_ipv6_subscriber_walking_through_its_64s_refuses_no_one_else(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    # Each /64 was a bucket of its own: one subscriber (a /48 or /56 is what ISPs hand out) sending from a new /64 each
+    # time was thousands of clients, emptied the overall bucket and the install page answered 429 to everyone.
+    settings = oauth_settings_for(fake_slack, await suite_database(tmp_path), trusted_proxy_hops=1)
+    statuses: list[int] = []
+    async with (
+        running_app(fake_slack, settings) as slack,
+        session_from() as stranger,
+        session_from(**{"X-Forwarded-For": "198.51.100.7"}) as installer_session,
+    ):
+
+        async def walk(start: int) -> None:
+            for i in range(start, 100_000, 4):
+                forwarded = {"X-Forwarded-For": f"2001:db8:aaaa:{i % 65536:x}::1"}
+                async with stranger.get(slack.base_url + "/slack/install", headers=forwarded) as page:
+                    statuses.append(page.status)
+
+        tasks = [asyncio.create_task(walk(start)) for start in range(4)]
+        try:
+            for _ in range(1000):  # until the flood is refused: the /48's bucket (before: the overall one) empty
+                if statuses.count(429) >= 50:
+                    break
+                await asyncio.sleep(0.01)
+            assert statuses.count(429) >= 50, "the walk was never refused"
+            installer = SlackSender(slack.base_url, fake_slack, installer_session, slack.built)
+            page = await install(installer, fake_slack, fake_slack.prepare_install(user_scopes=""))
+            assert "Installed on the workspace Home Workspace" in page
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def test_without_a_trusted_proxy_a_forged_forwarded_address_is_ignored(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
@@ -153,6 +188,12 @@ def test_the_client_address_believes_only_the_trusted_hops() -> None:
     assert client_address("10.0.0.5", ["2.2.2.2"], 2) == "10.0.0.5"  # fewer entries than proxies: the peer
     assert client_address("10.0.0.5", ["not-an-address"], 1) == "10.0.0.5"
     assert client_address(None, [], 0) == "unknown"
+    # Proxies that write the client's port too (Azure Application Gateway: `ip:port`; IPv6 in brackets, as RFC 7239
+    # writes it): read as the address, not refused for the peer's (the proxy's: one bucket for every client).
+    assert client_address("10.0.0.5", ["6.6.6.6, 2.2.2.2:51234"], 1) == "2.2.2.2"
+    assert client_address("10.0.0.5", ["[2001:db8::7]:443"], 1) == "2001:db8::7"
+    assert client_address("10.0.0.5", ["[2001:db8::7]"], 1) == "2001:db8::7"
+    assert client_address("10.0.0.5", ["2.2.2.2:x", "[2001:db8::7"], 1) == "10.0.0.5"
 
 
 def test_per_address_buckets_are_bounded_and_ipv6_counts_per_64() -> None:
@@ -169,3 +210,8 @@ def test_per_address_buckets_are_bounded_and_ipv6_counts_per_64() -> None:
         False,  # one /64: one subscriber, one bucket
     ]
     assert throttle.allow("2001:db8:0:1::1")  # the next /64 is someone else
+    # ... but not without end: one subscriber's /48 gets SUBSCRIBER_SHARE addresses' worth, however many /64s it uses.
+    walked = [throttle.allow(f"2001:db8:0:{i:x}::1") for i in range(2, 40)]
+    assert walked.count(True) == 2 * SUBSCRIBER_SHARE - 3 and not any(walked[2 * SUBSCRIBER_SHARE :])
+    assert throttle.allow("2001:db8:1::1")  # another /48: another subscriber
+    assert throttle.allow("fe80::1%eth0") and throttle.allow("fe80::1%eth1") and not throttle.allow("fe80::1")

@@ -19,6 +19,7 @@ from tests.helpers.logs import log_capture
 from tests.helpers.oauth import install, oauth_settings_for
 from tests.helpers.processes import ROOT
 from tests.helpers.slack_requests import SlackSender
+from tests.helpers.tasks import busy_tasks, settled
 
 SAMPLES = ROOT.parent / "shared" / "slack-samples" / "payloads"
 
@@ -100,6 +101,10 @@ async def test_socket_mode_acks_every_subscribed_event(fake_slack: FakeSlack) ->
 async def test_an_oauth_app_answers_every_subscribed_event(fake_slack: FakeSlack, migrated_database_url: str) -> None:
     async with running_app(fake_slack, oauth_settings_for(fake_slack, migrated_database_url)) as app:
         await install(app, fake_slack, fake_slack.prepare_install())
+        idle = busy_tasks()
         for kind in subscribed():
             reply = await app.event(event_of(kind, fake_slack))
             assert reply.status == 200, (kind, reply.status, reply.text)
+        await settled(fake_slack, idle)  # Bolt's listeners delete the installation after the ack
+        store = app.built.bolt.installation_store
+        assert await store.async_find_installation(enterprise_id=None, team_id=fake_slack.team_id) is None

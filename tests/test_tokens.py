@@ -26,11 +26,21 @@ from server.oauth import ADMIN_INSTALL_PATH
 from services.error_texts import token_renewal_text
 from services.jobs.queue import DONE, JobStore
 from services.settings import SettingsError, load_settings
+from services.slack.client import build_web_client, close_session
 from services.slack.identity import StartupError
+from services.slack.tokens import TokenKeeper
 from services.storage.database import Database
 from services.storage.migrate import upgrade
 from services.storage.oauth_stores import EncryptedInstallationStore
-from services.storage.secrets import NO_KEY, PREFIX, WRONG_KEY, SecretBox, generate_key
+from services.storage.secrets import (
+    NO_KEY,
+    PREFIX,
+    WRONG_KEY,
+    SecretBox,
+    SecretsError,
+    generate_key,
+    secure_stored_tokens,
+)
 from tests.helpers.app import migrated_sqlite_file, running_app
 from tests.helpers.disconnect import ADMIN_CALL, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
@@ -146,6 +156,78 @@ async def test_two_instances_renewing_at_once_spend_the_refresh_token_once(
     renewals = [c for c in fake_slack.calls if c.method == "oauth.v2.access" and c.params.get("grant_type")]
     assert len(renewals) == 1 and fake_slack.refreshes == ["bot"]
     assert len(set(tokens_used(fake_slack, "conversations.leave"))) == 1
+
+
+async def test_a_renewal_whose_caller_is_cancelled_still_stores_the_new_pair(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """Slack revokes a refresh token once it answers the renewal, so the pair it answered must be stored even when
+    the task that asked is cancelled meanwhile (a job cancelled at the end of the shutdown grace, the offboarding
+    plan's search deadline): otherwise the install is lost until someone installs again."""
+    settings = oauth_settings_for(fake_slack, migrated_database_url, token_refresh_margin_seconds=MARGIN)
+    async with running_app(fake_slack, settings) as sender:
+        await rotating_org_install(sender, fake_slack)
+    await expired(fake_slack, "bot")
+    fake_slack.delays["oauth.v2.access"] = 0.3
+    engine = create_async_engine(migrated_database_url)
+    client = build_web_client(None, fake_slack.api_url, 10)
+    store = EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([TEST_SECRETS_KEY]))
+    keeper = TokenKeeper(store, client, fake_slack.client_id, fake_slack.client_secret, MARGIN)
+    try:
+        asking = asyncio.create_task(keeper.bot(fake_slack.enterprise_id, None, True))
+        await fake_slack.wait_for(lambda: len(fake_slack.calls_to("oauth.v2.access")) == 2, what="the renewal")
+        asking.cancel()
+        await asyncio.gather(asking, return_exceptions=True)
+        await fake_slack.wait_for(lambda: fake_slack.refreshes == ["bot"], what="Slack to grant the renewal")
+
+        async def stored_pair_is_live() -> bool:
+            bot = await store.async_find_bot(enterprise_id=fake_slack.enterprise_id, team_id=None)
+            return bot is not None and bot.bot_refresh_token in fake_slack.refresh_tokens
+
+        for _ in range(100):  # bounded: 2 s
+            if await stored_pair_is_live():
+                break
+            await asyncio.sleep(0.02)
+        assert await stored_pair_is_live(), "the new pair was lost: the stored refresh token is a spent one"
+    finally:
+        await close_session(client)
+        await engine.dispose()
+
+
+async def test_a_key_rotation_while_another_instance_renews_loses_nothing(
+    fake_slack: FakeSlack, migrated_database_url: str
+):
+    """An instance starting with `<new>,<old>` re-encrypts the stored tokens while another instance is renewing a bot
+    token (its rows locked, Slack answering slowly): both finish, and the pair Slack issued is the one stored. (In one
+    transaction, the re-encryption held the installation rows the renewal was to write while it waited for the bot row
+    the renewal held: PostgreSQL broke the deadlock by aborting one, the renewal's losing the install.)"""
+    old, new = generate_key(), generate_key()
+    settings = oauth_settings_for(
+        fake_slack, migrated_database_url, secrets_key=(old,), token_refresh_margin_seconds=MARGIN
+    )
+    async with running_app(fake_slack, settings) as sender:
+        await rotating_org_install(sender, fake_slack)
+    await expired(fake_slack, "bot")
+    fake_slack.delays["oauth.v2.access"] = 1.5  # longer than PostgreSQL's deadlock_timeout (1 s)
+    engine = create_async_engine(migrated_database_url)
+    client = build_web_client(None, fake_slack.api_url, 10)
+    # The renewing instance already reads the new key (the rotation's first step, docs/tokens.md), still writing the old.
+    store = EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([old, new]))
+    keeper = TokenKeeper(store, client, fake_slack.client_id, fake_slack.client_secret, MARGIN)
+    try:
+        renewing = asyncio.create_task(keeper.bot(fake_slack.enterprise_id, None, True))
+        await fake_slack.wait_for(lambda: len(fake_slack.calls_to("oauth.v2.access")) == 2, what="the renewal")
+        resealed = await secure_stored_tokens(engine, SecretBox([new, old]))
+        bot = await renewing
+        assert resealed > 0 and fake_slack.refreshes == ["bot"]
+        assert bot is not None and bot.bot_token == fake_slack.latest_token("bot")
+        stored = await EncryptedInstallationStore(fake_slack.client_id, engine, SecretBox([new, old])).async_find_bot(
+            enterprise_id=fake_slack.enterprise_id, team_id=None
+        )
+        assert stored is not None and stored.bot_refresh_token in fake_slack.refresh_tokens
+    finally:
+        await close_session(client)
+        await engine.dispose()
 
 
 @pytest.mark.runs_long
@@ -360,6 +442,24 @@ def test_oauth_needs_secrets_key_and_a_pasted_token_does_not() -> None:
         values = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", name: "xoxe.xoxp-1-abc"}
         with pytest.raises(SettingsError, match=rf"^{name} is an expiring token"):
             load_settings(values, env_file=None)
+
+
+def test_a_refresh_margin_as_long_as_a_token_lives_is_refused() -> None:
+    """A token lives 12 hours (43,200 s): with a margin that long every token is due as soon as it is issued, and every
+    request and every call of a job would spend a refresh token. At most half its life."""
+    values = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    assert load_settings({**values, "TOKEN_REFRESH_MARGIN_SECONDS": "21600"}, env_file=None)
+    for margin in ("43200", "30000"):
+        with pytest.raises(SettingsError, match=r"^TOKEN_REFRESH_MARGIN_SECONDS must be a number from 0 to 21600"):
+            load_settings({**values, "TOKEN_REFRESH_MARGIN_SECONDS": margin}, env_file=None)
+
+
+def test_a_mangled_stored_value_is_refused_as_unreadable_not_with_a_traceback() -> None:
+    box = SecretBox([TEST_SECRETS_KEY])
+    for mangled in (PREFIX + "gAAAA\u00e9", PREFIX + "not-fernet"):
+        assert not box.current(mangled)
+        with pytest.raises(SecretsError):
+            box.reseal(mangled)
 
 
 async def app_py_refusal(environment: dict[str, str]) -> list[str]:

@@ -67,6 +67,7 @@ async def partner_offboard_pressed(
     if not isinstance(view_id, str):
         return
     if not disconnect_attempts.allow(user_id_of(body)):  # counts like the command and the Home form
+        disconnect_attempts.refused(client, user_id_of(body), installation_org(context), context.team_id)
         text = TOO_MANY_ATTEMPTS.format(count=disconnect_attempts.per_minute)
         await call_outcome(client.views_update(view_id=view_id, view=status_modal(text)))
         return

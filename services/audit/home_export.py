@@ -5,7 +5,10 @@ Bounded on every side, since a press costs a database read and an upload:
   anyone else is refused, told so in a DM, and the refusal is an audit entry;
 - what: their own org only (the org of the installation Slack signed the press for, never a value from the button),
   the last EXPORT_DAYS days, at most EXPORT_MAX_ROWS entries (newest first: about 150 bytes each, so ≤ 8 MB);
-- how often: one export per person per minute, and EXPORTS_AT_ONCE at a time in this process (others wait);
+- how often: ATTEMPTS_PER_MINUTE presses per person a minute are checked (a refused press costs users.info, a DM and
+  an audit row: a member's loop would spend the workspace's rate limits and bury the audit log); past that a press
+  costs nothing but a count, one audit row per person a minute (services.disconnecting.attempts, as /disconnect-shared);
+  one export per person per minute, and EXPORTS_AT_ONCE at a time in this process (others wait);
 - recorded: each export is an `exported` audit entry of the org (how many entries, over how many days).
 The export is built in memory (bounded as above) after the ack and uploaded with services.slack.files.
 """
@@ -13,6 +16,7 @@ The export is built in memory (bounded as above) after the ack and uploaded with
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import logging
 from datetime import UTC, datetime, timedelta
@@ -48,16 +52,22 @@ class HomeExports:
         self.admins = admins
         self.log = log
         self._per_person = AttemptLimiter(per_minute=1)
+        # Every press, before any call: past the limit, counted and recorded once a minute (no call, no DM).
+        self.attempts = AttemptLimiter(record=self._record_over_limit)
         self._at_once = asyncio.Semaphore(EXPORTS_AT_ONCE)
 
     async def request(
         self, client: AsyncWebClient, user_id: str, enterprise_id: str | None, team_id: str | None
     ) -> str:
         """Check, export, deliver, record; returns what happened ("sent", "refused", "too_soon", "not_sent",
-        "failed")."""
+        "failed",
+        "too_many")."""
         org = enterprise_id or team_id
         if not user_id or not org:
             return "refused"
+        if not self.attempts.allow(user_id):
+            self.attempts.refused(client, user_id, enterprise_id, team_id)
+            return "too_many"
         check = await self.admins.check(client, user_id, enterprise_id)
         if not check.allowed:
             # As /disconnect-shared records it: the Home tab reads "couldn't check their admin rights (`code`)".
@@ -98,6 +108,13 @@ class HomeExports:
             await post_direct_message(client, user_id, {"text": EXPORT_NOT_SENT.format(error="upload_failed")})
             return "not_sent"
         return "sent"
+
+    async def close(self) -> None:
+        """Stopping: the presses past the limit counted but not recorded yet are recorded now."""
+        await self.attempts.close()
+
+    async def _record_over_limit(self, _client: AsyncWebClient, entry: AuditEntry) -> None:
+        await self.log.record(dataclasses.replace(entry, action=AUDIT_EXPORT_ACTION))
 
     async def _record(
         self, event: AuditEvent, user_id: str, enterprise_id: str | None, team_id: str | None, outcome: str

@@ -239,8 +239,11 @@ async def _export(database_url: str, what: ExportFilter, format: str, out: TextI
 
 
 def _private_file(path: str) -> TextIO:
-    """The export file, created readable by its owner only (the audit log names people and channels)."""
+    """The export file, readable by its owner only (the audit log names people and channels): created so, and an
+    existing file (whose mode O_CREAT leaves as it was) made so before anything is written to it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if os.path.isfile(path):  # not /dev/stdout or a pipe given as FILE
+        os.fchmod(fd, 0o600)
     return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 

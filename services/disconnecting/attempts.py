@@ -58,6 +58,7 @@ class AttemptLimiter:
         self.report_after = report_after  # a person's refusals are recorded this long after their first
         self._refusals: dict[str, _Refusals] = {}
         self._writing: set[asyncio.Task[None]] = set()
+        self._closed = False  # stopping: a refusal noted now is recorded at once (no timer would ever fire)
 
     def allow(self, user_id: str) -> bool:
         """Count an attempt by `user_id`; False when they made `per_minute` in the last minute already."""
@@ -85,8 +86,11 @@ class AttemptLimiter:
         if len(self._refusals) >= _MAX_PEOPLE:  # a bound on memory: record the oldest now to make room
             self._report(next(iter(self._refusals)))
         pending = _Refusals(client, enterprise_id or None, team_id, datetime.now(UTC))
-        pending.timer = asyncio.get_running_loop().call_later(self.report_after, self._report, user_id)
         self._refusals[user_id] = pending
+        if self._closed:  # a request still in flight when the app stops: its row now, not in a minute that never comes
+            self._report(user_id)
+            return
+        pending.timer = asyncio.get_running_loop().call_later(self.report_after, self._report, user_id)
 
     def _report(self, user_id: str) -> None:
         pending = self._refusals.pop(user_id, None)
@@ -117,7 +121,8 @@ class AttemptLimiter:
             )
 
     async def close(self) -> None:
-        """Stopping: every count not recorded yet is recorded now."""
+        """Stopping: every count not recorded yet is recorded now, and any noted later at once."""
+        self._closed = True
         for user_id in list(self._refusals):
             self._report(user_id)
         if self._writing:

@@ -200,18 +200,23 @@ async def watch_partner(
         if page.error is not None or listed is not None:
             return listed, page.error, page.found_at if listed is not None else hint
     directory = await read_directory(bot, stop_at=team_id)
-    return listed_as(directory, team_id), directory.error, directory.found_at
+    listed = listed_as(directory, team_id)
+    if listed is None and directory.error is None and not directory.complete:
+        # Read to MAX_PAGES (or an endless cursor) without the partner: not shown gone, only not seen yet.
+        return None, "directory_incomplete", hint
+    return listed, directory.error, directory.found_at
 
 
 def matching_names(teams: Sequence[ExternalTeam], name: str) -> list[ExternalTeam]:
-    """Partners named `name`: exact matches (ignoring case) first; else those whose name, domain or a connected
-    workspace's name contains it."""
+    """Partners named `name`: exact matches (ignoring case) first; else those whose name or domain contains it. Never
+    by a `connected_workspaces` name: Slack doesn't say whose workspaces those are (they may be ours: our own "Sales"
+    would pick the partner connected to it)."""
     wanted = name.strip().casefold().lstrip("#@")
     if not wanted:
         return []
 
     def names(team: ExternalTeam) -> list[str]:
-        return [n.casefold() for n in (team.name, team.domain, *(w for _, w in team.workspaces)) if n]
+        return [n.casefold() for n in (team.name, team.domain) if n]
 
     exact = [t for t in teams if wanted in names(t)]
     return exact or [t for t in teams if any(wanted in n for n in names(t))]
@@ -264,11 +269,12 @@ async def establish_outside(
         if facts.get("id") == team_id:
             return Outside(team_id, True, how="team_info", name=name)
     read = directory if directory is not None else await read_directory(bot, PLACE_PAGES, stop_at=team_id)
-    listed = listed_as(read, team_id)
+    # Only a partner's own `team_id` places it. Slack's reference doesn't say whose workspaces `connected_workspaces`
+    # lists, and `workspace_filter` ("connected orgs which are connected on a specified encoded workspace ID") reads
+    # as *ours*: a workspace found only there may be one of our own, so it is not established (fail closed).
+    listed = next((t for t in read.teams if t.id == team_id), None)
     if listed is not None:
-        org = listed.id if listed.id != team_id else None
-        name = listed.name if listed.id == team_id else dict(listed.workspaces).get(team_id)
-        return Outside(team_id, True, how="directory", name=name, org=org, org_name=listed.name if org else None)
+        return Outside(team_id, True, how="directory", name=listed.name)
     searched, search_error = (None, None) if admin is None else await search_says(admin, team_id, our_org)
     if searched is not None:
         return Outside(team_id, searched, ours=not searched, how="search")

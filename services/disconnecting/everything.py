@@ -206,14 +206,24 @@ class EverythingOffboarding:
                 return
             before, _ = await find_partner(client, partner)
             payload["before"] = _counts(before)
+            if before is not None and before.status == DISCONNECTED:
+                # Slack already lists it disconnected: a call would change nothing, and the summary would claim it.
+                payload["status"] = DISCONNECTED
+                await self._end(work, client, "already", DONE)
+                return
             await self.disconnects.trail.record(
                 client, self._entry(job, AuditEvent.STARTED, "everything, DMs and group DMs included")
             )
         if not payload.get("called"):
-            if payload.get("sent"):  # interrupted after the call may have gone out: asked again only if still needed
-                listed, _ = await find_partner(client, partner)
-                if listed is not None and listed.status == DISCONNECTED:
-                    payload["called"] = True
+            if payload.get("sent"):
+                # Interrupted after the call may have gone out, before Slack's answer was recorded. Never a second
+                # call: Slack disconnects "in the background and may take some time", so a partner still listed as
+                # connected may well be on its way out. The job watches; if the watch ends first, the summary says
+                # the app can't tell whether Slack received the call.
+                payload["called"] = True
+                payload["uncertain"] = True
+                payload["called_at"] = self.clock()
+                await work.save()
             if not payload.get("called"):
                 payload["sent"] = True
                 await work.save()

@@ -138,6 +138,11 @@ def _first_unfinished(items: Sequence[dict[str, Any]]) -> int:
     return len(items)
 
 
+# Writes of a job whose claim was held at the write and free at the read (its holder just finished) before it is
+# refused as claimed: each retry means another job took and gave up the claim in between.
+_CLAIM_WRITES = 3
+
+
 class JobExists(Exception):
     """A job with this ID was written before."""
 
@@ -214,12 +219,19 @@ class JobStore:
         job_id = job_id or uuid.uuid4().hex
         now = created_at or datetime.now(UTC)
         new = _as_new(now, user_id, items, enterprise_id, team_id, is_enterprise_install, response_url, payload)
-        written = await self._rows.insert({"id": job_id, "kind": kind, **new, "claim": claim})
-        if not written:
-            holder = await self._rows.holding(claim) if claim else None
+        for _ in range(_CLAIM_WRITES):
+            if await self._rows.insert({"id": job_id, "kind": kind, **new, "claim": claim}):
+                break
+            if claim is not None and await self._rows.give_up_finished(claim, finished=FINISHED):
+                continue  # a finished job still held it (finished by a version before the claim): free now
+            holder = await self._rows.holding(claim, finished=FINISHED) if claim else None
             if holder is not None and holder["id"] != job_id:
                 raise JobClaimed(holder["id"])
-            raise JobExists(job_id)
+            if claim is None or await self._rows.get(job_id) is not None:
+                raise JobExists(job_id)
+            # The holder finished between the refused write and this read: the claim is free, write again.
+        else:
+            raise JobClaimed("")
         metrics.job_event(kind, "queued")
         return job_id
 
@@ -251,7 +263,7 @@ class JobStore:
 
     async def holder(self, claim: str) -> Job | None:
         """The unfinished job holding `claim`, if any (finishing a job gives its claim up)."""
-        row = await self._rows.holding(claim)
+        row = await self._rows.holding(claim, finished=FINISHED)
         return None if row is None else _job_of(row)
 
     async def unfinished(self, kind: str, enterprise_id: str, *, offset: int, limit: int) -> tuple[list[Job], int]:

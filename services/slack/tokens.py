@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from services.storage.oauth_stores import Renewed
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Bolt's default (slack_bolt AsyncInstallationStoreAuthorize, token_rotation_expiration_minutes=120).
 DEFAULT_MARGIN_SECONDS = 7200.0
@@ -85,6 +86,7 @@ class TokenKeeper:
         self.client_id = client_id
         self.client_secret = client_secret
         self.margin = margin_seconds
+        self._renewals: set[asyncio.Future[Any]] = set()  # renewals in flight (_uncancellable)
 
     def due(self, expires_at: int | None) -> bool:
         """Whether a token expiring at `expires_at` (epoch seconds; None: never) must be renewed now."""
@@ -100,12 +102,14 @@ class TokenKeeper:
         if bot is None or not self.due(bot.bot_token_expires_at):
             return bot
         try:
-            renewed: Bot | None = await self.store.renew_bot(
-                enterprise_id=enterprise_id,
-                team_id=team_id,
-                is_enterprise_install=is_enterprise_install,
-                due=self.due,
-                renew=lambda refresh: self._renew(refresh, "bot"),
+            renewed: Bot | None = await self._uncancellable(
+                self.store.renew_bot(
+                    enterprise_id=enterprise_id,
+                    team_id=team_id,
+                    is_enterprise_install=is_enterprise_install,
+                    due=self.due,
+                    renew=lambda refresh: self._renew(refresh, "bot"),
+                )
             )
         except TokenRenewalFailed as e:
             if e.transient and _still_valid(bot.bot_token_expires_at):
@@ -118,14 +122,23 @@ class TokenKeeper:
         if not self.due(installation.user_token_expires_at) or not hasattr(self.store, "renew_user"):
             return installation
         try:
-            renewed: Installation = await self.store.renew_user(
-                installation, due=self.due, renew=lambda refresh: self._renew(refresh, "user")
+            renewed: Installation = await self._uncancellable(
+                self.store.renew_user(installation, due=self.due, renew=lambda refresh: self._renew(refresh, "user"))
             )
         except TokenRenewalFailed as e:
             if e.transient and _still_valid(installation.user_token_expires_at):
                 return installation
             raise
         return renewed
+
+    async def _uncancellable(self, renewal: Awaitable[T]) -> T:
+        """A renewal runs to its commit even if the task that asked is cancelled meanwhile (a job cancelled at the end
+        of the shutdown grace, a search under a deadline): once Slack has answered, the refresh token it was given is
+        revoked, and a transaction rolled back would lose the new pair with it (the install to be done again)."""
+        task = asyncio.ensure_future(renewal)
+        self._renewals.add(task)  # a reference, so the task outlives a cancelled caller
+        task.add_done_callback(self._renewals.discard)
+        return await asyncio.shield(task)
 
     async def _renew(self, refresh_token: str, kind: str) -> Renewed:
         """oauth.v2.access with grant_type=refresh_token; https://docs.slack.dev/reference/methods/oauth.v2.access"""

@@ -153,14 +153,26 @@ class JobRows:
         rows = await self._read(select(job).where(job.c.id == job_id))
         return rows[0] if rows else None
 
-    async def holding(self, claim: str) -> dict[str, Any] | None:
-        """The row holding `claim` (unfinished: a finished job's claim is cleared), if any."""
+    async def holding(self, claim: str, *, finished: Sequence[str]) -> dict[str, Any] | None:
+        """The row holding `claim` in no status of `finished`, if any (finishing clears a claim; a row finished by a
+        process that predates the column keeps it: see give_up_finished)."""
         from sqlalchemy import select
 
         from services.storage.tables import job
 
-        rows = await self._read(select(job).where(job.c.claim == claim))
+        rows = await self._read(select(job).where(job.c.claim == claim, job.c.status.not_in(finished)))
         return rows[0] if rows else None
+
+    async def give_up_finished(self, claim: str, *, finished: Sequence[str]) -> bool:
+        """Clear `claim` on a row in one of `finished` still holding it: one finished by an instance of the version
+        before the claim column (a rolling upgrade: the migration gave its running job the claim, its finish
+        didn't clear it). Whether a row changed."""
+        from sqlalchemy import update
+
+        from services.storage.tables import job
+
+        statement = update(job).where(job.c.claim == claim, job.c.status.in_(finished)).values(claim=None)
+        return bool(await self._write(statement))
 
     async def unfinished(
         self, kind: str, enterprise_id: str, *, finished: Sequence[str], offset: int, limit: int

@@ -181,6 +181,15 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
             if not bot.bot_refresh_token or not due(bot.bot_token_expires_at):
                 return bot
             old_refresh = bot.bot_refresh_token
+            # Everything that could fail (reading, decrypting) before Slack is asked: once it answers, the old refresh
+            # token is revoked, and nothing but writing the new pair may stand between its answer and the commit.
+            i = self.installations.c
+            carriers = await conn.execute(
+                sqlalchemy.select(i.id, i.bot_refresh_token).where(
+                    and_(i.client_id == self.client_id, i.enterprise_id == enterprise_id, i.team_id == team_id)
+                )
+            )
+            ids = [r.id for r in carriers if r.bot_refresh_token == old_refresh]
             fresh = await renew(old_refresh)
             bot.bot_token, bot.bot_refresh_token, bot.bot_token_expires_at = fresh
             values = {
@@ -189,13 +198,6 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
                 "bot_token_expires_at": _db_time(fresh.expires_at),
             }
             await conn.execute(self.bots.update().where(b.id == row["id"]).values(**values))
-            i = self.installations.c
-            carriers = await conn.execute(
-                sqlalchemy.select(i.id, i.bot_refresh_token).where(
-                    and_(i.client_id == self.client_id, i.enterprise_id == enterprise_id, i.team_id == team_id)
-                )
-            )
-            ids = [r.id for r in carriers if r.bot_refresh_token == old_refresh]
             if ids:
                 await conn.execute(self.installations.update().where(i.id.in_(ids)).values(**values))
             return bot

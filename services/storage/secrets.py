@@ -83,7 +83,7 @@ class SecretBox:
             return False
         try:
             self._fernets[0].decrypt(stored[len(PREFIX) :].encode("ascii"))
-        except InvalidToken:
+        except (InvalidToken, UnicodeError):  # a mangled value: decrypt() says it is unreadable, in one line
             return False
         return True
 
@@ -103,29 +103,46 @@ def box_of(keys: Sequence[str]) -> SecretBox | None:
 async def secure_stored_tokens(engine: AsyncEngine, box: SecretBox | None) -> int:
     """At start-up (and in the migration that introduced encryption): every stored token under the newest key.
 
-    With a key: plaintext values are encrypted and values under an older key re-encrypted, in one transaction; returns
-    how many values changed. Without a key: nothing changes; SecretsError (one line naming SECRETS_KEY) if any stored
-    value is encrypted, since the app could not read it. A value none of the keys can read is SecretsError too.
+    With a key: plaintext values are encrypted and values under an older key re-encrypted, each row in a short
+    transaction of its own; returns how many values changed. Without a key: nothing changes; SecretsError (one line
+    naming SECRETS_KEY) if any stored value is encrypted, since the app could not read it. A value none of the keys can
+    read is SecretsError too.
+
+    PostgreSQL: a row at a time, not all in one transaction: another instance may be renewing a token meanwhile (its
+    bot rows locked, then its installation rows written: EncryptedInstallationStore.renew_bot), and one transaction
+    holding installation rows while it waits for a bot row deadlocks with it; PostgreSQL then aborts one of the two,
+    and an aborted renewal loses the pair Slack has just issued. A one-row transaction holds nothing while it waits.
+    SQLite has one writer at a time (no such deadlock), and a commit per row would cost an fsync each (13 s instead of
+    0.6 s for 1,000 installs): one transaction there.
     """
     from sqlalchemy import inspect
 
-    async with engine.begin() as conn:
+    async with engine.connect() as conn:
         present = await conn.run_sync(lambda c: [t for t in SECRET_COLUMNS if inspect(c).has_table(t)])
+        await conn.commit()
+        row_by_row = conn.dialect.name != "sqlite"
         changed = 0
         for table in present:
-            changed += await conn.run_sync(secure_table, table, SECRET_COLUMNS[table], box)
+            changed += await conn.run_sync(secure_table, table, SECRET_COLUMNS[table], box, row_by_row)
+        await conn.commit()
     return changed
 
 
-def secure_table(connection: Any, table: str, columns: tuple[str, ...], box: SecretBox | None) -> int:
-    """One table's secret columns, read and rewritten on a synchronous connection (run_sync; also Alembic's)."""
+def secure_table(
+    connection: Any, table: str, columns: tuple[str, ...], box: SecretBox | None, commit_each: bool = False
+) -> int:
+    """One table's secret columns, read and rewritten on a synchronous connection (run_sync; also Alembic's, which
+    commits the migration as a whole). `commit_each`: the read, then each row's update, committed on their own."""
     from sqlalchemy import column, select
     from sqlalchemy import table as table_clause
 
     t = table_clause(table, column("id"), *(column(c) for c in columns))
     overwrite_freed_pages(connection)
     changed = 0
-    for row in connection.execute(select(t)).mappings().all():
+    rows = connection.execute(select(t)).mappings().all()
+    if commit_each:
+        connection.commit()
+    for row in rows:
         values = {c: row[c] for c in columns if row[c]}
         if box is None:
             if any(is_encrypted(v) for v in values.values()):
@@ -136,6 +153,8 @@ def secure_table(connection: Any, table: str, columns: tuple[str, ...], box: Sec
             # Only if each value is still the one read: a renewal committed meanwhile (another instance) is kept.
             unchanged = [t.c[c] == values[c] for c in updates]
             connection.execute(t.update().where(t.c.id == row["id"], *unchanged).values(**updates))
+            if commit_each:
+                connection.commit()
             changed += len(updates)
     return changed
 

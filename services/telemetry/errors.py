@@ -4,7 +4,7 @@ imported only when a DSN is set.
 What is sent: exceptions the process doesn't handle and every ERROR log line (Sentry's logging integration; lower
 levels ride along as breadcrumbs), with their stack traces. What never is, whatever the event carries: a token, the
 signing secret or any other configured secret, a response URL, an OAuth code or state, a trigger ID (the logs'
-RedactingFilter runs over every string of the event and of each breadcrumb, at any depth), request bodies
+RedactingFilter runs over every string of the event and of each breadcrumb, keys included, at any depth), request bodies
 (max_request_body_size "never"), local variables of the stack frames (include_local_variables off: a frame's locals
 can hold a token), cookies and authorization headers. No performance tracing (traces_sample_rate unset), and no
 integration is switched on because its library happens to be installed (auto_enabling_integrations off): the events
@@ -35,8 +35,10 @@ def scrubber(secrets: Iterable[str]) -> Callable[[Any], Any]:
         if isinstance(value, str):
             return redact(value)
         if isinstance(value, dict):
+            # Keys are redacted too (a log record's extras can be keyed by anything); two keys redacted alike
+            # keep the last value.
             return {
-                key: (REDACTED if isinstance(key, str) and key.lower() in _SECRET_KEYS else scrub(item))
+                scrub(key): (REDACTED if isinstance(key, str) and key.lower() in _SECRET_KEYS else scrub(item))
                 for key, item in value.items()
             }
         if isinstance(value, (list, tuple)):

@@ -323,6 +323,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
     if ended == "disconnected":
         lines.append(f"*Offboarding {label}: disconnected from everything, including DMs and group DMs.*")
         lines.append(f"Slack now lists {label} as {DISCONNECTED}.")
+    elif ended == "already":
+        lines.append(
+            f"*Offboarding {label}: nothing to do.* Slack already listed it as {DISCONNECTED} before the job started, "
+            "so I didn't call Slack."
+        )
     elif ended == "timeout":
         lines.append(
             f"*Offboarding {label}: Slack accepted the disconnect, but after {payload.get('watched_minutes', '?')} "
@@ -331,6 +336,11 @@ def everything_summary(job: Job) -> dict[str, Any]:
         lines.append(
             "Slack works in the background and may still finish: check the Home tab's partner directory later."
         )
+        if payload.get("uncertain"):
+            lines.append(
+                "The app was interrupted while asking Slack, so it can't tell whether Slack received the request: "
+                "if the partner is still connected later, offboard it again."
+            )
     elif ended == "refused":
         code = str(payload.get("error") or "unexpected_response")
         sentence = error_text(EVERYTHING_ERRORS, code, team=label)
