@@ -76,6 +76,19 @@ async def test_slack_refuses_a_user_id_as_the_channel_of_an_upload(fake_slack: F
     assert fake_slack.files == []
 
 
+async def test_sharing_in_a_channel_takes_membership_as_slack_does(fake_slack: FakeSlack, client: AsyncWebClient):
+    """A public channel the bot isn't in: `not_in_channel` (getnao/nao#1372); a private one: `channel_not_found`."""
+    public = fake_slack.add_channel("outside", bot_member=False)
+    private = fake_slack.add_channel("secret", bot_member=False, is_private=True)
+    joined = fake_slack.add_channel("inside")
+    for channel, error in ((public, "not_in_channel"), (private, "channel_not_found")):
+        with pytest.raises(SlackApiError) as refused:
+            await client.files_upload_v2(channel=channel, filename="x.txt", content="x")
+        assert refused.value.response["error"] == error
+    assert (await client.files_upload_v2(channel=joined, filename="x.txt", content="x"))["ok"]
+    assert [f.channel for f in fake_slack.files] == [joined]
+
+
 @pytest.mark.parametrize(
     ("breakage", "reason"),
     [
@@ -219,3 +232,74 @@ async def test_an_answer_slack_sdk_cant_read_is_false_not_raised(fake_slack: Fak
     user = fake_slack.add_user()
     fake_slack.scripts["files.completeUploadExternal"] = deque([Scripted(body={"ok": True})])
     assert await send(client, user) is False
+
+
+async def test_at_debug_the_upload_url_stays_out_of_the_log(fake_slack: FakeSlack, client: AsyncWebClient) -> None:
+    """slack_sdk logs every request's URL and every answer's body at DEBUG: the upload URL (a one-time grant to write
+    the file) appears in both, and is redacted as response URLs are."""
+    user = fake_slack.add_user()
+    with log_capture([fake_slack.bot_token], level="DEBUG") as logs:
+        assert await send(client, user) is True
+    said = logs.getvalue()
+    assert "files.getUploadURLExternal" in said  # slack_sdk did log at DEBUG
+    assert "/upload/v1/" not in said
+
+
+def test_the_offboarding_plan_file_is_csv_safe_too() -> None:
+    """plan_file (the whole plan, sent to the admin's DM) quotes and neutralizes its cells as every other list file."""
+    import csv
+    import io
+
+    from services.disconnecting.partners import Findings
+    from services.ui.offboarding import plan_file
+
+    findings = Findings(
+        "T_PARTNER",
+        "E_OURS",
+        ours=[{"id": "C0000000001", "name": "-cmd", "private": False}],
+        theirs=[{"id": "C0000000002", "name": '=HYPERLINK("http://x","y")', "private": True}],
+        pending=[{"id": "C0000000003", "name": "@sum\nline", "private": False}],
+    )
+    _, content, _, _ = plan_file(findings, "Partner")
+    rows = list(csv.reader(io.StringIO(content)))
+    assert rows[0] == ["channel_id", "name", "private", "archived", "plan"]
+    assert [r[1] for r in rows[1:]] == ["'-cmd", '\'=HYPERLINK("http://x","y")', "'@sum\nline"]
+    assert [r[4] for r in rows[1:]] == ["disconnect", "created by another organization", "invitation pending"]
+
+
+def test_a_leave_failing_for_every_reason_still_leaves_room_for_the_rejoin_result_and_the_file_note() -> None:
+    """500 channels left and 500 failed over every error code Slack has for a leave: shortened to 20 channels a list,
+    one line per code still came to ~15,000 characters, so the leave summary's note of its file was cut away, and the
+    Rejoin result, which comes after the summary in the same message, was cut away whole."""
+    from datetime import UTC, datetime, timedelta
+
+    from services.error_texts import JOIN_ERRORS, LEAVE_ERRORS
+    from services.leaving.leave import LeaveOutcome, LeaveResult, LeaveStatus
+    from services.leaving.offers import IssuedOffer
+    from services.leaving.rejoin import JoinResult, JoinStatus
+    from services.ui.leave import leave_lines, leave_summary_message, leave_summary_text
+    from services.ui.limits import LIST_TEXT_BUDGET, FullList, lines_fit
+    from services.ui.rejoin import rejoin_done_message, rejoin_lines
+
+    codes, join_codes = list(LEAVE_ERRORS), list(JOIN_ERRORS)
+    left = [LeaveResult(f"C{i:010d}", LeaveStatus.LEFT) for i in range(500)]
+    failed = [LeaveResult(f"C{i:010d}", LeaveStatus.FAILED, codes[i % len(codes)]) for i in range(500, 1000)]
+    outcome = LeaveOutcome((*left, *failed))
+    lines, shortened = leave_lines(outcome)
+    assert shortened and lines_fit(lines, LIST_TEXT_BUDGET)
+    expires = datetime.now(UTC) + timedelta(days=1)
+    full = FullList("leave-2026-12-06-1400.csv", True)
+    message = leave_summary_message(outcome, IssuedOffer("r1db|1|U1|C0000000000", expires), False, full)
+    assert fits(message) and "leave-2026-12-06-1400.csv" in str(message["blocks"])
+
+    joins = [JoinResult(f"C{i:010d}", JoinStatus.REJOINED) for i in range(450)]
+    joins += [JoinResult(f"C{i:010d}", JoinStatus.FAILED, join_codes[i % len(join_codes)]) for i in range(450, 500)]
+    result_lines, _ = rejoin_lines(joins, [], "UBOT", expires)
+    assert lines_fit(result_lines, LIST_TEXT_BUDGET)
+    done = rejoin_done_message(
+        leave_summary_text(outcome), joins, [], "UBOT", "v", expires, FullList("rejoin-2026-12-06-1401.csv", True)
+    )
+    shown = str(done["blocks"])
+    assert fits(done)
+    assert "I'm back in 450 channels" in shown and "rejoin-2026-12-06-1401.csv" in shown
+    assert "Press *Rejoin* again" in shown and done["blocks"][-1]["type"] == "actions"

@@ -590,6 +590,34 @@ async def test_a_10000_channel_plan_stays_small_and_its_submission_under_the_bou
     assert fake_slack.calls_to("files.completeUploadExternal")
 
 
+async def test_a_plan_older_than_a_day_is_gone_even_when_no_newer_plan_purged_it(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """Plans are purged when the next one is written; a plan past PLAN_KEPT_FOR with none written since is gone too:
+    its picker offers nothing and its confirmation starts nothing (audited plan:expired)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from services.disconnecting.partners import PLAN_KEPT_FOR
+    from services.storage.tables import offboard_plan
+
+    ours(fake_slack, grid, 3)
+    view_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    plan_id = PlanMetadata.decode(fake_slack.views[view_id]["private_metadata"]).plan_id
+    engine = await slack.built.services["offboarding"].plan_store.database.engine()
+    async with engine.begin() as conn:
+        aged = datetime.now(UTC) - PLAN_KEPT_FOR - PLAN_KEPT_FOR / 24
+        await conn.execute(update(offboard_plan).where(offboard_plan.c.id == plan_id).values(created_at=aged))
+
+    reply = await slack.block_suggestion(view_id, KEEP_ACTION, "", KEEP_BLOCK, user_id=grid.admin)
+    assert reply.status == 200 and _kept_options(reply.text) == []
+    confirm_id = await confirm(slack, fake_slack, grid, view_id)
+    await fake_slack.wait_for(lambda: ever_shown(fake_slack, confirm_id, "no longer kept"), what="the refusal")
+    assert [(r["event"], r["outcome"]) for r in await audit(slack)][-1:] == [("refused", "plan:expired")]
+    assert fake_slack.calls_to(ADMIN_CALL) == []
+
+
 async def test_private_channels_slack_wont_search_are_said_and_the_public_ones_offboarded(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
@@ -688,6 +716,38 @@ async def test_a_plan_is_confirmable_at_once_and_the_job_searches_the_rest_once(
 
 
 @pytest.mark.runs_long
+async def test_the_keep_picker_answers_in_time_from_the_plan_when_the_admin_token_is_slow_or_fails(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack shows options only from an answer within 3 s: the search by name (plan not done) is cut off with its
+    token's lookup (which may renew a rotating token) inside the bound, and a failing lookup still answers."""
+    import time
+
+    hosted = ours(fake_slack, grid, 60)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)
+    offboarding = slack.built.services["offboarding"]
+    offboarding.plan_search_seconds = 0.4
+    plan_id, _ = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    tokens = offboarding.disconnects.admin_tokens
+
+    async def slow(org_id: str | None) -> Any:
+        await asyncio.sleep(10)
+        raise AssertionError("not reached")
+
+    monkeypatch.setattr(tokens, "lookup", slow)
+    started = time.monotonic()
+    reply = await slack.block_suggestion(plan_id, KEEP_ACTION, "deal-00", KEEP_BLOCK, user_id=grid.admin)
+    assert time.monotonic() - started < 2.5
+    assert reply.status == 200 and hosted[1] in [o["value"] for o in _kept_options(reply.text)]
+
+    async def failing(org_id: str | None) -> Any:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(tokens, "lookup", failing)
+    reply = await slack.block_suggestion(plan_id, KEEP_ACTION, "deal-00", KEEP_BLOCK, user_id=grid.admin)
+    assert reply.status == 200 and hosted[1] in [o["value"] for o in _kept_options(reply.text)]
+
+
 async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
     fake_slack: FakeSlack, grid: Grid, tmp_path
 ) -> None:
@@ -720,6 +780,27 @@ async def test_a_restart_mid_search_resumes_the_search_at_its_cursor(
     from_start = [i for i, (_, cursor) in enumerate(resumed) if cursor is None]  # (asked again after a 429)
     assert resumed[0][1] is not None and from_start == list(range(from_start[0], len(resumed)))
     assert ("private", None) not in resumed
+
+
+async def test_a_cursor_slack_no_longer_accepts_restarts_that_sweep_with_no_channel_twice(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    """`invalid_cursor` (Slack's answer to a cursor it no longer accepts on its cursor-paged methods, e.g. a job
+    resumed much later: https://api.slack.com/methods/conversations.list; not in admin.conversations.search's list)
+    mid-job: that sweep starts again from the beginning, the channels already found are not taken twice, and the summary says nothing stopped."""
+    hosted = ours(fake_slack, grid, 50)
+    fake_slack.rate_limit(SEARCH, 2, 1.0)
+    counts = fake_slack.acted_on(ADMIN_CALL)
+    slack.built.services["offboarding"].plan_search_seconds = 0.3
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    assert "so far" in modal_text(fake_slack, plan_id)
+    fake_slack.fail(SEARCH, "invalid_cursor")  # the job's first page, at the plan's cursor
+    await confirm(slack, fake_slack, grid, plan_id)
+    summary = (await fake_slack.next_post(body["response_url"], timeout=30))["text"]
+    assert "disconnected from 50 of 50 channels" in summary and "stopped" not in summary
+    assert counts == Counter({c: 1 for c in hosted})
+    refused = [c for c in fake_slack.calls_to(SEARCH) if c.get("cursor")]
+    assert refused and refused[0]["cursor"]  # the refused call was at a cursor; then from the start
 
 
 async def test_the_modal_shows_the_search_as_it_goes(slack: SlackSender, fake_slack: FakeSlack, grid: Grid) -> None:

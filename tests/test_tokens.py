@@ -37,6 +37,7 @@ from services.storage.secrets import (
     PREFIX,
     WRONG_KEY,
     SecretBox,
+    SecretsError,
     generate_key,
     secure_stored_tokens,
 )
@@ -451,6 +452,14 @@ def test_a_refresh_margin_as_long_as_a_token_lives_is_refused() -> None:
     for margin in ("43200", "30000"):
         with pytest.raises(SettingsError, match=r"^TOKEN_REFRESH_MARGIN_SECONDS must be a number from 0 to 21600"):
             load_settings({**values, "TOKEN_REFRESH_MARGIN_SECONDS": margin}, env_file=None)
+
+
+def test_a_mangled_stored_value_is_refused_as_unreadable_not_with_a_traceback() -> None:
+    box = SecretBox([TEST_SECRETS_KEY])
+    for mangled in (PREFIX + "gAAAA\u00e9", PREFIX + "not-fernet"):
+        assert not box.current(mangled)
+        with pytest.raises(SecretsError):
+            box.reseal(mangled)
 
 
 async def app_py_refusal(environment: dict[str, str]) -> list[str]:

@@ -33,6 +33,9 @@ async def offboard_keep_options(ack: AsyncAck, body: dict, client: AsyncWebClien
     typed = typed if isinstance(typed, str) else ""
     options = keep_options(stored.findings, typed)
     if len(options) < OPTIONS_PER_SELECT:
-        found = await offboarding.more_to_keep(client, stored, typed)
+        try:
+            found = await offboarding.more_to_keep(client, stored, typed)
+        except Exception:  # noqa: BLE001 - the token can't be read: the plan's own options, still within Slack's 3 s
+            found = []
         options = keep_options(stored.findings, typed, more=found)
     await ack(options=options)

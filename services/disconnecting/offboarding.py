@@ -275,9 +275,9 @@ class Offboarding:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.plan_search_seconds):
                 while not findings.search.done:
-                    before = (findings.search.pages, sum(s.done for s in findings.search.sweeps))
+                    before = findings.search.progress
                     await search_page(admin_client, findings)
-                    if (findings.search.pages, sum(s.done for s in findings.search.sweeps)) == before:
+                    if findings.search.progress == before:
                         await asyncio.sleep(RATELIMITED_PAUSE_SECONDS)  # still limited: the job goes on later
                     if view_id and self.clock() - shown >= SEARCH_PROGRESS_SECONDS and not findings.search.done:
                         shown = self.clock()
@@ -290,11 +290,11 @@ class Offboarding:
         by name, with the admin token of the plan's org), so any channel can be kept; [] when Slack is slow."""
         if stored.findings.search.done or len(typed.strip().lstrip("#")) < 2:
             return []
-        token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
-        if token.token is None:
-            return []
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(KEEP_SEARCH_SECONDS):
+            async with asyncio.timeout(KEEP_SEARCH_SECONDS):  # the token's lookup too: it may renew a rotating token
+                token = await self.disconnects.admin_tokens.lookup(stored.enterprise_id)
+                if token.token is None:
+                    return []
                 return await search_by_name(token.client(client), stored.findings, typed.strip().lstrip("#"))
         return []
 
@@ -647,10 +647,10 @@ class Offboarding:
                 await self._check_stop(client, state)  # a cancel, or rights gone, stop the search too
                 if state.stop_reason is not None:
                     break
-                before = (search.pages, sum(s.done for s in search.sweeps))
+                before = search.progress
                 async with pacer.slot(key):
                     found = await search_page(search_client, findings)
-                if (search.pages, sum(s.done for s in search.sweeps)) == before and not search.done:
+                if search.progress == before and not search.done:
                     await asyncio.sleep(RATELIMITED_PAUSE_SECONDS)  # still limited after the client's retries
                     continue
                 job.items.extend({**item, "outcome": None} for item in found if item["id"] not in excluded)

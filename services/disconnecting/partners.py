@@ -173,6 +173,9 @@ def classify(conversations: Sequence[dict[str, Any]], partner_id: str, our_org: 
 PRIVATE_SWEEP = "private"
 PUBLIC_SWEEP = "private_exclude"
 PRIVATE_REFUSALS = frozenset({"not_allowed"})
+# Slack's answer on its cursor-paged methods to a cursor it no longer takes (conversations.list lists it:
+# https://api.slack.com/methods/conversations.list; not seen in admin.conversations.search's own list, handled anyway).
+INVALID_CURSOR = "invalid_cursor"
 # Tier 2 ("20+ per minute"): the estimate's pace for search pages, as for the admin calls.
 ASSUMED_SEARCH_PAGES_PER_MINUTE = 20
 
@@ -223,6 +226,12 @@ class Search:
 
     sweeps: list[Sweep] = field(default_factory=lambda: [Sweep(PRIVATE_SWEEP), Sweep(PUBLIC_SWEEP)])
     error: str | None = None  # a code that stopped the whole search
+    restarts: int = field(default=0, compare=False)  # sweeps begun again after `invalid_cursor` (this run only)
+
+    @property
+    def progress(self) -> tuple[int, int, int]:
+        """Changes with each page answered, sweep ended or sweep begun again: unchanged means rate-limited."""
+        return self.pages, sum(s.done for s in self.sweeps), self.restarts
 
     @property
     def done(self) -> bool:
@@ -366,7 +375,12 @@ async def search_page(admin_client: AsyncWebClient, findings: Findings) -> list[
         )
     )
     if error is not None:
-        if sweep.types == PRIVATE_SWEEP and error in PRIVATE_REFUSALS:
+        if error == INVALID_CURSOR and sweep.cursor is not None:
+            # Slack no longer takes the cursor (e.g. a job resumed much later): that kind again from its start. The
+            # channels already found are known to `findings` (not taken twice); MAX_SEARCH_PAGES still bounds it.
+            sweep.cursor, sweep.found = None, 0
+            search.restarts += 1
+        elif sweep.types == PRIVATE_SWEEP and error in PRIVATE_REFUSALS:
             sweep.refused, sweep.done = error, True
         elif error != "ratelimited":
             search.error = error
@@ -414,9 +428,9 @@ async def search_shared_with(
     findings = Findings(partner_id, our_org)
     search = findings.search
     while not search.done and search.pages < max_pages:
-        before = (search.pages, sum(s.done for s in search.sweeps))
+        before = search.progress
         await search_page(admin_client, findings)
-        if (search.pages, sum(s.done for s in search.sweeps)) == before and not search.done:
+        if search.progress == before and not search.done:
             search.error = "ratelimited"  # still limited after the client's own retries
     return findings.plan()
 
@@ -459,13 +473,17 @@ class PlanStore:
         return plan_id
 
     async def load(self, plan_id: str, user_id: str) -> StoredPlan | None:
-        """The plan, if it exists and `user_id` made it (a plan shows channel names: only its author reads it)."""
+        """The plan, if it exists, `user_id` made it (a plan shows channel names: only its author reads it) and it is
+        younger than PLAN_KEPT_FOR (the purge runs only when a plan is written: an old row may still be there)."""
         from services.storage.plan_rows import plan_row
 
         if not plan_id:
             return None
         row = await plan_row(self.database, plan_id)
         if row is None or row["user_id"] != user_id:
+            return None
+        created = row["created_at"]
+        if (created if created.tzinfo else created.replace(tzinfo=UTC)) < datetime.now(UTC) - PLAN_KEPT_FOR:
             return None
         body = json.loads(row["body"] or "{}")
         name = body.get("partner_name")

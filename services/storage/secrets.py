@@ -83,7 +83,7 @@ class SecretBox:
             return False
         try:
             self._fernets[0].decrypt(stored[len(PREFIX) :].encode("ascii"))
-        except InvalidToken:
+        except (InvalidToken, UnicodeError):  # a mangled value: decrypt() says it is unreadable, in one line
             return False
         return True
 

@@ -19,6 +19,9 @@ _PATTERNS = [
     re.compile(r"\bx(?:ox[a-z]|app)-[A-Za-z0-9-]+"),
     re.compile(r"https?://[^\s\"'\\<>|]*?/(?:commands|actions)/[^\s\"'\\<>|]+"),
     re.compile(r"https?%3A%2F%2F[^\s&\"'\\]+", re.IGNORECASE),
+    # files.getUploadURLExternal's `upload_url` (https://files.slack.com/upload/v1/…): a one-time grant to write a
+    # file, in slack_sdk's DEBUG lines (the answer's body, then the POST's URL: slack_sdk/web/async_internal_utils.py).
+    re.compile(r"https?://[^\s\"'\\<>|]*?/upload/v1/[^\s\"'\\<>|,]+"),
 ]
 # Whole request bodies (Bolt logs them for unhandled or unsigned requests), and single fields that are secrets or
 # one-use grants: the OAuth `code` and `state`, the legacy verification `token`, `trigger_id`. Form-encoded

@@ -46,6 +46,7 @@ from services.ui.limits import (
     lines_fit,
     list_filename,
     short_mentions,
+    within_budget,
 )
 from services.ui.rejoin import rejoin_offer_message, until
 
@@ -140,7 +141,7 @@ def leave_lines(outcome: LeaveOutcome) -> tuple[list[str], bool]:
     lines = leave_summary_lines(outcome)
     if lines_fit(lines):
         return lines, False
-    return leave_summary_lines(outcome, partial(short_mentions, shown=SHORT_LIST_LENGTH)), True
+    return within_budget(leave_summary_lines(outcome, partial(short_mentions, shown=SHORT_LIST_LENGTH))), True
 
 
 def leave_summary_text(outcome: LeaveOutcome) -> str:

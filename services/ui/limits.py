@@ -70,6 +70,30 @@ def lines_fit(lines: Sequence[str], budget: int = LIST_TEXT_BUDGET) -> bool:
     return sum(len(line) + 1 for line in lines) <= budget
 
 
+LINES_CUT = "…and more: the full list has every channel."
+
+
+def within_budget(lines: Sequence[str], budget: int = LIST_TEXT_BUDGET, keep_last: int = 0) -> list[str]:
+    """Lines (already shortened to a few channels a list) within their share of a message: as they are when they
+    fit; otherwise the first ones that fit, LINES_CUT, and the last `keep_last` (what to do next, say). One line per
+    error code can outgrow the share however few channels each names: a leave failing for every reason Slack has.
+    """
+    if lines_fit(lines, budget):
+        return list(lines)
+    last = list(lines[len(lines) - keep_last :]) if keep_last > 0 else []
+    first = lines[: len(lines) - len(last)]
+    room = budget - sum(len(line) + 1 for line in [*last, LINES_CUT])
+    kept: list[str] = []
+    for line in first:
+        if len(line) + 1 > room:
+            if not kept and room > 1:
+                kept.append(_cut_text(line, room - 1))
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    return [*kept, LINES_CUT, *last]
+
+
 def short_list(items: Sequence[str], shown: int = SHORT_LIST_LENGTH) -> str:
     """The first `shown` items, then how many more: "<#C1>, <#C2> and 812 more"."""
     if len(items) <= shown:

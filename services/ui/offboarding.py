@@ -509,15 +509,18 @@ def keep_options(findings: Findings, typed: str, more: Sequence[dict[str, Any]] 
 
 def plan_file(findings: Findings, label: str) -> tuple[str, str, str, str]:
     """The whole plan as a CSV (filename, content, title, comment): every channel, its kind and what happens to it."""
-    rows = ["channel_id,name,private,archived,plan"]
 
-    def row(item: dict[str, Any], what: str) -> str:
-        name = str(item.get("name") or "").replace('"', '""')
-        return f'{item["id"]},"{name}",{str(item.get("private") is True).lower()},' + (
-            f"{str(item.get('archived') is True).lower()},{what}"
+    def row(item: dict[str, Any], what: str) -> tuple[str, str, str, str, str]:
+        flag = {True: "true", False: "false"}
+        return (
+            str(item["id"]),
+            str(item.get("name") or ""),
+            flag[item.get("private") is True],
+            flag[item.get("archived") is True],
+            what,
         )
 
-    rows += [row(i, "disconnect") for i in findings.ours]
+    rows = [row(i, "disconnect") for i in findings.ours]
     rows += [row(i, "created by another organization") for i in findings.theirs]
     rows += [row(i, "invitation pending") for i in findings.pending]
     comment = (
@@ -526,7 +529,8 @@ def plan_file(findings: Findings, label: str) -> tuple[str, str, str, str]:
     )
     if findings.search.private_refused:
         comment += " " + PRIVATE_NOT_SEARCHED
-    return "offboarding-plan.csv", "\n".join(rows) + "\n", f"Offboarding plan: {label}"[:200], comment
+    content = csv_text(("channel_id", "name", "private", "archived", "plan"), rows)  # spreadsheet-safe cells
+    return "offboarding-plan.csv", content, f"Offboarding plan: {label}"[:200], comment
 
 
 def confirm_modal(metadata: ConfirmMetadata, external_id: str | None = None) -> View:

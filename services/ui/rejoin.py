@@ -32,6 +32,7 @@ from services.ui.limits import (
     lines_fit,
     list_filename,
     short_mentions,
+    within_budget,
 )
 
 REJOIN_BLOCK = "rejoin"
@@ -203,7 +204,8 @@ def rejoin_lines(
     if lines_fit(lines):
         return lines, False
     short = partial(short_mentions, shown=SHORT_LIST_LENGTH)
-    return rejoin_result_lines(results, private_ids, bot_user_id, expires_at, short), True
+    # The last line (the retry, or the private channels to invite the app back into) is kept whatever is cut.
+    return within_budget(rejoin_result_lines(results, private_ids, bot_user_id, expires_at, short), keep_last=1), True
 
 
 def rejoin_list_file(

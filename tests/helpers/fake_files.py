@@ -185,10 +185,16 @@ class FakeFiles:
             users = [u for u, dm in self.dms.items() if dm == channel]
             if channel.startswith("D") and not users:
                 return {"ok": False, "error": "channel_not_found"}
-            if not channel.startswith("D") and (
-                channel not in self.channels or identity["user_id"] not in self.channels[channel].members
-            ):
-                return {"ok": False, "error": "channel_not_found"}
+            if not channel.startswith("D"):
+                # A private channel the caller isn't in is invisible to it; a public one it isn't in is refused with
+                # `not_in_channel`: sharing takes real membership (getnao/nao#1372, where chat:write.public let the
+                # message through and the upload beside it failed so).
+                known = self.channels.get(channel)
+                member = known is not None and identity["user_id"] in known.members
+                if known is None or (not member and known.is_private):
+                    return {"ok": False, "error": "channel_not_found"}
+                if not member:
+                    return {"ok": False, "error": "not_in_channel"}
             user = users[0] if users else None
         shared = []
         for entry in given:
