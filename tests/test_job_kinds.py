@@ -20,7 +20,7 @@ from services.slack.pacing import Pacer
 from services.storage.database import Database
 from services.storage.pace_rows import PaceRows
 from tests.helpers.app import Org, settings_for, suite_database
-from tests.helpers.disconnect import ADMIN_CALL, disconnect
+from tests.helpers.disconnect import ADMIN_CALL, confirm_view, disconnect, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.slack_requests import SlackSender
 
@@ -216,3 +216,47 @@ async def test_an_item_sent_before_an_interruption_is_settled_by_slacks_answer_w
         ("confirmed", org.beta, "pending"),
         ("succeeded", org.beta, "ok"),
     ]
+
+
+async def test_a_disconnect_job_that_fails_for_good_tells_the_admin_once_what_was_done(
+    slack: SlackSender, fake_slack: FakeSlack, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that isn't the database's, every attempt, at the second workspace: the job ends FAILED after its
+    attempts; the admin hears once (1 done, 2 not done, the one that may have gone out named); every unfinished
+    workspace is audited, which leaves the sweep nothing to tell again."""
+    from services.disconnecting import workflow
+    from services.jobs.queue import FAILED, MAX_ATTEMPTS
+
+    gamma = fake_slack.add_team("Gamma Supplies")
+    channel = fake_slack.add_shared_channel("vendors", connected=[org.alpha, org.beta, gamma])
+    real_disconnect = workflow.disconnect_team
+
+    async def not_beta(admin_client, client, channel_id, team_id, *args):
+        if team_id == org.beta:
+            raise RuntimeError("a bug")
+        return await real_disconnect(admin_client, client, channel_id, team_id, *args)
+
+    monkeypatch.setattr(workflow, "disconnect_team", not_beta)
+    view_id, body = await open_form(slack, fake_slack, org.admin, channel)
+    reply = await slack.submit_view(view_id, form_values(channel, [org.alpha, org.beta, gamma]), user_id=org.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm = await confirm_view(slack, fake_slack)
+    assert (await slack.submit_view(confirm["id"], {}, user_id=org.admin)).json() == {"response_action": "clear"}
+    told = await fake_slack.next_post(body["response_url"], timeout=30)
+    runner = slack.built.jobs
+    assert runner is not None
+    (job,) = await runner.store.all(kind=DISCONNECT)
+    assert job.status == FAILED and job.attempts == MAX_ATTEMPTS
+    text = told["text"]
+    assert text.startswith("I couldn't finish disconnecting the workspaces you asked for")
+    assert "stopped for good" in text and "of 3 workspaces: 1 done, 0 failed, 2 not done" in text
+    assert f"I may have disconnected `{org.beta}`" in text and f"<#{channel}>" in text
+    assert [c["leaving_team_ids"] for c in fake_slack.calls_to(ADMIN_CALL)] == [org.alpha]
+    assert fake_slack.channels[channel].connected_teams == [org.beta, gamma]
+    rows = [(r["event"], r["leaving_team_id"], r["outcome"]) for r in await slack.built.audit_log.latest(100)]
+    assert ("failed", org.beta, "outcome_unknown:given_up") in rows and ("failed", gamma, "given_up") in rows
+    jobs = slack.built.services["disconnect_jobs"]
+    assert isinstance(jobs, DisconnectJobs)
+    jobs.dangling_after = timedelta(0)
+    assert await jobs.sweep() == 0  # nothing left pending: no second message
+    assert len(fake_slack.posts_to(body["response_url"])) == 1 and fake_slack.messages_to(org.admin) == []

@@ -854,3 +854,36 @@ async def test_a_large_offboarding_summary_is_short_and_its_full_list_is_a_file_
     assert rows[0]["name"] == "deal-000"
     result_view = {"blocks": fake_slack.views[confirm_id]["blocks"]}  # the modal's last view, the same summary
     assert fits(result_view) and "and 370 more" in json.dumps(result_view) and message_size(result_view)[1] <= 3
+
+
+async def test_an_offboarding_that_fails_for_good_tells_the_admin_once_what_was_done(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that isn't the database's, every attempt, at the third channel: the job ends FAILED after its
+    attempts; its end is audited, and the admin hears once (in the reply and the modal) what was done."""
+    from services.disconnecting import offboarding
+    from services.jobs.queue import FAILED, MAX_ATTEMPTS
+
+    hosted = ours(fake_slack, grid, 5)
+    real_disconnect = offboarding.disconnect_team
+
+    async def not_the_third(admin_client, client, channel_id, *args):
+        if channel_id == hosted[2]:
+            raise RuntimeError("a bug")
+        return await real_disconnect(admin_client, client, channel_id, *args)
+
+    monkeypatch.setattr(offboarding, "disconnect_team", not_the_third)
+    plan_id, body = await open_plan(slack, fake_slack, grid.admin, f"all {grid.partner}")
+    confirm_id = await confirm(slack, fake_slack, grid, plan_id)
+    told = await fake_slack.next_post(body["response_url"], timeout=30)
+    text = told["text"]
+    assert text.startswith("I couldn't finish offboarding") and "stopped for good" in text
+    assert "of 5 channels: 2 done, 0 failed, 3 not done" in text
+    assert [fake_slack.channels[c].connected_teams for c in hosted] == [[], [], *[[grid.partner]] * 3]
+    rows = [r for r in await audit(slack) if r["action"] == OFFBOARD_AUDIT_ACTION]
+    (job,) = await slack.built.jobs.store.all(kind="offboard")
+    assert job.status == FAILED and job.attempts == MAX_ATTEMPTS
+    assert (rows[-1]["event"], rows[-1]["job_id"]) == ("finished", job.id)
+    assert rows[-1]["outcome"].startswith("given_up,disconnected=2")
+    await fake_slack.wait_for(lambda: "stopped for good" in modal_text(fake_slack, confirm_id), what="the modal")
+    assert len(fake_slack.posts_to(body["response_url"])) == 1

@@ -806,3 +806,32 @@ async def test_everything_for_a_partner_slack_already_lists_disconnected_calls_n
     assert len(dm) == 1 and "already listed it as DISCONNECTED" in dm[0]["text"]
     assert "disconnected from everything" not in dm[0]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
+
+
+async def test_an_everything_job_that_fails_for_good_says_once_that_slack_accepted_the_call(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that isn't the database's, every attempt, while watching after the one call: the job ends FAILED after
+    its attempts, never calls Slack twice, audits its end, and the admin hears once that Slack accepted the call."""
+    from services.disconnecting import everything
+    from services.jobs.queue import FAILED, MAX_ATTEMPTS
+
+    async def broken_watch(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(everything, "watch_partner", broken_watch)
+    fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
+    fake_slack.add_shared_channel("deal", connected=[grid.partner])
+    confirm = await everything_confirmation(slack, fake_slack, grid)
+    await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    said = await told(fake_slack, grid.admin, "stopped for good")
+    assert "I couldn't finish disconnecting everything, DMs included, from *Partner Corp*" in said
+    assert "of 1 disconnect request: 1 done, 0 failed, 0 not done" in said
+    assert "Slack accepted the disconnect request" in said
+    assert [c["target_team"] for c in fake_slack.calls_to("team.externalTeams.disconnect")] == [grid.partner]
+    (job,) = await slack.built.jobs.store.all(kind=OFFBOARD_EVERYTHING)
+    assert job.status == FAILED and job.attempts == MAX_ATTEMPTS
+    rows = await slack.built.audit_log.latest(50)
+    assert [r["outcome"] for r in rows if r["event"] == "finished"] == ["everything:given_up:called"]
+    posts = [p for url in fake_slack.response_urls.values() for p in url.posts if "stopped for good" in p["text"]]
+    assert len(posts) + len([m for m in fake_slack.messages_to(grid.admin) if "stopped for good" in m["text"]]) == 1

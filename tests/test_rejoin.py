@@ -423,3 +423,37 @@ def test_a_forged_inline_value_is_refused_not_raised() -> None:
 
     for value in ("r1|99999999999999999999999|U1|C1", "r1|²|U1|C1", "r1|１２３|U1|C1"):
         assert parse_inline(value) is None
+
+
+async def test_a_rejoin_that_fails_for_good_says_once_what_was_done_and_keeps_the_button(
+    slack: SlackSender, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error that isn't the database's, every attempt, at one channel: the job ends FAILED after its attempts and
+    the user hears once, in place of "Rejoining…", how many channels were rejoined and how many weren't."""
+    from services.jobs.queue import FAILED, MAX_ATTEMPTS
+    from services.leaving import rejoin_jobs
+
+    channels = [fake_slack.add_channel(f"back{i}") for i in range(3)]
+    summary = await leave(slack, fake_slack, *channels)
+    real_join = rejoin_jobs.join_channel
+
+    async def not_the_second(client, channel_id):
+        if channel_id == channels[1]:
+            raise RuntimeError("a bug")
+        return await real_join(client, channel_id)
+
+    monkeypatch.setattr(rejoin_jobs, "join_channel", not_the_second)
+    reply, url = await slack.press_button(summary, REJOIN_ACTION)
+    assert reply.status == 200
+    await fake_slack.next_post(url, count=2, timeout=30)
+    running, told = fake_slack.posts_to(url)
+    assert "Rejoining 3 channels…" in running["text"]
+    back = [c for c in channels if fake_slack.is_member(c)]
+    assert channels[1] not in back
+    assert told["replace_original"] is True and told["text"].startswith(summary["text"])
+    assert "I couldn't finish rejoining the channels you asked for" in told["text"]
+    assert f"of 3 channels: {len(back)} done, 0 failed, {3 - len(back)} not done" in told["text"]
+    assert has_button(told)
+    (job,) = await slack.built.jobs.store.all(kind="rejoin")
+    assert job.status == FAILED and job.attempts == MAX_ATTEMPTS
+    assert len(fake_slack.posts_to(url)) == 2

@@ -77,7 +77,42 @@ class EverythingOffboarding:
     clock: Callable[[], float] = time.time
 
     def register(self) -> None:
-        self.runner.register(OFFBOARD_EVERYTHING, self.run)
+        self.runner.register(OFFBOARD_EVERYTHING, self.run, on_failed=self.given_up)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up; the queue claimed its one summary for this): audited like
+        its other ends (`finished`, `everything:given_up`), and the admin hears once whether the one call was made."""
+        from services.ui.given_up import given_up_text
+        from services.ui.offboarding import partner_label
+        from services.ui.partners import everything_status_modal
+
+        job = work.job
+        payload = job.payload
+        client = await self.client_for(job) or self.base_client
+        called, sent = bool(payload.get("called")), bool(payload.get("sent"))
+        ended = "given_up:called" if called else "given_up:sent" if sent else "given_up"
+        await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, f"everything:{ended}"))
+        partner = partner_label(str(payload.get("partner") or ""), payload.get("partner_name"))
+        if called:
+            note = "Slack accepted the disconnect request and works on it in the background."
+        elif sent:
+            note = "I may have sent Slack the disconnect request just before I stopped."
+        else:
+            note = "I didn't send Slack the disconnect request."
+        text = given_up_text(
+            OFFBOARD_EVERYTHING,
+            1 if called else 0,
+            1 if payload.get("error") else 0,
+            0 if called or payload.get("error") else 1,
+            partner=partner,
+            note=note,
+        )
+        view_id = payload.get("view_id")
+        if isinstance(view_id, str) and view_id:
+            await call_outcome(client.views_update(view_id=view_id, view=everything_status_modal(text)))
+        await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
+        if self.home_refresh is not None:
+            await self.home_refresh(client, job.user_id, job.enterprise_id, job.team_id)
 
     def _entry(self, job: Job, event: AuditEvent, outcome: str) -> AuditEntry:
         return AuditEntry(

@@ -34,6 +34,7 @@ from services.leaving.workflow import NOT_INSTALLED, ClientFor
 from services.slack.delivery import post_direct_message, reply_privately
 from services.storage.handled_requests import HandledRequests
 from services.ui.disconnect import outcome_message
+from services.ui.given_up import given_up_text
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ DISCONNECT = "disconnect"
 # A `confirmed … pending` row older than this with no result and no job to finish it is closed as outcome unknown.
 DANGLING_AFTER = timedelta(minutes=15)
 OUTCOME_UNKNOWN_NO_JOB = "outcome_unknown:interrupted"
+GIVEN_UP = "given_up"  # a workspace never sent when the job was given up
+OUTCOME_UNKNOWN_GIVEN_UP = "outcome_unknown:given_up"  # sent, no answer recorded, when the job was given up
 DANGLING_TEXT = (
     "Outcome unknown — check the channel: I asked Slack to disconnect {team} from <#{channel}> and was stopped "
     "before I learned whether it happened. Open the channel's details to see whether that workspace is still "
@@ -73,8 +76,32 @@ class DisconnectJobs:
     dangling_after: timedelta = DANGLING_AFTER
 
     def register(self) -> None:
-        self.runner.register(DISCONNECT, self.run)
+        self.runner.register(DISCONNECT, self.run, on_failed=self.given_up)
         self.runner.maintain(self.sweep)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up; the queue claimed its one summary for this): each workspace
+        it didn't finish is audited (one sent without an answer as outcome unknown, which also closes its `confirmed …
+        pending` row so the sweep doesn't tell the admin again), and the admin hears once what was done."""
+        job = work.job
+        client = await self.client_for(job) or self.base_client
+        requester = requester_of(job)
+        channel_id = job.payload.get("channel_id")
+        unfinished = [i for i in job.items if i.get("outcome") is None]
+        for item in unfinished:
+            outcome = OUTCOME_UNKNOWN_GIVEN_UP if item.get("sent") else GIVEN_UP
+            await self.disconnects.trail.record(
+                client, requester.entry(AuditEvent.FAILED, outcome, channel_id, item["id"])
+            )
+        done = sum(1 for i in job.items if i.get("outcome") == "ok")
+        unknown = [f"`{i['id']}`" for i in unfinished if i.get("sent")]
+        note = (
+            f"I may have disconnected {', '.join(unknown)} just before I stopped: open <#{channel_id}>'s details to see."
+            if unknown
+            else ""
+        )
+        text = given_up_text(DISCONNECT, done, len(job.items) - done - len(unfinished), len(unfinished), note=note)
+        await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
 
     async def submit(
         self,

@@ -136,7 +136,34 @@ class Offboarding:
         return self.plans
 
     def register(self) -> None:
-        self.runner.register(OFFBOARD, self.run)
+        self.runner.register(OFFBOARD, self.run, on_failed=self.given_up)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up; the queue claimed its one summary for this): its end is
+        audited like any other (`finished`, `given_up` and the counts), and the admin hears once what was done, by
+        the response URL while Slack takes it, else a DM, with the modal showing the same."""
+        from services.ui.given_up import given_up_text
+        from services.ui.offboarding import partner_label, status_modal
+
+        job = work.job
+        client = await self.client_for(job) or self.base_client
+        counts = outcome_counts(job.items)
+        end = ",".join(f"{k}={v}" for k, v in counts.items() if v)
+        await self.disconnects.trail.record(client, self._entry(job, AuditEvent.FINISHED, f"given_up,{end}"[:80]))
+        partner = partner_label(str(job.payload.get("partner") or ""), job.payload.get("partner_name"))
+        text = given_up_text(
+            OFFBOARD,
+            counts[DISCONNECTED] + counts[WOULD_DISCONNECT],
+            counts[NOT_DISCONNECTED],
+            counts[SKIPPED] + counts["left"],
+            partner=partner,
+        )
+        view_id = job.payload.get("view_id")
+        if isinstance(view_id, str) and view_id:
+            await call_outcome(client.views_update(view_id=view_id, view=status_modal(text)))
+        await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
+        if self.home_refresh is not None:
+            await self.home_refresh(client, job.user_id, job.enterprise_id, job.team_id)
 
     async def admin_client(self, requester: Requester, client: AsyncWebClient) -> AsyncWebClient | None:
         token = await self.disconnects.admin_tokens.lookup(requester.enterprise_id)

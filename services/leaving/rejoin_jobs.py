@@ -25,10 +25,12 @@ from services.leaving.workflow import NOT_INSTALLED, ClientFor, send_list
 from services.slack.client import pacer_of
 from services.slack.delivery import reply_privately
 from services.slack.pacing import pace_key
+from services.ui.given_up import given_up_text
 from services.ui.rejoin import (
     REJOIN_UNKNOWN,
     offer_summary,
     rejoin_done_message,
+    rejoin_given_up_message,
     rejoin_list_file,
     rejoin_running_message,
 )
@@ -51,7 +53,25 @@ class RejoinJobs:
     offers: RejoinOffers
 
     def register(self) -> None:
-        self.runner.register(REJOIN, self.run)
+        self.runner.register(REJOIN, self.run, on_failed=self.given_up)
+
+    async def given_up(self, work: JobWork) -> None:
+        """The job failed for good (its attempts used up; the queue claimed its one summary for this): the user hears
+        once, in place of "Rejoining…", how many channels were rejoined, failed and not tried, with the button kept."""
+        job = work.job
+        client = await self.client_for(job) or self.base_client
+        done = sum(1 for i in job.items if i.get("outcome") in (JoinStatus.REJOINED.value, JoinStatus.ALREADY_IN.value))
+        not_done = sum(1 for i in job.items if i.get("outcome") is None)
+        text = given_up_text(REJOIN, done, len(job.items) - done - not_done, not_done)
+        value = str(job.payload.get("value") or "")
+        offer = await self.offers.find(value)
+        message = (
+            rejoin_given_up_message(offer_summary(offer), text, value)
+            if offer is not None
+            else {"text": text, "replace_original": False}
+        )
+        ephemeral = bool(job.payload.get("ephemeral", True))
+        await reply_privately(client, job.user_id, job.reply_url(), message, original_ephemeral=ephemeral)
 
     async def submit(
         self,

@@ -128,6 +128,12 @@ def rejoin_running_message(summary: str, count: int) -> dict[str, Any]:
     }
 
 
+def rejoin_given_up_message(summary: str, text: str, button_value: str) -> dict[str, Any]:
+    """The rejoin job given up after its attempts (services.ui.given_up): said under the summary, in place of
+    "Rejoining…", with the button kept for another try."""
+    return {**_message(summary, text.split("\n"), button_value), "replace_original": True}
+
+
 def rejoin_expired_message(summary: str, expires_at: datetime, bot_user_id: str | None) -> dict[str, Any]:
     line = (
         f"This Rejoin button has expired: it worked until {until(expires_at)}, 24 hours after the leave. "
