@@ -544,7 +544,7 @@ async def main() -> int:
     # Real leaves at 20 a second: what the bulk case lets Slack accept for conversations.leave (a Tier 3 method, "50+
     # per minute" as a floor), here from 20 different commands a second, each with its own checks, DM and summary.
     args.rate, args.hostile_seconds = (20.0, 3.0) if args.quick else (20.0, 30.0)
-    args.flooders, args.flood_posts = 8, (3_000 if args.quick else 20_000)
+    args.flooders, args.flood_posts = 8, (3_000 if args.quick else 60_000)
 
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}{' (quick smoke run)' if args.quick else ''}")  # fmt: skip
