@@ -108,24 +108,7 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
             i["client_id"] = self.client_id
             for key in ("installed_at", "bot_token_expires_at", "user_token_expires_at"):
                 i[key] = normalize_datetime_for_db(i.get(key))
-            c = self.installations.c
-            found = await conn.execute(
-                sqlalchemy.select(c.id)
-                .where(
-                    and_(
-                        c.client_id == self.client_id,
-                        c.enterprise_id == installation.enterprise_id,
-                        c.team_id == installation.team_id,
-                        c.installed_at == i["installed_at"],
-                    )
-                )
-                .limit(1)
-            )
-            row_id = found.scalar()
-            if row_id is None:
-                await conn.execute(self.installations.insert(), i)
-            else:
-                await conn.execute(self.installations.update().where(c.id == row_id).values(**i))
+            await self._upsert(conn, self.installations, i, installation.enterprise_id, installation.team_id)
             await self._save_bot(conn, installation.to_bot())
 
     async def async_save_bot(self, bot: Bot) -> None:
@@ -137,24 +120,30 @@ class EncryptedInstallationStore(AsyncSQLAlchemyInstallationStore):
         b["client_id"] = self.client_id
         b["installed_at"] = normalize_datetime_for_db(b.get("installed_at"))
         b["bot_token_expires_at"] = normalize_datetime_for_db(b.get("bot_token_expires_at"))
-        c = self.bots.c
+        await self._upsert(conn, self.bots, b, bot.enterprise_id, bot.team_id)
+
+    async def _upsert(
+        self, conn: Any, table: sqlalchemy.Table, row: dict[str, Any], enterprise_id: str | None, team_id: str | None
+    ) -> None:
+        """Update `table`'s row for this client, install and `installed_at` in place, or insert it if there is none."""
+        c = table.c
         found = await conn.execute(
             sqlalchemy.select(c.id)
             .where(
                 and_(
                     c.client_id == self.client_id,
-                    c.enterprise_id == bot.enterprise_id,
-                    c.team_id == bot.team_id,
-                    c.installed_at == b["installed_at"],
+                    c.enterprise_id == enterprise_id,
+                    c.team_id == team_id,
+                    c.installed_at == row["installed_at"],
                 )
             )
             .limit(1)
         )
         row_id = found.scalar()
         if row_id is None:
-            await conn.execute(self.bots.insert(), b)
+            await conn.execute(table.insert(), row)
         else:
-            await conn.execute(self.bots.update().where(c.id == row_id).values(**b))
+            await conn.execute(table.update().where(c.id == row_id).values(**row))
 
     async def renew_bot(
         self, *, enterprise_id: str | None, team_id: str | None, is_enterprise_install: bool | None, due: Due,
