@@ -147,9 +147,6 @@ def client_like(
     whose 5xx may hide a success: see `internal_error`/`fatal_error` on
     https://docs.slack.dev/reference/methods/admin.conversations.disconnectShared).
     """
-    handlers = list(base.retry_handlers or [])
-    if not retry_server_errors:
-        handlers = [h for h in handlers if isinstance(h, PacedRateLimitRetryHandler)]
     return AsyncWebClient(
         token=token if token is not None else base.token,
         base_url=base.base_url,
@@ -157,8 +154,16 @@ def client_like(
         session=base.session,
         team_id=team_id,
         logger=base.logger,
-        retry_handlers=handlers,
+        retry_handlers=retry_handlers_like(base, retry_server_errors=retry_server_errors),
     )
+
+
+def retry_handlers_like(base: AsyncWebClient, *, retry_server_errors: bool) -> list[AsyncRetryHandler]:
+    """`base`'s retry handlers, only its 429 one when `retry_server_errors` is False (see client_like)."""
+    handlers = list(base.retry_handlers or [])
+    if not retry_server_errors:
+        handlers = [h for h in handlers if isinstance(h, PacedRateLimitRetryHandler)]
+    return handlers
 
 
 async def close_session(client: AsyncWebClient) -> None:

@@ -27,7 +27,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from services.slack.client import PacedRateLimitRetryHandler
+from services.slack.client import retry_handlers_like
 from services.slack.outcomes import error_of
 
 if TYPE_CHECKING:
@@ -227,9 +227,6 @@ def rotating_client(
     retry_server_errors: bool = True,
 ) -> AsyncWebClient:
     """As services.slack.client.client_like (the same session, pacing and retries), for an install's rotating token."""
-    handlers = list(base.retry_handlers or [])
-    if not retry_server_errors:
-        handlers = [h for h in handlers if isinstance(h, PacedRateLimitRetryHandler)]
     return RotatingWebClient(
         fetch=fetch,
         expires_at=expires_at,
@@ -240,7 +237,7 @@ def rotating_client(
         session=base.session,
         team_id=team_id,
         logger=base.logger,
-        retry_handlers=handlers,
+        retry_handlers=retry_handlers_like(base, retry_server_errors=retry_server_errors),
     )
 
 
