@@ -10,6 +10,7 @@ from listeners.payload import requester_of
 from services.audit.home import HomeTab, publish_home
 from services.disconnecting.everything import EverythingOffboarding
 from services.disconnecting.offboarding import Offboarding
+from services.disconnecting.workflow import Requester
 from services.slack.outcomes import call_outcome
 from services.ui import decode_metadata
 from services.ui.home_jobs import JOBS_PAGE_KEY, page_offset
@@ -52,12 +53,8 @@ async def offboard_cancel_pressed(
         elif answer != "cancelling":
             text = "That job has already finished; nothing to cancel." if answer == "finished" else "No such job."
             await call_outcome(client.views_update(view_id=view.get("id"), view=status_modal(text)))
-    else:  # the Home tab, at the jobs page it showed
-        offset = page_offset(decode_metadata(view.get("private_metadata")).get(JOBS_PAGE_KEY, 0))
-        home = await home_tab.view(
-            client, requester.user_id, requester.enterprise_id, requester.team_id, jobs_offset=offset
-        )
-        await publish_home(client, requester.user_id, home)
+    else:
+        await _republish_home(client, requester, view, home_tab)
 
 
 async def everything_cancel_pressed(
@@ -81,7 +78,11 @@ async def everything_cancel_pressed(
         return
     await everything.cancel(client, requester, job_id)
     pressed_in = body.get("view")
-    view: dict = pressed_in if isinstance(pressed_in, dict) else {}
+    await _republish_home(client, requester, pressed_in if isinstance(pressed_in, dict) else {}, home_tab)
+
+
+async def _republish_home(client: AsyncWebClient, requester: Requester, view: dict, home_tab: HomeTab) -> None:
+    """After a Cancel pressed on the Home tab: the Home tab again, at the jobs page it showed."""
     offset = page_offset(decode_metadata(view.get("private_metadata")).get(JOBS_PAGE_KEY, 0))
     home = await home_tab.view(
         client, requester.user_id, requester.enterprise_id, requester.team_id, jobs_offset=offset

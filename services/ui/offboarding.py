@@ -72,7 +72,7 @@ from services.ui.limits import (
     lines_fit,
     list_filename,
 )
-from services.ui.partners import partner_problem, plan_mode_blocks
+from services.ui.partners import everything_status_modal, partner_problem, plan_mode_blocks
 
 START_CALLBACK = "offboard_start"
 PLAN_CALLBACK = "offboard_plan"
@@ -184,14 +184,7 @@ def estimate_text(count: int, pages_left: int = 0) -> str:
 def status_modal(text: str, callback_id: str = PROGRESS_CALLBACK) -> View:
     """A message in the modal; Close closes the whole stack (`clear_on_close`,
     https://docs.slack.dev/reference/views/modal-views), never back to a plan already confirmed."""
-    return View(
-        type="modal",
-        callback_id=callback_id,
-        title=TITLE,
-        close="Close",
-        clear_on_close=True,
-        blocks=[SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))],
-    )
+    return everything_status_modal(text, callback_id)
 
 
 def searching_modal(label: str, found: int) -> View:

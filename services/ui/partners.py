@@ -294,10 +294,12 @@ def everything_confirm_modal(
     )
 
 
-def everything_status_modal(text: str) -> View:
+def everything_status_modal(text: str, callback_id: str = EVERYTHING_PROGRESS_CALLBACK) -> View:
+    """A message in the modal; Close closes the whole stack (`clear_on_close`,
+    https://docs.slack.dev/reference/views/modal-views). Both ways of offboarding use it."""
     return View(
         type="modal",
-        callback_id=EVERYTHING_PROGRESS_CALLBACK,
+        callback_id=callback_id,
         title=TITLE,
         close="Close",
         clear_on_close=True,
