@@ -33,11 +33,11 @@ from services.disconnecting.partners import OFFBOARD
 from services.disconnecting.workflow import Disconnects
 from services.jobs.queue import JobRunner, JobStore
 from services.leaving.offers import RejoinOffers
+from services.leaving.one_channel import OneChannelLeaves
 from services.leaving.policy import LeavePolicy
 from services.leaving.rejoin_jobs import RejoinJobs
 from services.leaving.workflow import LeaveJobs, installation_clients
 from services.settings import Settings, SettingsError, load_settings
-from services.slack.admission import WorkGate
 from services.slack.client import (
     COMMANDS_RUNNING,
     COMMANDS_WAITING,
@@ -74,10 +74,14 @@ class BuiltApp:
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
-        grace period, and every job this process holds is recorded and its lease released."""
+        grace period, and every job this process holds is recorded and its lease released; one-channel leaves not
+        finished by then are told so (services.slack.admission)."""
         self.readiness.draining = True
+        leaves = self.services.get("one_channel_leaves")
+        draining = [leaves.drain(self.grace)] if leaves is not None else []
         if self.jobs is not None:
-            await self.jobs.drain(self.grace)
+            draining.append(self.jobs.drain(self.grace))
+        await asyncio.gather(*draining)
 
     async def close(self) -> None:
         if self.retention is not None:
@@ -179,6 +183,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     offboarding.home_refresh = refresh_home
     attempts = AttemptLimiter(record=trail.record)  # past the limit: one audit row per person a minute
     everything.home_refresh = refresh_home
+    leave_policy = LeavePolicy(admins, settings.audit_channel_id)
     services: dict[str, Any] = {
         "admins": admins,
         "disconnects": disconnects,
@@ -191,9 +196,9 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "handled_requests": handled_requests,
         "rejoin_offers": rejoins,
         "rejoin_jobs": rejoin_jobs,
-        "leave_policy": LeavePolicy(admins, settings.audit_channel_id),
+        "leave_policy": leave_policy,
         "leave_jobs": leave_jobs,
-        "work_gate": work_gate_for(client),
+        "one_channel_leaves": one_channel_leaves_for(client, leave_policy, rejoins),
     }
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth, token_keeper=keeper)
     register_listeners(app)
@@ -206,11 +211,12 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     return built
 
 
-def work_gate_for(client: Any) -> WorkGate:
-    """Commands' work after the ack, in arrival order, sized within the client's connections (services.slack.admission)."""
+def one_channel_leaves_for(client: Any, leave_policy: LeavePolicy, rejoins: RejoinOffers) -> OneChannelLeaves:
+    """One-channel leaves after the ack, in arrival order, sized within the client's connections
+    (services.slack.admission)."""
     connector = client.session.connector if client.session is not None else None
     limit = connector.limit if connector is not None and connector.limit else COMMANDS_RUNNING + OTHER_CONNECTIONS
-    return WorkGate(commands_running(limit), COMMANDS_WAITING)
+    return OneChannelLeaves(client, leave_policy, rejoins, commands_running(limit), COMMANDS_WAITING)
 
 
 async def _secure_tokens(database: Database, box: Any) -> None:

@@ -216,6 +216,15 @@ class Load:
     duration: float
     calls: dict | None = None  # Web API calls the fake saw meanwhile, by method
     cpu: float = float("nan")  # the app's CPU use meanwhile (in cores for the hostile case, seconds for acks)
+    taken: list[float] | None = None  # latencies of the acks of commands taken (empty: the work follows), if told
+
+    @property
+    def refused(self) -> int:
+        """Acks with a text ("busy": nothing taken)."""
+        return len(self.latencies) - len(self.taken) if self.taken is not None else 0
+
+    def taken_p(self, q: float) -> float:
+        return Load(self.taken or [], 0, self.duration).p(q)
 
     @property
     def over_3s(self) -> int:
@@ -233,6 +242,7 @@ class Load:
 async def drive(port: int, info: dict, concurrency: int, seconds: float | None, total: int | None) -> Load:
     """Closed-loop load: `concurrency` clients sending signed commands back to back (by the workspace admin)."""
     latencies: list[float] = []
+    taken: list[float] = []
     errors = 0
     sent = itertools.count()
     started = time.perf_counter()
@@ -251,17 +261,19 @@ async def drive(port: int, info: dict, concurrency: int, seconds: float | None, 
                 at = time.perf_counter()
                 try:
                     async with session.post(url, data=body, headers=headers) as response:
-                        await response.read()
+                        answer = await response.read()
                         ok = response.status == 200
                 except (aiohttp.ClientError, TimeoutError):
                     ok = False
                 if ok:
                     latencies.append(time.perf_counter() - at)
+                    if not answer:  # an empty ack: taken, the work follows (a text says it was refused: busy)
+                        taken.append(latencies[-1])
                 else:
                     errors += 1
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
-    return Load(latencies, errors, time.perf_counter() - started)
+    return Load(latencies, errors, time.perf_counter() - started, taken=taken)
 
 
 async def steady(port: int, info: dict, user_id: str, channels: list[str], rate: float, seconds: float) -> Load:
@@ -577,15 +589,20 @@ async def report_acks(args, tmp: str) -> bool:
         print(f"   {name:<22} acks {len(load.latencies):>6}  over 3 s/failed {load.over_3s:>5}  "
               f"p50 {load.p(0.5) * 1000:7.1f} ms  p99 {load.p(0.99) * 1000:7.1f} ms  "
               f"{load.throughput:7.1f} acks/s  app CPU {load.cpu / max(len(load.latencies), 1) * 1000:5.2f} ms an ack")  # fmt: skip
+        if load.refused:
+            print(f"   {'':<22} of which {load.refused} said busy (the waiting bound full: nothing taken); the "
+                  f"{len(load.taken or [])} taken: p99 {load.taken_p(0.99) * 1000:.1f} ms, "
+                  f"{len(load.taken or []) / load.duration:.1f} a second")  # fmt: skip
     print("   Web API calls the fake received during the run (the warm-up's later calls included): " + "; ".join(
         f"{name} {', '.join(f'{m} {n}' for m, n in sorted(load.calls.items()))}" for name, load in acks.items()
         if load.calls
     ))  # fmt: skip
-    p99_ratio = ours.p(0.99) / bare.p(0.99)
-    tput_ratio = ours.throughput / bare.throughput
+    # Judged on the commands taken: a "busy" ack is quick and cheap, and counting it would flatter ours.
+    p99_ratio = ours.taken_p(0.99) / bare.p(0.99)
+    tput_ratio = len(ours.taken or []) / ours.duration / bare.throughput
     ok1 = ours.over_3s == 0 and p99_ratio <= 1.1 and tput_ratio >= 0.9
-    print(f"   ours/bare: p99 {p99_ratio:.2f}x (target <= 1.1), throughput {tput_ratio:.2f}x (target >= 0.9), "
-          f"acks over 3 s {ours.over_3s} (target 0)  {verdict(ok1)}")  # fmt: skip
+    print(f"   ours/bare, commands taken: p99 {p99_ratio:.2f}x (target <= 1.1), throughput {tput_ratio:.2f}x "
+          f"(target >= 0.9), acks over 3 s {ours.over_3s} (target 0)  {verdict(ok1)}")  # fmt: skip
     return ok1
 
 

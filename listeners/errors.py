@@ -10,14 +10,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import user_id_of
+from services.error_texts import UNEXPECTED
 from services.slack.delivery import reply_privately
 
 logger = logging.getLogger(__name__)
-
-UNEXPECTED = (
-    "Something went wrong inside the app while handling that, so it may not have finished. "
-    "Check what changed, then try again; if it keeps happening, tell whoever runs the app."
-)
 
 
 @asynccontextmanager

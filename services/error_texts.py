@@ -255,7 +255,15 @@ LEAVE_REFUSALS: dict[str, str] = {
     "too_many_picked": "You chose {number} channels; I leave at most {limit} at a time. Remove some, then submit again.",
     "check_failed": "Slack couldn't confirm that you may make me leave {what} (`{code}` when I {step}), so I haven't left anything. Try again in a minute.",
     "busy": "I'm working through more /leave-channel requests than I can hold right now, so I haven't left anything. Try again in a minute.",
+    "stopping": "I'm restarting, so I haven't left anything. Run /leave-channel again in a minute.",
+    "restarted": "I was restarting and couldn't finish leaving {channel}. Run /leave-channel there again in a minute: if I had already left, it does no harm.",
 }
+
+# Work after the ack that failed unexpectedly (listeners.errors, services.leaving.one_channel).
+UNEXPECTED = (
+    "Something went wrong inside the app while handling that, so it may not have finished. "
+    "Check what changed, then try again; if it keeps happening, tell whoever runs the app."
+)
 
 # /disconnect-shared started more often than services.disconnecting.attempts allows.
 TOO_MANY_ATTEMPTS = (

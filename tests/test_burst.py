@@ -3,49 +3,113 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
 
 from services.slack.admission import WorkGate
 from services.slack.client import COMMANDS_RUNNING, OTHER_CONNECTIONS, commands_running, connection_limit
-from services.ui.leave import too_busy_text
+from services.ui.leave import restarted_text, stopping_text, too_busy_text
 from tests.helpers.fake_slack import FakeSlack
+from tests.helpers.processes import instances
 from tests.helpers.slack_requests import SlackSender
 
 
-async def test_the_gate_lets_commands_in_by_arrival_and_refuses_past_its_bounds() -> None:
-    gate = WorkGate(running=2, waiting=2)
+async def test_the_gate_runs_commands_in_arrival_order_and_refuses_past_its_bounds() -> None:
     order: list[int] = []
     release = asyncio.Event()
-    tickets = [gate.enter() for _ in range(4)]
-    assert gate.enter() is None  # two running, two waiting: a fifth is refused at once
-    assert all(t is not None for t in tickets)
 
-    async def work(n: int) -> None:
-        async with tickets[n]:  # type: ignore[union-attr]
-            order.append(n)
-            await release.wait()
+    async def run(n: int) -> None:
+        order.append(n)
+        await release.wait()
 
-    tasks = [asyncio.create_task(work(n)) for n in range(4)]
-    await asyncio.sleep(0)
+    gate = WorkGate(running=2, waiting=2, run=run, running_while_arriving=2)
+    assert all([gate.submit(n) for n in range(4)])
+    assert not gate.submit(4)  # two running, two waiting: a fifth is refused at once, and not kept
     await asyncio.sleep(0)
     assert order == [0, 1] and gate.running == 2 and gate.waiting == 2
     release.set()
-    await asyncio.gather(*tasks)
+    await settled(gate)
     assert order == [0, 1, 2, 3] and gate.running == 0 and gate.holders == 0 and gate.peak_running == 2
-    assert gate.enter() is not None
+    assert gate.submit(5)
 
 
-async def test_a_waiting_command_cancelled_gives_its_place_up() -> None:
-    gate = WorkGate(running=1, waiting=5)
-    first, second, third = gate.enter(), gate.enter(), gate.enter()
-    async with first:  # type: ignore[union-attr]
-        waiting = asyncio.create_task(second.__aenter__())  # type: ignore[union-attr]
-        await asyncio.sleep(0)
-        waiting.cancel()
-        await asyncio.gather(waiting, return_exceptions=True)
-        assert gate.holders == 2
-    async with third:  # type: ignore[union-attr]
-        assert gate.running == 1
-    assert gate.holders == 0 and gate.running == 0
+async def settled(gate: WorkGate, timeout: float = 5.0) -> None:
+    """A bounded poll until nothing is running or waiting."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while gate.holders:
+        assert asyncio.get_running_loop().time() < deadline, f"still {gate.holders} in the gate"
+        await asyncio.sleep(0.01)
+
+
+async def test_while_commands_arrive_the_work_runs_at_two_thirds_then_at_its_whole_share() -> None:
+    """Acks first: during arrivals only `running_while_arriving` run; once they pause, the rest start at once."""
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def run(n: int) -> None:
+        started.append(n)
+        await release.wait()
+
+    gate = WorkGate(running=6, waiting=10, run=run)
+    assert gate.arriving_limit == 4
+    for n in range(6):
+        assert gate.submit(n)
+    await asyncio.sleep(0)
+    assert started == [0, 1, 2, 3] and gate.waiting == 2  # arriving: two thirds of the share
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(started) < 6:  # the arrivals paused: the whole share, in arrival order
+        assert asyncio.get_running_loop().time() < deadline, started
+        await asyncio.sleep(0.01)
+    assert started == [0, 1, 2, 3, 4, 5] and gate.waiting == 0
+    release.set()
+    await settled(gate)
+
+
+async def test_a_failing_command_gives_its_place_up_and_is_logged(caplog) -> None:
+    done = asyncio.Event()
+
+    async def run(n: int) -> None:
+        if n == 0:
+            raise RuntimeError("boom")
+        done.set()
+
+    gate = WorkGate(running=1, waiting=5, run=run, running_while_arriving=1)
+    assert gate.submit(0) and gate.submit(1)
+    await asyncio.wait_for(done.wait(), timeout=5)
+    await settled(gate)
+    assert "Unexpected error in a command's work after its ack" in caplog.text
+
+
+async def test_a_shutdown_finishes_what_it_can_and_tells_the_rest_once() -> None:
+    """Drain: nothing more is taken, the running and waiting go on for the grace period, then each command not
+    finished (stopped mid-work or never started) is told so exactly once, and the finished ones are not."""
+    told: list[str] = []
+    finished: list[str] = []
+    quick_done = asyncio.Event()
+
+    async def run(name: str) -> None:
+        if name == "stuck":
+            await asyncio.Event().wait()  # never finishes: the grace runs out on it
+        finished.append(name)
+        quick_done.set()
+
+    async def dropped(name: str) -> None:
+        told.append(name)
+
+    gate = WorkGate(running=1, waiting=5, run=run, dropped=dropped, running_while_arriving=1)
+    assert gate.submit("quick")
+    await quick_done.wait()
+    assert gate.submit("stuck") and gate.submit("never started")
+    draining = asyncio.create_task(gate.drain(0.4))
+    await asyncio.sleep(0)
+    assert not gate.submit("late")  # refused once draining: the ack says nothing was done
+    await asyncio.wait_for(draining, timeout=5)
+    assert finished == ["quick"]
+    assert sorted(told) == ["never started", "stuck"]
+    assert gate.holders == 0
 
 
 def test_connections_stay_above_what_the_commands_can_hold() -> None:
@@ -58,7 +122,8 @@ def test_connections_stay_above_what_the_commands_can_hold() -> None:
 async def test_a_burst_is_worked_in_arrival_order_and_past_the_bounds_answered_in_the_ack(
     slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
-    slack.built.services["work_gate"] = WorkGate(running=1, waiting=1)
+    leaves = slack.built.services["one_channel_leaves"]
+    leaves.gate = WorkGate(running=1, waiting=1, run=leaves.gate._run, dropped=leaves.gate._dropped)
     fake_slack.delays["users.info"] = 1.0
     channels = [fake_slack.add_channel(f"c{i}") for i in range(3)]
     acks = []
@@ -75,3 +140,41 @@ async def test_a_burst_is_worked_in_arrival_order_and_past_the_bounds_answered_i
     assert fake_slack.is_member(channels[2]) and fake_slack.posts_to(third["response_url"]) == []
     _, again = await slack.command("/leave-channel", "", channel_id=channels[2])  # room again
     assert (await fake_slack.next_post(again["response_url"], timeout=10))["text"] == f"I left <#{channels[2]}>."
+
+
+@pytest.mark.runs_long
+async def test_a_shutdown_tells_each_unfinished_command_once_and_exits_0(
+    fake_slack: FakeSlack, tmp_path: Path, app_database_url: str
+) -> None:
+    """SIGTERM with one-channel leaves still working (users.info hangs): the process stops within the grace period,
+    and each person hears, once, that the leave didn't finish, instead of nothing at all."""
+    fake_slack.delays["users.info"] = 60.0
+    channels = [fake_slack.add_channel(f"stuck{i}") for i in range(3)]
+    async with (
+        instances(fake_slack, app_database_url, tmp_path, SHUTDOWN_GRACE_SECONDS="2") as start,
+        aiohttp.ClientSession() as session,
+    ):
+        instance = await start()
+        sender = SlackSender(instance.url, fake_slack, session)
+        bodies = []
+        for channel in channels:
+            ack, body = await sender.command("/leave-channel", "", channel_id=channel)
+            assert ack.status == 200 and ack.text == ""
+            bodies.append(body)
+        await fake_slack.wait_for(
+            lambda: len(fake_slack.calls_to("users.info")) >= 3, timeout=10, what="every command's check started"
+        )
+        stopping = asyncio.get_running_loop().time()
+        instance.process.send_signal(signal.SIGTERM)
+        await fake_slack.wait_for(lambda: "draining" in instance.log.read_text(), timeout=5, what="the drain")
+        late, _ = await sender.command("/leave-channel", "", channel_id=fake_slack.add_channel("late"))
+        assert late.json() == {"text": stopping_text(), "response_type": "ephemeral"}  # during the drain: refused
+        assert await asyncio.wait_for(instance.process.wait(), timeout=15) == 0
+        took = asyncio.get_running_loop().time() - stopping
+    assert took < 6  # within the grace period (2 s) and the server's own stop
+    for channel, body in zip(channels, bodies, strict=True):
+        posts = fake_slack.posts_to(body["response_url"])
+        assert [p["text"] for p in posts] == [restarted_text(channel)]
+        assert fake_slack.is_member(channel)
+    assert fake_slack.calls_to("conversations.leave") == []
+    assert "not finished: each was told so" in instance.log.read_text()

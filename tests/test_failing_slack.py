@@ -83,7 +83,7 @@ async def test_an_unexpected_error_in_the_app_still_answers(
     async def broken(*_args, **_kwargs):
         raise RuntimeError("injected fault")
 
-    monkeypatch.setattr("listeners.commands.leave_channel.leave_channels", broken)
+    monkeypatch.setattr("services.leaving.one_channel.leave_channels", broken)
     reply, body = await slack.command("/leave-channel", "", channel_id=fake_slack.add_channel("t"))
     assert reply.status == 200
     assert reply.elapsed < 1.0

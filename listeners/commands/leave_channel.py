@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Sequence
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -16,19 +14,17 @@ from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS, submitted
 from listeners.payload import installation_org, installation_team
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
-from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
+from services.leaving.one_channel import OneChannelLeaves, OneLeave, leave_now
 from services.leaving.policy import MAX_LEAVE_CHANNELS, LeavePolicy
-from services.leaving.workflow import LeaveJobs, deliver_leave_summary
-from services.slack.admission import WorkGate
+from services.leaving.workflow import LeaveJobs
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui.leave import (
     PickMetadata,
-    leave_check_failed_text,
     leave_pick_modal,
     leave_started_text,
-    leave_summary_text,
+    stopping_text,
     too_busy_text,
     too_many_channels_text,
     usage_message,
@@ -45,7 +41,7 @@ async def leave_channel_command(
     leave_policy: LeavePolicy,
     leave_jobs: LeaveJobs,
     rejoin_offers: RejoinOffers,
-    work_gate: WorkGate,
+    one_channel_leaves: OneChannelLeaves,
 ) -> None:
     user_id = command.get("user_id", "")
     channel_id = command.get("channel_id")
@@ -90,37 +86,25 @@ async def leave_channel_command(
         await ack(text=leave_started_text(count), response_type="ephemeral")
         if await storing:
             return
-        ticket = None
     else:
-        # One channel: its work waits its turn in arrival order (services.slack.admission); past the bounds the ack
-        # says nothing was done.
-        ticket = work_gate.enter()
-        if ticket is None:
-            await ack(text=too_busy_text(), response_type="ephemeral")
+        # One channel: its work waits its turn in arrival order (services.leaving.one_channel), holding only a few
+        # strings; past the bounds, or while shutting down, the ack says nothing was done.
+        leave = OneLeave(
+            token=client.token,
+            team_id=context.team_id,
+            org=installation_org(context),
+            team=installation_team(context),
+            user_id=user_id,
+            response_url=response_url,
+            channel_id=request.channel_ids[0],
+        )
+        if not one_channel_leaves.submit(leave):
+            refusal = stopping_text() if one_channel_leaves.stopping else too_busy_text()
+            await ack(text=refusal, response_type="ephemeral")
             return
         await ack()
-    async with ticket or contextlib.nullcontext():
-        await _leave_after_ack(client, context, leave_policy, rejoin_offers, user_id, response_url, request.channel_ids)
-
-
-async def _leave_after_ack(
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    leave_policy: LeavePolicy,
-    rejoin_offers: RejoinOffers,
-    user_id: str,
-    response_url: str | None,
-    channel_ids: Sequence[str],
-) -> None:
-    rejoin_offers.warm_up(len(channel_ids))
+        return
+    # A bulk leave whose job couldn't be written: done in this request's own time.
     async with answer_failures_after_ack(client, user_id, response_url):
-        rights = await leave_policy.rights(
-            client, user_id, channel_ids, installation_org(context), installation_team(context)
-        )
-        if rights.error is not None:
-            text = leave_check_failed_text(rights.error, rights.failed_method or "", channel_ids)
-            await reply_privately(client, user_id, response_url, {"text": text})
-            return
-        outcome = await leave_channels(client, channel_ids, refused=rights.refused, known_private=rights.private)
-        offer = await rejoin_offers.issue(outcome, user_id, leave_summary_text(outcome))
-        await deliver_leave_summary(client, user_id, response_url, outcome, offer)
+        org, team = installation_org(context), installation_team(context)
+        await leave_now(client, org, team, leave_policy, rejoin_offers, user_id, response_url, request.channel_ids)

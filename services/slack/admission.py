@@ -1,102 +1,176 @@
-"""Commands' work after the ack, let in by arrival order, with bounds on what is running and what is waiting.
+"""Commands' work after the ack, started in arrival order, with bounds on what is running and what is waiting.
 
 Under a burst the work of a command (users.info, conversations.leave, the DM copy, the reply) used to queue for
 connections in the shared HTTP pool one call at a time: past the pool's cap aiohttp hands out connections first come,
 first served, so the first call of a later command went ahead of the last calls of an earlier one and every command
-finished late. Here a command is let in whole, in the order its ack was sent, and the pool is sized above what is let
-in (services.slack.client.connection_limit), so a command that has started never waits for a connection.
+finished late. Here a command's work is started whole, in the order its ack was sent, and the pool is sized above what
+runs (services.slack.client.connection_limit), so a command that has started never waits for a connection.
 
 Bounds: at most `running` commands do their work at once (each holds at most one Web API connection at a time: its
-calls are made one after another), at most `waiting` more are queued in arrival order, each a few kilobytes (the
-command's fields and a suspended task). Past both, `enter` answers None and the command is answered in its ack that
-nothing was done (listeners.commands.leave_channel): never lost silently, never an unbounded queue.
+calls are made one after another), at most `waiting` more are queued in arrival order. Past both, `submit` answers
+False and the command is answered in its ack that nothing was done (listeners.commands.leave_channel): never lost
+silently, never an unbounded queue.
+
+A gate runs one kind of work (`run`, the same for every item) and a waiting command is only its item, not the
+listener that received it: the Bolt request, its context and its task end with the ack. Under a flood thousands wait,
+and each full collection of the garbage collector walks every object it tracks while the acks wait; an item of
+strings only (services.leaving.one_channel.OneLeave) is one the collector stops tracking.
+
+Acks first: while commands keep arriving (the last less than ARRIVING_SECONDS ago, refused ones included) the work
+runs at two thirds of its share, so the acks keep the CPU they need; once the arrivals pause it runs at its whole
+share, started at most START_AT_ONCE a turn of the loop. A burst is acked quickly and then worked at full speed; a
+flood is acked quickly and worked at two thirds of the speed meanwhile (benchmarks/run.py, cases 1 and 6; a third
+gave faster acks still and left the work three times slower, the whole share slower acks).
+
+On shutdown (`drain`) nothing more is taken, the work goes on in its order for the grace period, then what still runs
+is stopped and each command not finished (stopped, or never started) is told so once (`dropped`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections import deque
-from types import TracebackType
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+logger = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+
+# Of the grace period, what is kept at its end for telling the commands still waiting that nothing was done.
+DROP_NOTICE_SECONDS = 2.0
+# Commands are "arriving" while the last came less than this long ago.
+ARRIVING_SECONDS = 0.1
+# Commands started in one turn of the event loop, at most (the rest at the next turns).
+START_AT_ONCE = 100
 
 
-class WorkGate:
-    def __init__(self, running: int, waiting: int) -> None:
+class WorkGate(Generic[Item]):
+    def __init__(
+        self,
+        running: int,
+        waiting: int,
+        run: Callable[[Item], Awaitable[None]],
+        dropped: Callable[[Item], Awaitable[None]] | None = None,
+        running_while_arriving: int | None = None,
+    ) -> None:
+        self._run = run
+        self._dropped = dropped
         self.running_limit = running
         self.waiting_limit = waiting
+        # While commands keep arriving, their acks come first: the work runs at this share (two thirds by default)
+        # and the rest waits until the arrivals pause (ARRIVING_SECONDS).
+        self.arriving_limit = min(running, running_while_arriving or max(1, running * 2 // 3))
         self.running = 0
-        self.holders = 0  # tickets handed out and not done: running + waiting
         self.peak_running = 0
-        self._queue: deque[asyncio.Future[None]] = deque()
+        self.closed = False
+        self._queue: deque[Item] = deque()
+        self._tasks: dict[asyncio.Task[None], Item] = {}  # running, with its item (to tell its person it stopped)
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._last_arrival = float("-inf")
+        self._pause_check: asyncio.TimerHandle | None = None
+        self._admitting = False  # more to start at the loop's next turn (START_AT_ONCE)
 
     @property
     def waiting(self) -> int:
-        return self.holders - self.running
+        return len(self._queue)
 
-    def enter(self) -> Ticket | None:
-        """A place in the queue, taken at once (before the ack); None when the running and the waiting are full."""
-        if self.holders >= self.running_limit + self.waiting_limit:
-            return None
-        self.holders += 1
-        return Ticket(self)
+    @property
+    def holders(self) -> int:
+        """Commands taken and not done: running + waiting."""
+        return self.running + len(self._queue)
 
-    async def _turn(self) -> None:
-        if self.running < self.running_limit and not self._queue:
-            self._start()
+    def submit(self, item: Item) -> bool:
+        """Run the gate's work on `item` in its turn (at once if there is room); False, and nothing kept, past both
+        bounds or once draining."""
+        loop = asyncio.get_running_loop()
+        self._last_arrival = loop.time()  # a refused command is an arrival too: its ack needs the CPU as well
+        if self.closed or self.holders >= self.running_limit + self.waiting_limit:
+            return False
+        self._idle.clear()
+        if self.running < self.arriving_limit and not self._queue:
+            self._start(item)
+        else:
+            self._queue.append(item)
+            if self._pause_check is None:
+                self._pause_check = loop.call_at(self._last_arrival + ARRIVING_SECONDS, self._on_pause)
+        return True
+
+    def _limit(self) -> int:
+        arriving = asyncio.get_running_loop().time() - self._last_arrival < ARRIVING_SECONDS
+        return self.arriving_limit if arriving else self.running_limit
+
+    def _on_pause(self) -> None:
+        """A look after the last arrival: if none came since, the work gets its whole share."""
+        loop = asyncio.get_running_loop()
+        self._pause_check = None
+        if loop.time() - self._last_arrival < ARRIVING_SECONDS:
+            if self._queue:
+                self._pause_check = loop.call_at(self._last_arrival + ARRIVING_SECONDS, self._on_pause)
             return
-        turn = asyncio.get_running_loop().create_future()
-        self._queue.append(turn)
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
-                self._stop()  # let in just as it was cancelled: the place goes to the next one
-            else:
-                self._queue.remove(turn)
-            raise
+        self._admit()
 
-    def _start(self) -> None:
+    def _admit(self) -> None:
+        """Start the next in the queue up to the limit, at most START_AT_ONCE in one turn of the loop: starting
+        thousands in one callback would hold the loop for a third of a second, and an ack arriving then with it."""
+        limit = self._limit()
+        started = 0
+        while self._queue and self.running < limit:
+            if started == START_AT_ONCE:
+                if not self._admitting:
+                    self._admitting = True
+                    asyncio.get_running_loop().call_soon(self._admit_more)
+                return
+            self._start(self._queue.popleft())
+            started += 1
+
+    def _admit_more(self) -> None:
+        self._admitting = False
+        self._admit()
+
+    def _start(self, item: Item) -> None:
         self.running += 1
         self.peak_running = max(self.peak_running, self.running)
+        task = asyncio.ensure_future(self._run(item))
+        self._tasks[task] = item  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._finished)
 
-    def _stop(self) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.pop(task, None)
         self.running -= 1
-        while self._queue and self.running < self.running_limit:
-            turn = self._queue.popleft()
-            if not turn.done():
-                self._start()
-                turn.set_result(None)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("Unexpected error in a command's work after its ack", exc_info=error)
+        self._admit()
+        if not self.holders:
+            self._idle.set()
 
-    def _leave(self, started: bool) -> None:
-        self.holders -= 1
-        if started:
-            self._stop()
-
-
-class Ticket:
-    """One command's place: `async with ticket:` waits for its turn, and gives the place up when the work ends."""
-
-    def __init__(self, gate: WorkGate) -> None:
-        self._gate = gate
-        self._started = False
-        self._done = False
-
-    async def __aenter__(self) -> Ticket:
-        try:
-            await self._gate._turn()
-        except BaseException:
-            self.close()
-            raise
-        self._started = True
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Give the place up (once), whether or not its turn came."""
-        if not self._done:
-            self._done = True
-            self._gate._leave(self._started)
-            self._started = False
+    async def drain(self, grace: float) -> None:
+        """Shutdown: take nothing more; the work goes on, in its order, for `grace` seconds less the last
+        DROP_NOTICE_SECONDS; then what still runs is stopped, and each command not finished is told so, once."""
+        self.closed = True
+        deadline = time.monotonic() + grace
+        working = max(0.0, grace - min(DROP_NOTICE_SECONDS, grace / 4))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout=working)
+        unfinished = list(self._queue)
+        self._queue.clear()
+        if self._pause_check is not None:
+            self._pause_check.cancel()
+            self._pause_check = None
+        stopped = list(self._tasks.items())
+        for task, _ in stopped:
+            task.cancel()
+        if stopped:
+            await asyncio.gather(*(task for task, _ in stopped), return_exceptions=True)
+        unfinished += [item for _, item in stopped]
+        notices = [asyncio.ensure_future(self._dropped(item)) for item in unfinished] if self._dropped else []
+        if notices:
+            await asyncio.wait(notices, timeout=max(0.1, deadline - time.monotonic()))
+            for notice in notices:
+                notice.cancel()
+        if unfinished:
+            logger.warning("Shut down with %s command(s) not finished: each was told so", len(unfinished))

@@ -215,6 +215,16 @@ def too_busy_text() -> str:
     return LEAVE_REFUSALS["busy"]
 
 
+def stopping_text() -> str:
+    """A one-channel leave that came while the app was shutting down: nothing is left, and the ack says so."""
+    return LEAVE_REFUSALS["stopping"]
+
+
+def restarted_text(channel_id: str) -> str:
+    """A one-channel leave the app stopped before it finished (a deploy's shutdown, services.slack.admission)."""
+    return LEAVE_REFUSALS["restarted"].format(channel=mention(channel_id))
+
+
 def too_many_channels_text(count: int) -> str:
     """Named channels over the cap: nothing is left."""
     return LEAVE_REFUSALS["too_many"].format(number=f"{count:,}", limit=f"{MAX_LEAVE_CHANNELS:,}")
