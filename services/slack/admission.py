@@ -169,8 +169,18 @@ class WorkGate(Generic[Item]):
         unfinished += [item for _, item in stopped]
         notices = [asyncio.ensure_future(self._dropped(item)) for item in unfinished] if self._dropped else []
         if notices:
-            await asyncio.wait(notices, timeout=max(0.1, deadline - time.monotonic()))
-            for notice in notices:
+            done, late = await asyncio.wait(notices, timeout=max(0.1, deadline - time.monotonic()))
+            for notice in late:
                 notice.cancel()
-        if unfinished:
-            logger.warning("Shut down with %s command(s) not finished: each was told so", len(unfinished))
+            told = sum(1 for notice in done if notice.exception() is None)
+            if told == len(unfinished):
+                logger.warning("Shut down with %s command(s) not finished: each was told so", told)
+            else:
+                logger.warning(
+                    "Shut down with %s command(s) not finished: %s told so, %s not within the grace period",
+                    len(unfinished),
+                    told,
+                    len(unfinished) - told,
+                )
+        elif unfinished:
+            logger.warning("Shut down with %s command(s) not finished", len(unfinished))
