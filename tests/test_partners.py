@@ -17,6 +17,7 @@ from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.everything import OFFBOARD_EVERYTHING
 from services.disconnecting.partners import Partner as PartnerId
 from services.disconnecting.workflow import Requester
+from services.jobs.queue import FINISHED
 from services.settings import Settings
 from services.ui.partners import (
     DIRECTORY_FIRST_ACTION,
@@ -421,7 +422,7 @@ async def test_everything_disconnects_channels_dms_and_group_dms_and_sends_one_s
     mine = [r for r in rows if r["leaving_team_id"] == grid.partner and r["job_id"]]
     assert {r["event"] for r in mine} >= {"started", "finished"}
     assert any(r["outcome"].startswith("everything:disconnected") for r in mine)
-    await settled_summary(fake_slack, said)
+    await settled_summary(slack, fake_slack, grid.admin, said)
 
 
 async def test_a_cancel_recorded_as_the_job_marks_its_call_sent_stops_the_call_or_only_the_watch(
@@ -446,17 +447,37 @@ async def test_a_cancel_recorded_as_the_job_marks_its_call_sent_stops_the_call_o
     everything.cancel_requested = cancel_as_sent_is_saved
     confirm = await everything_confirmation(slack, fake_slack, grid)
     await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
-    said = await told(fake_slack, grid.admin, "cancelled by an admin before Slack was asked")
+    # The summary message, not the modal: the job updates the modal before it posts the summary.
+    cancelled = "cancelled by an admin before Slack was asked"
+    summary = await fake_slack.wait_for(lambda: summaries_to(fake_slack, grid.admin, cancelled), what="the summary")
     assert answers == ["watching"] and fake_slack.calls_to("team.externalTeams.disconnect") == []
-    posts = [p for url in fake_slack.response_urls.values() for p in url.posts] + fake_slack.messages_to(grid.admin)
-    assert "cancelled by an admin" in said and len([p for p in posts if "cancelled by an admin" in p["text"]]) == 1
+    assert cancelled in await told(fake_slack, grid.admin, cancelled)  # the modal says so too
+    await settled_summary(slack, fake_slack, grid.admin, summary[0]["text"])
+    assert len(summaries_to(fake_slack, grid.admin, "cancelled by an admin")) == 1
 
 
-async def settled_summary(fake: FakeSlack, said: str) -> None:
-    """No second summary arrives (the job is finished; its summary was claimed once)."""
-    await asyncio.sleep(0)
-    posts = [p for url in fake.response_urls.values() for p in url.posts if p.get("text") == said]
-    assert len(posts) == 1
+def summaries_to(fake: FakeSlack, user: str, text: str) -> list[dict[str, Any]]:
+    """The response-URL posts and DMs to `user` that say `text`."""
+    posts = [p for url in fake.response_urls.values() for p in url.posts] + fake.messages_to(user)
+    return [p for p in posts if text in p.get("text", "")]
+
+
+async def settled_summary(slack: SlackSender, fake: FakeSlack, user: str, said: str) -> None:
+    """No second summary arrives: once every everything-job's row is finished with its summary claimed and its lease
+    given up, and no job is being worked in the app (a second summary could come only from a job still at work or
+    claimed again), exactly one post says `said`."""
+    store = slack.built.services["everything"].runner.store
+
+    async def ended() -> bool:
+        jobs = await store.all(OFFBOARD_EVERYTHING)
+        finished = all(j.status in FINISHED and j.summary_sent_at and j.lease_owner is None for j in jobs)
+        return bool(jobs) and finished and not any("JobRunner._work" in repr(t.get_coro()) for t in asyncio.all_tasks())
+
+    deadline = time.monotonic() + 15
+    while not await ended():
+        assert time.monotonic() < deadline, "timed out waiting for the everything-job to end"
+        await asyncio.sleep(0.01)
+    assert [p["text"] for p in summaries_to(fake, user, said)] == [said]
 
 
 @pytest.mark.parametrize("code", ["restricted_action", "invalid_target_team", "missing_argument"])
