@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -197,10 +198,15 @@ async def test_retention_purges_at_start_up_and_records_it(
     await write_rows(app_database_url)  # 40, 20, 10, 5, 5, 4 and 1 day(s) old
     async with instances(fake_slack, app_database_url, tmp_path, AUDIT_RETENTION_DAYS="15") as start:
         first = await start()
-        for _ in range(500):
-            rows = await rows_in(app_database_url)
-            if any(r["action"] == AUDIT_RETENTION_ACTION for r in rows):
-                break
+        # The purge's row is written before its log line: both awaited while the instance runs (it is killed at the
+        # end of the block, perhaps between the two).
+        logged = "Audit retention: purged 2 entries written before"
+        deadline = time.monotonic() + 15
+        while not (
+            any(r["action"] == AUDIT_RETENTION_ACTION for r in await rows_in(app_database_url))
+            and logged in first.log.read_text()
+        ):
+            assert time.monotonic() < deadline, "timed out waiting for the purge's row and its log line"
             await asyncio.sleep(0.02)
     rows = await rows_in(app_database_url)
     cutoff = retention_cutoff(15, datetime.now(UTC))
