@@ -316,18 +316,21 @@ async def test_offboard_presses_past_the_limit_leave_the_minute_s_audit_row(
     """The directory's Offboard counts like the command and the Home form, and its refusals leave the same trace:
     one audit row per person a minute with their count (services.disconnecting.attempts)."""
     from services.disconnecting.attempts import ATTEMPTS_PER_MINUTE
-    from tests.helpers.disconnect import audit_rows_once
+    from tests.helpers.disconnect import audit_rows_once, end_the_minute
+    from tests.helpers.tasks import busy_tasks, settled
 
     fake_slack.grant_bot_scopes(*DIRECTORY_SCOPES)
     fake_slack.add_shared_channel("deal-1", connected=[grid.partner])
     await slack.home_opened(grid.admin)
     home = await home_after(fake_slack, grid.admin, 1)
     (row,) = partner_rows(home)
-    slack.built.attempts.report_after = 0.3  # the minute's row, in a moment
     for _ in range(ATTEMPTS_PER_MINUTE):  # the minute's attempts, used up elsewhere (the command, the Home form)
         assert slack.built.attempts.allow(grid.admin)
+    idle = busy_tasks()
     await press_in_home(slack, fake_slack, grid.admin, row)
     await press_in_home(slack, fake_slack, grid.admin, row)
+    await settled(fake_slack, idle)  # each press's refusal is noted after its ack and views.open
+    end_the_minute(slack)
     rows = await audit_rows_once(slack, 1)
     assert [(r["user_id"], r["event"], r["outcome"]) for r in rows] == [(grid.admin, "refused", "too_many_attempts:2")]
     assert fake_slack.calls_to(SEARCH) == []

@@ -69,6 +69,16 @@ async def audit_rows_once(slack: SlackSender, count: int, timeout: float = 10.0)
     return rows
 
 
+def end_the_minute(slack: SlackSender) -> None:
+    """Each person's minute of refused attempts ends now: the limiter records it as its timer does when the minute is
+    up (services.disconnecting.attempts: the timer calls `_report`). A test's burst of attempts is then counted whole
+    however long it takes on a loaded machine, where a timer of a fraction of a second could split it in two rows.
+    Call it once the requests' work has settled (tests.helpers.tasks.settled): a refusal is noted after the ack."""
+    limiter = slack.built.attempts
+    for user_id in list(limiter._refusals):
+        limiter._report(user_id)
+
+
 async def disconnect(slack: SlackSender, fake: FakeSlack, org: Org, channel: str, teams: list[str]) -> dict:
     """The whole happy path as an admin; returns the outcome message."""
     view_id, body = await open_form(slack, fake, org.admin, channel)
