@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.slack.admission import WorkGate
+from services.slack.admission import START_AT_ONCE, WorkGate
 from services.slack.client import COMMANDS_RUNNING, OTHER_CONNECTIONS, commands_running, connection_limit
 from services.ui.leave import restarted_text, stopping_text, too_busy_text
 from tests.helpers.fake_slack import FakeSlack
@@ -64,6 +64,34 @@ async def test_while_commands_arrive_the_work_runs_at_two_thirds_then_at_its_who
         assert asyncio.get_running_loop().time() < deadline, started
         await asyncio.sleep(0.01)
     assert started == [0, 1, 2, 3, 4, 5] and gate.waiting == 0
+    release.set()
+    await settled(gate)
+
+
+async def test_once_arrivals_pause_the_waiting_start_a_hundred_a_loop_turn() -> None:
+    """Starting thousands in one callback would hold the loop (and any ack arriving then): 100 a turn."""
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def run(n: int) -> None:
+        started.append(n)
+        await release.wait()
+
+    gate = WorkGate(running=300, waiting=1000, run=run, running_while_arriving=1)
+    for n in range(300):
+        assert gate.submit(n)
+    await asyncio.sleep(0)
+    assert started == [0]
+    deadline = asyncio.get_running_loop().time() + 5
+    while gate.running == 1:  # one loop turn at a time until the pause is noticed
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0)
+    assert gate.running == 1 + START_AT_ONCE and gate.waiting == 299 - START_AT_ONCE
+    while gate.waiting:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert started == list(range(300))
     release.set()
     await settled(gate)
 
