@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from services.slack.admission import WorkGate
+from services.slack.admission import START_AT_ONCE, WorkGate
 from services.slack.client import COMMANDS_RUNNING, OTHER_CONNECTIONS, commands_running, connection_limit
 from services.ui.leave import restarted_text, stopping_text, too_busy_text
 from tests.helpers.fake_slack import FakeSlack
@@ -68,6 +68,34 @@ async def test_while_commands_arrive_the_work_runs_at_two_thirds_then_at_its_who
     await settled(gate)
 
 
+async def test_once_arrivals_pause_the_waiting_start_a_hundred_a_loop_turn() -> None:
+    """Starting thousands in one callback would hold the loop (and any ack arriving then): 100 a turn."""
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def run(n: int) -> None:
+        started.append(n)
+        await release.wait()
+
+    gate = WorkGate(running=300, waiting=1000, run=run, running_while_arriving=1)
+    for n in range(300):
+        assert gate.submit(n)
+    await asyncio.sleep(0)
+    assert started == [0]
+    deadline = asyncio.get_running_loop().time() + 5
+    while gate.running == 1:  # one loop turn at a time until the pause is noticed
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0)
+    assert gate.running == 1 + START_AT_ONCE and gate.waiting == 299 - START_AT_ONCE
+    while gate.waiting:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert started == list(range(300))
+    release.set()
+    await settled(gate)
+
+
 async def test_a_failing_command_gives_its_place_up_and_is_logged(caplog) -> None:
     done = asyncio.Event()
 
@@ -110,6 +138,65 @@ async def test_a_shutdown_finishes_what_it_can_and_tells_the_rest_once() -> None
     assert finished == ["quick"]
     assert sorted(told) == ["never started", "stuck"]
     assert gate.holders == 0
+
+
+async def test_a_shutdown_tells_the_stopped_first_then_the_waiting_a_few_at_a_time() -> None:
+    """The notices go out in arrival order (the stopped ones came first, and may have left their channel already),
+    a bounded number at once: 5,000 notices started together finished none in 2 s (each waits behind the others'
+    first steps), 200 at a time finished them all."""
+    in_flight = 0
+    most = 0
+    told: list[int] = []
+
+    async def run(n: int) -> None:
+        await asyncio.Event().wait()  # never finishes: stopped at the end of the grace
+
+    async def dropped(n: int) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.001)
+        told.append(n)
+        in_flight -= 1
+
+    gate = WorkGate(running=3, waiting=20, run=run, dropped=dropped, running_while_arriving=3, notices_at_once=4)
+    assert all(gate.submit(n) for n in range(23))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(gate.drain(0.4), timeout=5)
+    assert told == list(range(23))  # each once, in the order the commands came
+    assert most == 4
+
+
+async def test_a_shutdown_ends_within_its_grace_even_if_the_notices_hang(caplog) -> None:
+    async def run(n: int) -> None:
+        await asyncio.Event().wait()
+
+    async def dropped(n: int) -> None:
+        await asyncio.Event().wait()  # Slack never answers the response URL
+
+    gate = WorkGate(running=2, waiting=5, run=run, dropped=dropped, running_while_arriving=2)
+    assert all(gate.submit(n) for n in range(7))
+    started = asyncio.get_running_loop().time()
+    await asyncio.wait_for(gate.drain(0.4), timeout=5)
+    assert asyncio.get_running_loop().time() - started < 0.6
+    assert "7 command(s) not finished: 0 told so, 7 not within the grace period" in caplog.text
+
+
+async def test_a_second_drain_tells_nobody_twice() -> None:
+    told: list[int] = []
+
+    async def run(n: int) -> None:
+        await asyncio.Event().wait()
+
+    async def dropped(n: int) -> None:
+        told.append(n)
+
+    gate = WorkGate(running=2, waiting=5, run=run, dropped=dropped, running_while_arriving=2)
+    assert all(gate.submit(n) for n in range(4))
+    await asyncio.sleep(0)
+    await asyncio.wait_for(asyncio.gather(gate.drain(0.4), gate.drain(0.4)), timeout=5)
+    await asyncio.wait_for(gate.drain(0.4), timeout=5)  # and once it is over
+    assert sorted(told) == [0, 1, 2, 3]
 
 
 def test_connections_stay_above_what_the_commands_can_hold() -> None:

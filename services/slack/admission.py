@@ -46,6 +46,10 @@ DROP_NOTICE_SECONDS = 2.0
 ARRIVING_SECONDS = 0.1
 # Commands started in one turn of the event loop, at most (the rest at the next turns).
 START_AT_ONCE = 100
+# Shutdown notices sent at once, at most. Started all together, 5,000 notices had none finished after 2 s: each
+# task's first steps wait behind every other's, so none gets to its answer (measured against the test fake: 0 of
+# 5,000 told in the 2 s of a 10 s grace; 200 at a time, all 5,000 in under 2 s).
+NOTICES_AT_ONCE = 200
 
 
 class WorkGate(Generic[Item]):
@@ -56,8 +60,10 @@ class WorkGate(Generic[Item]):
         run: Callable[[Item], Awaitable[None]],
         dropped: Callable[[Item], Awaitable[None]] | None = None,
         running_while_arriving: int | None = None,
+        notices_at_once: int = NOTICES_AT_ONCE,
     ) -> None:
         self._run = run
+        self._notices_at_once = max(1, notices_at_once)
         self._dropped = dropped
         self.running_limit = running
         self.waiting_limit = waiting
@@ -74,6 +80,7 @@ class WorkGate(Generic[Item]):
         self._last_arrival = float("-inf")
         self._pause_check: asyncio.TimerHandle | None = None
         self._admitting = False  # more to start at the loop's next turn (START_AT_ONCE)
+        self._draining: asyncio.Future[None] | None = None  # the one shutdown: a second drain waits for it
 
     @property
     def waiting(self) -> int:
@@ -150,37 +157,56 @@ class WorkGate(Generic[Item]):
 
     async def drain(self, grace: float) -> None:
         """Shutdown: take nothing more; the work goes on, in its order, for `grace` seconds less the last
-        DROP_NOTICE_SECONDS; then what still runs is stopped, and each command not finished is told so, once."""
-        self.closed = True
+        DROP_NOTICE_SECONDS; then what still runs is stopped, and each command not finished is told so, once, in the
+        order the commands came (the stopped ones first: they came before the waiting ones, and may have left their
+        channel already), NOTICES_AT_ONCE at a time. Returns within `grace`; a second call waits for the first."""
+        self.closed = True  # at once: a command arriving from now on is refused in its ack
+        if self._draining is None:
+            self._draining = asyncio.ensure_future(self._drain(grace))
+        await asyncio.shield(self._draining)
+
+    async def _drain(self, grace: float) -> None:
         deadline = time.monotonic() + grace
         working = max(0.0, grace - min(DROP_NOTICE_SECONDS, grace / 4))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout=working)
-        unfinished = list(self._queue)
+        waiting = list(self._queue)
         self._queue.clear()
         if self._pause_check is not None:
             self._pause_check.cancel()
             self._pause_check = None
-        stopped = list(self._tasks.items())
+        stopped = list(self._tasks.items())  # in the order they started, which is the order they came
         for task, _ in stopped:
             task.cancel()
         if stopped:
-            await asyncio.gather(*(task for task, _ in stopped), return_exceptions=True)
-        unfinished += [item for _, item in stopped]
-        notices = [asyncio.ensure_future(self._dropped(item)) for item in unfinished] if self._dropped else []
-        if notices:
-            done, late = await asyncio.wait(notices, timeout=max(0.1, deadline - time.monotonic()))
-            for notice in late:
-                notice.cancel()
-            told = sum(1 for notice in done if notice.exception() is None)
-            if told == len(unfinished):
-                logger.warning("Shut down with %s command(s) not finished: each was told so", told)
-            else:
-                logger.warning(
-                    "Shut down with %s command(s) not finished: %s told so, %s not within the grace period",
-                    len(unfinished),
-                    told,
-                    len(unfinished) - told,
-                )
-        elif unfinished:
-            logger.warning("Shut down with %s command(s) not finished", len(unfinished))
+            await asyncio.wait([task for task, _ in stopped], timeout=max(0.01, deadline - time.monotonic()))
+        unfinished = deque([item for _, item in stopped] + waiting)
+        if not unfinished:
+            return
+        count = len(unfinished)
+        if self._dropped is None:
+            logger.warning("Shut down with %s command(s) not finished", count)
+            return
+        told = 0
+
+        async def tell(dropped: Callable[[Item], Awaitable[None]]) -> None:
+            nonlocal told
+            while unfinished:
+                item = unfinished.popleft()
+                with contextlib.suppress(Exception):  # not told: counted below
+                    await dropped(item)
+                    told += 1
+
+        tellers = [asyncio.ensure_future(tell(self._dropped)) for _ in range(min(self._notices_at_once, count))]
+        _, late = await asyncio.wait(tellers, timeout=max(0.1, deadline - time.monotonic()))
+        for teller in late:
+            teller.cancel()
+        if told == count:
+            logger.warning("Shut down with %s command(s) not finished: each was told so", told)
+        else:
+            logger.warning(
+                "Shut down with %s command(s) not finished: %s told so, %s not within the grace period",
+                count,
+                told,
+                count - told,
+            )
