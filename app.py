@@ -198,7 +198,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
         "rejoin_jobs": rejoin_jobs,
         "leave_policy": leave_policy,
         "leave_jobs": leave_jobs,
-        "one_channel_leaves": one_channel_leaves_for(client, leave_policy, rejoins),
+        "one_channel_leaves": one_channel_leaves_for(client, leave_policy, rejoins, keeper),
     }
     app = create_bolt_app(settings, client, services, identity=identity, oauth_settings=oauth, token_keeper=keeper)
     register_listeners(app)
@@ -211,12 +211,14 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     return built
 
 
-def one_channel_leaves_for(client: Any, leave_policy: LeavePolicy, rejoins: RejoinOffers) -> OneChannelLeaves:
+def one_channel_leaves_for(
+    client: Any, leave_policy: LeavePolicy, rejoins: RejoinOffers, keeper: TokenKeeper | None = None
+) -> OneChannelLeaves:
     """One-channel leaves after the ack, in arrival order, sized within the client's connections
     (services.slack.admission)."""
     connector = client.session.connector if client.session is not None else None
     limit = connector.limit if connector is not None and connector.limit else COMMANDS_RUNNING + OTHER_CONNECTIONS
-    return OneChannelLeaves(client, leave_policy, rejoins, commands_running(limit), COMMANDS_WAITING)
+    return OneChannelLeaves(client, leave_policy, rejoins, commands_running(limit), COMMANDS_WAITING, keeper)
 
 
 async def _secure_tokens(database: Database, box: Any) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from listeners.command_text import channel_id_of
 from services.disconnecting.workflow import Requester
+from services.slack.tokens import TOKEN_EXPIRES_AT
 from services.ui import DRY_RUN_ACTION, DRY_RUN_VALUE
 from services.ui.disconnect import CHANNEL_ACTION, CHANNEL_BLOCK, DRY_RUN_BLOCK, TEAMS_ACTION, TEAMS_BLOCK_PREFIX
 from services.ui.leave import LEAVE_PICK_ACTION, LEAVE_PICK_BLOCK
@@ -38,6 +39,14 @@ def installation_team(context: Any) -> str | None:
     result = context.get("authorize_result") if hasattr(context, "get") else None
     team = getattr(result, "team_id", None) if result is not None else None
     return team if isinstance(team, str) and team else None
+
+
+def installation_token_expiry(context: Any) -> int | None:
+    """When the bot token serving this request expires (epoch seconds): a rotating token of an OAuth install; None
+    for one that never expires (a pasted token, an install without rotation)."""
+    result = context.get("authorize_result") if hasattr(context, "get") else None
+    expires_at = result.get(TOKEN_EXPIRES_AT) if isinstance(result, dict) else None
+    return int(expires_at) if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool) else None
 
 
 def requester_of(body: dict[str, Any], context: Any, response_url: str | None, dry_run: bool = False) -> Requester:

@@ -19,7 +19,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 
 from services.error_texts import token_renewal_text
 from services.slack.identity import BotIdentity
-from services.slack.tokens import TokenKeeper, TokenRenewalFailed
+from services.slack.tokens import TOKEN_EXPIRES_AT, TokenKeeper, TokenRenewalFailed
 
 # The context key under which a failed renewal's sentence waits for the middleware that answers it (server.app).
 TOKEN_PROBLEM = "token_problem"
@@ -84,7 +84,7 @@ class StoredInstallationAuthorize(AsyncAuthorize):
         if bot is None or not bot.bot_token:
             return None  # Bolt answers "please install the app"
         # The installation's org, not the payload's: admin power is bound to it (listeners.payload.installation_org).
-        return AuthorizeResult(
+        result = AuthorizeResult(
             enterprise_id=bot.enterprise_id,
             team_id=bot.team_id,  # the installation's (None when org-wide), never the payload's
             user_id=user_id,
@@ -93,3 +93,6 @@ class StoredInstallationAuthorize(AsyncAuthorize):
             bot_token=bot.bot_token,
             bot_scopes=bot.bot_scopes,
         )
+        # A rotating token's expiry: work done after the ack renews it when due (services.leaving.one_channel).
+        result[TOKEN_EXPIRES_AT] = bot.bot_token_expires_at
+        return result

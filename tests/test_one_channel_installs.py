@@ -4,7 +4,8 @@ turn comes: the same token and workspace as Bolt's per-request client (slack_bol
 
 from __future__ import annotations
 
-from tests.helpers.app import running_app, settings_for, suite_database
+from services.slack.admission import WorkGate
+from tests.helpers.app import migrated_sqlite_file, running_app, settings_for, suite_database
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.oauth import install, oauth_settings_for
 from tests.helpers.slack_requests import SlackSender
@@ -58,3 +59,30 @@ async def test_an_org_wide_oauth_install_leaves_one_channel_with_its_org_token(
     assert checked.get("team_id") == second
     (leave,) = [c for c in fake_slack.calls if c.method == "conversations.leave"]
     assert leave.token is not None and fake_slack.tokens[leave.token].get("org_level") is True
+
+
+async def test_a_rotating_token_that_expires_while_the_command_waits_is_renewed_at_its_turn(
+    fake_slack: FakeSlack, tmp_path
+) -> None:
+    """The token taken at the ack lives at least the renewal margin (Bolt's default 2 hours); a command that waits
+    longer (the margin set short, or a renewal Slack couldn't answer while the token was still good) is not refused
+    `token_expired`: as a job's client does (services.slack.tokens.RotatingWebClient), its client renews the
+    install's token when due and takes the current one when Slack says it expired
+    (https://docs.slack.dev/authentication/using-token-rotation)."""
+    url = await migrated_sqlite_file(tmp_path / "app.db")
+    async with running_app(fake_slack, oauth_settings_for(fake_slack, url, token_refresh_margin_seconds=0.3)) as slack:
+        fake_slack.make_grid()
+        fake_slack.rotation_seconds = 1.5  # Slack: 12 hours
+        code = fake_slack.prepare_install(org_wide=True, installer=fake_slack.add_user(org_admin=True))
+        await install(slack, fake_slack, code)
+        slack.org_wide = True
+        leaves = slack.built.services["one_channel_leaves"]
+        leaves.gate = WorkGate(running=1, waiting=5, run=leaves.gate._run, dropped=leaves.gate._dropped)
+        fake_slack.delays["users.info"] = 0.6  # one at a time: the fourth starts about 2 s after its ack
+        bodies = []
+        for i in range(4):
+            _, body = await slack.command("/leave-channel", "", channel_id=fake_slack.add_channel(f"c{i}"))
+            bodies.append(body)
+        replies = [(await fake_slack.next_post(b["response_url"], timeout=20))["text"] for b in bodies]
+    assert all(r.startswith("I left") for r in replies), replies
+    assert "bot" in fake_slack.refreshes

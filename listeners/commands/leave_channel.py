@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from listeners.command_text import LeaveKind, parse_leave_text
 from listeners.errors import answer_failures_after_ack
 from listeners.leave_jobs import ACK_BUDGET_SECONDS, submitted
-from listeners.payload import installation_org, installation_team
+from listeners.payload import installation_org, installation_team, installation_token_expiry
 from services.error_texts import VIEWS_OPEN_ERRORS, error_text
 from services.leaving.offers import RejoinOffers
 from services.leaving.one_channel import OneChannelLeaves, OneLeave, leave_now
@@ -97,6 +97,7 @@ async def leave_channel_command(
             user_id=user_id,
             response_url=response_url,
             channel_id=request.channel_ids[0],
+            expires_at=installation_token_expiry(context),
         )
         if not one_channel_leaves.submit(leave):
             refusal = stopping_text() if one_channel_leaves.stopping else too_busy_text()

@@ -6,6 +6,12 @@ would cost more than the work. What bounds it, and what a shutdown does to it, i
 A waiting command is a tuple of strings (the garbage collector stops tracking such a tuple, so thousands waiting add
 nothing to its full collections, which stall the acks); its client is made when its turn comes, as Bolt makes one
 per request (slack_bolt/app/async_app.py, `_init_context`: the installation's token, `team_id` of the request).
+
+A rotating token (token rotation on an OAuth install) lives at least the renewal margin after the ack (the request's
+authorization renews it first when due), but a command may wait longer: the margin set short, or a renewal Slack
+couldn't answer while the token was still good. So its client, like a job's (services.slack.tokens.bot_client),
+renews the install's token when due and takes the current one when Slack answers `token_expired`; it costs nothing
+until then (https://docs.slack.dev/authentication/using-token-rotation).
 """
 
 from __future__ import annotations
@@ -24,13 +30,14 @@ from services.leaving.workflow import deliver_leave_summary
 from services.slack.admission import WorkGate
 from services.slack.client import client_like
 from services.slack.delivery import reply_privately
+from services.slack.tokens import TokenKeeper, rotating_client
 from services.ui.leave import leave_check_failed_text, leave_summary_text, restarted_text
 
 logger = logging.getLogger(__name__)
 
 
 class OneLeave(NamedTuple):
-    """What a one-channel leave needs until its turn: strings only."""
+    """What a one-channel leave needs until its turn: strings (and the token's expiry, an int) only."""
 
     token: str | None  # the installation's bot token, as the request's client had it
     team_id: str | None  # the request's workspace, for an org-wide install's calls (Bolt's per-request client)
@@ -39,6 +46,7 @@ class OneLeave(NamedTuple):
     user_id: str
     response_url: str | None
     channel_id: str
+    expires_at: int | None = None  # the token's expiry (epoch seconds) when it rotates; None when it never expires
 
 
 class OneChannelLeaves:
@@ -49,8 +57,10 @@ class OneChannelLeaves:
         rejoin_offers: RejoinOffers,
         running: int,
         waiting: int,
+        keeper: TokenKeeper | None = None,
     ) -> None:
         self._client = client
+        self._keeper = keeper  # OAuth installs: renews a rotating token (services.slack.tokens)
         self._policy = leave_policy
         self._offers = rejoin_offers
         self.gate: WorkGate[OneLeave] = WorkGate(running, waiting, run=self._run, dropped=self._tell_stopped)
@@ -67,7 +77,23 @@ class OneChannelLeaves:
         await self.gate.drain(grace)
 
     def _client_for(self, leave: OneLeave) -> AsyncWebClient:
-        return client_like(self._client, token=leave.token, team_id=leave.team_id)
+        keeper = self._keeper
+        if keeper is None or leave.expires_at is None or leave.token is None:
+            return client_like(self._client, token=leave.token, team_id=leave.team_id)
+
+        async def fetch() -> tuple[str | None, int | None]:
+            # The install that served the request: an org-wide one has no workspace of its own.
+            current = await keeper.bot(leave.org, leave.team, leave.team is None)
+            return (current.bot_token, current.bot_token_expires_at) if current else (None, None)
+
+        return rotating_client(
+            self._client,
+            token=leave.token,
+            expires_at=leave.expires_at,
+            fetch=fetch,
+            margin=keeper.margin,
+            team_id=leave.team_id,
+        )
 
     async def _run(self, leave: OneLeave) -> None:
         client = self._client_for(leave)

@@ -44,6 +44,9 @@ _TRANSIENT = {"slack_unreachable", "slack_timeout", "slack_server_error", "unexp
 _STALE = {"token_expired", "invalid_auth"}
 # A call refused for a stale token is sent again with the current one, at most this many times in all.
 _ATTEMPTS = 3
+# The key, in a request's AuthorizeResult, of its bot token's expiry (epoch seconds; absent or None: never expires),
+# set by server.authorization.StoredInstallationAuthorize and read by listeners.payload.installation_token_expiry.
+TOKEN_EXPIRES_AT = "bot_token_expires_at"
 
 
 class TokenRenewalFailed(SlackApiError):
