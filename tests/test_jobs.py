@@ -15,20 +15,21 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 
 from services.audit.log import AuditLog
 from services.disconnecting.jobs import DISCONNECT
-from services.jobs.queue import DONE, QUEUED, RUNNING, JobExists, JobStore
+from services.jobs.queue import DONE, QUEUED, RUNNING, Job, JobExists, JobRunner, JobStore, JobWork
 from services.leaving.offers import inline_value, parse_inline
 from services.leaving.rejoin_jobs import REJOIN
 from services.leaving.rejoin_jobs import job_id_for as rejoin_job_id
 from services.leaving.workflow import LEAVE
 from services.storage.database import Database
 from services.ui.rejoin import REJOIN_BUSY
-from tests.helpers.app import Org
+from tests.helpers.app import Org, migrated_sqlite_file
 from tests.helpers.fake_slack import FakeSlack
 from tests.helpers.processes import LEASE, ROOT, Instance, app_env, free_port, instances, wait_for_http
 from tests.helpers.slack_requests import SlackSender
@@ -201,6 +202,54 @@ async def test_the_job_stores_rules_hold_on_both_databases(database_url: str) ->
         again = await a.get(taken.id)
         assert again is not None and again.status == QUEUED and again.attempts == 0 and not again.interrupted
     finally:
+        await database.close()
+
+
+async def test_an_instance_whose_own_lease_lapsed_mid_job_does_not_claim_the_job_again_beside_itself(
+    tmp_path: Path,
+) -> None:
+    """Its loop starved or its database slow, an instance's renewals land late and its own lease lapses while it still
+    works the job: its poller must not claim the job again and work it a second time beside the first (another
+    instance may take it over; the first then loses it at its next write)."""
+    database = Database(await migrated_sqlite_file(tmp_path / "app.db"))
+    store = JobStore(database, owner="one", lease_seconds=0.2)
+    runner = JobRunner(store, poll_seconds=0.02)
+    started: list[Job] = []
+    release = asyncio.Event()
+
+    async def handler(work: JobWork) -> None:
+        started.append(work.job)
+        await release.wait()
+        await runner.finish(work)
+
+    async def renewal_that_does_not_land(job_id: str) -> bool:
+        return True
+
+    claim_next = store.claim_next
+    polls: list[datetime] = []
+
+    async def polled(*args: Any, **kwargs: Any) -> Job | None:
+        polls.append(datetime.now(UTC))
+        return await claim_next(*args, **kwargs)
+
+    def polls_since_the_lease_lapsed() -> int:
+        lapsed = started[0].lease_expires_at if started else None
+        return len([p for p in polls if lapsed is not None and p > lapsed])
+
+    runner.register(LEAVE, handler)
+    store.renew = renewal_that_does_not_land  # type: ignore[method-assign]
+    store.claim_next = polled  # type: ignore[method-assign]
+    try:
+        await store.create(LEAVE, user_id="U1", items=[{"id": "C1", "outcome": None}])
+        runner.wake()
+        deadline = asyncio.get_running_loop().time() + 10
+        while polls_since_the_lease_lapsed() < 5:
+            assert asyncio.get_running_loop().time() < deadline, f"{len(started)} started, {len(polls)} polls"
+            await asyncio.sleep(0.02)
+        assert [job.attempts for job in started] == [1]  # worked once, from its first claim
+    finally:
+        release.set()
+        await runner.drain(5)
         await database.close()
 
 

@@ -23,7 +23,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -275,16 +275,19 @@ class JobStore:
         """An org's jobs of `kind` finished after `since`, newest first."""
         return [_job_of(r) for r in await self._rows.finished_since(kind, enterprise_id, since=since, limit=limit)]
 
-    async def claim_next(self) -> Job | None:
+    async def claim_next(self, working: Collection[str] = ()) -> Job | None:
         """The oldest claimable job (queued, or running with an expired lease), now leased to this instance; None
-        when there is none.
+        when there is none. Jobs in `working` (this instance's, still being worked: their lease may have lapsed while
+        its renewals were late) are never claimed again here: that would work a job twice beside itself.
 
         Candidates are read first, then each is claimed by an UPDATE that repeats the condition: of two instances
         racing for one row, exactly one sees rowcount 1 (SQLite serialises writers; PostgreSQL re-checks the WHERE
         on the row it locked). A job taken over from an expired lease is marked interrupted.
         """
-        ids = await self._rows.claimable_ids(waiting=QUEUED, leased=RUNNING, now=datetime.now(UTC), limit=_CANDIDATES)
-        for job_id in ids:
+        ids = await self._rows.claimable_ids(
+            waiting=QUEUED, leased=RUNNING, now=datetime.now(UTC), limit=_CANDIDATES + len(working)
+        )
+        for job_id in (i for i in ids if i not in working):
             now = datetime.now(UTC)
             claimed = await self._rows.claim(
                 job_id, waiting=QUEUED, leased=RUNNING, now=now, owner=self.owner, lease_expires_at=now + self.lease
@@ -576,7 +579,7 @@ class JobRunner:
 
     async def _claim_some(self) -> None:
         while not self.stopping and len(self._working) < self.max_jobs:
-            job = await self.store.claim_next()
+            job = await self.store.claim_next(self._working.keys())
             if job is None:
                 return
             if self.stopping:
