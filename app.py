@@ -157,7 +157,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     )
     rejoin_jobs = RejoinJobs(runner, clients, client, rejoins)
     rejoin_jobs.register()
-    disconnects = Disconnects(admins, admin_tokens, trail)
+    disconnects = Disconnects(admins, admin_tokens, trail, runner.store)
     handled_requests = HandledRequests(database)
     disconnect_jobs = DisconnectJobs(runner, clients, client, disconnects, handled_requests)
     disconnect_jobs.register()

@@ -189,6 +189,12 @@ OTHER_ORG = (
     "`/disconnect-shared` can only be used by Org Admins and Owners of the org the app is installed in, and Slack "
     "says you belong to another organization. Nothing was changed."
 )
+# A party that an unfinished offboarding of the same org is disconnecting (services.disconnecting.workflow):
+# the single-channel form sends nothing for it, so Slack isn't asked twice for the same channel and party.
+OFFBOARDING_RUNNING = (
+    "An offboarding of {partner} is running in this org (started by <@{user}>): it disconnects {channel} from them "
+    "too, so this disconnect leaves them out. Wait for its summary, or cancel it from the Home tab first."
+)
 
 # views.open: https://docs.slack.dev/reference/methods/views.open
 VIEWS_OPEN_ERRORS: dict[str, str] = {

@@ -11,8 +11,7 @@ import pytest
 
 from services.audit.log import AuditEntry, AuditEvent
 from services.disconnecting.everything import OFFBOARD_EVERYTHING
-from services.disconnecting.offboarding import offboard_claim
-from services.disconnecting.partners import OFFBOARD
+from services.disconnecting.partners import OFFBOARD, offboard_claim
 from services.jobs.queue import DONE, JobClaimed, JobStore
 from services.settings import Settings
 from services.storage.database import Database

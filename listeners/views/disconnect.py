@@ -93,8 +93,15 @@ async def disconnect_form_submission(
             text = channel_problem_text(shared.problem or "team_not_connected", shared)
             await show_or_tell(client, requester, status_modal(text), external_id=external_id)
             return
+        # A party an unfinished offboarding is disconnecting is left out, and the admin told before confirming.
+        held = await disconnects.offboarded(requester, channel_id, still, shared.team_names)
+        await disconnects.refuse_offboarded(client, requester, channel_id, held, tell=False)
+        still = [t for t in still if t not in held]
+        if not still:
+            await show_or_tell(client, requester, status_modal(" ".join(held.values())), external_id=external_id)
+            return
         confirm = ConfirmMetadata(requester.response_url, channel_id, tuple(still), dry_run).encode()
-        modal = confirm_modal(shared, still, confirm, external_id, dry_run=dry_run)
+        modal = confirm_modal(shared, still, confirm, external_id, dry_run=dry_run, left_out=list(held.values()))
         await show_or_tell(client, requester, modal, external_id=external_id)
 
 
@@ -135,6 +142,9 @@ async def disconnect_confirm_submission(
         if checked is None:
             return
         admin_token, names = checked
+        teams = await disconnects.without_offboarded(client, requester, channel_id, teams, names)
+        if not teams:
+            return
         if requester.dry_run:
             await disconnects.dry_run(client, requester, channel_id, teams)
             await reply_privately(

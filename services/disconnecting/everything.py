@@ -35,7 +35,7 @@ from services.disconnecting.directory import (
     list_page,
     watch_partner,
 )
-from services.disconnecting.offboarding import offboard_claim
+from services.disconnecting.partners import offboard_claim
 from services.disconnecting.workflow import Disconnects, Requester, update_view
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobClaimed, JobRunner, JobWork
 from services.slack.delivery import reply_privately

@@ -43,7 +43,8 @@ DISCONNECT = "disconnect"
 DANGLING_AFTER = timedelta(minutes=15)
 OUTCOME_UNKNOWN_NO_JOB = "outcome_unknown:interrupted"
 GIVEN_UP = "given_up"  # a workspace never sent when the job was given up
-OUTCOME_UNKNOWN_GIVEN_UP = "outcome_unknown:given_up"  # sent, no answer recorded, when the job was given up
+OUTCOME_UNKNOWN_GIVEN_UP = "outcome_unknown:given_up"
+OFFBOARDING_RUNNING = "offboarding_running"  # a party left out: an unfinished offboarding is disconnecting it  # sent, no answer recorded, when the job was given up
 DANGLING_TEXT = (
     "Outcome unknown — check the channel: I asked Slack to disconnect {team} from <#{channel}> and was stopped "
     "before I learned whether it happened. Open the channel's details to see whether that workspace is still "
@@ -87,20 +88,21 @@ class DisconnectJobs:
         client = await self.client_for(job) or self.base_client
         requester = requester_of(job)
         channel_id = job.payload.get("channel_id")
-        unfinished = [i for i in job.items if i.get("outcome") is None]
+        items = [i for i in job.items if not i.get("left_out")]  # those left out for an offboarding were told
+        unfinished = [i for i in items if i.get("outcome") is None]
         for item in unfinished:
             outcome = OUTCOME_UNKNOWN_GIVEN_UP if item.get("sent") else GIVEN_UP
             await self.disconnects.trail.record(
                 client, requester.entry(AuditEvent.FAILED, outcome, channel_id, item["id"])
             )
-        done = sum(1 for i in job.items if i.get("outcome") == "ok")
+        done = sum(1 for i in items if i.get("outcome") == "ok")
         unknown = [f"`{i['id']}`" for i in unfinished if i.get("sent")]
         note = (
             f"I may have disconnected {', '.join(unknown)} just before I stopped: open <#{channel_id}>'s details to see."
             if unknown
             else ""
         )
-        text = given_up_text(DISCONNECT, done, len(job.items) - done - len(unfinished), len(unfinished), note=note)
+        text = given_up_text(DISCONNECT, done, len(items) - done - len(unfinished), len(unfinished), note=note)
         await reply_privately(client, job.user_id, job.reply_url(), {"text": text})
 
     async def submit(
@@ -159,6 +161,15 @@ class DisconnectJobs:
             return
         admin_token = checked[0]
         assert admin_token.token is not None
+        if fresh:
+            # Checked again as the job starts: a party an unfinished offboarding is disconnecting is left out (audited
+            # as refused, the admin told), so Slack isn't asked twice for the same channel and party.
+            kept = await self.disconnects.without_offboarded(client, requester, channel_id, fresh, checked[1])
+            for item in job.items:
+                if item["id"] in fresh and item["id"] not in kept:
+                    item.update(outcome=OFFBOARDING_RUNNING, left_out=True)
+            if len(kept) < len(fresh):
+                await work.save()
         admin_client = self.disconnects.admin_client(client, admin_token)
 
         async def one(item: dict[str, Any], sent_before: bool) -> dict[str, Any]:
@@ -181,8 +192,10 @@ class DisconnectJobs:
             return
         if not await self.runner.finish(work, DONE, with_summary=True):
             return
-        message = outcome_message(channel_id, [_result(i) for i in job.items], job.payload.get("names") or {},
-                                  admin_token.source)  # fmt: skip
+        results = [_result(i) for i in job.items if not i.get("left_out")]
+        if not results:
+            return  # every party left out: the admin was told why, and nothing was sent
+        message = outcome_message(channel_id, results, job.payload.get("names") or {}, admin_token.source)
         note = self.interruption_note(job)
         if note:
             message = {**message, "text": f"{message['text']}\n{note}"}

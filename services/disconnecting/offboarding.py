@@ -56,6 +56,7 @@ from services.disconnecting.partners import (
     PlanStore,
     Search,
     StoredPlan,
+    offboard_claim,
     outcome_counts,
     resolve_partner,
     search_by_name,
@@ -82,12 +83,6 @@ SEARCH_SAVE_EVERY = 10  # pages
 # The "keep these" picker's options are its ack (Slack waits 3 s): a search by name for a plan still searching is cut
 # after this long (the stored plan's channels are offered anyway).
 KEEP_SEARCH_SECONDS = 1.8  # the job's search, still limited after the client's retries, tries again after this
-
-
-def offboard_claim(enterprise_id: str | None, partner_id: str | None) -> str:
-    """What an offboarding job holds alone while unfinished (services.jobs.queue: a unique column): one offboarding
-    per partner and org, dry run or not, whatever the number of jobs."""
-    return f"offboard:{enterprise_id or ''}:{partner_id or ''}"
 
 
 @dataclass

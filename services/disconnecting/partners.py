@@ -604,3 +604,9 @@ def plan_digest(channel_ids: Sequence[str]) -> str:
     import hashlib
 
     return hashlib.sha256(",".join(sorted(channel_ids)).encode()).hexdigest()[:16]
+
+
+def offboard_claim(enterprise_id: str | None, partner_id: str | None) -> str:
+    """What an offboarding job holds alone while unfinished (services.jobs.queue: a unique column): one offboarding
+    per partner and org, dry run or not, whatever the number of jobs."""
+    return f"offboard:{enterprise_id or ''}:{partner_id or ''}"

@@ -15,6 +15,7 @@ from services.audit.log import DISCONNECT_AUDIT_ACTION, DRY_RUN_AUDIT_ACTION, Au
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminToken, AdminTokenSource
 from services.disconnecting.admins import AdminCheck, AdminPolicy
+from services.disconnecting.partners import offboard_claim
 from services.disconnecting.shared_channels import (
     DisconnectResult,
     describe_shared_channel,
@@ -27,13 +28,15 @@ from services.error_texts import (
     ADMIN_TOKEN_MISSING,
     FORM_NOT_SHOWN,
     NOT_ON_GRID,
+    OFFBOARDING_RUNNING,
     OTHER_ORG,
 )
+from services.jobs.queue import JobStore
 from services.slack.client import client_like
 from services.slack.delivery import reply_privately
 from services.slack.outcomes import call_outcome
 from services.ui import escape_text
-from services.ui.disconnect import channel_problem_text, status_modal
+from services.ui.disconnect import channel_problem_text, status_modal, team_label
 
 logger = logging.getLogger(__name__)
 
@@ -123,10 +126,61 @@ def refusal(check: AdminCheck, admin_token: AdminToken | None) -> tuple[str, str
 class Disconnects:
     """/disconnect-shared's guarded steps: who may go on (checked at every step), the admin calls, and their audit."""
 
-    def __init__(self, admins: AdminPolicy, admin_tokens: AdminTokenSource, trail: AuditTrail) -> None:
+    def __init__(
+        self, admins: AdminPolicy, admin_tokens: AdminTokenSource, trail: AuditTrail, jobs: JobStore | None = None
+    ) -> None:
         self.admins = admins
         self.admin_tokens = admin_tokens
         self.trail = trail
+        self.jobs = jobs  # where unfinished offboardings are read (None: none are known)
+
+    async def offboarded(
+        self, requester: Requester, channel_id: str, team_ids: Sequence[str], names: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        """The parties an unfinished offboarding (either kind) of this org is disconnecting, each with the sentence
+        that says so. A party is matched as the offboarding names its partner (services.disconnecting.partners): an
+        org by its `E…`, a standalone workspace by its `T…` (a channel lists a partner org by its `E…`,
+        ../shared/slack-samples/api/conversations.info.json), read from the claim the offboarding holds alone."""
+        if self.jobs is None or not requester.enterprise_id:
+            return {}
+        held: dict[str, str] = {}
+        for team in dict.fromkeys(team_ids):
+            job = await self.jobs.holder(offboard_claim(requester.enterprise_id, team))
+            if job is None:
+                continue
+            name = job.payload.get("partner_name") or (names or {}).get(team)
+            held[team] = OFFBOARDING_RUNNING.format(
+                partner=team_label(team, name if isinstance(name, str) else None),
+                user=job.user_id,
+                channel=f"<#{channel_id}>",
+            )
+        return held
+
+    async def refuse_offboarded(
+        self, client: AsyncWebClient, requester: Requester, channel_id: str, held: dict[str, str], *, tell: bool = True
+    ) -> None:
+        """Each party left out for an offboarding: audited as a refusal, and (`tell`) the admin told privately, one
+        line each (the confirmation step says it in the modal instead)."""
+        for team in held:
+            await self.trail.record(
+                client, requester.entry(AuditEvent.REFUSED, "offboarding_running", channel_id, team)
+            )
+        if held and tell:
+            text = "\n".join(held.values())
+            await reply_privately(client, requester.user_id, requester.response_url, {"text": text})
+
+    async def without_offboarded(
+        self,
+        client: AsyncWebClient,
+        requester: Requester,
+        channel_id: str,
+        team_ids: Sequence[str],
+        names: dict[str, str] | None = None,
+    ) -> list[str]:
+        """At submit: the parties to go ahead with, those an offboarding is disconnecting left out (audited, told)."""
+        held = await self.offboarded(requester, channel_id, team_ids, names)
+        await self.refuse_offboarded(client, requester, channel_id, held)
+        return [t for t in team_ids if t not in held]
 
     async def allowed_admin_token(
         self,

@@ -256,9 +256,15 @@ def _pending_note(shared: SharedChannel) -> list[ContextBlock]:
 
 
 def confirm_modal(
-    shared: SharedChannel, team_ids: Sequence[str], metadata: str, external_id: str, dry_run: bool = False
+    shared: SharedChannel,
+    team_ids: Sequence[str],
+    metadata: str,
+    external_id: str,
+    dry_run: bool = False,
+    left_out: Sequence[str] = (),
 ) -> View:
-    """Names the channel and every workspace, says what happens; only its submit calls the admin API."""
+    """Names the channel and every workspace, says what happens; only its submit calls the admin API. `left_out`:
+    why a party picked is not among them (a sentence each)."""
     channel = mention(shared.channel_id)
     count = parties_count(team_ids)
     they = "them" if len(team_ids) > 1 else ("this organization" if is_org_id(team_ids[0]) else "this workspace")
@@ -288,7 +294,7 @@ def confirm_modal(
         submit="Dry run" if dry_run else "Disconnect",
         close="Back",
         private_metadata=metadata,
-        blocks=sections([question, *teams, "", *what_happens]),
+        blocks=sections([question, *teams, "", *what_happens, *([""] if left_out else []), *left_out]),
     )
 
 

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 from aiohttp import web
 
 from tests.helpers.fake_files import FakeFiles, message_refusal
+from tests.helpers.fake_hold import FakeHold
 from tests.helpers.fake_offboard import FakeOffboard
 from tests.helpers.fake_partners import FakePartners
 from tests.helpers.fake_rotation import FakeRotation
@@ -181,7 +182,7 @@ def _ids(value: Any) -> list[str]:
     return [v.strip() for v in str(value or "").split(",") if v.strip()]
 
 
-class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard):
+class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard, FakeHold):
     def __init__(self) -> None:
         self.team_id = slack_id("T")
         self.enterprise_id: str | None = None
@@ -727,6 +728,7 @@ class FakeSlack(FakeFiles, FakePartners, FakeRotation, FakeOffboard):
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else params.pop("token", None)
         params.pop("token", None)
         self.calls.append(Call(method, params, token))
+        await self._held(method, params)
 
         delay = self.delays.get(method, self.default_delay)
         if delay:
