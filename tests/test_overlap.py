@@ -12,7 +12,7 @@ import pytest
 from services.audit.log import DISCONNECT_AUDIT_ACTION
 from services.settings import Settings
 from services.ui.offboarding import CONFIRM_CALLBACK as OFFBOARD_CONFIRM
-from services.ui.offboarding import PLAN_CALLBACK
+from services.ui.offboarding import KEEP_ACTION, KEEP_BLOCK, PLAN_CALLBACK
 from tests.helpers.app import settings_for
 from tests.helpers.disconnect import ADMIN_CALL, audit_rows_once, confirm_view, form_values, open_form
 from tests.helpers.fake_slack import FakeSlack
@@ -50,17 +50,25 @@ def calls_for(fake: FakeSlack, channel: str, team: str) -> int:
     return sum(1 for c in fake.calls_to(ADMIN_CALL) if c["channel_id"] == channel and c["leaving_team_ids"] == team)
 
 
-async def offboard(slack: SlackSender, fake: FakeSlack, grid: Grid) -> dict:
-    """/disconnect-shared all <partner> → plan → confirmation, submitted; returns the command's body."""
+async def offboard(
+    slack: SlackSender, fake: FakeSlack, grid: Grid, *, dry_run: bool = False, kept: tuple[str, ...] = (), hold=None
+) -> dict:
+    """/disconnect-shared all <partner> → plan → confirmation, submitted; returns the command's body. `hold(plan)`
+    is called with the plan's view ID just before the confirmation is submitted."""
     reply, body = await slack.command(COMMAND, f"all {grid.partner}", channel_id="", user_id=grid.admin)
     assert reply.status == 200
     plan = (await fake.wait_for(lambda: fake.views_with(PLAN_CALLBACK), what="the plan"))[0]["id"]
     await fake.wait_for(lambda: fake.views[plan].get("submit"), what="a plan that can be confirmed")
-    values = {"offboard_dry_run": {"dry_run": {"type": "checkboxes", "selected_options": []}}}
+    values = {"offboard_dry_run": {"dry_run": {"type": "checkboxes", "selected_options": [{"value": "dry_run"}] if dry_run else []}}}
+    if kept:
+        chosen = [{"text": {"type": "plain_text", "text": c}, "value": c} for c in kept]
+        values[KEEP_BLOCK] = {KEEP_ACTION: {"type": "multi_external_select", "selected_options": chosen}}
     reply = await slack.submit_view(plan, values, user_id=grid.admin)
     assert reply.json()["response_action"] == "push", reply.text
     confirm_id = slack.pushed_view_id
     assert confirm_id is not None and fake.views[confirm_id]["callback_id"] == OFFBOARD_CONFIRM
+    if hold is not None:
+        hold(plan)
     reply = await slack.submit_view(confirm_id, {}, user_id=grid.admin)
     assert reply.status == 200
     return body
@@ -164,3 +172,51 @@ async def test_an_offboarding_started_after_the_confirmation_was_shown_is_caught
     done = await fake_slack.next_post(offboarding["response_url"], timeout=30)
     assert "disconnected from 2 of 2 channels" in done["text"], done["text"]
     assert calls_for(fake_slack, both, grid.partner) == 1
+
+
+async def both_parties_go_ahead(slack: SlackSender, fake: FakeSlack, grid: Grid, both: str) -> None:
+    """The form for `both`, both parties picked: neither left out, both disconnected by the form."""
+    view_id, body = await open_form(slack, fake, grid.admin, both)
+    reply = await slack.submit_view(view_id, form_values(both, [grid.partner, grid.third]), user_id=grid.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm = await confirm_view(slack, fake)
+    assert RUNNING not in json.dumps(confirm["blocks"])
+    reply = await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    assert reply.json() == {"response_action": "clear"}
+    told = await fake.next_post(body["response_url"], timeout=20)
+    assert RUNNING not in told["text"] and grid.partner in told["text"], told
+    assert calls_for(fake, both, grid.partner) == 1
+    assert calls_for(fake, both, grid.third) == 1
+    rows = await audit_rows_once(slack, 1)
+    assert not [r for r in rows if r["event"] == "refused" and r["action"] == DISCONNECT_AUDIT_ACTION]
+
+
+async def test_a_dry_run_offboarding_of_the_partner_leaves_nothing_out(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    # A dry run sends nothing: the channel's real disconnect must not wait for it (nor be told it does it).
+    fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
+    both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
+    holds: list = []
+    await offboard(
+        slack,
+        fake_slack,
+        grid,
+        dry_run=True,
+        hold=lambda plan: holds.append(fake_slack.hold("views.update", lambda p: p.get("view_id") == plan)),
+    )
+    await fake_slack.wait_for(lambda: fake_slack.calls_to("views.update"), timeout=20, what="the held progress")
+    await both_parties_go_ahead(slack, fake_slack, grid, both)
+    holds[0].set()
+
+
+async def test_a_channel_the_offboarding_keeps_is_not_left_out(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
+    both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
+    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
+    await offboard(slack, fake_slack, grid, kept=(both,))
+    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    await both_parties_go_ahead(slack, fake_slack, grid, both)
+    released.set()
