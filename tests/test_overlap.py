@@ -59,7 +59,11 @@ async def offboard(
     assert reply.status == 200
     plan = (await fake.wait_for(lambda: fake.views_with(PLAN_CALLBACK), what="the plan"))[0]["id"]
     await fake.wait_for(lambda: fake.views[plan].get("submit"), what="a plan that can be confirmed")
-    values = {"offboard_dry_run": {"dry_run": {"type": "checkboxes", "selected_options": [{"value": "dry_run"}] if dry_run else []}}}
+    values = {
+        "offboard_dry_run": {
+            "dry_run": {"type": "checkboxes", "selected_options": [{"value": "dry_run"}] if dry_run else []}
+        }
+    }
     if kept:
         chosen = [{"text": {"type": "plain_text", "text": c}, "value": c} for c in kept]
         values[KEEP_BLOCK] = {KEEP_ACTION: {"type": "multi_external_select", "selected_options": chosen}}

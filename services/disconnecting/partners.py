@@ -610,3 +610,18 @@ def offboard_claim(enterprise_id: str | None, partner_id: str | None) -> str:
     """What an offboarding job holds alone while unfinished (services.jobs.queue: a unique column): one offboarding
     per partner and org, dry run or not, whatever the number of jobs."""
     return f"offboard:{enterprise_id or ''}:{partner_id or ''}"
+
+
+def offboarding_disconnects(payload: dict[str, Any], items: Sequence[dict[str, Any]], channel_id: str) -> bool:
+    """Whether the unfinished offboarding with this payload and items still means to disconnect its partner from
+    `channel_id`: a whole-partner disconnect (team.externalTeams.disconnect) does every channel; a dry run none; a
+    channel-by-channel one a channel it lists and has not worked yet, or one its unfinished search may still find,
+    never one the admin kept (`excluded`)."""
+    if payload.get("mode") == "everything":
+        return True
+    if payload.get("dry_run") is True or channel_id in (payload.get("excluded") or []):
+        return False
+    for item in items:
+        if item.get("id") == channel_id:
+            return item.get("outcome") is None
+    return "search" in payload and not Search.of(payload.get("search")).done

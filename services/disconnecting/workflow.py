@@ -15,7 +15,7 @@ from services.audit.log import DISCONNECT_AUDIT_ACTION, DRY_RUN_AUDIT_ACTION, Au
 from services.audit.trail import AuditTrail
 from services.disconnecting.admin_tokens import AdminToken, AdminTokenSource
 from services.disconnecting.admins import AdminCheck, AdminPolicy
-from services.disconnecting.partners import offboard_claim
+from services.disconnecting.partners import offboard_claim, offboarding_disconnects
 from services.disconnecting.shared_channels import (
     DisconnectResult,
     describe_shared_channel,
@@ -146,8 +146,8 @@ class Disconnects:
         held: dict[str, str] = {}
         for team in dict.fromkeys(team_ids):
             job = await self.jobs.holder(offboard_claim(requester.enterprise_id, team))
-            if job is None:
-                continue
+            if job is None or not offboarding_disconnects(job.payload, job.items, channel_id):
+                continue  # a dry run, a channel it kept, one already worked: this form goes ahead for the party
             name = job.payload.get("partner_name") or (names or {}).get(team)
             held[team] = OFFBOARDING_RUNNING.format(
                 partner=team_label(team, name if isinstance(name, str) else None),
