@@ -193,7 +193,7 @@ OTHER_ORG = (
 # the single-channel form sends nothing for it, so Slack isn't asked twice for the same channel and party.
 OFFBOARDING_RUNNING = (
     "An offboarding of {partner} is running in this org (started by <@{user}>): it disconnects {channel} from them "
-    "too, so this disconnect leaves them out. Wait for its summary, or cancel it from the Home tab first."
+    "too, so this {what} leaves them out. Wait for its summary, or cancel it from the Home tab first."
 )
 
 # views.open: https://docs.slack.dev/reference/methods/views.open

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from services.audit.log import DISCONNECT_AUDIT_ACTION
+from services.audit.log import DISCONNECT_AUDIT_ACTION, DRY_RUN_AUDIT_ACTION
 from services.settings import Settings
 from services.ui.offboarding import CONFIRM_CALLBACK as OFFBOARD_CONFIRM
 from services.ui.offboarding import KEEP_ACTION, KEEP_BLOCK, PLAN_CALLBACK
@@ -223,4 +223,34 @@ async def test_a_channel_the_offboarding_keeps_is_not_left_out(
     await offboard(slack, fake_slack, grid, kept=(both,))
     await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
     await both_parties_go_ahead(slack, fake_slack, grid, both)
+    released.set()
+
+
+async def test_a_dry_run_form_beside_an_offboarding_says_the_dry_run_leaves_the_party_out(
+    slack: SlackSender, fake_slack: FakeSlack, grid: Grid
+) -> None:
+    first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
+    both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
+    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
+    await offboard(slack, fake_slack, grid)
+    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+
+    view_id, body = await open_form(slack, fake_slack, grid.admin, both)
+    values = form_values(both, [grid.partner, grid.third], dry_run=True)
+    reply = await slack.submit_view(view_id, values, user_id=grid.admin)
+    assert reply.json()["response_action"] == "push"
+    confirm = await confirm_view(slack, fake_slack)
+    shown = json.dumps(confirm["blocks"], ensure_ascii=False)
+    assert "so this dry run leaves them out" in shown, shown
+    assert "this disconnect" not in shown
+    reply = await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
+    assert reply.json() == {"response_action": "clear"}
+    told = await fake_slack.next_post(body["response_url"], timeout=20)
+    assert grid.third in told["text"] and grid.partner not in told["text"], told
+    assert calls_for(fake_slack, both, grid.partner) == 0 and calls_for(fake_slack, both, grid.third) == 0
+    rows = await audit_rows_once(slack, 1)
+    refused = [r for r in rows if r["event"] == "refused" and r["leaving_team_id"] == grid.partner]
+    assert [(r["channel_id"], r["action"], r["outcome"]) for r in refused] == [
+        (both, DRY_RUN_AUDIT_ACTION, "offboarding_running")
+    ]
     released.set()

@@ -43,8 +43,8 @@ DISCONNECT = "disconnect"
 DANGLING_AFTER = timedelta(minutes=15)
 OUTCOME_UNKNOWN_NO_JOB = "outcome_unknown:interrupted"
 GIVEN_UP = "given_up"  # a workspace never sent when the job was given up
-OUTCOME_UNKNOWN_GIVEN_UP = "outcome_unknown:given_up"
-OFFBOARDING_RUNNING = "offboarding_running"  # a party left out: an unfinished offboarding is disconnecting it  # sent, no answer recorded, when the job was given up
+OUTCOME_UNKNOWN_GIVEN_UP = "outcome_unknown:given_up"  # sent, no answer recorded, when the job was given up
+OFFBOARDING_RUNNING = "offboarding_running"  # a party left out: an unfinished offboarding is disconnecting it
 DANGLING_TEXT = (
     "Outcome unknown — check the channel: I asked Slack to disconnect {team} from <#{channel}> and was stopped "
     "before I learned whether it happened. Open the channel's details to see whether that workspace is still "

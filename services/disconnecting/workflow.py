@@ -153,6 +153,7 @@ class Disconnects:
                 partner=team_label(team, name if isinstance(name, str) else None),
                 user=job.user_id,
                 channel=f"<#{channel_id}>",
+                what="dry run" if requester.dry_run else "disconnect",
             )
         return held
 
