@@ -30,7 +30,7 @@ from services.leaving.workflow import deliver_leave_summary
 from services.slack.admission import WorkGate
 from services.slack.client import client_like
 from services.slack.delivery import reply_privately
-from services.slack.tokens import TokenKeeper, rotating_client
+from services.slack.tokens import TokenKeeper, bot_token_client
 from services.ui.leave import leave_check_failed_text, leave_summary_text, restarted_text
 
 logger = logging.getLogger(__name__)
@@ -80,19 +80,16 @@ class OneChannelLeaves:
         keeper = self._keeper
         if keeper is None or leave.expires_at is None or leave.token is None:
             return client_like(self._client, token=leave.token, team_id=leave.team_id)
-
-        async def fetch() -> tuple[str | None, int | None]:
-            # The install that served the request: an org-wide one has no workspace of its own.
-            current = await keeper.bot(leave.org, leave.team, leave.team is None)
-            return (current.bot_token, current.bot_token_expires_at) if current else (None, None)
-
-        return rotating_client(
+        # The install that served the request: an org-wide one has no workspace of its own.
+        return bot_token_client(
+            keeper,
             self._client,
             token=leave.token,
             expires_at=leave.expires_at,
-            fetch=fetch,
-            margin=keeper.margin,
-            team_id=leave.team_id,
+            enterprise_id=leave.org,
+            team_id=leave.team,
+            is_enterprise_install=leave.team is None,
+            acting_team_id=leave.team_id,
         )
 
     async def _run(self, leave: OneLeave) -> None:

@@ -70,7 +70,6 @@ class WorkGate(Generic[Item]):
         # While commands keep arriving, their acks come first: the work runs at this share (two thirds by default)
         # and the rest waits until the arrivals pause (ARRIVING_SECONDS).
         self.arriving_limit = min(running, running_while_arriving or max(1, running * 2 // 3))
-        self.running = 0
         self.peak_running = 0
         self.closed = False
         self._queue: deque[Item] = deque()
@@ -81,6 +80,10 @@ class WorkGate(Generic[Item]):
         self._pause_check: asyncio.TimerHandle | None = None
         self._admitting = False  # more to start at the loop's next turn (START_AT_ONCE)
         self._draining: asyncio.Future[None] | None = None  # the one shutdown: a second drain waits for it
+
+    @property
+    def running(self) -> int:
+        return len(self._tasks)
 
     @property
     def waiting(self) -> int:
@@ -140,15 +143,13 @@ class WorkGate(Generic[Item]):
         self._admit()
 
     def _start(self, item: Item) -> None:
-        self.running += 1
-        self.peak_running = max(self.peak_running, self.running)
         task = asyncio.ensure_future(self._run(item))
         self._tasks[task] = item  # the loop keeps only a weak reference to a task
+        self.peak_running = max(self.peak_running, self.running)
         task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.pop(task, None)
-        self.running -= 1
         if not task.cancelled() and (error := task.exception()) is not None:
             logger.error("Unexpected error in a command's work after its ack", exc_info=error)
         self._admit()

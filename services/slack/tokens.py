@@ -255,19 +255,38 @@ def bot_client(
     acting_team_id: str | None = None,
 ) -> AsyncWebClient:
     """A client for an install's bot that renews its token when due (a long job's, a resumed job's)."""
+    assert bot.bot_token is not None
+    return bot_token_client(
+        keeper,
+        base,
+        token=bot.bot_token,
+        expires_at=bot.bot_token_expires_at,
+        enterprise_id=enterprise_id,
+        team_id=team_id,
+        is_enterprise_install=is_enterprise_install,
+        acting_team_id=acting_team_id,
+    )
+
+
+def bot_token_client(
+    keeper: TokenKeeper,
+    base: AsyncWebClient,
+    *,
+    token: str,
+    expires_at: int | None,
+    enterprise_id: str | None,
+    team_id: str | None,
+    is_enterprise_install: bool | None,
+    acting_team_id: str | None = None,
+) -> AsyncWebClient:
+    """bot_client from the install's token and its expiry as a request had them (a command waiting its turn)."""
 
     async def fetch() -> tuple[str | None, int | None]:
         current = await keeper.bot(enterprise_id, team_id, is_enterprise_install)
         return (current.bot_token, current.bot_token_expires_at) if current else (None, None)
 
-    assert bot.bot_token is not None
     return rotating_client(
-        base,
-        token=bot.bot_token,
-        expires_at=bot.bot_token_expires_at,
-        fetch=fetch,
-        margin=keeper.margin,
-        team_id=acting_team_id,
+        base, token=token, expires_at=expires_at, fetch=fetch, margin=keeper.margin, team_id=acting_team_id
     )
 
 
