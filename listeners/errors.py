@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from listeners.payload import user_id_of
 from services.error_texts import UNEXPECTED
-from services.slack.delivery import reply_privately
+from services.slack.delivery import answer_failures_after_ack, reply_privately
 
 logger = logging.getLogger(__name__)
 
-
-@asynccontextmanager
-async def answer_failures_after_ack(
-    client: AsyncWebClient, user_id: str, response_url: str | None
-) -> AsyncIterator[None]:
-    """Work after the ack that fails unexpectedly is logged and answered here.
-
-    Bolt's own error path can undo an ack that happened moments before the failure (the request then waits
-    out Slack's 3 seconds), so failures after the ack never reach it.
-    """
-    try:
-        yield
-    except Exception:
-        logger.exception("Unexpected error after the ack")
-        await reply_privately(client, user_id, response_url, {"text": UNEXPECTED})
+__all__ = ["UNEXPECTED", "answer_failures_after_ack", "register", "unexpected_error"]
 
 
 async def unexpected_error(error: Exception, body: dict, client: AsyncWebClient) -> None:

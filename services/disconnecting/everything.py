@@ -21,7 +21,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,7 +34,7 @@ from services.disconnecting.directory import (
     list_page,
     watch_partner,
 )
-from services.disconnecting.partners import offboard_claim
+from services.disconnecting.partners import OFFBOARD_EVERYTHING, offboard_claim
 from services.disconnecting.workflow import Disconnects, Requester, update_view
 from services.jobs.queue import DONE, FAILED, FINISHED, Job, JobClaimed, JobRunner, JobWork
 from services.slack.delivery import reply_privately
@@ -43,7 +42,6 @@ from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
 
-OFFBOARD_EVERYTHING = "offboard_everything"  # the job kind
 POLL_SECONDS = 30.0  # the directory is Tier 2 (20+ a minute): twice a minute leaves room for everything else
 WATCH_SECONDS = 30 * 60.0  # "may take some time to complete": watched this long, then the summary says so
 
@@ -364,15 +362,3 @@ class EverythingOffboarding:
             _, error = await call_outcome(client.views_update(view_id=view_id, view=everything_progress_modal(job)))
             if error in ("not_found", "view_not_found"):
                 job.payload["view_id"] = None
-
-    async def active_jobs(self, enterprise_id: str | None) -> list[Job]:
-        """This org's everything-jobs not finished, and those finished in the last hour (the Home tab)."""
-        if not enterprise_id or not self.runner.store.database.opened:
-            return []
-        since = datetime.now(UTC) - timedelta(hours=1)
-        # Unfinished ones oldest first (one per partner: the claim), then the last hour's finished.
-        running, _ = await self.runner.store.unfinished(OFFBOARD_EVERYTHING, enterprise_id, offset=0, limit=10)
-        return [
-            *running,
-            *await self.runner.store.finished_since(OFFBOARD_EVERYTHING, enterprise_id, since=since, limit=5),
-        ]

@@ -78,11 +78,11 @@ SEARCH_METHOD = "admin.conversations.search"
 # it hasn't reached by then the job searches, page after page, while it disconnects what it has found.
 PLAN_SEARCH_SECONDS = 5.0
 SEARCH_PROGRESS_SECONDS = 1.0  # "Found 340 channels so far…" at most this often
-RATELIMITED_PAUSE_SECONDS = 1.0
+RATELIMITED_PAUSE_SECONDS = 1.0  # the job's search, still limited after the client's retries, tries again after this
 SEARCH_SAVE_EVERY = 10  # pages
 # The "keep these" picker's options are its ack (Slack waits 3 s): a search by name for a plan still searching is cut
 # after this long (the stored plan's channels are offered anyway).
-KEEP_SEARCH_SECONDS = 1.8  # the job's search, still limited after the client's retries, tries again after this
+KEEP_SEARCH_SECONDS = 1.8
 
 
 @dataclass

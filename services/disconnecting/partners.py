@@ -34,6 +34,7 @@ from services.storage.database import Database
 logger = logging.getLogger(__name__)
 
 OFFBOARD = "offboard"  # the job kind
+OFFBOARD_EVERYTHING = "offboard_everything"  # offboarding "everything" (services.disconnecting.everything)
 DISCONNECT_METHOD = "admin.conversations.disconnectShared"
 SEARCH_PAGE_SIZE = 20  # "Must be between 1 - 20" (admin.conversations.search, `limit`)
 MAX_SEARCH_PAGES = 500  # 10,000 channels: a guard against a cursor that never ends

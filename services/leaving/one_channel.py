@@ -22,14 +22,13 @@ from typing import NamedTuple
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from services.error_texts import UNEXPECTED
 from services.leaving.leave import leave_channels
 from services.leaving.offers import RejoinOffers
 from services.leaving.policy import LeavePolicy
 from services.leaving.workflow import deliver_leave_summary
 from services.slack.admission import WorkGate
 from services.slack.client import client_like
-from services.slack.delivery import reply_privately
+from services.slack.delivery import answer_failures_after_ack, reply_privately
 from services.slack.tokens import TokenKeeper, bot_token_client
 from services.ui.leave import leave_check_failed_text, leave_summary_text, restarted_text
 
@@ -94,7 +93,7 @@ class OneChannelLeaves:
 
     async def _run(self, leave: OneLeave) -> None:
         client = self._client_for(leave)
-        try:
+        async with answer_failures_after_ack(client, leave.user_id, leave.response_url):
             await leave_now(
                 client,
                 leave.org,
@@ -105,9 +104,6 @@ class OneChannelLeaves:
                 leave.response_url,
                 [leave.channel_id],
             )
-        except Exception:
-            logger.exception("Unexpected error after the ack")
-            await reply_privately(client, leave.user_id, leave.response_url, {"text": UNEXPECTED})
 
     async def _tell_stopped(self, leave: OneLeave) -> None:
         text = restarted_text(leave.channel_id)

@@ -7,11 +7,14 @@ app, a normal message in the app's Messages tab: it survives a reload and shows 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from services.error_texts import UNEXPECTED
 from services.slack.outcomes import call_outcome
 
 logger = logging.getLogger(__name__)
@@ -86,3 +89,19 @@ async def reply_beside_copy(
     if copy_posted:
         return
     logger.error("Could not reach user %s by response URL or DM", user_id)
+
+
+@asynccontextmanager
+async def answer_failures_after_ack(
+    client: AsyncWebClient, user_id: str, response_url: str | None
+) -> AsyncIterator[None]:
+    """Work after the ack that fails unexpectedly is logged and answered here.
+
+    Bolt's own error path can undo an ack that happened moments before the failure (the request then waits
+    out Slack's 3 seconds), so failures after the ack never reach it.
+    """
+    try:
+        yield
+    except Exception:
+        logger.exception("Unexpected error after the ack")
+        await reply_privately(client, user_id, response_url, {"text": UNEXPECTED})

@@ -36,6 +36,7 @@ from slack_sdk.models.views import View
 from services.disconnecting.partners import (
     DISCONNECTED,
     NOT_DISCONNECTED,
+    OFFBOARD_EVERYTHING,
     SKIPPED,
     WOULD_DISCONNECT,
     Findings,
@@ -783,7 +784,6 @@ def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finishe
     `total`, from `offset`) each with its progress and Cancel, and those `finished` lately (services.ui.home_jobs)."""
     from services.ui.home_jobs import job_list_blocks
     from services.ui.partners import (
-        EVERYTHING_KIND,
         everything_cancel_button,
         everything_progress_line,
         everything_summary,
@@ -809,12 +809,14 @@ def home_blocks(running: Sequence[Job], total: int = 0, offset: int = 0, finishe
             max(total, len(running)),
             offset,
             finished,
-            progress=lambda job: everything_progress_line(job) if job.kind == EVERYTHING_KIND else progress_line(job),
+            progress=lambda job: (
+                everything_progress_line(job) if job.kind == OFFBOARD_EVERYTHING else progress_line(job)
+            ),
             ended=lambda job: str(
-                (everything_summary(job) if job.kind == EVERYTHING_KIND else summary_message(job))["text"]
+                (everything_summary(job) if job.kind == OFFBOARD_EVERYTHING else summary_message(job))["text"]
             ).split("\n", 1)[0],
             cancel=cancel_button,
-            cancel_for=lambda job: everything_cancel_button(job) if job.kind == EVERYTHING_KIND else None,
+            cancel_for=lambda job: everything_cancel_button(job) if job.kind == OFFBOARD_EVERYTHING else None,
         )
     )
     return blocks

@@ -43,7 +43,6 @@ EVERYTHING_CONFIRM_CALLBACK = "offboard_everything_confirm"
 EVERYTHING_PROGRESS_CALLBACK = "offboard_everything_progress"
 EVERYTHING_CANCEL_ACTION = "offboard_everything_cancel"  # an everything-job's Cancel on the Home tab (value: job ID)
 DMS_ONLY_CALLBACK = "offboard_dms_only"  # the command's answer for a partner sharing only DMs and group DMs
-EVERYTHING_KIND = "offboard_everything"  # its job kind (services.disconnecting.everything.OFFBOARD_EVERYTHING)
 TITLE = "Offboard organization"
 STALE_DAYS = 90  # a partner with no activity for this long is marked stale
 
@@ -425,13 +424,6 @@ def everything_summary(job: Job) -> dict[str, Any]:
     if job.interrupted:
         lines.append("_This was interrupted (the app restarted) and picked up where it stopped; Slack was asked once._")
     return {"text": "\n".join(lines)}
-
-
-def everything_home_line(job: Job) -> SectionBlock:
-    text = (
-        everything_summary(job)["text"].split("\n", 1)[0] if job.status in FINISHED else everything_progress_line(job)
-    )
-    return SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT)))
 
 
 def directory_team_label(team: ExternalTeam) -> str:
