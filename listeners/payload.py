@@ -118,7 +118,13 @@ def partner_typed(view: dict[str, Any]) -> str:
 
 def offered_teams(view: dict[str, Any], channel_id: str) -> set[str]:
     """The parties the submitted form offered for this channel: the options of its block (options, or option groups
-    past 100), as Slack sends the whole view back with its state."""
+    past 100), as Slack sends the whole view back with its state.
+
+    Slack: a view_submission's `view` is "the source view of the modal the user submitted"
+    (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload), a view object with its
+    `blocks` (https://docs.slack.dev/reference/views). The recorded sample
+    (../shared/slack-samples/payloads/ViewSubmissionPayload.json) is of a view without blocks, so it shows none;
+    without them nothing counts as offered and the submission is refused (fails closed)."""
     offered: set[str] = set()
     blocks = view.get("blocks") if isinstance(view, dict) else None
     for block in blocks if isinstance(blocks, list) else []:
