@@ -121,8 +121,9 @@ def offered_teams(view: dict[str, Any], channel_id: str) -> set[str]:
     past 100), as Slack sends the whole view back with its state.
 
     Slack: a view_submission's `view` is "the source view of the modal the user submitted"
-    (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload), a view object with its
-    `blocks` (https://docs.slack.dev/reference/views). The recorded sample
+    (https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload), with its `blocks`: Slack's
+    Bolt for JavaScript types it so (`ViewOutput.blocks`, src/types/view/index.ts;
+    https://docs.slack.dev/tools/bolt-js/reference/interfaces/ViewOutput). The recorded sample
     (../shared/slack-samples/payloads/ViewSubmissionPayload.json) is of a view without blocks, so it shows none;
     without them nothing counts as offered and the submission is refused (fails closed)."""
     offered: set[str] = set()
