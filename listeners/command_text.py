@@ -95,7 +95,7 @@ def parse_disconnect_text(text: str | None, current_channel: str | None) -> Disc
             team_ids[word] = None
             if len(team_ids) > MAX_PARTIES_PER_RUN:
                 named = len({*team_ids, *(w for w in words if _TEAM_ID.fullmatch(w))})
-                return DisconnectRequest(channel_id or current_channel or None, help=True, too_many=True, named=named)
+                return DisconnectRequest(channel_id or current_channel or None, too_many=True, named=named)
         else:
             return DisconnectRequest(help=True, not_understood=word[:_WORD_LIMIT])
     return DisconnectRequest(channel_id or current_channel or None, tuple(team_ids), dry_run=dry_run)

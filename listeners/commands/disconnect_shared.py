@@ -28,7 +28,7 @@ async def disconnect_shared_command(
     disconnect_attempts: AttemptLimiter,
 ) -> None:
     request = parse_disconnect_text(command.get("text"), command.get("channel_id"))
-    if request.help and not request.too_many:
+    if request.help:
         await ack(text=usage_message(request.not_understood), response_type="ephemeral")
         return
     # Over the cap counts as an attempt: a flood of them is one audit row a minute, not a row each.

@@ -16,13 +16,19 @@ from typing import Protocol
 # A bulk job runs at most this many calls at once per workspace token and method.
 BULK_CONCURRENCY = 4
 # What a 429 teaches: Slack accepted N calls in the window (Retry-After) before it. From then on a call goes when fewer
-# than N of Slack's answers came back within the window (times WINDOW_MARGIN) plus WINDOW_SLACK_SECONDS: N at once when
+# than N of Slack's answers came back within the window plus WINDOW_SLACK_SECONDS (`_stretch`): N at once when
 # the window opens, as Slack's own "burst" allows, rather than spaced evenly, which costs a whole window over a bulk job
 # (200 calls at 20 a second: 9 s in bursts, 10 s spaced). Answers come back after Slack counted the call, so a window
 # later by them is a window later by Slack's count. The learned interval, what other instances are told, is that
 # stretch divided by N.
-WINDOW_MARGIN = 1.0
 WINDOW_SLACK_SECONDS = 0.01
+
+
+def _stretch(window: float) -> float:
+    """How long N answers are counted as one window's."""
+    return window + WINDOW_SLACK_SECONDS
+
+
 # After this long without a 429, the learned spacing is forgotten.
 FORGET_AFTER_SECONDS = 60.0
 # Fewer accepted calls than this before a 429 say nothing about the rate (another caller used the quota, or the
@@ -175,7 +181,7 @@ class Pacer:
         pace.paused_at = None
         if accepted < MIN_SAMPLE:
             return
-        stretch = pace.window * WINDOW_MARGIN + WINDOW_SLACK_SECONDS
+        stretch = _stretch(pace.window)
         if pace.interval:
             # Already paced and limited again: never faster, and slower only if Slack accepted less than our pace.
             # (Compounding on every 429 would crawl to a halt when 429s come for reasons other than our rate.)
@@ -274,7 +280,7 @@ class Pacer:
             if pace.burst:
                 if not admit:
                     return
-                stretch = max(pace.window * WINDOW_MARGIN + WINDOW_SLACK_SECONDS, pace.interval * pace.burst)
+                stretch = max(_stretch(pace.window), pace.interval * pace.burst)
                 recent = _since(pace.accepted, now - stretch)
                 if len(recent) + (pace.holding if hold else 0) >= pace.burst:
                     # Until the oldest answer in the stretch leaves it, or a call let in leaves its slot (answered,
