@@ -146,9 +146,13 @@ async def test_once_learnt_a_windows_calls_go_at_once_and_the_next_waits_for_the
         pacer.answered("k", limited=False)
     pacer.rate_limited("k", retry_after=1.0)
     now[0] += 1.1
-    for _ in range(20):  # no wait between them (a fake clock that doesn't move: any sleep would hang here)
-        await pacer.wait_turn("k")
-        pacer.answered("k", limited=False)
+
+    async def next_window() -> None:
+        for _ in range(20):  # no wait between them (a fake clock that doesn't move: any sleep would never end)
+            await pacer.wait_turn("k")
+            pacer.answered("k", limited=False)
+
+    await asyncio.wait_for(next_window(), timeout=5)  # a wrong wait fails here instead of hanging the suite
     late = asyncio.create_task(pacer.wait_turn("k"))
     await asyncio.sleep(0)
     assert not late.done()  # 20 answers within the window's stretch
