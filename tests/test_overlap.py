@@ -4,6 +4,7 @@ refusal), and the other parties picked still go ahead; the offboarding's summary
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
@@ -78,14 +79,23 @@ async def offboard(
     return body
 
 
+async def offboarding_held_at(
+    slack: SlackSender, fake: FakeSlack, grid: Grid, channel: str, *, kept: tuple[str, ...] = ()
+) -> tuple[asyncio.Event, dict]:
+    """An offboarding of the partner, confirmed and held at its disconnect of `channel` until the caller sets the
+    returned event; and the command's body."""
+    released = fake.hold(ADMIN_CALL, lambda p: p.get("channel_id") == channel)
+    body = await offboard(slack, fake, grid, kept=kept)
+    await fake.wait_for(lambda: calls_for(fake, channel, grid.partner), timeout=20, what="the held call")
+    return released, body
+
+
 async def test_a_party_an_offboarding_is_disconnecting_is_left_out_and_the_others_still_go(
     slack: SlackSender, fake_slack: FakeSlack, grid: Grid
 ) -> None:
     first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
     both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
-    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
-    offboarding = await offboard(slack, fake_slack, grid)
-    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    released, offboarding = await offboarding_held_at(slack, fake_slack, grid, first)
 
     # The single-channel form, for a channel shared with the partner and another org, both picked.
     view_id, body = await open_form(slack, fake_slack, grid.admin, both)
@@ -122,9 +132,7 @@ async def test_a_form_of_only_offboarded_parties_is_refused_before_the_confirmat
 ) -> None:
     first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
     other = fake_slack.add_shared_channel("deal-001", connected=[grid.partner])
-    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
-    await offboard(slack, fake_slack, grid)
-    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    released, _ = await offboarding_held_at(slack, fake_slack, grid, first)
 
     view_id, _ = await open_form(slack, fake_slack, grid.admin, other)
     reply = await slack.submit_view(view_id, form_values(other, [grid.partner]), user_id=grid.admin)
@@ -147,7 +155,6 @@ async def test_an_offboarding_started_after_the_confirmation_was_shown_is_caught
 ) -> None:
     first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
     both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
-    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
     view_id, body = await open_form(slack, fake_slack, grid.admin, both)
     reply = await slack.submit_view(view_id, form_values(both, [grid.partner, grid.third]), user_id=grid.admin)
     assert reply.json()["response_action"] == "push"
@@ -155,8 +162,7 @@ async def test_an_offboarding_started_after_the_confirmation_was_shown_is_caught
     assert RUNNING not in json.dumps(confirm["blocks"])  # nothing running yet: both parties to confirm
     fake_slack.views.pop(view_id)  # the offboarding's plan is the form open next
 
-    offboarding = await offboard(slack, fake_slack, grid)
-    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    released, offboarding = await offboarding_held_at(slack, fake_slack, grid, first)
     reply = await slack.submit_view(confirm["id"], {}, user_id=grid.admin)
     assert reply.json() == {"response_action": "clear"}
     told = await fake_slack.next_post(body["response_url"], timeout=20)
@@ -219,9 +225,7 @@ async def test_a_channel_the_offboarding_keeps_is_not_left_out(
 ) -> None:
     first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
     both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
-    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
-    await offboard(slack, fake_slack, grid, kept=(both,))
-    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    released, _ = await offboarding_held_at(slack, fake_slack, grid, first, kept=(both,))
     await both_parties_go_ahead(slack, fake_slack, grid, both)
     released.set()
 
@@ -231,9 +235,7 @@ async def test_a_dry_run_form_beside_an_offboarding_says_the_dry_run_leaves_the_
 ) -> None:
     first = fake_slack.add_shared_channel("deal-000", connected=[grid.partner])
     both = fake_slack.add_shared_channel("deal-001", connected=[grid.partner, grid.third])
-    released = fake_slack.hold(ADMIN_CALL, lambda p: p.get("channel_id") == first)
-    await offboard(slack, fake_slack, grid)
-    await fake_slack.wait_for(lambda: calls_for(fake_slack, first, grid.partner), timeout=20, what="the held call")
+    released, _ = await offboarding_held_at(slack, fake_slack, grid, first)
 
     view_id, body = await open_form(slack, fake_slack, grid.admin, both)
     values = form_values(both, [grid.partner, grid.third], dry_run=True)
