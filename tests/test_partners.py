@@ -575,16 +575,7 @@ async def test_an_everything_job_picked_up_again_never_asks_slack_twice(
     everything.poll_seconds = 0.1
     payload = {"partner": grid.partner, "partner_name": "Partner Corp", state: True, "called_at": time.time()}
     payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
-    await everything.runner.store.create(
-        OFFBOARD_EVERYTHING,
-        user_id=grid.admin,
-        items=[{"id": grid.partner, "outcome": None}],
-        enterprise_id=fake_slack.enterprise_id,
-        team_id=fake_slack.team_id,
-        payload=payload,
-    )
-    everything.runner.wake()
-    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    dm = await everything_job_summary(slack, fake_slack, grid, payload)
     assert "disconnected from everything" in dm[-1]["text"] and "Before: 1 public channel" in dm[-1]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
 
@@ -738,16 +729,7 @@ async def test_an_everything_job_interrupted_while_slack_works_in_the_background
     everything.poll_seconds = 0.1
     payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
     payload["before"] = {"public": 1, "private": 0, "dms": 0, "group_dms": 0}
-    await everything.runner.store.create(
-        OFFBOARD_EVERYTHING,
-        user_id=grid.admin,
-        items=[{"id": grid.partner, "outcome": None}],
-        enterprise_id=fake_slack.enterprise_id,
-        team_id=fake_slack.team_id,
-        payload=payload,
-    )
-    everything.runner.wake()
-    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    dm = await everything_job_summary(slack, fake_slack, grid, payload)
     assert len(dm) == 1 and "disconnected from everything" in dm[0]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
 
@@ -761,16 +743,7 @@ async def test_an_interrupted_everything_job_that_sees_no_change_says_it_cannot_
     everything = slack.built.services["everything"]
     everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
     payload = {"partner": grid.partner, "partner_name": "Partner Corp", "sent": True}
-    await everything.runner.store.create(
-        OFFBOARD_EVERYTHING,
-        user_id=grid.admin,
-        items=[{"id": grid.partner, "outcome": None}],
-        enterprise_id=fake_slack.enterprise_id,
-        team_id=fake_slack.team_id,
-        payload=payload,
-    )
-    everything.runner.wake()
-    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    dm = await everything_job_summary(slack, fake_slack, grid, payload)
     assert len(dm) == 1 and "can't tell whether Slack received" in dm[0]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
 
@@ -794,16 +767,7 @@ async def test_a_directory_too_long_to_read_is_not_taken_for_the_partner_gone(
     everything = slack.built.services["everything"]
     everything.poll_seconds, everything.watch_seconds = 0.1, 0.5
     payload = {"partner": grid.partner, "partner_name": "Partner Corp", "called": True, "called_at": time.time()}
-    await everything.runner.store.create(
-        OFFBOARD_EVERYTHING,
-        user_id=grid.admin,
-        items=[{"id": grid.partner, "outcome": None}],
-        enterprise_id=fake_slack.enterprise_id,
-        team_id=fake_slack.team_id,
-        payload=payload,
-    )
-    everything.runner.wake()
-    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
+    dm = await everything_job_summary(slack, fake_slack, grid, payload)
     assert len(dm) == 1 and "disconnected from everything" not in dm[0]["text"]
     assert "Slack accepted the disconnect, but after" in dm[0]["text"] and "still lists it as" in dm[0]["text"]
 
@@ -818,16 +782,9 @@ async def test_everything_for_a_partner_slack_already_lists_disconnected_calls_n
     fake_slack.set_partner(grid.partner, status="DISCONNECTED")
     everything = slack.built.services["everything"]
     everything.poll_seconds = 0.1
-    await everything.runner.store.create(
-        OFFBOARD_EVERYTHING,
-        user_id=grid.admin,
-        items=[{"id": grid.partner, "outcome": None}],
-        enterprise_id=fake_slack.enterprise_id,
-        team_id=fake_slack.team_id,
-        payload={"partner": grid.partner, "partner_name": "Partner Corp"},
+    dm = await everything_job_summary(
+        slack, fake_slack, grid, {"partner": grid.partner, "partner_name": "Partner Corp"}
     )
-    everything.runner.wake()
-    dm = await fake_slack.wait_for(lambda: fake_slack.messages_to(grid.admin), what="the summary DM")
     assert len(dm) == 1 and "already listed it as DISCONNECTED" in dm[0]["text"]
     assert "disconnected from everything" not in dm[0]["text"]
     assert fake_slack.calls_to("team.externalTeams.disconnect") == []
@@ -860,3 +817,19 @@ async def test_an_everything_job_that_fails_for_good_says_once_that_slack_accept
     assert [r["outcome"] for r in rows if r["event"] == "finished"] == ["everything:given_up:called"]
     posts = [p for url in fake_slack.response_urls.values() for p in url.posts if "stopped for good" in p["text"]]
     assert len(posts) + len([m for m in fake_slack.messages_to(grid.admin) if "stopped for good" in m["text"]]) == 1
+
+
+async def everything_job_summary(slack: SlackSender, fake: FakeSlack, grid: Grid, payload: dict) -> list[dict]:
+    """An "everything" job of the partner as a restart finds it (written with `payload`, then the runner woken): the
+    DMs the admin gets, once there is one."""
+    everything = slack.built.services["everything"]
+    await everything.runner.store.create(
+        OFFBOARD_EVERYTHING,
+        user_id=grid.admin,
+        items=[{"id": grid.partner, "outcome": None}],
+        enterprise_id=fake.enterprise_id,
+        team_id=fake.team_id,
+        payload=payload,
+    )
+    everything.runner.wake()
+    return await fake.wait_for(lambda: fake.messages_to(grid.admin), what="the summary DM")
