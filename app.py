@@ -7,7 +7,7 @@ import gc
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -70,12 +70,7 @@ class BuiltApp:
     jobs: JobRunner | None = None
     grace: float = 10.0  # SHUTDOWN_GRACE_SECONDS
     retention: AuditRetention | None = None  # AUDIT_RETENTION_DAYS: the audit log's purge, started after serving
-
-    @property
-    def attempts(self) -> AttemptLimiter:
-        """Refusals past the limit, recorded a minute on (the services' own limiter)."""
-        limiter: AttemptLimiter = self.services["disconnect_attempts"]
-        return limiter
+    attempts: AttemptLimiter = field(default_factory=AttemptLimiter)  # refusals past the limit, recorded a minute on
 
     async def drain(self) -> None:
         """SIGTERM: /readyz answers 503 at once, no job is claimed any more, the calls in flight finish within the
@@ -210,6 +205,7 @@ async def build_app(settings: Settings, database: Database | None = None) -> Bui
     # In Socket Mode start-up ends once the connection is open (serve_forever).
     readiness = Readiness(database, started=not settings.socket_mode)
     built = BuiltApp(app, services, audit_log, audit_feed, database, readiness, runner, settings.shutdown_grace_seconds)
+    built.attempts = attempts
     if settings.audit_retention_days is not None:
         built.retention = AuditRetention(audit_log, settings.audit_retention_days)
     return built

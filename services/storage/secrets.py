@@ -220,12 +220,12 @@ async def stored_token_status(engine: AsyncEngine, box: SecretBox | None) -> dic
                 for value in (v for v in row if v):
                     if not is_encrypted(value):
                         counts["clear"] += 1
-                    elif box is None:
-                        counts["unreadable"] += 1
-                    elif box.current(value):
+                    elif box is not None and box.current(value):
                         counts["newest"] += 1
                     else:
                         try:
+                            if box is None:
+                                raise SecretsError(NO_KEY)
                             box.decrypt(value)
                             counts["older"] += 1
                         except SecretsError:
