@@ -10,7 +10,7 @@ from listeners.payload import requester_of
 from services.audit.home import HomeTab, publish_home
 from services.disconnecting.everything import EverythingOffboarding
 from services.disconnecting.offboarding import Offboarding
-from services.disconnecting.workflow import Disconnects, Requester
+from services.disconnecting.workflow import Requester
 from services.slack.outcomes import call_outcome
 from services.ui import decode_metadata
 from services.ui.home_jobs import JOBS_PAGE_KEY, page_offset
@@ -33,14 +33,19 @@ async def offboard_cancel_pressed(
     home_tab: HomeTab,
 ) -> None:
     await ack()
-    pressed = await _cancel_pressed(body, action, client, context, offboarding.disconnects)
-    if pressed is None:
+    job_id = action.get("value")
+    if not isinstance(job_id, str) or not job_id:
         return
-    job_id, requester = pressed
+    requester = requester_of(body, context, None)
+    check = await offboarding.disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
     pressed_in = body.get("view")
     view: dict = pressed_in if isinstance(pressed_in, dict) else {}
+    in_modal = view.get("type") == "modal"
+    if not check.allowed:
+        await offboarding.disconnects.allowed_admin_token(client, requester, None, check)  # audited, told why
+        return
     answer = await offboarding.cancel(client, requester, job_id)
-    if view.get("type") == "modal":
+    if in_modal:
         job = await offboarding.runner.store.get(job_id)
         if answer == "cancelling" and job is not None:
             job.payload["stopping"] = "cancelled"
@@ -63,28 +68,17 @@ async def everything_cancel_pressed(
 ) -> None:
     """An "everything" job's Cancel on the Home tab: any admin of the org; the Home tab again at the page it showed."""
     await ack()
-    pressed = await _cancel_pressed(body, action, client, context, everything.disconnects)
-    if pressed is None:
+    job_id = action.get("value")
+    if not isinstance(job_id, str) or not job_id:
         return
-    job_id, requester = pressed
+    requester = requester_of(body, context, None)
+    check = await everything.disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
+    if not check.allowed:
+        await everything.disconnects.allowed_admin_token(client, requester, None, check)  # audited, told why
+        return
     await everything.cancel(client, requester, job_id)
     pressed_in = body.get("view")
     await _republish_home(client, requester, pressed_in if isinstance(pressed_in, dict) else {}, home_tab)
-
-
-async def _cancel_pressed(
-    body: dict, action: dict, client: AsyncWebClient, context: AsyncBoltContext, disconnects: Disconnects
-) -> tuple[str, Requester] | None:
-    """A Cancel's job and who pressed it, if they may (any admin of the org); otherwise audited and told why."""
-    job_id = action.get("value")
-    if not isinstance(job_id, str) or not job_id:
-        return None
-    requester = requester_of(body, context, None)
-    check = await disconnects.admins.check(client, requester.user_id, requester.enterprise_id)
-    if not check.allowed:
-        await disconnects.allowed_admin_token(client, requester, None, check)  # audited, told why
-        return None
-    return job_id, requester
 
 
 async def _republish_home(client: AsyncWebClient, requester: Requester, view: dict, home_tab: HomeTab) -> None:
